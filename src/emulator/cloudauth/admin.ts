@@ -1,0 +1,60 @@
+/**
+ * Emulator admin endpoints (loopback tooling for tests, benchmarks and chaos runs):
+ * - `GET /__admin/faults`, `PUT /__admin/faults` (JSON body, replaces the config)
+ * - `GET /__admin/counters`, `DELETE /__admin/counters`: calls by action and outcome
+ * - `GET /__admin/tickets/:biz/:ticketId`: the emulator's own record (verdicts, no personal data)
+ */
+import type { FastifyInstance } from 'fastify';
+import { ZodError } from 'zod';
+import type { FaultInjector } from '../faults.js';
+import type { EmulatorRegistry } from './registry.js';
+import { visibleStatus } from './verdict.js';
+
+export interface AdminDeps {
+  faults: FaultInjector;
+  registry: EmulatorRegistry;
+  clock: () => number;
+}
+
+export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void {
+  app.get('/__admin/faults', () => deps.faults.get());
+  app.put('/__admin/faults', (req, reply) => {
+    try {
+      deps.faults.set(req.body);
+      return deps.faults.get();
+    } catch (err) {
+      if (err instanceof ZodError) {
+        return reply.code(400).send({
+          message: 'invalid fault config',
+          issues: err.issues.map((i) => ({ path: i.path.join('.'), message: i.message })),
+        });
+      }
+      throw err;
+    }
+  });
+  app.get('/__admin/counters', () => deps.faults.counters());
+  app.delete('/__admin/counters', (_req, reply) => {
+    deps.faults.resetCounters();
+    return reply.code(204).send();
+  });
+  app.get<{ Params: { biz: string; ticketId: string } }>(
+    '/__admin/tickets/:biz/:ticketId',
+    (req, reply) => {
+      const t = deps.registry.ticket(req.params.biz, req.params.ticketId);
+      if (!t) return reply.code(404).send({ message: 'unknown ticket' });
+      const now = deps.clock();
+      return {
+        biz: t.biz,
+        scheme: t.scheme,
+        ticketId: t.ticketId,
+        tokensIssued: t.tokensIssued,
+        submissions: t.submissions.map((s) => ({
+          at: new Date(s.at).toISOString(),
+          via: s.via,
+          statusCode: visibleStatus(s.verdict, now),
+          auditConclusions: s.verdict.auditConclusions,
+        })),
+      };
+    },
+  );
+}

@@ -1,0 +1,163 @@
+/**
+ * The Cloudauth emulator: a local stand-in for `cloudauth.aliyuncs.com`, API 2018-09-16.
+ * `startCloudauthEmulator({ port: 0 })` in process, or `npm run emulator`.
+ *
+ * Routes: `GET|POST /` the POP RPC gateway; `GET|POST /h5/verify` the H5 page; `GET /materials/:id`
+ * GetMaterials images; `/__admin/*` faults, counters and the emulator's own ticket records
+ * (loopback tooling, no auth).
+ */
+import { randomUUID } from 'node:crypto';
+import fastify, { LogController, type FastifyBaseLogger } from 'fastify';
+import type { Scheme } from '../../config.js';
+import type { Logger } from '../../logger.js';
+import { FaultInjector, type FaultConfig } from '../faults.js';
+import { registerPopGateway } from '../pop/gateway.js';
+import { cloudauthActions } from './actions.js';
+import { registerAdminRoutes } from './admin.js';
+import { registerH5Page } from './h5-page.js';
+import { MaterialLinkStore, type OssReader } from './material-links.js';
+import { EmulatorRegistry, type StsCredential } from './registry.js';
+
+export const CLOUDAUTH_API_VERSION = '2018-09-16';
+/** Largest POP request body, in bytes (spec §1.4: 8 MB per request). */
+export const BODY_LIMIT = 8 * 1024 * 1024;
+
+export interface CloudauthEmulatorOptions {
+  /** Default 127.0.0.1. */
+  host?: string;
+  /** 0 picks a free port. Default 0. */
+  port?: number;
+  /** Base of `CloudauthPageUrl` and material links. Default: the listening URL. */
+  publicUrl?: string;
+  /** AccessKeyId → AccessKeySecret. */
+  accessKeys: Record<string, string>;
+  /** Registered Biz scenarios → scheme. */
+  biz: Record<string, Scheme>;
+  /** `VerifyToken.DurationSeconds`. Default 1800. */
+  tokenSeconds?: number;
+  /** STS credential lifetime. Default 1800. */
+  stsSeconds?: number;
+  /** `StsToken.EndPoint`. Default http://127.0.0.1:8788. */
+  ossEndpoint?: string;
+  /** `StsToken.BucketName`. Default cloudauth-emulator. */
+  ossBucket?: string;
+  /** Names judged "not passed". */
+  rejectNames?: readonly string[];
+  /** Names kept "under review" for `reviewMs`, then passed. */
+  reviewNames?: readonly string[];
+  /** Default 3000. */
+  reviewMs?: number;
+  faults?: FaultConfig;
+  /** Serve `/__admin/*`. Default true. */
+  adminEnabled?: boolean;
+  /** ms since the epoch; tests move it to expire tokens. */
+  clock?: () => number;
+  random?: () => number;
+  logger?: Logger;
+}
+
+export interface CloudauthEmulator {
+  /** `http://host:port`, the POP endpoint. */
+  readonly url: string;
+  readonly registry: EmulatorRegistry;
+  /** Replaces the fault config; throws a ZodError when it is invalid. */
+  setFaults(config: FaultConfig): void;
+  counters(): Record<string, Record<string, number>>;
+  resetCounters(): void;
+  /** An STS credential this emulator issued (the OSS emulator authenticates with it). */
+  stsCredential(accessKeyId: string): StsCredential | undefined;
+  /** Lets GetMaterials links serve `oss://` materials. */
+  attachOssReader(reader: OssReader): void;
+  close(): Promise<void>;
+}
+
+export async function startCloudauthEmulator(
+  options: CloudauthEmulatorOptions,
+): Promise<CloudauthEmulator> {
+  const clock = options.clock ?? Date.now;
+  const host = options.host ?? '127.0.0.1';
+  const faults = new FaultInjector({
+    clock,
+    ...(options.random ? { random: options.random } : {}),
+  });
+  if (options.faults) faults.set(options.faults);
+  const registry = new EmulatorRegistry();
+  const closing = new AbortController();
+  let publicUrl = options.publicUrl ?? '';
+  const links = new MaterialLinkStore(() => publicUrl, clock);
+  const rules = {
+    rejectNames: options.rejectNames ?? [],
+    reviewNames: options.reviewNames ?? [],
+    reviewMs: options.reviewMs ?? 3000,
+  };
+
+  const logger: FastifyBaseLogger | undefined = options.logger?.child({
+    component: 'cloudauth-emulator',
+  });
+  const app = fastify({
+    ...(logger ? { loggerInstance: logger } : { logger: false }),
+    logController: new LogController({ disableRequestLogging: true }),
+    forceCloseConnections: true,
+    bodyLimit: BODY_LIMIT,
+    genReqId: () => randomUUID(),
+  });
+  app.addContentTypeParser(
+    'application/x-www-form-urlencoded',
+    { parseAs: 'string', bodyLimit: 64 * 1024 },
+    (_req, body, done) => done(null, Object.fromEntries(new URLSearchParams(body as string))),
+  );
+
+  await app.register((gateway, _opts, done) => {
+    registerPopGateway(gateway, {
+      version: CLOUDAUTH_API_VERSION,
+      actions: cloudauthActions(
+        registry,
+        {
+          ...rules,
+          biz: options.biz,
+          tokenSeconds: options.tokenSeconds ?? 1800,
+          stsSeconds: options.stsSeconds ?? 1800,
+          ossEndpoint: options.ossEndpoint ?? 'http://127.0.0.1:8788',
+          ossBucket: options.ossBucket ?? 'cloudauth-emulator',
+          publicUrl: () => publicUrl,
+          clock,
+        },
+        links,
+      ),
+      secretOf: (id) =>
+        Object.hasOwn(options.accessKeys, id) ? options.accessKeys[id] : undefined,
+      faults,
+      clock,
+      hostId: 'cloudauth.aliyuncs.com',
+      bodyLimit: BODY_LIMIT,
+      signal: closing.signal,
+    });
+    done();
+  });
+  registerH5Page(app, registry, { ...rules, clock });
+  links.register(app);
+  if (options.adminEnabled ?? true) registerAdminRoutes(app, { faults, registry, clock });
+
+  await app.listen({ host, port: options.port ?? 0 });
+  const address = app.server.address();
+  if (address === null || typeof address === 'string')
+    throw new Error('emulator did not bind a TCP port');
+  const url = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+  if (publicUrl === '') publicUrl = url;
+
+  return {
+    url,
+    registry,
+    setFaults: (config) => faults.set(config),
+    counters: () => faults.counters(),
+    resetCounters: () => faults.resetCounters(),
+    stsCredential: (id) => registry.stsCredential(id),
+    attachOssReader: (reader) => {
+      links.readOss = reader;
+    },
+    close: async () => {
+      closing.abort();
+      await app.close();
+    },
+  };
+}

@@ -1,0 +1,181 @@
+/**
+ * The error hierarchy. Every error the orchestrator raises is an {@link OrchestratorError} with a
+ * code from {@link ERROR_CODES}; provider answers reach it through one table
+ * (`src/cloudauth/error-table.ts`), never through string matching elsewhere.
+ *
+ * A verification verdict (passed / not passed) is a ticket outcome, never an error.
+ * No I/O here. Messages never carry secrets, signed URLs or personal data.
+ */
+
+/** Who is at fault: the caller's input, the provider (Cloudauth/OSS/network), or us. */
+export type Fault = 'client' | 'provider' | 'internal';
+
+/**
+ * Every error code, with what it means and whether the operation may be retried as it is.
+ * A test checks that each code is documented here and raised somewhere.
+ */
+export const ERROR_CODES = {
+  CONFIG_INVALID: { retryable: false, fault: 'internal', doc: 'Configuration failed validation.' },
+  VALIDATION_FAILED: {
+    retryable: false,
+    fault: 'client',
+    doc: 'Input failed validation; `field` names the offending field.',
+  },
+  PROVIDER_INTERNAL: {
+    retryable: true,
+    fault: 'provider',
+    doc: 'Cloudauth answered `Error.InternalError`, `InternalError` or `ServiceUnavailable` (5xx).',
+  },
+  PROVIDER_THROTTLED: {
+    retryable: true,
+    fault: 'provider',
+    doc: 'Cloudauth answered a `Throttling*` code; retry after `retryAfterMs` (longer than for other retryable errors).',
+  },
+  PROVIDER_TIMEOUT: {
+    retryable: true,
+    fault: 'provider',
+    doc: 'The call did not complete within the configured timeout.',
+  },
+  PROVIDER_UNREACHABLE: {
+    retryable: true,
+    fault: 'provider',
+    doc: 'Connection refused, reset or DNS failure before an answer.',
+  },
+  PROVIDER_BAD_RESPONSE: {
+    retryable: true,
+    fault: 'provider',
+    doc: 'The answer was not JSON (a proxy error page, a truncated body).',
+  },
+  PROVIDER_NONCE_REUSED: {
+    retryable: true,
+    fault: 'provider',
+    doc: '`SignatureNonceUsed`: a retry signs with a fresh nonce.',
+  },
+  PROVIDER_INVALID_PARAM: {
+    retryable: false,
+    fault: 'client',
+    doc: '`InvalidParam.*`, `MissingParameter`, `InvalidParameter`: the request is wrong and will stay wrong.',
+  },
+  PROVIDER_INVALID_BIZ: {
+    retryable: false,
+    fault: 'client',
+    doc: '`InvalidParam.InvalidBiz`: the Biz scenario is not registered.',
+  },
+  PROVIDER_NO_PERMISSION: {
+    retryable: false,
+    fault: 'client',
+    doc: '`Error.NoPermissionAccess`, `Forbidden.*`: the account may not call this action.',
+  },
+  PROVIDER_AUTH_FAILED: {
+    retryable: false,
+    fault: 'client',
+    doc: 'Signature, access key, STS token or clock-skew rejection by the POP gateway: fix the credentials or the clock.',
+  },
+  PROVIDER_UNKNOWN_ACTION: {
+    retryable: false,
+    fault: 'internal',
+    doc: '`InvalidAction*`, `InvalidVersion`: the action or API version is unknown to the endpoint.',
+  },
+  VERIFY_TOKEN_INVALID: {
+    retryable: true,
+    fault: 'provider',
+    doc: 'The VerifyToken is unknown or expired: retry only after a new GetVerifyToken for the same TicketId.',
+  },
+  PROVIDER_UNKNOWN_CODE: {
+    retryable: false,
+    fault: 'provider',
+    doc: 'A code missing from the table. Not retried; logged at warn so that the table can grow.',
+  },
+} as const satisfies Record<string, { retryable: boolean; fault: Fault; doc: string }>;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+export interface OrchestratorErrorOptions {
+  /** Overrides the code's default. */
+  retryable?: boolean;
+  /** Minimum wait before a retry, in ms; wins over the computed backoff. */
+  retryAfterMs?: number;
+  /** The provider's own code, e.g. `Error.InternalError`. */
+  providerCode?: string;
+  /** The provider's RequestId, for support tickets. */
+  requestId?: string;
+  /** HTTP status of the provider's answer, when there was one. */
+  httpStatus?: number;
+  /** The underlying error. Must itself be free of secrets (see `src/cloudauth/client.ts`). */
+  cause?: unknown;
+}
+
+/** Base of every error the orchestrator raises. */
+export class OrchestratorError extends Error {
+  /** Registry code (SCREAMING_SNAKE). */
+  readonly code: ErrorCode;
+  /** Whether repeating the same operation may succeed. */
+  readonly retryable: boolean;
+  /** Minimum wait before a retry, in ms. */
+  readonly retryAfterMs: number | undefined;
+  readonly fault: Fault;
+  readonly providerCode: string | undefined;
+  readonly requestId: string | undefined;
+  readonly httpStatus: number | undefined;
+
+  constructor(code: ErrorCode, message: string, options: OrchestratorErrorOptions = {}) {
+    super(message, options.cause === undefined ? undefined : { cause: options.cause });
+    this.name = new.target.name;
+    this.code = code;
+    const entry = ERROR_CODES[code];
+    this.retryable = options.retryable ?? entry.retryable;
+    this.fault = entry.fault;
+    this.retryAfterMs = options.retryAfterMs;
+    this.providerCode = options.providerCode;
+    this.requestId = options.requestId;
+    this.httpStatus = options.httpStatus;
+  }
+
+  /** A plain, log-safe object (no stack, no cause chain beyond codes). */
+  toJSON(): Record<string, unknown> {
+    return {
+      name: this.name,
+      code: this.code,
+      message: this.message,
+      retryable: this.retryable,
+      fault: this.fault,
+      ...(this.retryAfterMs === undefined ? {} : { retryAfterMs: this.retryAfterMs }),
+      ...(this.providerCode === undefined ? {} : { providerCode: this.providerCode }),
+      ...(this.requestId === undefined ? {} : { requestId: this.requestId }),
+      ...(this.httpStatus === undefined ? {} : { httpStatus: this.httpStatus }),
+    };
+  }
+}
+
+/** Configuration failed validation at start-up. */
+export class ConfigError extends OrchestratorError {
+  constructor(message: string) {
+    super('CONFIG_INVALID', message);
+  }
+}
+
+/** Input failed validation. `field` is a dotted path, e.g. `Binding.IdentificationNumber`. */
+export class ValidationError extends OrchestratorError {
+  readonly field: string;
+  constructor(field: string, message: string) {
+    super('VALIDATION_FAILED', `${field}: ${message}`);
+    this.field = field;
+  }
+}
+
+/** The provider answered with an error code (see the code table). */
+export class ProviderError extends OrchestratorError {}
+
+/** Throttled by the provider; `retryAfterMs` is always set. */
+export class ThrottledError extends ProviderError {}
+
+/** The call failed before any answer could be read: timeout, connection failure, non-JSON body. */
+export class TransportError extends ProviderError {}
+
+/** The VerifyToken is unknown or expired: the ticket flow answers with a new GetVerifyToken. */
+export class VerifyTokenInvalidError extends ProviderError {}
+
+/** True for any error the orchestrator considers safe to retry as it is. */
+export function isRetryable(err: unknown): boolean {
+  return err instanceof OrchestratorError && err.retryable;
+}
