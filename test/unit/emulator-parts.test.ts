@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PopError } from '../../src/emulator/pop/pop-error.js';
+import type { PopError } from '../../src/emulator/pop/pop-error.js';
 import { FaultInjector } from '../../src/emulator/faults.js';
 import { checkImageValue, parseMaterials } from '../../src/emulator/cloudauth/materials.js';
 import { judge, visibleStatus } from '../../src/emulator/cloudauth/verdict.js';
