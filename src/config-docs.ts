@@ -12,7 +12,8 @@ export const TABLE_END = '<!-- config-table:end -->';
 export function renderConfigTable(): string {
   const cell = (s: string) => s.replaceAll('|', '\\|').replaceAll('\n', ' ');
   const rows = describeConfig().map(
-    (r) => `| \`${r.name}\` | ${r.default === '(unset)' ? '(unset)' : `\`${cell(r.default)}\``} | ${cell(r.description)} |`,
+    (r) =>
+      `| \`${r.name}\` | ${r.default === '(unset)' ? '(unset)' : `\`${cell(r.default)}\``} | ${cell(r.description)} |`,
   );
   return ['| Variable | Default | Meaning |', '| --- | --- | --- |', ...rows].join('\n');
 }

@@ -11,7 +11,7 @@ import http from 'node:http';
 import https from 'node:https';
 import RPCClient from '@alicloud/pop-core';
 import type { z } from 'zod';
-import { ConfigError, TransportError } from '../errors.js';
+import { ConfigError, TransportError, ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { toOrchestratorError } from './error-table.js';
 import {
@@ -67,6 +67,23 @@ function materialParam(materials: readonly Material[]): Record<string, string>[]
   return materials.map((m) => ({ MaterialType: m.type, Value: m.value }));
 }
 
+/** Refuses an empty required field before any call is made. */
+function required(fields: Record<string, string>): void {
+  for (const [field, value] of Object.entries(fields)) {
+    if (typeof value !== 'string' || value.trim() === '') {
+      throw new ValidationError(field, 'is required');
+    }
+  }
+}
+
+function requiredMaterials(materials: readonly Material[]): void {
+  if (materials.length === 0) throw new ValidationError('materials', 'at least one is required');
+  materials.forEach((m, i) => {
+    if (!m.type) throw new ValidationError(`materials[${i}].type`, 'is required');
+    if (!m.value) throw new ValidationError(`materials[${i}].value`, 'is required');
+  });
+}
+
 function definedParams(params: Params): Record<string, unknown> {
   const out: Record<string, unknown> = {};
   for (const [k, v] of Object.entries(params)) if (v !== undefined) out[k] = v;
@@ -114,6 +131,9 @@ export class CloudauthClient {
   getVerifyToken(input: GetVerifyTokenInput): Promise<GetVerifyTokenResult> {
     return this.#call(
       'GetVerifyToken',
+      () => {
+        required({ biz: input.biz, ticketId: input.ticketId });
+      },
       'POST',
       {
         Biz: input.biz,
@@ -130,6 +150,10 @@ export class CloudauthClient {
   submitMaterials(input: SubmitMaterialsInput): Promise<SubmitMaterialsResult> {
     return this.#call(
       'SubmitMaterials',
+      () => {
+        required({ verifyToken: input.verifyToken });
+        requiredMaterials(input.materials);
+      },
       'POST',
       { VerifyToken: input.verifyToken, Material: materialParam(input.materials) },
       submitMaterialsResponse,
@@ -140,6 +164,10 @@ export class CloudauthClient {
   submitVerification(input: SubmitVerificationInput): Promise<SubmitVerificationResult> {
     return this.#call(
       'SubmitVerification',
+      () => {
+        required({ biz: input.biz, ticketId: input.ticketId });
+        requiredMaterials(input.materials);
+      },
       'POST',
       { Biz: input.biz, TicketId: input.ticketId, Material: materialParam(input.materials) },
       submitVerificationResponse,
@@ -150,6 +178,9 @@ export class CloudauthClient {
   getStatus(input: TicketRef): Promise<GetStatusResult> {
     return this.#call(
       'GetStatus',
+      () => {
+        required({ biz: input.biz, ticketId: input.ticketId });
+      },
       'GET',
       { Biz: input.biz, TicketId: input.ticketId },
       getStatusResponse,
@@ -160,6 +191,9 @@ export class CloudauthClient {
   getMaterials(input: TicketRef): Promise<GetMaterialsResult> {
     return this.#call(
       'GetMaterials',
+      () => {
+        required({ biz: input.biz, ticketId: input.ticketId });
+      },
       'GET',
       { Biz: input.biz, TicketId: input.ticketId },
       getMaterialsResponse,
@@ -173,10 +207,12 @@ export class CloudauthClient {
 
   async #call<T>(
     action: CloudauthAction,
+    check: () => void,
     method: 'GET' | 'POST',
     params: Params,
     schema: z.ZodType<T, unknown>,
   ): Promise<T> {
+    check();
     let body: unknown;
     try {
       body = await this.#rpc.request<unknown>(

@@ -14,6 +14,7 @@ import {
   ProviderError,
   ThrottledError,
   TransportError,
+  ValidationError,
   VerifyTokenInvalidError,
 } from '../../src/errors.js';
 
@@ -250,8 +251,17 @@ describe('CloudauthClient against the emulator: provider errors', () => {
     expect(err.httpStatus).toBe(400);
   });
 
-  it('maps a missing TicketId to PROVIDER_INVALID_PARAM', async () => {
-    const err = await failure(client.getVerifyToken({ biz: 'RPBasic', ticketId: '' }));
+  it('refuses an empty TicketId before any call, naming the field', async () => {
+    const err = await failure(client.getVerifyToken({ biz: 'RPBasic', ticketId: ' ' }));
+    expect(err).toBeInstanceOf(ValidationError);
+    expect(err.code).toBe('VALIDATION_FAILED');
+    expect((err as ValidationError).field).toBe('ticketId');
+  });
+
+  it('maps a Binding missing a field its scheme needs to PROVIDER_INVALID_PARAM', async () => {
+    const err = await failure(
+      client.getVerifyToken({ biz: 'RPBioOnly', ticketId: 't', binding: { Name: '李三' } }),
+    );
     expect(err.code).toBe('PROVIDER_INVALID_PARAM');
     expect(err.providerCode).toBe('InvalidParam.ParamMissing');
     expect(err.retryable).toBe(false);

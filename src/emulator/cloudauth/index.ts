@@ -9,6 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import type { Scheme } from '../../config.js';
+import { CLOUDAUTH_API_VERSION } from '../../cloudauth/types.js';
 import type { Logger } from '../../logger.js';
 import { FaultInjector, type FaultConfig } from '../faults.js';
 import { registerPopGateway } from '../pop/gateway.js';
@@ -18,7 +19,6 @@ import { registerH5Page } from './h5-page.js';
 import { MaterialLinkStore, type OssReader } from './material-links.js';
 import { EmulatorRegistry, type StsCredential } from './registry.js';
 
-export const CLOUDAUTH_API_VERSION = '2018-09-16';
 /** Largest POP request body, in bytes (spec §1.4: 8 MB per request). */
 export const BODY_LIMIT = 8 * 1024 * 1024;
 

@@ -1,0 +1,91 @@
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import { Writable } from 'node:stream';
+import { describe, expect, it } from 'vitest';
+import { ERROR_CODES, OrchestratorError, ValidationError, isRetryable } from '../../src/errors.js';
+import { createLogger } from '../../src/logger.js';
+
+function sourceFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    return statSync(path).isDirectory() ? sourceFiles(path) : path.endsWith('.ts') ? [path] : [];
+  });
+}
+
+describe('the error registry', () => {
+  const src = new URL('../../src', import.meta.url).pathname;
+  const sources = sourceFiles(src)
+    .filter((f) => !f.endsWith('errors.ts'))
+    .map((f) => readFileSync(f, 'utf8'))
+    .join('\n');
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+
+  /** How a code is raised: its class where the class fixes the code, else the quoted code. */
+  const marker: Partial<Record<keyof typeof ERROR_CODES, string>> = {
+    CONFIG_INVALID: 'new ConfigError(',
+    VALIDATION_FAILED: 'new ValidationError(',
+  };
+
+  it.each(Object.keys(ERROR_CODES) as (keyof typeof ERROR_CODES)[])(
+    '%s is documented and raised somewhere',
+    (code) => {
+      expect(ERROR_CODES[code].doc.length).toBeGreaterThan(10);
+      expect(sources).toContain(marker[code] ?? `'${code}'`);
+      if (code.startsWith('PROVIDER_') || code === 'VERIFY_TOKEN_INVALID') {
+        expect(readme).toContain(code);
+      }
+    },
+  );
+
+  it('carries code, retryability, fault and a safe JSON form', () => {
+    const err = new ValidationError('Binding.IdentificationNumber', 'check digit does not match');
+    expect(err).toBeInstanceOf(OrchestratorError);
+    expect(err.toJSON()).toEqual({
+      name: 'ValidationError',
+      code: 'VALIDATION_FAILED',
+      message: 'Binding.IdentificationNumber: check digit does not match',
+      retryable: false,
+      fault: 'client',
+    });
+    expect(isRetryable(err)).toBe(false);
+    expect(isRetryable(new OrchestratorError('PROVIDER_INTERNAL', 'x'))).toBe(true);
+    expect(isRetryable(new Error('plain'))).toBe(false);
+  });
+});
+
+describe('the logger', () => {
+  it('redacts secrets and personal data at any depth', () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    });
+    const logger = createLogger({ level: 'debug' }, sink);
+    logger.info(
+      {
+        AccessKeySecret: 'sk-1',
+        sts: { SecurityToken: 'CAIS-token', AccessKeySecret: 'sk-2' },
+        request: { Binding: { Name: '李三', IdentificationNumber: '11010519491231002X' } },
+        deep: { a: { b: { Name: '王五', signature: 'c2lnbmF0dXJl' } } },
+        ticketId: 'kept',
+      },
+      'call',
+    );
+    const out = lines.join('');
+    for (const secret of [
+      'sk-1',
+      'sk-2',
+      'CAIS-token',
+      '李三',
+      '11010519491231002X',
+      '王五',
+      'c2lnbmF0dXJl',
+    ]) {
+      expect(out).not.toContain(secret);
+    }
+    expect(out).toContain('kept');
+    expect(out).toContain('[redacted]');
+  });
+});
