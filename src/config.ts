@@ -82,7 +82,7 @@ const key = <S extends z.ZodType>(
 
 /** Every configuration key, by environment variable name. */
 export const CONFIG_KEYS = {
-  MODE: key(
+  ORCHESTRATOR_MODE: key(
     z.enum(['embedded', 'production']),
     'embedded',
     '`embedded` runs on local defaults (the emulator where no Cloudauth endpoint is set); `production` refuses to start without a real endpoint, credentials and `REDIS_URL`.',
@@ -250,7 +250,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   const r = raw as Raw;
 
   const config: Config = {
-    mode: r.MODE,
+    mode: r.ORCHESTRATOR_MODE,
     logLevel: r.LOG_LEVEL,
     redisUrl: r.REDIS_URL,
     cloudauth: {
@@ -290,7 +290,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       .filter(([, v]) => v === undefined)
       .map(([k]) => k);
     if (missing.length > 0) {
-      throw new ConfigError(`MODE=production requires ${missing.join(', ')}`);
+      throw new ConfigError(`ORCHESTRATOR_MODE=production requires ${missing.join(', ')}`);
     }
   }
   if (config.cloudauth.endpoint !== undefined) {

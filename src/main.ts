@@ -6,27 +6,18 @@ import { startApp } from './app.js';
 import { loadConfig } from './config.js';
 import { runDemoTicket } from './demo.js';
 import { createLogger } from './logger.js';
+import { runProcess } from './process.js';
 
-const config = loadConfig(process.env);
-const logger = createLogger({ level: config.logLevel });
-const app = await startApp(config, logger);
-
-if (app.emulators) {
+await runProcess(async () => {
+  const config = loadConfig(process.env);
+  const logger = createLogger({ level: config.logLevel });
+  const app = await startApp(config, logger);
   const biz = Object.keys(config.cloudauth.biz)[0];
-  if (biz !== undefined) {
+  if (app.emulators && biz !== undefined) {
     const demo = await runDemoTicket(app.cloudauth, biz, logger);
     logger.info(demo, 'demo ticket done; the emulator keeps serving (Ctrl-C to stop)');
+  } else {
+    logger.info({ mode: config.mode }, 'Cloudauth client ready');
   }
-} else {
-  logger.info({ mode: config.mode }, 'Cloudauth client ready');
-}
-
-let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'stopping');
-    void app.close().then(() => process.exit(0));
-  });
-}
+  return app;
+});

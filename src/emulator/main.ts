@@ -4,18 +4,11 @@
  */
 import { loadConfig } from '../config.js';
 import { createLogger } from '../logger.js';
+import { runProcess } from '../process.js';
 import { startConfiguredEmulators } from './start.js';
 
-const config = loadConfig(process.env);
-const logger = createLogger({ level: config.logLevel, name: 'cloudauth-emulator' });
-const emulators = await startConfiguredEmulators(config, logger);
-
-let stopping = false;
-for (const signal of ['SIGINT', 'SIGTERM'] as const) {
-  process.on(signal, () => {
-    if (stopping) return;
-    stopping = true;
-    logger.info({ signal }, 'stopping emulators');
-    void emulators.close().then(() => process.exit(0));
-  });
-}
+await runProcess(() => {
+  const config = loadConfig(process.env);
+  const logger = createLogger({ level: config.logLevel, name: 'cloudauth-emulator' });
+  return startConfiguredEmulators(config, logger);
+});

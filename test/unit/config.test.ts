@@ -49,7 +49,7 @@ describe('loadConfig', () => {
   });
 
   it('refuses production mode without endpoint, credentials and REDIS_URL', () => {
-    expect(() => loadConfig({ MODE: 'production' })).toThrow(
+    expect(() => loadConfig({ ORCHESTRATOR_MODE: 'production' })).toThrow(
       /CLOUDAUTH_ENDPOINT, CLOUDAUTH_ACCESS_KEY_ID, CLOUDAUTH_ACCESS_KEY_SECRET, REDIS_URL/,
     );
     expect(() => loadConfig({ CLOUDAUTH_ENDPOINT: 'https://cloudauth.example.test' })).toThrow(
