@@ -81,6 +81,16 @@ export const ERROR_CODES = {
     fault: 'provider',
     doc: 'The VerifyToken is unknown or expired: retry only after a new GetVerifyToken for the same TicketId.',
   },
+  STS_CREDENTIALS_INVALID: {
+    retryable: true,
+    fault: 'provider',
+    doc: 'OSS refused the STS credentials (expired, unknown or mismatched token): retry only after a new GetVerifyToken, which issues new ones.',
+  },
+  OSS_DIGEST_MISMATCH: {
+    retryable: true,
+    fault: 'provider',
+    doc: 'OSS answered `InvalidDigest`: the upload arrived different from what was sent; sending it again may succeed.',
+  },
   PROVIDER_UNKNOWN_CODE: {
     retryable: false,
     fault: 'provider',
@@ -174,6 +184,9 @@ export class TransportError extends ProviderError {}
 
 /** The VerifyToken is unknown or expired: the ticket flow answers with a new GetVerifyToken. */
 export class VerifyTokenInvalidError extends ProviderError {}
+
+/** OSS refused the STS credentials: the ticket flow answers with a new GetVerifyToken. */
+export class StsCredentialsInvalidError extends ProviderError {}
 
 /** True for any error the orchestrator considers safe to retry as it is. */
 export function isRetryable(err: unknown): boolean {

@@ -1,7 +1,8 @@
 /**
- * The one table that turns every failure of a Cloudauth call into an {@link OrchestratorError}:
- * provider codes (Cloudauth and the POP gateway in front of it), transport error names (httpx,
- * json-bigint) and Node socket error codes. Nothing else in the code base inspects provider codes.
+ * The one table that turns every provider failure into an {@link OrchestratorError}: Cloudauth and
+ * POP gateway codes, OSS codes (see `src/oss/oss-errors.ts`), transport error names (httpx,
+ * json-bigint, ali-oss) and Node socket error codes. Nothing else in the code base inspects
+ * provider codes.
  *
  * pop-core errors carry the whole signed URL (AccessKeyId, Signature, SecurityToken) in
  * `message`, `url` and `entry`, and Node socket errors get the URL appended by httpx. The errors
@@ -11,6 +12,7 @@
 import {
   OrchestratorError,
   ProviderError,
+  StsCredentialsInvalidError,
   ThrottledError,
   TransportError,
   VerifyTokenInvalidError,
@@ -33,9 +35,9 @@ export interface FailureRow {
   /**
    * What `match` is compared with: `providerCode` the `Code` of an error answer, `errorName` the
    * `name` of a transport error thrown before a usable answer, `socketCode` the `code` of a Node
-   * socket / DNS error.
+   * socket / DNS error, `ossCode` the `Code` of an OSS error answer (as ali-oss reports it).
    */
-  on: 'providerCode' | 'errorName' | 'socketCode';
+  on: 'providerCode' | 'errorName' | 'socketCode' | 'ossCode';
   /** An exact value, or a prefix when it ends in `.*` (`Throttling.*` matches `Throttling.User`). */
   match: string;
   errorCode: ErrorCode;
@@ -60,6 +62,13 @@ const socket = (match: string, note?: string): FailureRow => ({
   errorClass: TransportError,
   ...(note === undefined ? {} : { note }),
 });
+
+const oss = (
+  match: string,
+  errorCode: ErrorCode,
+  errorClass: FailureClass,
+  extra: Pick<FailureRow, 'note'> = {},
+): FailureRow => ({ on: 'ossCode', match, errorCode, errorClass, ...extra });
 
 const throttled = { retryAfterMs: THROTTLE_RETRY_AFTER_MS };
 
@@ -136,6 +145,50 @@ export const CLOUDAUTH_CODE_TABLE: readonly FailureRow[] = [
   socket('EHOSTUNREACH'),
   socket('ENETUNREACH'),
   socket('ENETDOWN'),
+
+  oss('SecurityTokenExpired', 'STS_CREDENTIALS_INVALID', StsCredentialsInvalidError),
+  oss('InvalidAccessKeyId', 'STS_CREDENTIALS_INVALID', StsCredentialsInvalidError, {
+    note: 'Also what OSS answers for an STS key it no longer knows.',
+  }),
+  oss('InvalidSecurityToken', 'STS_CREDENTIALS_INVALID', StsCredentialsInvalidError),
+  oss('AccessKeyIdAndSecurityTokenNotMatch', 'STS_CREDENTIALS_INVALID', StsCredentialsInvalidError),
+  oss('InternalError', 'PROVIDER_INTERNAL', ProviderError),
+  oss('ServiceUnavailable', 'PROVIDER_INTERNAL', ProviderError),
+  oss('InvalidDigest', 'OSS_DIGEST_MISMATCH', ProviderError),
+  oss('SignatureDoesNotMatch', 'PROVIDER_AUTH_FAILED', ProviderError),
+  oss('RequestTimeTooSkewed', 'PROVIDER_AUTH_FAILED', ProviderError, {
+    note: 'The clock is more than 15 minutes off.',
+  }),
+  oss('AccessDenied', 'PROVIDER_NO_PERMISSION', ProviderError, {
+    note: "A key outside the STS token's Path: a defect, not retried.",
+  }),
+  oss('EntityTooLarge', 'PROVIDER_INVALID_PARAM', ProviderError),
+  oss('MissingContentLength', 'PROVIDER_INVALID_PARAM', ProviderError),
+  oss('InvalidObjectName', 'PROVIDER_INVALID_PARAM', ProviderError),
+  oss('NoSuchBucket', 'PROVIDER_INVALID_PARAM', ProviderError, {
+    note: 'The BucketName Cloudauth handed out does not exist at the EndPoint.',
+  }),
+  {
+    on: 'errorName',
+    match: 'RequestError',
+    errorCode: 'PROVIDER_UNREACHABLE',
+    errorClass: TransportError,
+    note: 'ali-oss (urllib): the connection failed before an answer.',
+  },
+  {
+    on: 'errorName',
+    match: 'ConnectionTimeoutError',
+    errorCode: 'PROVIDER_TIMEOUT',
+    errorClass: TransportError,
+    note: 'ali-oss: connect timeout.',
+  },
+  {
+    on: 'errorName',
+    match: 'ResponseTimeoutError',
+    errorCode: 'PROVIDER_TIMEOUT',
+    errorClass: TransportError,
+    note: 'ali-oss: response timeout.',
+  },
 ];
 
 /**

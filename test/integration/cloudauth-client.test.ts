@@ -23,7 +23,11 @@ const SECRET = 'test-secret';
 const TOKEN_SECONDS = 60;
 const VALID_IDS = ['11010519491231002X', '372321199103099416', '410381198312056511'] as const;
 const CHECKSUM_FAILS = '630546198009090099';
-const FACE = `base64://${Buffer.alloc(48 * 1024, 7).toString('base64')}`;
+/** A PNG signature followed by 48 KiB of filler: an image to the emulator's type sniffing. */
+const FACE = `base64://${Buffer.concat([
+  Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]),
+  Buffer.alloc(48 * 1024, 7),
+]).toString('base64')}`;
 
 let emu: CloudauthEmulator;
 let client: CloudauthClient;

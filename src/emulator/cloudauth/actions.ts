@@ -6,6 +6,8 @@ import type { Scheme } from '../../config.js';
 import { checkIdNumber } from '../../domain/id-number.js';
 import type { PopAction, PopCall } from '../pop/gateway.js';
 import { cloudauthErrors } from './cloudauth-errors.js';
+import { imageFacts } from './image-facts.js';
+import type { OssReader } from './material-links.js';
 import { IMAGE_KEYS, checkBinding, parseJsonObject, parseMaterials } from './materials.js';
 import {
   type EmulatorRegistry,
@@ -24,7 +26,7 @@ const REQUIRED_BINDING: Partial<Record<Scheme, readonly string[]>> = {
   FVBioOnly: ['FaceRetainedPic'],
 };
 
-export interface ActionSettings extends VerdictRules {
+export interface ActionSettings extends SubmissionContext {
   biz: Record<string, Scheme>;
   tokenSeconds: number;
   stsSeconds: number;
@@ -112,13 +114,13 @@ export function cloudauthActions(
       });
     },
 
-    SubmitMaterials(call) {
+    async SubmitMaterials(call) {
       const tokenValue = call.params.VerifyToken;
       if (!tokenValue) throw cloudauthErrors.paramMissing('VerifyToken');
       const now = settings.clock();
       const issued = usableToken(registry, tokenValue, now);
       const materials = parseMaterials(call.params, call.method);
-      const verdict = recordSubmission(
+      const verdict = await recordSubmission(
         registry,
         settings,
         issued.biz,
@@ -130,7 +132,7 @@ export function cloudauthActions(
       return ok({ VerifyStatus: verifyStatus(verdict, now, false) });
     },
 
-    SubmitVerification(call) {
+    async SubmitVerification(call) {
       const [biz, scheme] = schemeOf(call);
       const ticketId = ticketIdOf(call);
       if (scheme !== 'RPMin') {
@@ -141,7 +143,7 @@ export function cloudauthActions(
       const materials = parseMaterials(call.params, call.method);
       const now = settings.clock();
       registry.ensureTicket(biz, scheme, ticketId);
-      const verdict = recordSubmission(
+      const verdict = await recordSubmission(
         registry,
         settings,
         biz,
@@ -193,23 +195,30 @@ export function usableToken(registry: EmulatorRegistry, token: string, now: numb
   return found;
 }
 
+/** What recording a submission needs besides the registry. */
+export interface SubmissionContext extends VerdictRules {
+  /** The attached OSS emulator's reader, if any (read when the submission is judged). */
+  readOss: () => OssReader | undefined;
+}
+
 /**
  * Judges a submission and records it, unless the ticket has already passed: its verdict then
  * stands and nothing is recorded.
  */
-export function recordSubmission(
+export async function recordSubmission(
   registry: EmulatorRegistry,
-  rules: VerdictRules,
+  context: SubmissionContext,
   biz: string,
   ticketId: string,
   via: Submission['via'],
   materials: Record<string, string>,
   now: number,
   verdictOverride?: Verdict,
-): Verdict {
+): Promise<Verdict> {
+  const images = verdictOverride ? {} : await imageFacts(materials, context.readOss());
   const previous = latestSubmission(registry.ticket(biz, ticketId));
   if (previous && previous.verdict.statusCode === 1) return previous.verdict;
-  const verdict = verdictOverride ?? judge(materials, rules, now);
+  const verdict = verdictOverride ?? judge(materials, context, now, images);
   registry.record(biz, ticketId, { at: now, via, materials, verdict });
   return verdict;
 }

@@ -6,11 +6,11 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { maskIdNumber, maskName } from '../../domain/mask.js';
 import { escapeXml as escapeHtml } from '../pop/xml.js';
-import { recordSubmission } from './actions.js';
+import { type SubmissionContext, recordSubmission } from './actions.js';
 import type { EmulatorRegistry } from './registry.js';
-import { type VerdictRules, failedByPerson, visibleStatus } from './verdict.js';
+import { failedByPerson, visibleStatus } from './verdict.js';
 
-export interface H5Settings extends VerdictRules {
+export interface H5Settings extends SubmissionContext {
   clock: () => number;
 }
 
@@ -55,7 +55,7 @@ export function registerH5Page(
     );
   });
 
-  app.post<{ Body: { token?: string; outcome?: string } }>('/h5/verify', (req, reply) => {
+  app.post<{ Body: { token?: string; outcome?: string } }>('/h5/verify', async (req, reply) => {
     const { token = '', outcome } = req.body ?? {};
     if (outcome !== 'complete' && outcome !== 'fail') {
       return page(reply, 400, 'Bad request', '<p>outcome must be complete or fail.</p>');
@@ -66,7 +66,7 @@ export function registerH5Page(
       return page(reply, 404, 'Unknown token', '<p>This verification link is not valid.</p>');
     if (found === 'expired')
       return page(reply, 410, 'Expired', '<p>This verification has expired.</p>');
-    const verdict = recordSubmission(
+    const verdict = await recordSubmission(
       registry,
       settings,
       found.biz,

@@ -50,6 +50,10 @@ export interface CloudauthEmulatorOptions {
   faults?: FaultConfig;
   /** Serve `/__admin/*`. Default true. */
   adminEnabled?: boolean;
+  /** Shared with an OSS emulator that authenticates the STS credentials issued here. */
+  registry?: EmulatorRegistry;
+  /** Reads `oss://` materials (the OSS emulator), for verdicts and GetMaterials links. */
+  readOss?: OssReader;
   /** ms since the epoch; tests move it to expire tokens. */
   clock?: () => number;
   random?: () => number;
@@ -81,14 +85,15 @@ export async function startCloudauthEmulator(
     ...(options.random ? { random: options.random } : {}),
   });
   if (options.faults) faults.set(options.faults);
-  const registry = new EmulatorRegistry();
+  const registry = options.registry ?? new EmulatorRegistry();
   const closing = new AbortController();
   let publicUrl = options.publicUrl ?? '';
-  const links = new MaterialLinkStore(() => publicUrl, clock);
+  const links = new MaterialLinkStore(() => publicUrl, clock, options.readOss);
   const rules = {
     rejectNames: options.rejectNames ?? [],
     reviewNames: options.reviewNames ?? [],
     reviewMs: options.reviewMs ?? 3000,
+    readOss: () => links.readOss,
   };
 
   const logger: FastifyBaseLogger | undefined = options.logger?.child({

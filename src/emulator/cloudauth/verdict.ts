@@ -1,15 +1,19 @@
 /**
  * The emulator's verdicts: deterministic, so that tests and chaos runs can predict them.
  *
- * 1. An IdentificationNumber that fails GB 11643 (format, region, birth date, check digit) → 2.
- * 2. A Name on the reject list → 2.
- * 3. A Name on the review list → 0 (under review) for `reviewMs`, then 1.
- * 4. Otherwise → 1.
- * Scores are derived from a hash of the inputs: passed verdicts score in [85, 100), not-passed
+ * 1. An image that cannot be read (an `oss://` object that does not exist) or is not a JPEG, PNG
+ *    or BMP → 2.
+ * 2. An IdentificationNumber that fails GB 11643 (format, region, birth date, check digit) → 2.
+ * 3. A Name on the reject list → 2.
+ * 4. A Name on the review list → 0 (under review) for `reviewMs`, then 1.
+ * 5. Otherwise → 1.
+ * Scores are derived from a hash of the name, the ID number and the face image (its bytes where
+ * the emulator could read them, else its reference): passed verdicts score in [85, 100), not-passed
  * ones in [30, 60). TrustedScore's real meaning is undocumented (spec §7); it follows the same rule.
  */
 import { createHash } from 'node:crypto';
 import { checkIdNumber } from '../../domain/id-number.js';
+import type { ImageFact } from './image-facts.js';
 
 export interface VerdictRules {
   rejectNames: readonly string[];
@@ -32,11 +36,14 @@ export function judge(
   materials: Readonly<Record<string, string>>,
   rules: VerdictRules,
   now: number,
+  images: Readonly<Record<string, ImageFact>> = {},
 ): Verdict {
   const name = materials.Name?.trim();
   const idNumber = materials.IdentificationNumber?.trim();
+  const face = images.FacePic;
+  const faceSeed = face?.state === 'ok' ? face.digest : (materials.FacePic ?? '');
   const seed = createHash('sha256')
-    .update(`${name ?? ''}\u0000${idNumber ?? ''}\u0000${materials.FacePic ?? ''}`)
+    .update(`${name ?? ''}\u0000${idNumber ?? ''}\u0000${faceSeed}`)
     .digest();
   const score = (base: number, span: number, i: number) =>
     Math.round((base + (seed.readUInt16BE(i) % (span * 100)) / 100) * 100) / 100;
@@ -51,6 +58,22 @@ export function judge(
     authorityComparisonScore: score(30, 30, 4),
   };
 
+  for (const [field, fact] of Object.entries(images)) {
+    if (fact.state === 'missing') {
+      return {
+        statusCode: 2,
+        ...failedScores,
+        auditConclusions: `图片无法读取 (${field} could not be read)`,
+      };
+    }
+    if (fact.state === 'not_image') {
+      return {
+        statusCode: 2,
+        ...failedScores,
+        auditConclusions: `图片格式不支持 (${field} is not a JPEG, PNG or BMP image)`,
+      };
+    }
+  }
   if (idNumber !== undefined) {
     const check = checkIdNumber(idNumber, utcDay(now));
     if (!check.ok) {

@@ -1,0 +1,89 @@
+/**
+ * Uploads materials to OSS with the STS credentials of a VerifyToken (ali-oss), under the token's
+ * `Path`, content-addressed (`<Path><sha256>.<ext>`): a repeated upload after a crash writes the
+ * same object again, harmlessly. Answers the `oss://<BucketName>:<key>` reference Cloudauth takes.
+ */
+import { createHash } from 'node:crypto';
+import OSS from 'ali-oss';
+import type { ImageType } from '../domain/binding.js';
+import type { Logger } from '../logger.js';
+import type { FittedImage } from './image-fit.js';
+import { ossToOrchestratorError } from './oss-errors.js';
+
+/** The STS part of a GetVerifyToken answer. */
+export interface StsLease {
+  accessKeyId: string;
+  accessKeySecret: string;
+  securityToken: string;
+  /** OSS endpoint, with or without a scheme (without one, https is used). */
+  endPoint: string;
+  bucketName: string;
+  /** Prefix the credentials may write under. */
+  path: string;
+}
+
+export interface OssMaterialUploaderDeps {
+  /** Per-request timeout, in ms. */
+  timeoutMs: number;
+  /** ali-oss region, used for the Host header when the endpoint is an IP. Default oss-cn-hangzhou. */
+  region?: string;
+  logger?: Logger;
+}
+
+const EXTENSIONS: Record<ImageType, string> = { jpeg: 'jpg', png: 'png', bmp: 'bmp' };
+const MIME: Record<ImageType, string> = { jpeg: 'image/jpeg', png: 'image/png', bmp: 'image/bmp' };
+
+/** A port: puts one fitted image where Cloudauth can read it, answering the reference. */
+export interface MaterialUploader {
+  upload(lease: StsLease, image: FittedImage): Promise<string>;
+}
+
+export class OssMaterialUploader implements MaterialUploader {
+  constructor(private readonly deps: OssMaterialUploaderDeps) {}
+
+  /** The object key an image gets under a lease: the same bytes always get the same key. */
+  static keyFor(lease: StsLease, image: Pick<FittedImage, 'bytes' | 'type'>): string {
+    const digest = createHash('sha256').update(image.bytes).digest('hex');
+    const prefix = lease.path.endsWith('/') || lease.path === '' ? lease.path : `${lease.path}/`;
+    return `${prefix}${digest}.${EXTENSIONS[image.type]}`;
+  }
+
+  async upload(lease: StsLease, image: FittedImage): Promise<string> {
+    const key = OssMaterialUploader.keyFor(lease, image);
+    const client = this.client(lease);
+    try {
+      await client.put(key, image.bytes, { mime: MIME[image.type], timeout: this.deps.timeoutMs });
+    } catch (err) {
+      const mapped = ossToOrchestratorError(err, 'PutObject');
+      this.deps.logger?.debug({ err: mapped.toJSON(), field: image.field }, 'OSS upload failed');
+      throw mapped;
+    }
+    this.deps.logger?.debug(
+      { field: image.field, bytes: image.bytes.length, type: image.type },
+      'material uploaded',
+    );
+    return `oss://${lease.bucketName}:${key}`;
+  }
+
+  /** A client per lease; connections come from ali-oss's shared keep-alive agent. */
+  private client(lease: StsLease): OSS {
+    const secure = !/^http:\/\//i.test(lease.endPoint);
+    const credentials = {
+      accessKeyId: lease.accessKeyId,
+      accessKeySecret: lease.accessKeySecret,
+      stsToken: lease.securityToken,
+    };
+    return new OSS({
+      ...credentials,
+      endpoint: lease.endPoint,
+      secure,
+      bucket: lease.bucketName,
+      region: this.deps.region ?? 'oss-cn-hangzhou',
+      timeout: this.deps.timeoutMs,
+      // A lease is short-lived and never refreshed in place (a new GetVerifyToken replaces it);
+      // the callback only keeps ali-oss from warning that there is none.
+      refreshSTSToken: () => Promise.resolve(credentials),
+      refreshSTSTokenInterval: 24 * 60 * 60 * 1000,
+    });
+  }
+}
