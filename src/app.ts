@@ -1,15 +1,17 @@
 /**
  * The composition root: builds the parts from the configuration and releases them in reverse
- * order. In embedded mode without a Cloudauth endpoint it starts the emulator and signs with its
- * demo key.
+ * order. In embedded mode without a Cloudauth endpoint it starts the emulators and signs with
+ * their demo key.
  */
 import { CloudauthClient } from './cloudauth/client.js';
 import type { Config } from './config.js';
 import type { Logger } from './logger.js';
 import { startConfiguredEmulators, type Emulators } from './emulator/start.js';
+import { OssMaterialUploader } from './oss/uploader.js';
 
 export interface App {
   cloudauth: CloudauthClient;
+  uploader: OssMaterialUploader;
   /** Present when the app runs on the embedded emulator. */
   emulators: Emulators | undefined;
   close(): Promise<void>;
@@ -41,7 +43,8 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
       logger,
     });
     releasers.push(() => cloudauth.close());
-    return { cloudauth, emulators, close };
+    const uploader = new OssMaterialUploader({ timeoutMs: config.oss.timeoutMs, logger });
+    return { cloudauth, uploader, emulators, close };
   } catch (err) {
     await close();
     throw err;

@@ -124,6 +124,11 @@ export const CONFIG_KEYS = {
     '10000',
     'Per-request timeout of a Cloudauth call (connect and read), in milliseconds. A timeout is retried.',
   ),
+  OSS_TIMEOUT_MS: key(
+    int(100, 600_000),
+    '30000',
+    'Per-request timeout of a material upload to OSS, in milliseconds. A timeout is retried.',
+  ),
   CLOUDAUTH_BIZ: key(
     bizMap,
     'RPBasic=RPBasic,RPBioOnly=RPBioOnly,RPH5BioOnly=RPH5BioOnly,RPMin=RPMin',
@@ -156,10 +161,20 @@ export const CONFIG_KEYS = {
     '1800',
     'Lifetime of the STS credentials the emulator issues with a token.',
   ),
+  EMULATOR_OSS_PORT: key(
+    int(0, 65535),
+    '8788',
+    'Port of the OSS emulator (started with the Cloudauth emulator); 0 picks a free port.',
+  ),
   EMULATOR_OSS_ENDPOINT: key(
-    z.string().url(),
-    'http://127.0.0.1:8788',
-    '`StsToken.EndPoint` the emulator hands out (the OSS emulator).',
+    z.string().url().optional(),
+    undefined,
+    "`StsToken.EndPoint` the Cloudauth emulator hands out. Unset: the OSS emulator's own URL.",
+  ),
+  EMULATOR_OSS_DIR: key(
+    z.string().min(1).optional(),
+    undefined,
+    'Directory where the OSS emulator keeps objects as files. Unset: memory only.',
   ),
   EMULATOR_OSS_BUCKET: key(
     z.string().regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/),
@@ -211,6 +226,9 @@ export interface Config {
     /** Biz → scheme. */
     biz: Record<string, Scheme>;
   };
+  oss: {
+    timeoutMs: number;
+  };
   emulator: {
     host: string;
     cloudauthPort: number;
@@ -218,7 +236,10 @@ export interface Config {
     accessKeys: Record<string, string>;
     tokenSeconds: number;
     stsSeconds: number;
-    ossEndpoint: string;
+    ossPort: number;
+    /** undefined: the OSS emulator's own URL. */
+    ossEndpoint: string | undefined;
+    ossDir: string | undefined;
     ossBucket: string;
     rejectNames: string[];
     reviewNames: string[];
@@ -261,6 +282,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       timeoutMs: r.CLOUDAUTH_TIMEOUT_MS,
       biz: r.CLOUDAUTH_BIZ,
     },
+    oss: { timeoutMs: r.OSS_TIMEOUT_MS },
     emulator: {
       host: r.EMULATOR_HOST,
       cloudauthPort: r.EMULATOR_CLOUDAUTH_PORT,
@@ -268,7 +290,9 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       accessKeys: r.EMULATOR_ACCESS_KEYS,
       tokenSeconds: r.EMULATOR_TOKEN_SECONDS,
       stsSeconds: r.EMULATOR_STS_SECONDS,
+      ossPort: r.EMULATOR_OSS_PORT,
       ossEndpoint: r.EMULATOR_OSS_ENDPOINT,
+      ossDir: r.EMULATOR_OSS_DIR,
       ossBucket: r.EMULATOR_OSS_BUCKET,
       rejectNames: r.EMULATOR_REJECT_NAMES,
       reviewNames: r.EMULATOR_REVIEW_NAMES,

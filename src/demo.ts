@@ -1,22 +1,29 @@
 /**
- * One demo ticket through the embedded emulator: GetVerifyToken → SubmitMaterials → GetStatus →
- * GetMaterials with the typed client. Personal data appears masked only.
+ * One demo ticket through the embedded emulators: a photo is checked and fitted, GetVerifyToken,
+ * the photo uploaded to OSS with the token's STS credentials, SubmitMaterials with the `oss://`
+ * reference, GetStatus, GetMaterials. Personal data appears masked only.
  */
 import { randomUUID } from 'node:crypto';
+import sharp from 'sharp';
 import type { CloudauthClient } from './cloudauth/client.js';
 import { maskIdNumber, maskName } from './domain/mask.js';
 import type { Logger } from './logger.js';
-
-/** A 1×1 PNG. */
-const DEMO_FACE =
-  'base64://iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNk+M9QDwADhgGAWjR9awAAAABJRU5ErkJggg==';
+import { prepareMaterials, uploadMaterials } from './oss/materials.js';
+import type { MaterialUploader } from './oss/uploader.js';
 
 export async function runDemoTicket(
   client: CloudauthClient,
+  uploader: MaterialUploader,
   biz: string,
   logger: Logger,
 ): Promise<{ ticketId: string; statusCode: number }> {
   const ticketId = `demo-${randomUUID()}`;
+  const face = await sharp({
+    create: { width: 480, height: 640, channels: 3, background: '#d9b38c' },
+  })
+    .jpeg()
+    .toBuffer();
+  const prepared = await prepareMaterials({ FacePic: { kind: 'bytes', data: face } });
   const token = await client.getVerifyToken({
     biz,
     ticketId,
@@ -27,12 +34,25 @@ export async function runDemoTicket(
     { ticketId, tokenSeconds: token.verifyToken.durationSeconds },
     'demo: GetVerifyToken',
   );
+  const entries = await uploadMaterials(
+    uploader,
+    {
+      accessKeyId: token.stsToken.accessKeyId,
+      accessKeySecret: token.stsToken.accessKeySecret,
+      securityToken: token.stsToken.token,
+      endPoint: token.stsToken.endPoint,
+      bucketName: token.stsToken.bucketName,
+      path: token.stsToken.path,
+    },
+    prepared,
+  );
+  logger.info(
+    { ticketId, uploaded: entries.map((e) => e.type) },
+    'demo: materials uploaded to OSS',
+  );
   const submitted = await client.submitMaterials({
     verifyToken: token.verifyToken.token,
-    materials: [
-      { type: 'IdentificationNumber', value: '11010519491231002X' },
-      { type: 'FacePic', value: DEMO_FACE },
-    ],
+    materials: [{ type: 'IdentificationNumber', value: '11010519491231002X' }, ...entries],
   });
   logger.info({ ticketId, statusCode: submitted.statusCode }, 'demo: SubmitMaterials');
   const status = await client.getStatus({ biz, ticketId });

@@ -14,7 +14,7 @@ await runProcess(async () => {
   const app = await startApp(config, logger);
   const biz = Object.keys(config.cloudauth.biz)[0];
   if (app.emulators && biz !== undefined) {
-    const demo = await runDemoTicket(app.cloudauth, biz, logger);
+    const demo = await runDemoTicket(app.cloudauth, app.uploader, biz, logger);
     logger.info(demo, 'demo ticket done; the emulator keeps serving (Ctrl-C to stop)');
   } else {
     logger.info({ mode: config.mode }, 'Cloudauth client ready');

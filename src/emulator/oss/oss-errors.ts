@@ -1,0 +1,195 @@
+/**
+ * The OSS emulator's error table and the OSS error body:
+ * `<?xml …?><Error><Code/><Message/><RequestId/><HostId/>[extra fields][<EC/><RecommendDoc/>]</Error>`
+ * with `content-type: application/xml`, `x-oss-request-id` and, where an EC is known, `x-oss-ec`.
+ * Codes, statuses, messages and ECs follow the project spec §4; the few it does not give are
+ * marked "emulator choice" below.
+ */
+import { randomBytes } from 'node:crypto';
+import { toXml } from '../pop/xml.js';
+import { stringToSignBytes } from './oss-signature.js';
+
+/** One OSS error answer. Thrown inside the emulator, turned into XML at the edge. */
+export class OssError extends Error {
+  constructor(
+    /** OSS error code, e.g. `SignatureDoesNotMatch`. */
+    readonly code: string,
+    /** HTTP status. */
+    readonly status: number,
+    message: string,
+    /** OSS error code `EC` (e.g. `0002-00000007`), when the spec gives one. */
+    readonly ec?: string,
+    /** Further elements after `HostId`, in order. */
+    readonly extra: Readonly<Record<string, string>> = {},
+  ) {
+    super(message);
+    this.name = 'OssError';
+  }
+}
+
+/** Raised by the object store when a key cannot be a file next to existing ones in `dataDir`. */
+export class ObjectPathConflictError extends Error {
+  constructor(key: string) {
+    super(`object key ${JSON.stringify(key)} conflicts with the path of another object`);
+    this.name = 'ObjectPathConflictError';
+  }
+}
+
+/** Every error the OSS emulator answers. */
+export const ossErrors = {
+  accessDeniedAnonymous: () =>
+    new OssError(
+      'AccessDenied',
+      403,
+      'You have no right to access this object because of bucket acl.',
+    ),
+  /** Emulator choice of message: the spec gives no text for a request without a date. */
+  missingDate: () =>
+    new OssError('AccessDenied', 403, 'OSS authentication requires a valid Date or x-oss-date.'),
+  accessDeniedPolicy: (accessKeyId: string) =>
+    new OssError('AccessDenied', 403, "Access denied by authorizer's policy.", undefined, {
+      OSSAccessKeyId: accessKeyId,
+    }),
+  /** Emulator choice: only the header form `OSS <id>:<signature>` (signature V1) is emulated. */
+  invalidAuthorization: () =>
+    new OssError(
+      'InvalidArgument',
+      400,
+      'Authorization header is invalid: this emulator accepts "OSS <AccessKeyId>:<Signature>" (signature V1).',
+    ),
+  invalidAccessKeyId: (accessKeyId: string) =>
+    new OssError(
+      'InvalidAccessKeyId',
+      403,
+      'The OSS Access Key Id you provided does not exist in our records.',
+      '0002-00000003',
+      { OSSAccessKeyId: accessKeyId },
+    ),
+  securityTokenMissing: (accessKeyId: string) =>
+    new OssError(
+      'InvalidAccessKeyId',
+      403,
+      'The OSS Access Key Id you provided does not exist in our records. The Security Token may be lost to specify that it is a STS Access Id.',
+      '0002-00000003',
+      { OSSAccessKeyId: accessKeyId },
+    ),
+  /**
+   * A security token that is not the one issued with the AccessKeyId (or any token sent with a
+   * permanent key). Emulator choice: always `InvalidSecurityToken`; it cannot decode tokens, so
+   * it never answers `AccessKeyIdAndSecurityTokenNotMatch`.
+   */
+  invalidSecurityToken: (accessKeyId: string) =>
+    new OssError(
+      'InvalidSecurityToken',
+      403,
+      'The security token you provided is invalid.',
+      '0002-00000006',
+      { OSSAccessKeyId: accessKeyId },
+    ),
+  securityTokenExpired: (accessKeyId: string) =>
+    new OssError(
+      'SecurityTokenExpired',
+      403,
+      'The security token you provided has expired.',
+      '0002-00000007',
+      { OSSAccessKeyId: accessKeyId },
+    ),
+  signatureMismatch: (accessKeyId: string, provided: string, stringToSign: string) =>
+    new OssError(
+      'SignatureDoesNotMatch',
+      403,
+      'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
+      undefined,
+      {
+        OSSAccessKeyId: accessKeyId,
+        SignatureProvided: provided,
+        StringToSign: stringToSign,
+        StringToSignBytes: stringToSignBytes(stringToSign),
+      },
+    ),
+  timeTooSkewed: (requestTime: string, serverTime: string) =>
+    new OssError(
+      'RequestTimeTooSkewed',
+      403,
+      'The difference between the request time and the current time is too large.',
+      undefined,
+      { RequestTime: requestTime, ServerTime: serverTime },
+    ),
+  invalidDigest: () =>
+    new OssError('InvalidDigest', 400, 'The Content-MD5 you specified was invalid.'),
+  digestMismatch: () =>
+    new OssError(
+      'InvalidDigest',
+      400,
+      'The Content-MD5 you specified did not match what we received.',
+    ),
+  entityTooLarge: (maxBytes: number) =>
+    new OssError(
+      'EntityTooLarge',
+      400,
+      'Your proposed upload exceeds the maximum allowed size.',
+      undefined,
+      { MaxSizeAllowed: String(maxBytes) },
+    ),
+  /** Emulator choice of code for a body shorter than its Content-Length. */
+  incompleteBody: () =>
+    new OssError(
+      'IncompleteBody',
+      400,
+      'You did not provide the number of bytes specified by the Content-Length HTTP header.',
+    ),
+  missingContentLength: () =>
+    new OssError('MissingContentLength', 411, 'You must provide the Content-Length HTTP header.'),
+  noSuchBucket: (bucket: string) =>
+    new OssError('NoSuchBucket', 404, 'The specified bucket does not exist.', undefined, {
+      BucketName: bucket,
+    }),
+  noSuchKey: (key: string) =>
+    new OssError('NoSuchKey', 404, 'The specified key does not exist.', undefined, { Key: key }),
+  invalidBucketName: () =>
+    new OssError(
+      'InvalidBucketName',
+      400,
+      'The specified bucket is not valid: name it in the Host (<bucket>.oss-<region>.aliyuncs.com) or as the first path segment.',
+    ),
+  /** `reason` says what is wrong; the emulator's key rules are stricter than OSS's (see index.ts). */
+  invalidObjectName: (reason: string) =>
+    new OssError('InvalidObjectName', 400, `The specified object is not valid: ${reason}.`),
+  methodNotAllowed: () =>
+    new OssError(
+      'MethodNotAllowed',
+      405,
+      'The specified method is not allowed against this resource.',
+    ),
+  /** Emulator choice: sub-resource operations (acl, tagging, append…) are not emulated. */
+  notImplemented: (subResource: string) =>
+    new OssError(
+      'NotImplemented',
+      501,
+      `This emulator does not implement the "${subResource}" sub-resource; it serves PutObject, GetObject, HeadObject and DeleteObject.`,
+    ),
+  internal: () =>
+    new OssError('InternalError', 500, 'We encountered an internal error. Please try again.'),
+  /** Emulator choice: an injected throttle; code and status not in the spec (EC of "QPS exceeded"). */
+  throttled: () =>
+    new OssError('ServiceUnavailable', 503, 'Please reduce your request rate.', '0004-00000302'),
+} as const;
+
+/** A request id like OSS's: 24 upper-case hex digits. */
+export function newOssRequestId(): string {
+  return randomBytes(12).toString('hex').toUpperCase();
+}
+
+/** The XML body of an error. */
+export function ossErrorXml(error: OssError, requestId: string, hostId: string): string {
+  return toXml('Error', {
+    Code: error.code,
+    Message: error.message,
+    RequestId: requestId,
+    HostId: hostId,
+    ...error.extra,
+    ...(error.ec === undefined
+      ? {}
+      : { EC: error.ec, RecommendDoc: `https://api.aliyun.com/troubleshoot?q=${error.ec}` }),
+  });
+}

@@ -1,0 +1,472 @@
+import { createHash } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { request } from 'node:http';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import OSS from 'ali-oss';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import {
+  startOssEmulator,
+  type OssCredential,
+  type OssEmulator,
+  type OssEmulatorOptions,
+} from '../../src/emulator/oss/index.js';
+import { ossAuthorization, ossStringToSign } from '../../src/emulator/oss/oss-signature.js';
+
+const BUCKET = 'verify-img';
+const OTHER_BUCKET = 'other-bucket';
+const STS = {
+  accessKeyId: 'STS.NSjeTodte64fJxeVqRCLfw8Gf',
+  accessKeySecret: 'sts-secret-Wq3p9',
+  securityToken: 'CAIS6AF1q6Ft5B2yfSjIr5DfLu7biatEgfaNSF7UsnEHT8NKmP3s',
+  path: 'rp/ticket-1/',
+};
+const PERMANENT = { accessKeyId: 'LTAIpermanent', accessKeySecret: 'permanent-secret' };
+const REQUEST_ID = /^[0-9A-F]{24}$/;
+const JPEG = Buffer.from([
+  0xff, 0xd8, 0xff, 0xe0, 0, 0x10, 0x4a, 0x46, 0x49, 0x46, 0, 1, 0xff, 0xd9,
+]);
+
+interface OssClientError {
+  name: string;
+  code: string;
+  status: number;
+  requestId: string;
+  ecCode?: string;
+  message: string;
+}
+
+interface Fixture {
+  emu: OssEmulator;
+  credentials: Map<string, OssCredential>;
+  /** The emulator's clock, ms; tests move it. */
+  clock: { now: number };
+}
+
+async function startFixture(overrides: Partial<OssEmulatorOptions> = {}): Promise<Fixture> {
+  const clock = { now: Date.now() };
+  const credentials = new Map<string, OssCredential>([
+    [
+      STS.accessKeyId,
+      {
+        accessKeySecret: STS.accessKeySecret,
+        securityToken: STS.securityToken,
+        bucket: BUCKET,
+        path: STS.path,
+        expiresAt: clock.now + 30 * 60_000,
+      },
+    ],
+    [PERMANENT.accessKeyId, { accessKeySecret: PERMANENT.accessKeySecret }],
+  ]);
+  const emu = await startOssEmulator({
+    buckets: [BUCKET, OTHER_BUCKET],
+    credentials: (id) => credentials.get(id),
+    clock: () => clock.now,
+    ...overrides,
+  });
+  onTestFinished(() => emu.close());
+  return { emu, credentials, clock };
+}
+
+/** The real ali-oss client, STS credentials by default. */
+function stsClient(emu: OssEmulator, overrides: Record<string, unknown> = {}): OSS {
+  const options = {
+    endpoint: emu.url,
+    accessKeyId: STS.accessKeyId,
+    accessKeySecret: STS.accessKeySecret,
+    stsToken: STS.securityToken,
+    bucket: BUCKET,
+    region: 'oss-cn-hangzhou',
+    timeout: 5000,
+    ...overrides,
+  };
+  return new OSS(options);
+}
+
+function permanentClient(emu: OssEmulator, overrides: Record<string, unknown> = {}): OSS {
+  return stsClient(emu, { ...PERMANENT, stsToken: undefined, ...overrides });
+}
+
+async function failure(p: Promise<unknown>): Promise<OssClientError> {
+  try {
+    await p;
+  } catch (err) {
+    return err as OssClientError;
+  }
+  throw new Error('expected the OSS call to fail');
+}
+
+interface RawResponse {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  body: string;
+}
+
+/** One HTTP request exactly as given (no URL normalisation), Host `<bucket>.oss-cn-hangzhou…`. */
+function raw(
+  emu: OssEmulator,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: Buffer,
+): Promise<RawResponse> {
+  const url = new URL(emu.url);
+  return new Promise((resolve, reject) => {
+    const req = request(
+      {
+        host: url.hostname,
+        port: url.port,
+        method,
+        path,
+        headers: { host: `${BUCKET}.oss-cn-hangzhou.aliyuncs.com`, ...headers },
+      },
+      (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            headers: res.headers,
+            body: Buffer.concat(chunks).toString('utf8'),
+          }),
+        );
+      },
+    );
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** Headers of a request signed with the STS credential over `key` and the given headers. */
+function stsSigned(method: string, key: string, headers: Record<string, string>) {
+  const all = {
+    'x-oss-date': new Date().toUTCString(),
+    'x-oss-security-token': STS.securityToken,
+    ...headers,
+  };
+  const stringToSign = ossStringToSign({ method, bucket: BUCKET, key, headers: all });
+  return {
+    ...all,
+    authorization: ossAuthorization(STS.accessKeyId, STS.accessKeySecret, stringToSign),
+  };
+}
+
+function xmlField(xml: string, name: string): string | undefined {
+  return new RegExp(`<${name}>([\\s\\S]*?)</${name}>`).exec(xml)?.[1];
+}
+
+describe('the OSS emulator with the real ali-oss client', () => {
+  it('puts with STS credentials, reads back bytes and content type, heads, deletes', async () => {
+    const { emu } = await startFixture();
+    const oss = stsClient(emu);
+    const key = `${STS.path}face.jpg`;
+
+    const put = await oss.put(key, JPEG);
+    expect(put.res.status).toBe(200);
+    const md5 = createHash('md5').update(JPEG).digest('hex').toUpperCase();
+    expect(put.res.headers).toMatchObject({ etag: `"${md5}"`, server: 'AliyunOSS' });
+    expect((put.res.headers as Record<string, string>)['x-oss-request-id']).toMatch(REQUEST_ID);
+
+    const got = await oss.get(key);
+    expect(Buffer.compare(got.content as Buffer, JPEG)).toBe(0);
+    expect(got.res.headers).toMatchObject({
+      'content-type': 'image/jpeg',
+      'content-length': String(JPEG.length),
+      etag: `"${md5}"`,
+    });
+    expect(await emu.getObject(BUCKET, key)).toEqual(JPEG);
+
+    const head = await oss.head(key);
+    expect(head.status).toBe(200);
+    expect(head.res.headers).toMatchObject({
+      'content-length': String(JPEG.length),
+      'content-type': 'image/jpeg',
+      etag: `"${md5}"`,
+    });
+    expect((head.res.headers as Record<string, string>)['last-modified']).toMatch(/ GMT$/);
+
+    expect((await oss.delete(key)).res.status).toBe(204);
+    expect(await emu.getObject(BUCKET, key)).toBeUndefined();
+    expect(emu.counters()).toMatchObject({
+      PutObject: { ok: 1 },
+      GetObject: { ok: 1 },
+      HeadObject: { ok: 1 },
+      DeleteObject: { ok: 1 },
+    });
+  });
+
+  it('keeps an explicit mime type and a unicode key', async () => {
+    const { emu } = await startFixture();
+    const oss = stsClient(emu);
+    const key = `${STS.path}张三 证件+1.bin`;
+    await oss.put(key, Buffer.from('证件'), { mime: 'text/plain; charset=utf-8' });
+    const got = await oss.get(key);
+    expect((got.content as Buffer).toString('utf8')).toBe('证件');
+    expect((got.res.headers as Record<string, string>)['content-type']).toBe(
+      'text/plain; charset=utf-8',
+    );
+  });
+
+  it('serves path-style requests (sldEnable) too', async () => {
+    const { emu } = await startFixture();
+    const oss = stsClient(emu, { sldEnable: true });
+    const key = `${STS.path}back.jpg`;
+    await oss.put(key, JPEG);
+    expect(Buffer.compare((await oss.get(key)).content as Buffer, JPEG)).toBe(0);
+  });
+
+  it('tells a key that starts with the bucket name from a path-style request by its signature', async () => {
+    const { emu } = await startFixture();
+    await permanentClient(emu).put(`${BUCKET}/nested.bin`, Buffer.from('virtual'));
+    await permanentClient(emu, { sldEnable: true }).put('nested.bin', Buffer.from('path'));
+    expect(await emu.getObject(BUCKET, `${BUCKET}/nested.bin`)).toEqual(Buffer.from('virtual'));
+    expect(await emu.getObject(BUCKET, 'nested.bin')).toEqual(Buffer.from('path'));
+  });
+
+  it('answers SignatureDoesNotMatch 403 to a wrong secret, on GET and HEAD', async () => {
+    const { emu } = await startFixture();
+    const oss = stsClient(emu, { accessKeySecret: 'not-the-secret' });
+    const err = await failure(oss.put(`${STS.path}face.jpg`, JPEG));
+    expect(err).toMatchObject({ code: 'SignatureDoesNotMatch', status: 403 });
+    expect(err.requestId).toMatch(REQUEST_ID);
+    const head = await failure(oss.head(`${STS.path}face.jpg`));
+    expect(head).toMatchObject({ code: 'SignatureDoesNotMatch', status: 403 });
+  });
+
+  it('answers SecurityTokenExpired 403 (EC 0002-00000007) once the credential expired', async () => {
+    const { emu, clock } = await startFixture();
+    const oss = stsClient(emu);
+    await oss.put(`${STS.path}face.jpg`, JPEG);
+    clock.now += 31 * 60_000;
+    const err = await failure(oss.get(`${STS.path}face.jpg`));
+    expect(err).toMatchObject({
+      code: 'SecurityTokenExpired',
+      status: 403,
+      ecCode: '0002-00000007',
+    });
+    expect(err.requestId).toMatch(REQUEST_ID);
+  });
+
+  it("answers AccessDenied 403 outside the token's path or bucket", async () => {
+    const { emu } = await startFixture();
+    const outside = await failure(stsClient(emu).put('rp/ticket-2/face.jpg', JPEG));
+    expect(outside).toMatchObject({ code: 'AccessDenied', status: 403 });
+    expect(outside.message).toBe("Access denied by authorizer's policy.");
+    const otherBucket = await failure(
+      stsClient(emu, { bucket: OTHER_BUCKET }).get(`${STS.path}face.jpg`),
+    );
+    expect(otherBucket).toMatchObject({ code: 'AccessDenied', status: 403 });
+  });
+
+  it('gives a permanent key full access', async () => {
+    const { emu } = await startFixture();
+    const oss = permanentClient(emu, { bucket: OTHER_BUCKET });
+    await oss.put('anywhere/x.bin', Buffer.from('x'));
+    expect(await emu.getObject(OTHER_BUCKET, 'anywhere/x.bin')).toEqual(Buffer.from('x'));
+  });
+
+  it('answers InvalidDigest 400 to a Content-MD5 that does not match, or is malformed', async () => {
+    const { emu } = await startFixture();
+    const oss = stsClient(emu);
+    const emptyMd5 = createHash('md5').update('').digest('base64');
+    const mismatch = await failure(
+      oss.put(`${STS.path}face.jpg`, JPEG, { headers: { 'Content-MD5': emptyMd5 } }),
+    );
+    expect(mismatch).toMatchObject({ code: 'InvalidDigest', status: 400 });
+    expect(mismatch.message).toContain('did not match');
+    const malformed = await failure(
+      oss.put(`${STS.path}face.jpg`, JPEG, { headers: { 'Content-MD5': 'not-base64-md5' } }),
+    );
+    expect(malformed).toMatchObject({ code: 'InvalidDigest', status: 400 });
+    expect(await emu.getObject(BUCKET, `${STS.path}face.jpg`)).toBeUndefined();
+  });
+
+  it('answers InvalidAccessKeyId 403 to an unknown AccessKeyId', async () => {
+    const { emu } = await startFixture();
+    const err = await failure(stsClient(emu, { accessKeyId: 'STS.unknown' }).get('rp/x'));
+    expect(err).toMatchObject({ code: 'InvalidAccessKeyId', status: 403 });
+  });
+
+  it('answers InvalidAccessKeyId 403 to STS credentials sent without the security token', async () => {
+    const { emu } = await startFixture();
+    const err = await failure(stsClient(emu, { stsToken: undefined }).get(`${STS.path}face.jpg`));
+    expect(err).toMatchObject({ code: 'InvalidAccessKeyId', status: 403 });
+    expect(err.message).toContain('The Security Token may be lost');
+  });
+
+  it('answers InvalidSecurityToken 403 to a token that is not the credential’s', async () => {
+    const { emu } = await startFixture();
+    const err = await failure(
+      stsClient(emu, { stsToken: 'CAIS-some-other-token' }).get(`${STS.path}face.jpg`),
+    );
+    expect(err).toMatchObject({ code: 'InvalidSecurityToken', status: 403 });
+  });
+
+  it('answers EntityTooLarge 400 above maxObjectBytes, by Content-Length or chunked', async () => {
+    const { emu } = await startFixture({ maxObjectBytes: 1024 });
+    const oss = stsClient(emu);
+    const sized = await failure(oss.put(`${STS.path}big.bin`, Buffer.alloc(2048)));
+    expect(sized).toMatchObject({ code: 'EntityTooLarge', status: 400 });
+    const chunked = await failure(
+      oss.putStream(`${STS.path}big.bin`, Readable.from([Buffer.alloc(700), Buffer.alloc(700)])),
+    );
+    expect(chunked).toMatchObject({ code: 'EntityTooLarge', status: 400 });
+    expect((await oss.put(`${STS.path}ok.bin`, Buffer.alloc(1024))).res.status).toBe(200);
+  });
+
+  it('answers NoSuchKey 404 to GET and HEAD of a missing object', async () => {
+    const { emu } = await startFixture();
+    const oss = stsClient(emu);
+    const get = await failure(oss.get(`${STS.path}missing.jpg`));
+    expect(get).toMatchObject({ code: 'NoSuchKey', status: 404 });
+    expect(get.requestId).toMatch(REQUEST_ID);
+    expect(await failure(oss.head(`${STS.path}missing.jpg`))).toMatchObject({
+      code: 'NoSuchKey',
+      status: 404,
+    });
+  });
+
+  it('answers NoSuchBucket 404 to an unknown bucket', async () => {
+    const { emu } = await startFixture();
+    const err = await failure(stsClient(emu, { bucket: 'no-such-bucket' }).get('k'));
+    expect(err).toMatchObject({ code: 'NoSuchBucket', status: 404 });
+  });
+
+  it('answers InternalError 500 when the fault is injected, and counts it', async () => {
+    const { emu } = await startFixture();
+    emu.setFaults({ PutObject: { internalErrorRate: 1 } });
+    const oss = stsClient(emu);
+    const err = await failure(oss.put(`${STS.path}face.jpg`, JPEG));
+    expect(err).toMatchObject({ code: 'InternalError', status: 500 });
+    emu.setFaults({});
+    await oss.put(`${STS.path}face.jpg`, JPEG);
+    expect(emu.counters().PutObject).toEqual({ InternalError: 1, ok: 1 });
+  });
+
+  it('answers RequestTimeTooSkewed 403 to a date 16 minutes off', async () => {
+    const { emu, clock } = await startFixture();
+    clock.now += 16 * 60_000;
+    const err = await failure(permanentClient(emu).get('k'));
+    expect(err).toMatchObject({ code: 'RequestTimeTooSkewed', status: 403 });
+  });
+});
+
+describe('the OSS emulator on the wire', () => {
+  it('refuses anonymous requests with AccessDenied 403 as OSS error XML', async () => {
+    const { emu } = await startFixture();
+    const res = await raw(emu, 'GET', `/${STS.path}face.jpg`, {});
+    expect(res.status).toBe(403);
+    expect(res.headers['content-type']).toBe('application/xml');
+    expect(res.headers['x-oss-request-id']).toMatch(REQUEST_ID);
+    expect(res.body).toMatch(/^<\?xml version="1.0" encoding="UTF-8"\?><Error><Code>AccessDenied</);
+    expect(xmlField(res.body, 'RequestId')).toBe(res.headers['x-oss-request-id']);
+    expect(xmlField(res.body, 'HostId')).toBe(`${BUCKET}.oss-cn-hangzhou.aliyuncs.com`);
+  });
+
+  it('details SignatureDoesNotMatch with StringToSign, its bytes and the signature provided', async () => {
+    const { emu } = await startFixture();
+    const key = `${STS.path}face.jpg`;
+    const headers = stsSigned('GET', key, {});
+    headers.authorization = `OSS ${STS.accessKeyId}:AAAAAAAAAAAAAAAAAAAAAAAAAAA=`;
+    const res = await raw(emu, 'GET', `/${key}`, headers);
+    expect(res.status).toBe(403);
+    expect(xmlField(res.body, 'Code')).toBe('SignatureDoesNotMatch');
+    expect(xmlField(res.body, 'OSSAccessKeyId')).toBe(STS.accessKeyId);
+    expect(xmlField(res.body, 'SignatureProvided')).toBe('AAAAAAAAAAAAAAAAAAAAAAAAAAA=');
+    const stringToSign = ossStringToSign({ method: 'GET', bucket: BUCKET, key, headers });
+    expect(xmlField(res.body, 'StringToSign')).toBe(stringToSign);
+    expect(xmlField(res.body, 'StringToSignBytes')).toMatch(/^47 45 54 0A /);
+  });
+
+  it('sends the EC in x-oss-ec and the body', async () => {
+    const { emu, clock } = await startFixture();
+    clock.now += 31 * 60_000;
+    const key = `${STS.path}face.jpg`;
+    const headers = stsSigned('GET', key, { 'x-oss-date': new Date(clock.now).toUTCString() });
+    const res = await raw(emu, 'GET', `/${key}`, headers);
+    expect(res.headers['x-oss-ec']).toBe('0002-00000007');
+    expect(xmlField(res.body, 'EC')).toBe('0002-00000007');
+  });
+
+  it('answers MissingContentLength 411 to a PUT with neither Content-Length nor chunking', async () => {
+    const { emu } = await startFixture();
+    const key = `${STS.path}face.jpg`;
+    const headers = stsSigned('PUT', key, {});
+    const url = new URL(emu.url);
+    const response = await new Promise<string>((resolve, reject) => {
+      const socket = connect(Number(url.port), url.hostname, () => {
+        const lines = [
+          `PUT /${key} HTTP/1.1`,
+          `Host: ${BUCKET}.oss-cn-hangzhou.aliyuncs.com`,
+          'Connection: close',
+          ...Object.entries(headers).map(([k, v]) => `${k}: ${v}`),
+        ];
+        socket.end(`${lines.join('\r\n')}\r\n\r\n`);
+      });
+      const chunks: Buffer[] = [];
+      socket.on('data', (c: Buffer) => chunks.push(c));
+      socket.on('end', () => resolve(Buffer.concat(chunks).toString('utf8')));
+      socket.on('error', reject);
+    });
+    expect(response).toMatch(/^HTTP\/1\.1 411 /);
+    expect(response).toContain('<Code>MissingContentLength</Code>');
+  });
+
+  it('refuses keys with .. segments and empty keys with InvalidObjectName 400', async () => {
+    const { emu } = await startFixture();
+    const dotted = await raw(emu, 'GET', '/rp/ticket-1/../../etc/passwd', {});
+    expect(dotted.status).toBe(400);
+    expect(xmlField(dotted.body, 'Code')).toBe('InvalidObjectName');
+    const encoded = await raw(emu, 'GET', '/rp/ticket-1/%2E%2E/x', {});
+    expect(xmlField(encoded.body, 'Code')).toBe('InvalidObjectName');
+    const empty = await raw(emu, 'PUT', '/', { 'content-length': '0' });
+    expect(empty.status).toBe(400);
+    expect(xmlField(empty.body, 'Code')).toBe('InvalidObjectName');
+  });
+
+  it('answers DELETE of a missing key with 204, as OSS does', async () => {
+    const { emu } = await startFixture();
+    const key = `${STS.path}never-written.jpg`;
+    const res = await raw(emu, 'DELETE', `/${key}`, stsSigned('DELETE', key, {}));
+    expect(res.status).toBe(204);
+    expect(res.headers['x-oss-request-id']).toMatch(REQUEST_ID);
+  });
+});
+
+describe('the OSS emulator with a dataDir', () => {
+  async function tempDir(): Promise<string> {
+    const dir = await mkdtemp(join(tmpdir(), 'oss-emulator-'));
+    onTestFinished(() => rm(dir, { recursive: true, force: true }));
+    return dir;
+  }
+
+  it('persists objects as files that a second emulator on the same dir reads', async () => {
+    const dataDir = await tempDir();
+    const key = `${STS.path}face.jpg`;
+    const first = await startFixture({ dataDir });
+    await stsClient(first.emu).put(key, JPEG);
+    expect(await readFile(join(dataDir, BUCKET, 'rp', 'ticket-1', 'face.jpg'))).toEqual(JPEG);
+    await first.emu.close();
+
+    const second = await startFixture({ dataDir });
+    expect(await second.emu.getObject(BUCKET, key)).toEqual(JPEG);
+    const got = await stsClient(second.emu).get(key);
+    expect(Buffer.compare(got.content as Buffer, JPEG)).toBe(0);
+    expect((got.res.headers as Record<string, string>)['content-type']).toBe('image/jpeg');
+
+    await stsClient(second.emu).delete(key);
+    expect(existsSync(join(dataDir, BUCKET, 'rp', 'ticket-1', 'face.jpg'))).toBe(false);
+  });
+
+  it('refuses a key whose file would sit where another object is, with InvalidObjectName 400', async () => {
+    const dataDir = await tempDir();
+    const { emu } = await startFixture({ dataDir });
+    const oss = stsClient(emu);
+    await oss.put(`${STS.path}a`, Buffer.from('a'));
+    const err = await failure(oss.put(`${STS.path}a/b`, Buffer.from('b')));
+    expect(err).toMatchObject({ code: 'InvalidObjectName', status: 400 });
+  });
+});
