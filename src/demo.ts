@@ -9,7 +9,7 @@ import type { CloudauthClient } from './cloudauth/client.js';
 import { maskIdNumber, maskName } from './domain/mask.js';
 import type { Logger } from './logger.js';
 import { prepareMaterials, uploadMaterials } from './oss/materials.js';
-import type { MaterialUploader } from './oss/uploader.js';
+import { stsLeaseOf, type MaterialUploader } from './oss/uploader.js';
 
 export async function runDemoTicket(
   client: CloudauthClient,
@@ -34,18 +34,7 @@ export async function runDemoTicket(
     { ticketId, tokenSeconds: token.verifyToken.durationSeconds },
     'demo: GetVerifyToken',
   );
-  const entries = await uploadMaterials(
-    uploader,
-    {
-      accessKeyId: token.stsToken.accessKeyId,
-      accessKeySecret: token.stsToken.accessKeySecret,
-      securityToken: token.stsToken.token,
-      endPoint: token.stsToken.endPoint,
-      bucketName: token.stsToken.bucketName,
-      path: token.stsToken.path,
-    },
-    prepared,
-  );
+  const entries = await uploadMaterials(uploader, stsLeaseOf(token), prepared);
   logger.info(
     { ticketId, uploaded: entries.map((e) => e.type) },
     'demo: materials uploaded to OSS',

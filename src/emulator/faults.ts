@@ -140,3 +140,17 @@ export class FaultInjector {
     this.counts.clear();
   }
 }
+
+/** Waits `ms` for an injected latency or hang; resolves at once when `signal` aborts (on close). */
+export function injectedDelay(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}

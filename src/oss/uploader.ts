@@ -5,6 +5,7 @@
  */
 import { createHash } from 'node:crypto';
 import OSS from 'ali-oss';
+import type { GetVerifyTokenResult } from '../cloudauth/types.js';
 import type { ImageType } from '../domain/binding.js';
 import type { Logger } from '../logger.js';
 import type { FittedImage } from './image-fit.js';
@@ -20,6 +21,19 @@ export interface StsLease {
   bucketName: string;
   /** Prefix the credentials may write under. */
   path: string;
+}
+
+/** The lease of a GetVerifyToken answer. */
+export function stsLeaseOf(token: Pick<GetVerifyTokenResult, 'stsToken'>): StsLease {
+  const s = token.stsToken;
+  return {
+    accessKeyId: s.accessKeyId,
+    accessKeySecret: s.accessKeySecret,
+    securityToken: s.token,
+    endPoint: s.endPoint,
+    bucketName: s.bucketName,
+    path: s.path,
+  };
 }
 
 export interface OssMaterialUploaderDeps {

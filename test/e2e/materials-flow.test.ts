@@ -9,7 +9,6 @@ import { join } from 'node:path';
 import OSS from 'ali-oss';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CloudauthClient } from '../../src/cloudauth/client.js';
-import type { GetVerifyTokenResult } from '../../src/cloudauth/types.js';
 import {
   IMAGE_LIMIT_BYTES,
   type ImageField,
@@ -21,7 +20,7 @@ import {
   prepareMaterials,
   uploadMaterials,
 } from '../../src/oss/materials.js';
-import { OssMaterialUploader, type StsLease } from '../../src/oss/uploader.js';
+import { OssMaterialUploader, stsLeaseOf } from '../../src/oss/uploader.js';
 import { TEST_KEY_ID, TEST_KEY_SECRET } from '../support/emulator.js';
 import { startTestEmulators } from '../support/emulators.js';
 import { PDF, noiseJpeg, smallJpeg, smallPng } from '../support/images.js';
@@ -54,17 +53,6 @@ async function file(name: string, bytes: Buffer): Promise<MaterialSource> {
   return { kind: 'file', path };
 }
 
-function leaseOf(token: GetVerifyTokenResult): StsLease {
-  return {
-    accessKeyId: token.stsToken.accessKeyId,
-    accessKeySecret: token.stsToken.accessKeySecret,
-    securityToken: token.stsToken.token,
-    endPoint: token.stsToken.endPoint,
-    bucketName: token.stsToken.bucketName,
-    path: token.stsToken.path,
-  };
-}
-
 async function verify(
   ticketId: string,
   sources: Partial<Record<ImageField, MaterialSource>>,
@@ -72,7 +60,7 @@ async function verify(
 ) {
   const prepared = await prepareMaterials(sources);
   const token = await client.getVerifyToken({ biz: 'RPBasic', ticketId, binding: { Name: name } });
-  const entries = await uploadMaterials(uploader, leaseOf(token), prepared);
+  const entries = await uploadMaterials(uploader, stsLeaseOf(token), prepared);
   const verdict = await client.submitMaterials({
     verifyToken: token.verifyToken.token,
     materials: [{ type: 'IdentificationNumber', value: VALID_ID }, ...entries],
@@ -116,7 +104,7 @@ describe('materials through OSS', () => {
 
   it('gets "not passed" when what sits at the reference is not an image', async () => {
     const token = await client.getVerifyToken({ biz: 'RPBasic', ticketId: 'oss-pdf' });
-    const lease = leaseOf(token);
+    const lease = stsLeaseOf(token);
     const raw = new OSS({
       endpoint: lease.endPoint,
       accessKeyId: lease.accessKeyId,
@@ -149,8 +137,8 @@ describe('materials through OSS', () => {
     const prepared = await prepareMaterials({
       FacePic: { kind: 'bytes', data: await smallJpeg() },
     });
-    const first = await uploadMaterials(uploader, leaseOf(token), prepared);
-    const second = await uploadMaterials(uploader, leaseOf(token), prepared);
+    const first = await uploadMaterials(uploader, stsLeaseOf(token), prepared);
+    const second = await uploadMaterials(uploader, stsLeaseOf(token), prepared);
     expect(second).toEqual(first);
   });
 

@@ -19,7 +19,7 @@ import fastify, {
   type FastifyRequest,
 } from 'fastify';
 import type { Logger } from '../../logger.js';
-import { FaultInjector, type FaultConfig } from '../faults.js';
+import { FaultInjector, injectedDelay, type FaultConfig } from '../faults.js';
 import { ObjectStore, objectKeyProblem, type StoredObject } from './object-store.js';
 import {
   ObjectPathConflictError,
@@ -216,7 +216,7 @@ export async function startOssEmulator(options: OssEmulatorOptions): Promise<Oss
     if (call === undefined || operation === undefined) throw new Error('request was not admitted');
     try {
       const decision = faults.decide(operation);
-      if (decision.delayMs > 0) await sleep(decision.delayMs, closing.signal);
+      if (decision.delayMs > 0) await injectedDelay(decision.delayMs, closing.signal);
       switch (decision.kind) {
         case 'internal':
         case 'hang':
@@ -333,17 +333,4 @@ function sendError(
     return reply.header('x-oss-err', Buffer.from(xml, 'utf8').toString('base64')).send();
   }
   return reply.send(xml);
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }

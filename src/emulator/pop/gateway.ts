@@ -6,7 +6,7 @@
  */
 import { randomUUID, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance, FastifyReply, FastifyRequest } from 'fastify';
-import type { FaultInjector } from '../faults.js';
+import { injectedDelay, type FaultInjector } from '../faults.js';
 import { NonceCache } from './nonce-cache.js';
 import { PopError, gatewayErrors } from './pop-error.js';
 import { signV1, stringToSignV1 } from './signature-v1.js';
@@ -111,7 +111,7 @@ export function registerPopGateway(app: FastifyInstance, options: PopGatewayOpti
       if (action === undefined || run === undefined) throw gatewayErrors.unknownAction();
 
       const decision = options.faults.decide(action);
-      if (decision.delayMs > 0) await sleep(decision.delayMs, options.signal);
+      if (decision.delayMs > 0) await injectedDelay(decision.delayMs, options.signal);
       switch (decision.kind) {
         case 'internal':
         case 'hang':
@@ -221,17 +221,4 @@ function constantTimeEqual(a: string, b: string): boolean {
   const x = Buffer.from(a);
   const y = Buffer.from(b);
   return x.length === y.length && timingSafeEqual(x, y);
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
 }
