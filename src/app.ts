@@ -1,24 +1,51 @@
 /**
  * The composition root: builds the parts from the configuration and releases them in reverse
- * order. In embedded mode without a Cloudauth endpoint it starts the emulators and signs with
- * their demo key.
+ * order. Without a Cloudauth endpoint (embedded mode) it either starts the emulators in process
+ * (`npm start`) or signs with the demo key against the emulators' configured address (a separate
+ * worker process next to `npm start` or `npm run emulator`).
  */
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
 import { CloudauthClient } from './cloudauth/client.js';
 import type { Config } from './config.js';
+import { ConfigError } from './errors.js';
 import type { Logger } from './logger.js';
 import { startConfiguredEmulators, type Emulators } from './emulator/start.js';
 import { OssMaterialUploader } from './oss/uploader.js';
+import { TICKET_QUEUE, bullPrefix, type TicketJobData } from './queue/queues.js';
+import { ProviderRateLimiter } from './queue/rate-limiter.js';
+import { TicketIntake } from './queue/ticket-intake.js';
+import { makeTicketProcessor } from './queue/ticket-processor.js';
+import { startTicketWorker, type RunningWorker } from './queue/ticket-worker.js';
+import { FieldCipher, loadOrCreateKey } from './store/crypto.js';
+import { RedisTicketStore } from './store/ticket-store.js';
+
+export interface AppOptions {
+  /** Start the emulators in this process when no Cloudauth endpoint is configured. */
+  embedEmulators: boolean;
+  /** Run ticket workers in this process. */
+  workers: boolean;
+}
 
 export interface App {
+  config: Config;
   cloudauth: CloudauthClient;
   uploader: OssMaterialUploader;
-  /** Present when the app runs on the embedded emulator. */
+  /** Present when the emulators run in this process. */
   emulators: Emulators | undefined;
+  redis: Redis;
+  store: RedisTicketStore;
+  queue: Queue<TicketJobData>;
+  intake: TicketIntake;
+  limiter: ProviderRateLimiter;
+  worker: RunningWorker | undefined;
   close(): Promise<void>;
 }
 
-export async function startApp(config: Config, logger: Logger): Promise<App> {
-  const releasers: (() => Promise<void> | void)[] = [];
+export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+
+export async function startApp(config: Config, logger: Logger, options: AppOptions): Promise<App> {
+  const releasers: (() => Promise<unknown> | void)[] = [];
   const close = async () => {
     for (const release of releasers.reverse()) await release();
   };
@@ -28,11 +55,21 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
     let accessKeyId = config.cloudauth.accessKeyId;
     let accessKeySecret = config.cloudauth.accessKeySecret;
     if (endpoint === undefined) {
-      emulators = await startConfiguredEmulators(config, logger);
-      releasers.push(() => emulators?.close());
-      endpoint = emulators.cloudauth.url;
-      accessKeyId = emulators.demoKey.accessKeyId;
-      accessKeySecret = emulators.demoKey.accessKeySecret;
+      const [demo] = Object.entries(config.emulator.accessKeys);
+      if (!demo) throw new ConfigError('EMULATOR_ACCESS_KEYS has no key pair');
+      if (options.embedEmulators) {
+        const started = await startConfiguredEmulators(config, logger);
+        emulators = started;
+        releasers.push(() => started.close());
+        endpoint = started.cloudauth.url;
+      } else {
+        endpoint = `http://${config.emulator.host}:${config.emulator.cloudauthPort}`;
+        logger.warn(
+          { endpoint },
+          'no CLOUDAUTH_ENDPOINT: using the emulator at its configured address',
+        );
+      }
+      [accessKeyId, accessKeySecret] = demo;
     }
     const cloudauth = new CloudauthClient({
       endpoint,
@@ -44,7 +81,89 @@ export async function startApp(config: Config, logger: Logger): Promise<App> {
     });
     releasers.push(() => cloudauth.close());
     const uploader = new OssMaterialUploader({ timeoutMs: config.oss.timeoutMs, logger });
-    return { cloudauth, uploader, emulators, close };
+
+    const redisUrl = config.redisUrl ?? DEFAULT_REDIS_URL;
+    const redis = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
+    redis.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis error'));
+    releasers.push(() => redis.quit());
+    const cipher = new FieldCipher(loadOrCreateKey(config));
+    const store = new RedisTicketStore({
+      redis,
+      prefix: config.redisPrefix,
+      cipher,
+      retentionSeconds: config.store.retentionSeconds,
+      logger,
+    });
+    const queue = new Queue<TicketJobData>(TICKET_QUEUE, {
+      connection: redis,
+      prefix: bullPrefix(config.redisPrefix),
+    });
+    releasers.push(() => queue.close());
+    const jobs = {
+      attempts: config.queue.attempts,
+      keepCompletedSeconds: config.queue.keepCompletedSeconds,
+      keepFailedSeconds: config.queue.keepFailedSeconds,
+    };
+    const intake = new TicketIntake({
+      store,
+      queue,
+      biz: config.cloudauth.biz,
+      jobs,
+      fingerprint: (text) => cipher.fingerprint(text),
+    });
+    const limiter = new ProviderRateLimiter({
+      redis,
+      prefix: config.redisPrefix,
+      qps: config.queue.qps,
+    });
+
+    let worker: RunningWorker | undefined;
+    if (options.workers) {
+      const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
+      connection.on('error', (err) =>
+        logger.warn({ err: { message: err.message } }, 'redis error'),
+      );
+      releasers.push(() => connection.quit());
+      const q = config.queue;
+      const running = startTicketWorker({
+        connection,
+        prefix: config.redisPrefix,
+        processor: makeTicketProcessor({
+          store,
+          cloudauth,
+          uploader,
+          limiter,
+          logger,
+          settings: {
+            leaseMarginMs: q.leaseMarginMs,
+            pollInitialMs: q.pollInitialMs,
+            pollMaxMs: q.pollMaxMs,
+            pollFactor: q.pollFactor,
+            maxRenewalsPerRun: 3,
+          },
+        }),
+        concurrency: q.concurrency,
+        lockDurationMs: q.lockDurationMs,
+        stalledIntervalMs: q.stalledIntervalMs,
+        backoff: { baseMs: q.backoffBaseMs, capMs: q.backoffCapMs },
+        logger,
+      });
+      worker = running;
+      releasers.push(() => running.close(q.shutdownTimeoutMs));
+    }
+    return {
+      config,
+      cloudauth,
+      uploader,
+      emulators,
+      redis,
+      store,
+      queue,
+      intake,
+      limiter,
+      worker,
+      close,
+    };
   } catch (err) {
     await close();
     throw err;

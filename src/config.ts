@@ -50,6 +50,22 @@ const bizMap = z.string().transform((s, ctx) => {
   return out;
 });
 
+/** `Action=number` pairs, comma separated. */
+const rates = z.string().transform((s, ctx) => {
+  const out: Record<string, number> = {};
+  for (const pair of s.split(',').map((p) => p.trim())) {
+    if (pair === '') continue;
+    const [name, value] = pair.split('=').map((x) => x.trim());
+    const n = Number(value);
+    if (!name || value === undefined || value === '' || !Number.isFinite(n) || n < 0) {
+      ctx.addIssue({ code: 'custom', message: `"${pair}" is not Action=number` });
+      return z.NEVER;
+    }
+    out[name] = n;
+  }
+  return out;
+});
+
 /** `AccessKeyId:AccessKeySecret` pairs, comma separated. */
 const keyPairs = z.string().transform((s, ctx) => {
   const out: Record<string, string> = {};
@@ -85,7 +101,7 @@ export const CONFIG_KEYS = {
   ORCHESTRATOR_MODE: key(
     z.enum(['embedded', 'production']),
     'embedded',
-    '`embedded` runs on local defaults (the emulator where no Cloudauth endpoint is set); `production` refuses to start without a real endpoint, credentials and `REDIS_URL`.',
+    '`embedded` runs on local defaults (the emulator where no Cloudauth endpoint is set); `production` refuses to start without a real endpoint, credentials, `REDIS_URL` and `ENCRYPTION_KEY`.',
   ),
   LOG_LEVEL: key(
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
@@ -96,6 +112,33 @@ export const CONFIG_KEYS = {
     z.string().url().optional(),
     undefined,
     'Redis connection URL. Unset: `redis://127.0.0.1:6379`.',
+  ),
+  REDIS_PREFIX: key(
+    z.string().regex(/^[A-Za-z0-9_.-]+$/),
+    'ca',
+    'Prefix of every key the ticket store writes to Redis (`<prefix>:t:{<ticketId>}` and its indexes).',
+  ),
+  ENCRYPTION_KEY: key(
+    z
+      .string()
+      .refine(
+        (s) => /^[A-Za-z0-9+/]{43}=$/.test(s) && Buffer.from(s, 'base64').length === 32,
+        'expected the base64 of 32 random bytes (`openssl rand -base64 32`)',
+      )
+      .optional(),
+    undefined,
+    'AES-256-GCM key (base64 of 32 bytes) for the lease, binding, user data and provider materials held in Redis. Required in production. Unset in embedded mode: a key kept in `ENCRYPTION_KEY_FILE`, created on first use. Never logged.',
+    true,
+  ),
+  ENCRYPTION_KEY_FILE: key(
+    z.string().min(1),
+    'data/encryption.key',
+    'Where embedded mode keeps its generated encryption key (base64, mode 0600) when `ENCRYPTION_KEY` is unset.',
+  ),
+  TICKET_RETENTION_SECONDS: key(
+    int(60, 10 * 365 * 86_400),
+    '2592000',
+    'How long a finished ticket (passed, not passed, expired, failed, cancelled) and its history are kept, in seconds. Default 30 days.',
   ),
   CLOUDAUTH_ENDPOINT: key(
     z.string().url().optional(),
@@ -128,6 +171,56 @@ export const CONFIG_KEYS = {
     int(100, 600_000),
     '30000',
     'Per-request timeout of a material upload to OSS, in milliseconds. A timeout is retried.',
+  ),
+  CLOUDAUTH_QPS: key(
+    rates,
+    '*=20',
+    "Calls per second allowed per Cloudauth action across all workers, as `Action=qps` pairs; `*` for the others; 0 for no limit. The legacy limits are not published: set your account's.",
+  ),
+  WORKER_CONCURRENCY: key(int(1, 10_000), '50', 'Tickets one worker process handles at once.'),
+  JOB_ATTEMPTS: key(
+    int(1, 100),
+    '8',
+    'Processing attempts per ticket before it fails (status re-checks do not count).',
+  ),
+  BACKOFF_BASE_MS: key(
+    int(1, 3_600_000),
+    '1000',
+    'First retry delay ceiling, in ms; doubles per attempt, full jitter.',
+  ),
+  BACKOFF_CAP_MS: key(int(1, 86_400_000), '60000', 'Longest retry delay, in ms.'),
+  LEASE_MARGIN_SECONDS: key(
+    int(0, 86_400),
+    '120',
+    'Renew a VerifyToken or STS credential that runs out within this margin (at most a quarter of its lifetime).',
+  ),
+  POLL_INITIAL_MS: key(int(10, 3_600_000), '2000', 'First GetStatus re-check delay, in ms.'),
+  POLL_MAX_MS: key(int(10, 3_600_000), '30000', 'Longest GetStatus re-check delay, in ms.'),
+  POLL_FACTOR: key(z.coerce.number().min(1).max(10), '1.5', 'Growth of the re-check delay.'),
+  WORKER_LOCK_MS: key(
+    int(1000, 3_600_000),
+    '30000',
+    "Job lock duration, in ms: a crashed worker's tickets are taken over by another after about this long.",
+  ),
+  WORKER_STALLED_INTERVAL_MS: key(
+    int(1000, 3_600_000),
+    '15000',
+    'How often workers look for stalled jobs, in ms.',
+  ),
+  SHUTDOWN_TIMEOUT_MS: key(
+    int(0, 600_000),
+    '20000',
+    'On SIGTERM/SIGINT, how long active tickets may finish before the process exits, in ms.',
+  ),
+  JOB_KEEP_COMPLETED_SECONDS: key(
+    int(0, 31_536_000),
+    '86400',
+    'How long finished jobs stay in the queue (the tickets stay in the store for TICKET_RETENTION_SECONDS).',
+  ),
+  JOB_KEEP_FAILED_SECONDS: key(
+    int(0, 31_536_000),
+    '604800',
+    'How long failed jobs stay in the queue.',
   ),
   CLOUDAUTH_BIZ: key(
     bizMap,
@@ -216,6 +309,16 @@ export interface Config {
   mode: 'embedded' | 'production';
   logLevel: Raw['LOG_LEVEL'];
   redisUrl: string | undefined;
+  /** Prefix of every ticket-store key. */
+  redisPrefix: string;
+  store: {
+    /** Base64 of the 32-byte AES-256-GCM key; undefined: the key file (embedded mode only). */
+    encryptionKey: string | undefined;
+    /** Where embedded mode keeps a generated key. */
+    encryptionKeyFile: string;
+    /** How long finished tickets are kept, in seconds. */
+    retentionSeconds: number;
+  };
   cloudauth: {
     /** undefined: use the embedded emulator. */
     endpoint: string | undefined;
@@ -228,6 +331,22 @@ export interface Config {
   };
   oss: {
     timeoutMs: number;
+  };
+  queue: {
+    qps: Record<string, number>;
+    concurrency: number;
+    attempts: number;
+    backoffBaseMs: number;
+    backoffCapMs: number;
+    leaseMarginMs: number;
+    pollInitialMs: number;
+    pollMaxMs: number;
+    pollFactor: number;
+    lockDurationMs: number;
+    stalledIntervalMs: number;
+    shutdownTimeoutMs: number;
+    keepCompletedSeconds: number;
+    keepFailedSeconds: number;
   };
   emulator: {
     host: string;
@@ -274,6 +393,12 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     mode: r.ORCHESTRATOR_MODE,
     logLevel: r.LOG_LEVEL,
     redisUrl: r.REDIS_URL,
+    redisPrefix: r.REDIS_PREFIX,
+    store: {
+      encryptionKey: r.ENCRYPTION_KEY,
+      encryptionKeyFile: r.ENCRYPTION_KEY_FILE,
+      retentionSeconds: r.TICKET_RETENTION_SECONDS,
+    },
     cloudauth: {
       endpoint: r.CLOUDAUTH_ENDPOINT,
       accessKeyId: r.CLOUDAUTH_ACCESS_KEY_ID,
@@ -283,6 +408,22 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       biz: r.CLOUDAUTH_BIZ,
     },
     oss: { timeoutMs: r.OSS_TIMEOUT_MS },
+    queue: {
+      qps: r.CLOUDAUTH_QPS,
+      concurrency: r.WORKER_CONCURRENCY,
+      attempts: r.JOB_ATTEMPTS,
+      backoffBaseMs: r.BACKOFF_BASE_MS,
+      backoffCapMs: r.BACKOFF_CAP_MS,
+      leaseMarginMs: r.LEASE_MARGIN_SECONDS * 1000,
+      pollInitialMs: r.POLL_INITIAL_MS,
+      pollMaxMs: r.POLL_MAX_MS,
+      pollFactor: r.POLL_FACTOR,
+      lockDurationMs: r.WORKER_LOCK_MS,
+      stalledIntervalMs: r.WORKER_STALLED_INTERVAL_MS,
+      shutdownTimeoutMs: r.SHUTDOWN_TIMEOUT_MS,
+      keepCompletedSeconds: r.JOB_KEEP_COMPLETED_SECONDS,
+      keepFailedSeconds: r.JOB_KEEP_FAILED_SECONDS,
+    },
     emulator: {
       host: r.EMULATOR_HOST,
       cloudauthPort: r.EMULATOR_CLOUDAUTH_PORT,
@@ -309,6 +450,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
         ['CLOUDAUTH_ACCESS_KEY_ID', config.cloudauth.accessKeyId],
         ['CLOUDAUTH_ACCESS_KEY_SECRET', config.cloudauth.accessKeySecret],
         ['REDIS_URL', config.redisUrl],
+        ['ENCRYPTION_KEY', config.store.encryptionKey],
       ] as const
     )
       .filter(([, v]) => v === undefined)

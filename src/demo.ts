@@ -1,63 +1,48 @@
 /**
- * One demo ticket through the embedded emulators: a photo is checked and fitted, GetVerifyToken,
- * the photo uploaded to OSS with the token's STS credentials, SubmitMaterials with the `oss://`
- * reference, GetStatus, GetMaterials. Personal data appears masked only.
+ * One demo ticket on the embedded emulators: an RPMin (server-flow) ticket with a generated face
+ * photo goes through the real intake and workers — materials checked, GetVerifyToken, upload to
+ * OSS with the STS credentials, SubmitMaterials, GetStatus, GetMaterials — until its verdict.
  */
 import { randomUUID } from 'node:crypto';
 import sharp from 'sharp';
-import type { CloudauthClient } from './cloudauth/client.js';
-import { maskIdNumber, maskName } from './domain/mask.js';
+import type { App } from './app.js';
+import { isTerminal } from './domain/ticket.js';
 import type { Logger } from './logger.js';
-import { prepareMaterials, uploadMaterials } from './oss/materials.js';
-import { stsLeaseOf, type MaterialUploader } from './oss/uploader.js';
 
 export async function runDemoTicket(
-  client: CloudauthClient,
-  uploader: MaterialUploader,
+  app: App,
   biz: string,
   logger: Logger,
-): Promise<{ ticketId: string; statusCode: number }> {
+  timeoutMs = 60_000,
+): Promise<{ ticketId: string; state: string }> {
   const ticketId = `demo-${randomUUID()}`;
   const face = await sharp({
     create: { width: 480, height: 640, channels: 3, background: '#d9b38c' },
   })
     .jpeg()
     .toBuffer();
-  const prepared = await prepareMaterials({ FacePic: { kind: 'bytes', data: face } });
-  const token = await client.getVerifyToken({
-    biz,
+  await app.intake.enqueue({
     ticketId,
-    binding: { Name: '张三' },
+    biz,
+    binding: {
+      name: '张三',
+      idNumber: '11010519491231002X',
+      materials: { FacePic: { kind: 'bytes', base64: face.toString('base64') } },
+    },
     userData: { source: 'npm start' },
   });
-  logger.info(
-    { ticketId, tokenSeconds: token.verifyToken.durationSeconds },
-    'demo: GetVerifyToken',
-  );
-  const entries = await uploadMaterials(uploader, stsLeaseOf(token), prepared);
-  logger.info(
-    { ticketId, uploaded: entries.map((e) => e.type) },
-    'demo: materials uploaded to OSS',
-  );
-  const submitted = await client.submitMaterials({
-    verifyToken: token.verifyToken.token,
-    materials: [{ type: 'IdentificationNumber', value: '11010519491231002X' }, ...entries],
-  });
-  logger.info({ ticketId, statusCode: submitted.statusCode }, 'demo: SubmitMaterials');
-  const status = await client.getStatus({ biz, ticketId });
-  const materials = await client.getMaterials({ biz, ticketId });
-  logger.info(
-    {
-      ticketId,
-      statusCode: status.statusCode,
-      similarityScore: status.similarityScore,
-      holder: materials.name === undefined ? undefined : maskName(materials.name),
-      idMasked:
-        materials.identificationNumber === undefined
-          ? undefined
-          : maskIdNumber(materials.identificationNumber),
-    },
-    'demo: GetStatus and GetMaterials',
-  );
-  return { ticketId, statusCode: status.statusCode };
+  logger.info({ ticketId, biz }, 'demo: ticket enqueued');
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const t = await app.store.get(ticketId);
+    if (t && isTerminal(t.state)) {
+      logger.info(
+        { ticketId, state: t.state, similarityScore: t.verdict?.similarityScore },
+        'demo: ticket finished',
+      );
+      return { ticketId, state: t.state };
+    }
+    if (Date.now() > deadline) return { ticketId, state: t?.state ?? 'missing' };
+    await new Promise((r) => setTimeout(r, 200));
+  }
 }

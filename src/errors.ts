@@ -21,6 +21,11 @@ export const ERROR_CODES = {
     fault: 'client',
     doc: 'Input failed validation; `field` names the offending field.',
   },
+  ILLEGAL_TRANSITION: {
+    retryable: false,
+    fault: 'internal',
+    doc: "The ticket's state does not accept the event (see `src/domain/ticket-machine.ts`): a bug, or an operator command on a ticket in the wrong state.",
+  },
   PROVIDER_INTERNAL: {
     retryable: true,
     fault: 'provider',
@@ -90,6 +95,11 @@ export const ERROR_CODES = {
     retryable: true,
     fault: 'provider',
     doc: 'OSS answered `InvalidDigest`: the upload arrived different from what was sent; sending it again may succeed.',
+  },
+  INTERNAL_ERROR: {
+    retryable: true,
+    fault: 'internal',
+    doc: 'An unexpected failure inside the orchestrator (a Redis outage, a bug); retried, and failed after the configured attempts.',
   },
   PROVIDER_UNKNOWN_CODE: {
     retryable: false,
@@ -170,6 +180,23 @@ export class ValidationError extends OrchestratorError {
   constructor(field: string, message: string) {
     super('VALIDATION_FAILED', `${field}: ${message}`);
     this.field = field;
+  }
+}
+
+/** A ticket was asked to take an event that its state does not accept. Not retryable. */
+export class IllegalTransitionError extends OrchestratorError {
+  /** The ticket's state when the event arrived. */
+  readonly from: string;
+  /** The refused event type. */
+  readonly event: string;
+  constructor(from: string, event: string) {
+    super('ILLEGAL_TRANSITION', `illegal transition: state '${from}' does not accept '${event}'`);
+    this.from = from;
+    this.event = event;
+  }
+
+  override toJSON(): Record<string, unknown> {
+    return { ...super.toJSON(), from: this.from, event: this.event };
   }
 }
 

@@ -1,6 +1,7 @@
 /**
- * `npm start`: the orchestrator on the configured (or embedded) defaults. On the embedded emulator
- * it drives one demo ticket through the flow, then serves until SIGINT/SIGTERM.
+ * `npm start`: the orchestrator on the configured (or embedded) defaults: ticket workers, and the
+ * emulators in process where no Cloudauth endpoint is configured. On the embedded emulators it
+ * drives one demo ticket to its verdict, then serves until SIGINT/SIGTERM.
  */
 import { startApp } from './app.js';
 import { loadConfig } from './config.js';
@@ -11,13 +12,13 @@ import { runProcess } from './process.js';
 await runProcess(async () => {
   const config = loadConfig(process.env);
   const logger = createLogger({ level: config.logLevel });
-  const app = await startApp(config, logger);
-  const biz = Object.keys(config.cloudauth.biz)[0];
-  if (app.emulators && biz !== undefined) {
-    const demo = await runDemoTicket(app.cloudauth, app.uploader, biz, logger);
-    logger.info(demo, 'demo ticket done; the emulator keeps serving (Ctrl-C to stop)');
+  const app = await startApp(config, logger, { embedEmulators: true, workers: true });
+  const serverBiz = Object.entries(config.cloudauth.biz).find(([, s]) => s === 'RPMin')?.[0];
+  if (app.emulators && serverBiz !== undefined) {
+    await runDemoTicket(app, serverBiz, logger);
+    logger.info('workers running; the emulators keep serving (Ctrl-C to stop)');
   } else {
-    logger.info({ mode: config.mode }, 'Cloudauth client ready');
+    logger.info({ mode: config.mode }, 'workers running');
   }
   return app;
 });

@@ -137,3 +137,29 @@ export function validateIdNumber(field: string, value: unknown, today?: string):
   if (!check.ok) throw new ValidationError(field, check.message);
   return id;
 }
+
+/** A material source as stored (JSON): bytes as base64. */
+export type StoredMaterialSource =
+  | { kind: 'file'; path: string }
+  | { kind: 'bytes'; base64: string }
+  | { kind: 'url'; url: string }
+  | { kind: 'oss'; ref: string };
+
+/** The applicant's data a ticket carries; encrypted at rest. */
+export interface TicketBinding {
+  name?: string;
+  idNumber?: string;
+  materials: Partial<Record<ImageField, StoredMaterialSource>>;
+}
+
+export function toStoredSource(source: MaterialSource): StoredMaterialSource {
+  return source.kind === 'bytes'
+    ? { kind: 'bytes', base64: source.data.toString('base64') }
+    : source;
+}
+
+export function fromStoredSource(source: StoredMaterialSource): MaterialSource {
+  return source.kind === 'bytes'
+    ? { kind: 'bytes', data: Buffer.from(source.base64, 'base64') }
+    : source;
+}

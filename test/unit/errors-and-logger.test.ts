@@ -24,6 +24,7 @@ describe('the error registry', () => {
   const marker: Partial<Record<keyof typeof ERROR_CODES, string>> = {
     CONFIG_INVALID: 'new ConfigError(',
     VALIDATION_FAILED: 'new ValidationError(',
+    ILLEGAL_TRANSITION: 'new IllegalTransitionError(',
   };
 
   it.each(Object.keys(ERROR_CODES) as (keyof typeof ERROR_CODES)[])(

@@ -12,7 +12,8 @@ import type { Scheme } from '../../config.js';
 import { CLOUDAUTH_API_VERSION } from '../../cloudauth/types.js';
 import type { Logger } from '../../logger.js';
 import { FaultInjector, type FaultConfig } from '../faults.js';
-import { registerPopGateway } from '../pop/gateway.js';
+import { registerPopGateway, type PopAction } from '../pop/gateway.js';
+import { cloudauthErrors } from './cloudauth-errors.js';
 import { cloudauthActions } from './actions.js';
 import { registerAdminRoutes } from './admin.js';
 import { registerH5Page } from './h5-page.js';
@@ -50,6 +51,11 @@ export interface CloudauthEmulatorOptions {
   faults?: FaultConfig;
   /** Serve `/__admin/*`. Default true. */
   adminEnabled?: boolean;
+  /**
+   * AccessKeyIds that authenticate but may not use Cloudauth (a RAM user without the policy, an
+   * account without the service): every action answers `Error.NoPermissionAccess` 403.
+   */
+  deniedAccessKeys?: readonly string[];
   /** Shared with an OSS emulator that authenticates the STS credentials issued here. */
   registry?: EmulatorRegistry;
   /** Reads `oss://` materials (the OSS emulator), for verdicts and GetMaterials links. */
@@ -115,19 +121,22 @@ export async function startCloudauthEmulator(
   await app.register((gateway, _opts, done) => {
     registerPopGateway(gateway, {
       version: CLOUDAUTH_API_VERSION,
-      actions: cloudauthActions(
-        registry,
-        {
-          ...rules,
-          biz: options.biz,
-          tokenSeconds: options.tokenSeconds ?? 1800,
-          stsSeconds: options.stsSeconds ?? 1800,
-          ossEndpoint: options.ossEndpoint ?? 'http://127.0.0.1:8788',
-          ossBucket: options.ossBucket ?? 'cloudauth-emulator',
-          publicUrl: () => publicUrl,
-          clock,
-        },
-        links,
+      actions: guardPermission(
+        options.deniedAccessKeys ?? [],
+        cloudauthActions(
+          registry,
+          {
+            ...rules,
+            biz: options.biz,
+            tokenSeconds: options.tokenSeconds ?? 1800,
+            stsSeconds: options.stsSeconds ?? 1800,
+            ossEndpoint: options.ossEndpoint ?? 'http://127.0.0.1:8788',
+            ossBucket: options.ossBucket ?? 'cloudauth-emulator',
+            publicUrl: () => publicUrl,
+            clock,
+          },
+          links,
+        ),
       ),
       secretOf: (id) =>
         Object.hasOwn(options.accessKeys, id) ? options.accessKeys[id] : undefined,
@@ -165,4 +174,21 @@ export async function startCloudauthEmulator(
       await app.close();
     },
   };
+}
+
+function guardPermission(
+  denied: readonly string[],
+  actions: Record<string, PopAction>,
+): Record<string, PopAction> {
+  if (denied.length === 0) return actions;
+  const guarded: Record<string, PopAction> = {};
+  for (const [name, action] of Object.entries(actions)) {
+    guarded[name] = (call) => {
+      if (denied.includes(call.accessKeyId)) {
+        throw cloudauthErrors.noPermission('the access key may not use Cloudauth');
+      }
+      return action(call);
+    };
+  }
+  return guarded;
 }

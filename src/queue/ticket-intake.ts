@@ -1,0 +1,97 @@
+/**
+ * Accepting a ticket: the store creates it (a TicketId given twice is one ticket), then its job is
+ * added (BullMQ ignores a job id it already holds). Adding the job again for a ticket that already
+ * exists makes a crash between the two harmless: nothing accepted is lost.
+ */
+import type { Queue } from 'bullmq';
+import type { Scheme } from '../config.js';
+import type { TicketBinding } from '../domain/binding.js';
+import { flowOf, type Ticket } from '../domain/ticket.js';
+import { ValidationError } from '../errors.js';
+import type { TicketStore } from '../store/ticket-store.js';
+import { ticketJobOptions, type TicketJobData, type TicketJobSettings } from './queues.js';
+
+/** A ticket as a producer hands it over; the binding is already validated. */
+export interface TicketInput {
+  ticketId: string;
+  biz: string;
+  binding: TicketBinding;
+  userData?: Record<string, unknown>;
+  batchId?: string;
+  callbackUrl?: string;
+}
+
+export interface EnqueueResult {
+  /** False when the TicketId was known already. */
+  created: boolean;
+  /** False when it was known with a different payload. */
+  samePayload: boolean;
+  ticket: Ticket;
+}
+
+export interface TicketIntakeDeps {
+  store: TicketStore;
+  queue: Queue<TicketJobData>;
+  /** Biz → scheme, from config. */
+  biz: Readonly<Record<string, Scheme>>;
+  jobs: TicketJobSettings;
+  /**
+   * A keyed fingerprint (HMAC) of a payload: a plain hash of a binding would let anyone holding
+   * it test guesses of an ID number.
+   */
+  fingerprint: (text: string) => string;
+}
+
+/** The longest TicketId accepted. */
+export const TICKET_ID_MAX = 128;
+
+export class TicketIntake {
+  constructor(private readonly deps: TicketIntakeDeps) {}
+
+  async enqueue(input: TicketInput): Promise<EnqueueResult> {
+    const scheme = this.deps.biz[input.biz];
+    if (!scheme) throw new ValidationError('Biz', `"${input.biz}" is not a configured Biz`);
+    if (!/^[\x21-\x7e]+$/.test(input.ticketId) || input.ticketId.length > TICKET_ID_MAX) {
+      throw new ValidationError(
+        'TicketId',
+        `must be 1–${TICKET_ID_MAX} printable ASCII characters without spaces`,
+      );
+    }
+    const payloadHash = this.deps.fingerprint(canonicalJson(input));
+    const {
+      created,
+      ticket,
+      payloadHash: stored,
+    } = await this.deps.store.create({
+      ticketId: input.ticketId,
+      biz: input.biz,
+      flow: flowOf(scheme),
+      binding: input.binding,
+      payloadHash,
+      ...(input.userData === undefined ? {} : { userData: input.userData }),
+      ...(input.batchId === undefined ? {} : { batchId: input.batchId }),
+      ...(input.callbackUrl === undefined ? {} : { callbackUrl: input.callbackUrl }),
+    });
+    const samePayload = stored === payloadHash;
+    if (samePayload) {
+      await this.deps.queue.add(
+        'ticket',
+        { ticketId: input.ticketId },
+        ticketJobOptions(input.ticketId, this.deps.jobs),
+      );
+    }
+    return { created, samePayload, ticket };
+  }
+}
+
+/** One text for one payload, whatever the order of its keys: what the fingerprint is taken of. */
+export function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}

@@ -1,0 +1,416 @@
+/**
+ * The ticket store: the port ({@link TicketStore}) and its Redis adapter ({@link RedisTicketStore}).
+ *
+ * Key layout (`<p>` is the prefix, `REDIS_PREFIX`):
+ * - `<p>:t:{<ticketId>}`: hash, one ticket (fields in `ticket-codec.ts`; lease, binding, user
+ *   data and provider materials encrypted, see `crypto.ts`).
+ * - `<p>:t:{<ticketId>}:h`: list, the ticket's history entries (JSON), oldest first.
+ *   The hash tag `{<ticketId>}` puts both keys in one cluster slot, so one script changes both.
+ * - `<p>:idx:state:<state>`: sorted set of ticket ids by `updatedAt`.
+ * - `<p>:idx:batch:<batchId>` and `<p>:idx:all`: sorted sets of ticket ids by `createdAt`.
+ *
+ * A finished ticket's two keys expire after the retention period. Index keys live in other slots,
+ * so they are updated after the ticket's script, in a pipeline: a crash in between, or two
+ * transitions whose index updates land out of order, leaves an index entry stale. Reads heal it:
+ * {@link TicketStore.list} re-checks each ticket's hash and drops entries whose ticket is gone or
+ * no longer matches (only if the entry is unchanged since it was read), and
+ * {@link TicketStore.countByState} drops finished entries older than the retention period.
+ */
+import type { Redis } from 'ioredis';
+import { ValidationError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import {
+  isTerminal,
+  TERMINAL_STATES,
+  TicketState,
+  type Flow,
+  type HistoryEntry,
+  type Ticket,
+  type TicketError,
+} from '../domain/ticket.js';
+import type { FieldCipher } from './crypto.js';
+import { installScripts, type StoreScripts } from './scripts.js';
+import {
+  decodeCursor,
+  encodeCursor,
+  entriesAfter,
+  ticketStoreKeys,
+  type IndexEntry,
+} from './ticket-index.js';
+import {
+  decodeSummary,
+  decodeTicket,
+  encodeNewTicket,
+  encodeTransition,
+  openJson,
+  sealJson,
+  SUMMARY_FIELDS,
+  TICKET_FIELDS,
+} from './ticket-codec.js';
+
+export { ticketStoreKeys } from './ticket-index.js';
+
+/** A ticket with what only the store keeps about it. */
+export type StoredTicket = Ticket & {
+  /** ms since the epoch: when a worker began SubmitMaterials (see {@link TicketStore.markSubmitStarted}). */
+  submitStartedAt?: number;
+  /** Where the outcome is delivered. */
+  callbackUrl?: string;
+  /** The caller's digest of the creation payload, to tell a repeated request from a different one. */
+  payloadHash: string;
+};
+
+/** A ticket as listed: no lease (read one ticket with {@link TicketStore.get} for it). */
+export type ListedTicket = Omit<StoredTicket, 'lease'>;
+
+/** What {@link TicketStore.create} takes. */
+export interface NewTicket {
+  ticketId: string;
+  biz: string;
+  flow: Flow;
+  /** The applicant's data (name, identity number, material sources), JSON-serialisable; stored encrypted. */
+  binding: unknown;
+  /** The caller's opaque data, JSON-serialisable; stored encrypted. */
+  userData?: unknown;
+  batchId?: string;
+  callbackUrl?: string;
+  /**
+   * Digest of the creation payload. Use a keyed digest such as {@link FieldCipher.fingerprint}:
+   * a plain hash of an identity number can be reversed by trying every number.
+   */
+  payloadHash: string;
+}
+
+/** {@link TicketStore.create}'s answer. */
+export interface CreateResult {
+  /** false: the ticket existed; nothing was written and `ticket` is the stored one. */
+  created: boolean;
+  ticket: StoredTicket;
+  /** The stored payload hash: equal to the request's for an idempotent repeat, else a conflict. */
+  payloadHash: string;
+}
+
+/** `conflict`: the stored version was not the expected one; nothing was written. */
+export type ApplyOutcome = 'applied' | 'conflict' | 'missing';
+
+/** {@link TicketStore.list}'s query. With both `state` and `batchId`: the batch's tickets in that state. */
+export interface ListQuery {
+  state?: TicketState;
+  batchId?: string;
+  /** `nextCursor` of the previous page. */
+  cursor?: string;
+  /** Page size, at least 1. */
+  limit: number;
+}
+
+/** One page of a listing, newest first (by `updatedAt` for a state, else by `createdAt`). */
+export interface TicketPage {
+  tickets: ListedTicket[];
+  /** Present when more entries follow. */
+  nextCursor?: string;
+}
+
+/** Persistence of tickets, their history and their indexes. */
+export interface TicketStore {
+  /** Creates a ticket in state `queued`, version 0, atomically unless it exists (then changes nothing). */
+  create(input: NewTicket): Promise<CreateResult>;
+  /** The ticket with its lease decrypted; undefined when absent or expired. */
+  get(ticketId: string): Promise<StoredTicket | undefined>;
+  /** The decrypted binding; undefined when the ticket is absent. */
+  getBinding(ticketId: string): Promise<unknown>;
+  /** The decrypted user data; undefined when absent. */
+  getUserData(ticketId: string): Promise<unknown>;
+  /**
+   * Persists the result of a transition computed from the ticket at `expectedVersion`
+   * (compare-and-set): writes `next`, appends `history`, and sets the retention TTL when `next` is
+   * finished (removes it otherwise). `next.version` must be `expectedVersion + 1`.
+   */
+  apply(
+    ticketId: string,
+    expectedVersion: number,
+    next: Ticket,
+    history: HistoryEntry,
+  ): Promise<ApplyOutcome>;
+  /**
+   * Counts a failed attempt and records its error; no version bump, no history. Returns the
+   * attempts so far. Throws {@link TicketNotFoundError}.
+   */
+  recordAttemptError(ticketId: string, error: TicketError): Promise<number>;
+  /**
+   * Keeps what GetMaterials answered (the person's data as Cloudauth recorded it), encrypted.
+   * Throws {@link TicketNotFoundError}.
+   */
+  saveProviderMaterials(ticketId: string, materials: unknown): Promise<void>;
+  /** What {@link saveProviderMaterials} kept, decrypted; undefined when absent. */
+  getProviderMaterials(ticketId: string): Promise<unknown>;
+  /** Records that SubmitMaterials is about to be sent (ms since the epoch). Throws {@link TicketNotFoundError}. */
+  markSubmitStarted(ticketId: string, at: number): Promise<void>;
+  /** The ticket's history, oldest first; empty when absent. */
+  history(ticketId: string): Promise<HistoryEntry[]>;
+  /** Tickets per state, from the indexes (see the module comment on staleness). */
+  countByState(): Promise<Record<TicketState, number>>;
+  /** A page of tickets, newest first. */
+  list(query: ListQuery): Promise<TicketPage>;
+}
+
+/** The ticket does not exist (never created, or expired after it finished). */
+export class TicketNotFoundError extends Error {
+  readonly ticketId: string;
+  constructor(ticketId: string) {
+    super(`ticket ${ticketId} does not exist`);
+    this.name = 'TicketNotFoundError';
+    this.ticketId = ticketId;
+  }
+}
+
+/** What {@link RedisTicketStore} needs. */
+export interface RedisTicketStoreDeps {
+  redis: Redis;
+  /** Key prefix (`REDIS_PREFIX`). */
+  prefix: string;
+  cipher: FieldCipher;
+  /** How long a finished ticket is kept, in seconds (`TICKET_RETENTION_SECONDS`). */
+  retentionSeconds: number;
+  /** ms since the epoch; default `Date.now`. */
+  clock?: () => number;
+  /** Told when an index update fails after a ticket changed (the change itself stands). */
+  logger?: Pick<Logger, 'warn'>;
+}
+
+/**
+ * {@link TicketStore} on one Redis connection (see the module comment for the layout, whose hash
+ * tags keep each script on one cluster slot).
+ */
+export class RedisTicketStore implements TicketStore {
+  readonly #redis: Redis;
+  readonly #scripts: StoreScripts;
+  readonly #keys: ReturnType<typeof ticketStoreKeys>;
+  readonly #cipher: FieldCipher;
+  readonly #retentionSeconds: number;
+  readonly #clock: () => number;
+  readonly #logger: Pick<Logger, 'warn'> | undefined;
+
+  constructor(deps: RedisTicketStoreDeps) {
+    if (!Number.isSafeInteger(deps.retentionSeconds) || deps.retentionSeconds < 1) {
+      throw new RangeError('retentionSeconds must be a positive integer');
+    }
+    this.#redis = deps.redis;
+    this.#scripts = installScripts(deps.redis);
+    this.#keys = ticketStoreKeys(deps.prefix);
+    this.#cipher = deps.cipher;
+    this.#retentionSeconds = deps.retentionSeconds;
+    this.#clock = deps.clock ?? Date.now;
+    this.#logger = deps.logger;
+  }
+
+  async create(input: NewTicket): Promise<CreateResult> {
+    const { ticketId } = input;
+    const now = this.#clock();
+    const fields = encodeNewTicket(this.#cipher, input, now);
+    const reply = await this.#scripts.ticketStoreCreate(
+      this.#keys.ticket(ticketId),
+      this.#keys.history(ticketId),
+      TICKET_FIELDS.length,
+      ...TICKET_FIELDS,
+      ...fields,
+    );
+    if (reply[0] === 0) {
+      const values = reply.slice(1).map((v) => (typeof v === 'string' ? v : null));
+      const ticket = decodeTicket(this.#cipher, ticketId, values);
+      if (ticket === undefined) throw new Error(`ticket ${ticketId}: stored hash has no state`);
+      return { created: false, ticket, payloadHash: ticket.payloadHash };
+    }
+    const pipeline = this.#redis.pipeline();
+    pipeline.zadd(this.#keys.all, now, ticketId);
+    pipeline.zadd(this.#keys.state(TicketState.queued), now, ticketId);
+    if (input.batchId !== undefined) pipeline.zadd(this.#keys.batch(input.batchId), now, ticketId);
+    await this.#execIndexUpdate(pipeline, ticketId);
+    const ticket = decodeTicket(this.#cipher, ticketId, [
+      ...SUMMARY_FIELDS.map((f) => fieldOf(fields, f)),
+      null,
+    ]);
+    if (ticket === undefined) throw new Error(`ticket ${ticketId}: encoding lost its state`);
+    return { created: true, ticket, payloadHash: input.payloadHash };
+  }
+
+  async get(ticketId: string): Promise<StoredTicket | undefined> {
+    const values = await this.#redis.hmget(this.#keys.ticket(ticketId), ...TICKET_FIELDS);
+    return decodeTicket(this.#cipher, ticketId, values);
+  }
+
+  async getBinding(ticketId: string): Promise<unknown> {
+    const sealed = await this.#redis.hget(this.#keys.ticket(ticketId), 'binding');
+    return sealed === null ? undefined : openJson(this.#cipher, ticketId, 'binding', sealed);
+  }
+
+  async getUserData(ticketId: string): Promise<unknown> {
+    const sealed = await this.#redis.hget(this.#keys.ticket(ticketId), 'userData');
+    return sealed === null ? undefined : openJson(this.#cipher, ticketId, 'userData', sealed);
+  }
+
+  async apply(
+    ticketId: string,
+    expectedVersion: number,
+    next: Ticket,
+    history: HistoryEntry,
+  ): Promise<ApplyOutcome> {
+    if (next.ticketId !== ticketId) {
+      throw new RangeError(`apply: next.ticketId ${next.ticketId} is not ${ticketId}`);
+    }
+    if (next.version !== expectedVersion + 1) {
+      throw new RangeError(
+        `apply: next.version ${next.version} must be expectedVersion + 1 (${expectedVersion + 1})`,
+      );
+    }
+    const { set, del } = encodeTransition(this.#cipher, next);
+    const ttl = isTerminal(next.state) ? this.#retentionSeconds : 0;
+    const reply = await this.#scripts.ticketStoreApply(
+      this.#keys.ticket(ticketId),
+      this.#keys.history(ticketId),
+      expectedVersion,
+      JSON.stringify(history),
+      ttl,
+      set.length / 2,
+      ...set,
+      ...del,
+    );
+    if (reply[0] === 'missing') return 'missing';
+    if (reply[0] === 'conflict') return 'conflict';
+    const previous = reply[1];
+    const pipeline = this.#redis.pipeline();
+    if (previous !== undefined && previous !== next.state) {
+      pipeline.zrem(this.#keys.state(previous as TicketState), ticketId);
+    }
+    pipeline.zadd(this.#keys.state(next.state), next.updatedAt, ticketId);
+    await this.#execIndexUpdate(pipeline, ticketId);
+    return 'applied';
+  }
+
+  async recordAttemptError(ticketId: string, error: TicketError): Promise<number> {
+    const attempts = await this.#scripts.ticketStoreRecordError(
+      this.#keys.ticket(ticketId),
+      JSON.stringify(error),
+    );
+    if (attempts < 0) throw new TicketNotFoundError(ticketId);
+    return attempts;
+  }
+
+  async saveProviderMaterials(ticketId: string, materials: unknown): Promise<void> {
+    const written = await this.#scripts.ticketStoreSetIfExists(
+      this.#keys.ticket(ticketId),
+      'providerMaterials',
+      sealJson(this.#cipher, ticketId, 'providerMaterials', materials),
+    );
+    if (written === 0) throw new TicketNotFoundError(ticketId);
+  }
+
+  async getProviderMaterials(ticketId: string): Promise<unknown> {
+    const sealed = await this.#redis.hget(this.#keys.ticket(ticketId), 'providerMaterials');
+    return sealed === null
+      ? undefined
+      : openJson(this.#cipher, ticketId, 'providerMaterials', sealed);
+  }
+
+  async markSubmitStarted(ticketId: string, at: number): Promise<void> {
+    const written = await this.#scripts.ticketStoreSetIfExists(
+      this.#keys.ticket(ticketId),
+      'submitStartedAt',
+      at,
+    );
+    if (written === 0) throw new TicketNotFoundError(ticketId);
+  }
+
+  async history(ticketId: string): Promise<HistoryEntry[]> {
+    const lines = await this.#redis.lrange(this.#keys.history(ticketId), 0, -1);
+    return lines.map((line) => JSON.parse(line) as HistoryEntry);
+  }
+
+  async countByState(): Promise<Record<TicketState, number>> {
+    const states = Object.values(TicketState);
+    const cutoff = this.#clock() - this.#retentionSeconds * 1000;
+    const pipeline = this.#redis.pipeline();
+    for (const state of TERMINAL_STATES) {
+      pipeline.zremrangebyscore(this.#keys.state(state), '-inf', `(${cutoff}`);
+    }
+    for (const state of states) pipeline.zcard(this.#keys.state(state));
+    const results = (await pipeline.exec()) ?? [];
+    const counts = {} as Record<TicketState, number>;
+    states.forEach((state, i) => {
+      const [err, count] = results[TERMINAL_STATES.length + i] ?? [null, 0];
+      if (err) throw err;
+      counts[state] = Number(count);
+    });
+    return counts;
+  }
+
+  async list(query: ListQuery): Promise<TicketPage> {
+    if (!Number.isSafeInteger(query.limit) || query.limit < 1) {
+      throw new ValidationError('limit', 'must be a positive integer');
+    }
+    const { state, batchId, limit } = query;
+    const key =
+      batchId !== undefined
+        ? this.#keys.batch(batchId)
+        : state !== undefined
+          ? this.#keys.state(state)
+          : this.#keys.all;
+    let position = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    const tickets: ListedTicket[] = [];
+    const chunk = limit + 1;
+    for (;;) {
+      const entries = await entriesAfter(this.#redis, key, position, chunk);
+      const pipeline = this.#redis.pipeline();
+      for (const entry of entries)
+        pipeline.hmget(this.#keys.ticket(entry.member), ...SUMMARY_FIELDS);
+      const rows = entries.length === 0 ? [] : ((await pipeline.exec()) ?? []);
+      const stale: IndexEntry[] = [];
+      for (const [i, entry] of entries.entries()) {
+        if (tickets.length === limit) {
+          await this.#removeStale(key, stale);
+          return position === undefined
+            ? { tickets }
+            : { tickets, nextCursor: encodeCursor(position) };
+        }
+        position = entry;
+        const [err, values] = rows[i] ?? [null, null];
+        if (err) throw err;
+        const ticket = decodeSummary(entry.member, (values as (string | null)[] | null) ?? []);
+        const belongs =
+          ticket !== undefined &&
+          (batchId === undefined
+            ? state === undefined || ticket.state === state
+            : ticket.batchId === batchId);
+        if (!belongs) stale.push(entry);
+        else if (state === undefined || ticket.state === state) tickets.push(ticket);
+      }
+      await this.#removeStale(key, stale);
+      if (entries.length < chunk) return { tickets };
+    }
+  }
+
+  async #removeStale(key: string, entries: readonly IndexEntry[]): Promise<void> {
+    await Promise.all(
+      entries.map((e) => this.#scripts.ticketStoreRemoveIfScore(key, e.member, e.score)),
+    );
+  }
+
+  async #execIndexUpdate(pipeline: ReturnType<Redis['pipeline']>, ticketId: string): Promise<void> {
+    let error: unknown;
+    try {
+      const results = (await pipeline.exec()) ?? [];
+      error = results.find(([err]) => err !== null)?.[0];
+    } catch (err) {
+      error = err;
+    }
+    if (error) {
+      this.#logger?.warn({ ticketId, err: error }, 'ticket index update failed; reads heal it');
+    }
+  }
+}
+
+function fieldOf(pairs: readonly string[], field: string): string | null {
+  for (let i = 0; i + 1 < pairs.length; i += 2) {
+    if (pairs[i] === field) return pairs[i + 1] ?? null;
+  }
+  return null;
+}

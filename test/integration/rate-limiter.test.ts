@@ -1,0 +1,67 @@
+import { randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { ProviderRateLimiter } from '../../src/queue/rate-limiter.js';
+
+const prefix = `test:${randomUUID()}`;
+let redis: Redis;
+let other: Redis;
+
+beforeAll(() => {
+  redis = new Redis(inject('redisUrl'));
+  other = new Redis(inject('redisUrl'));
+});
+afterAll(async () => {
+  const keys = await redis.keys(`${prefix}:*`);
+  if (keys.length > 0) await redis.del(...keys);
+  redis.disconnect();
+  other.disconnect();
+});
+
+/** Largest number of timestamps inside any window of `ms`. */
+function busiestWindow(times: number[], ms: number): number {
+  const sorted = [...times].sort((a, b) => a - b);
+  let best = 0;
+  let lo = 0;
+  for (let hi = 0; hi < sorted.length; hi++) {
+    while ((sorted[hi] ?? 0) - (sorted[lo] ?? 0) >= ms) lo++;
+    best = Math.max(best, hi - lo + 1);
+  }
+  return best;
+}
+
+describe('ProviderRateLimiter', () => {
+  it('spaces calls from two limiters (two processes) so no one-second window exceeds the QPS', async () => {
+    const a = new ProviderRateLimiter({ redis, prefix, qps: { GetStatus: 40 } });
+    const b = new ProviderRateLimiter({ redis: other, prefix, qps: { GetStatus: 40 } });
+    const times: number[] = [];
+    const started = performance.now();
+    await Promise.all(
+      Array.from({ length: 60 }, (_, i) =>
+        (i % 2 ? a : b).run('GetStatus', () => {
+          times.push(performance.now());
+          return Promise.resolve();
+        }),
+      ),
+    );
+    expect(busiestWindow(times, 1000)).toBeLessThanOrEqual(40);
+    expect(times).toHaveLength(60);
+    expect(performance.now() - started).toBeGreaterThanOrEqual(1400);
+  });
+
+  it('limits actions separately, and not at all without a QPS', async () => {
+    const limiter = new ProviderRateLimiter({ redis, prefix, qps: { SubmitMaterials: 1 } });
+    expect(await limiter.acquire('SubmitMaterials')).toBe(0);
+    expect(await limiter.acquire('GetMaterials')).toBe(0);
+    expect(limiter.qpsOf('GetMaterials')).toBe(0);
+  });
+
+  it('blocks an action for every limiter after a Throttling answer', async () => {
+    const a = new ProviderRateLimiter({ redis, prefix, qps: { '*': 1000 } });
+    const b = new ProviderRateLimiter({ redis: other, prefix, qps: { '*': 1000 } });
+    await a.block('GetVerifyToken', 300);
+    const waited = await b.acquire('GetVerifyToken');
+    expect(waited).toBeGreaterThanOrEqual(250);
+    expect(await b.acquire('GetStatus')).toBe(0);
+  });
+});

@@ -1,0 +1,348 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import type { HistoryEntry, Lease, Ticket, TicketEventType } from '../../src/domain/ticket.js';
+import { DecryptionError, FieldCipher } from '../../src/store/crypto.js';
+import {
+  RedisTicketStore,
+  TicketNotFoundError,
+  ticketStoreKeys,
+  type NewTicket,
+} from '../../src/store/ticket-store.js';
+
+const PREFIX = `test:${randomUUID()}`;
+const RETENTION = 3600;
+const NAME = '张三丰';
+const ID_NUMBER = '11010519491231002X';
+const STS_SECRET = 'sts-secret-Hk29aQ7xLmP3';
+const VERIFY_TOKEN = 'vtoken-91f0c2de6b7a4e55a0b1';
+const PAGE_URL = 'https://h5.example.test/verify?token=pagetoken-4c1d';
+const FACE_BASE64 = randomBytes(64).toString('base64');
+
+let redis: Redis;
+let now = 1_700_000_000_000;
+const clock = () => now;
+const cipher = new FieldCipher(randomBytes(32));
+
+function storeFor(prefix: string): RedisTicketStore {
+  return new RedisTicketStore({ redis, prefix, cipher, retentionSeconds: RETENTION, clock });
+}
+
+function aNewTicket(ticketId: string, extra: Partial<NewTicket> = {}): NewTicket {
+  return {
+    ticketId,
+    biz: 'RPMin',
+    flow: 'server',
+    binding: {
+      name: NAME,
+      idNumber: ID_NUMBER,
+      materials: { FacePic: { kind: 'bytes', base64: FACE_BASE64 } },
+    },
+    payloadHash: `hash-of-${ticketId}`,
+    ...extra,
+  };
+}
+
+function aLease(): Lease {
+  return {
+    verifyToken: VERIFY_TOKEN,
+    tokenExpiresAt: now + 1_800_000,
+    sts: {
+      accessKeyId: 'STS.NSjeTodte64fJxeVqRCLfw8Gf',
+      accessKeySecret: STS_SECRET,
+      securityToken: 'CAISsecuritytoken9f8e',
+      endPoint: 'oss-cn-shanghai.aliyuncs.com',
+      bucketName: 'verify-img',
+      path: 'rp/ticket/',
+      expiresAt: now + 1_800_000,
+    },
+    pageUrl: PAGE_URL,
+    issuedAt: now,
+  };
+}
+
+/** The ticket after `event`, as the ticket machine would compute it (version + 1). */
+function after(
+  t: Ticket,
+  event: TicketEventType,
+  change: Partial<Ticket>,
+  drop: (keyof Ticket)[] = [],
+): { next: Ticket; history: HistoryEntry } {
+  now += 1000;
+  const next: Ticket = { ...t, ...change, version: t.version + 1, updatedAt: now };
+  for (const key of drop) delete next[key];
+  const history: HistoryEntry = {
+    from: t.state,
+    to: next.state,
+    event,
+    at: now,
+    attempt: next.attempts,
+  };
+  return { next, history };
+}
+
+async function created(store: RedisTicketStore, input: NewTicket): Promise<Ticket> {
+  const result = await store.create(input);
+  expect(result.created).toBe(true);
+  return result.ticket;
+}
+
+beforeAll(() => {
+  redis = new Redis(inject('redisUrl'));
+});
+
+afterAll(async () => {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', `${PREFIX}:*`, 'COUNT', 500);
+    cursor = next;
+    if (keys.length > 0) await redis.del(...keys);
+  } while (cursor !== '0');
+  await redis.quit();
+});
+
+describe('RedisTicketStore', () => {
+  const keys = ticketStoreKeys(PREFIX);
+  let store: RedisTicketStore;
+  beforeAll(() => {
+    store = storeFor(PREFIX);
+  });
+
+  it('creates a ticket once; a second create changes nothing and answers the stored payload hash', async () => {
+    const first = await store.create(
+      aNewTicket('T-create', { batchId: 'B-1', userData: { a: 1 } }),
+    );
+    expect(first).toMatchObject({ created: true, payloadHash: 'hash-of-T-create' });
+    expect(first.ticket).toMatchObject({
+      ticketId: 'T-create',
+      state: 'queued',
+      version: 0,
+      attempts: 0,
+      batchId: 'B-1',
+      createdAt: now,
+      updatedAt: now,
+    });
+    now += 1000;
+    const second = await store.create(
+      aNewTicket('T-create', { payloadHash: 'another-hash', binding: { name: 'Other' } }),
+    );
+    expect(second.created).toBe(false);
+    expect(second.payloadHash).toBe('hash-of-T-create');
+    expect(second.ticket).toEqual(first.ticket);
+    expect(await store.get('T-create')).toEqual(first.ticket);
+    expect(await store.getBinding('T-create')).toMatchObject({ name: NAME, idNumber: ID_NUMBER });
+    expect(await store.getUserData('T-create')).toEqual({ a: 1 });
+    expect(await store.history('T-create')).toEqual([]);
+    expect(await redis.ttl(keys.ticket('T-create'))).toBe(-1);
+  });
+
+  it('applies a transition from the expected version and appends its history entry', async () => {
+    const t = await created(store, aNewTicket('T-apply'));
+    const lease = aLease();
+    const { next, history } = after(t, 'token_issued', { state: 'token_issued', lease });
+    expect(await store.apply('T-apply', 0, next, history)).toBe('applied');
+    const stored = await store.get('T-apply');
+    expect(stored).toMatchObject({ state: 'token_issued', version: 1, updatedAt: now, lease });
+    expect(await store.history('T-apply')).toEqual([history]);
+  });
+
+  it('answers conflict for a stale version and changes nothing', async () => {
+    const t = await created(store, aNewTicket('T-stale'));
+    const step = after(t, 'token_issued', { state: 'token_issued', lease: aLease() });
+    expect(await store.apply('T-stale', 0, step.next, step.history)).toBe('applied');
+    const before = await store.get('T-stale');
+    const stale = after(t, 'cancelled', { state: 'cancelled', finishedAt: now });
+    expect(await store.apply('T-stale', 0, stale.next, stale.history)).toBe('conflict');
+    expect(await store.get('T-stale')).toEqual(before);
+    expect(await store.history('T-stale')).toHaveLength(1);
+    const ghost = { ...stale.next, ticketId: 'T-nowhere' };
+    expect(await store.apply('T-nowhere', 0, ghost, stale.history)).toBe('missing');
+    expect(await redis.exists(keys.ticket('T-nowhere'), keys.history('T-nowhere'))).toBe(0);
+  });
+
+  it('lets exactly one of 20 concurrent appliers with the same expected version win', async () => {
+    const t = await created(store, aNewTicket('T-race'));
+    const outcomes = await Promise.all(
+      Array.from({ length: 20 }, () => {
+        const { next, history } = after(t, 'token_issued', {
+          state: 'token_issued',
+          lease: aLease(),
+        });
+        return store.apply('T-race', 0, next, history);
+      }),
+    );
+    expect(outcomes.filter((o) => o === 'applied')).toHaveLength(1);
+    expect(outcomes.filter((o) => o === 'conflict')).toHaveLength(19);
+    expect((await store.get('T-race'))?.version).toBe(1);
+    expect(await store.history('T-race')).toHaveLength(1);
+  });
+
+  it('expires both keys of a finished ticket after the retention, and keeps them again after a retry', async () => {
+    const t = await created(store, aNewTicket('T-ttl'));
+    const done = after(t, 'failed', {
+      state: 'failed',
+      finishedAt: now + 1000,
+      lastError: { code: 'PROVIDER_INVALID_PARAM', message: 'bad', retryable: false, at: now },
+    });
+    expect(await store.apply('T-ttl', 0, done.next, done.history)).toBe('applied');
+    for (const key of [keys.ticket('T-ttl'), keys.history('T-ttl')]) {
+      const ttl = await redis.ttl(key);
+      expect(ttl).toBeGreaterThan(RETENTION - 5);
+      expect(ttl).toBeLessThanOrEqual(RETENTION);
+    }
+    const retried = after(done.next, 'retried', { state: 'queued', attempts: 0 }, [
+      'finishedAt',
+      'lastError',
+    ]);
+    expect(await store.apply('T-ttl', 1, retried.next, retried.history)).toBe('applied');
+    expect(await redis.ttl(keys.ticket('T-ttl'))).toBe(-1);
+    expect(await redis.ttl(keys.history('T-ttl'))).toBe(-1);
+    const stored = await store.get('T-ttl');
+    expect(stored?.state).toBe('queued');
+    expect(stored).not.toHaveProperty('finishedAt');
+    expect(stored).not.toHaveProperty('lastError');
+  });
+
+  it('keeps no plaintext name, identity number, STS secret, VerifyToken or page URL in Redis', async () => {
+    const t = await created(store, aNewTicket('T-plain', { userData: { note: NAME } }));
+    const step = after(t, 'token_issued', { state: 'token_issued', lease: aLease() });
+    await store.apply('T-plain', 0, step.next, step.history);
+    await store.saveProviderMaterials('T-plain', { name: NAME, idNumber: ID_NUMBER });
+    const raw = await redis.hgetall(keys.ticket('T-plain'));
+    expect(Object.keys(raw)).toEqual(
+      expect.arrayContaining(['lease', 'binding', 'userData', 'providerMaterials']),
+    );
+    const dump = JSON.stringify([raw, await redis.lrange(keys.history('T-plain'), 0, -1)]);
+    for (const secret of [NAME, ID_NUMBER, STS_SECRET, VERIFY_TOKEN, PAGE_URL, FACE_BASE64]) {
+      expect(dump).not.toContain(secret);
+    }
+    for (const field of ['lease', 'binding', 'userData', 'providerMaterials']) {
+      expect(raw[field]).toMatch(/^v1\.[0-9a-f]{8}\./);
+    }
+    expect(await store.getProviderMaterials('T-plain')).toEqual({
+      name: NAME,
+      idNumber: ID_NUMBER,
+    });
+  });
+
+  it('refuses a ciphertext copied from one ticket into another', async () => {
+    const a = await created(store, aNewTicket('T-aad-a'));
+    const b = await created(store, aNewTicket('T-aad-b'));
+    const step = after(a, 'token_issued', { state: 'token_issued', lease: aLease() });
+    await store.apply('T-aad-a', 0, step.next, step.history);
+    const stepB = after(b, 'token_issued', { state: 'token_issued', lease: aLease() });
+    await store.apply('T-aad-b', 0, stepB.next, stepB.history);
+    const [binding, lease] = await redis.hmget(keys.ticket('T-aad-a'), 'binding', 'lease');
+    await redis.hset(keys.ticket('T-aad-b'), 'binding', binding ?? '', 'lease', lease ?? '');
+    await expect(store.getBinding('T-aad-b')).rejects.toThrow(DecryptionError);
+    await expect(store.get('T-aad-b')).rejects.toThrow(/authentication failed/);
+    await redis.hset(keys.ticket('T-aad-a'), 'userData', binding ?? '');
+    await expect(store.getUserData('T-aad-a')).rejects.toThrow(DecryptionError);
+  });
+
+  it('counts a failed attempt and records its error without a version bump or history', async () => {
+    const t = await created(store, aNewTicket('T-attempt'));
+    const error = { code: 'PROVIDER_TIMEOUT', message: 'timed out', retryable: true, at: now };
+    expect(await store.recordAttemptError('T-attempt', error)).toBe(1);
+    expect(await store.recordAttemptError('T-attempt', { ...error, at: now + 1 })).toBe(2);
+    const stored = await store.get('T-attempt');
+    expect(stored).toMatchObject({ version: t.version, attempts: 2, state: 'queued' });
+    expect(stored?.lastError).toEqual({ ...error, at: now + 1 });
+    expect(await store.history('T-attempt')).toEqual([]);
+    await expect(store.recordAttemptError('T-missing', error)).rejects.toThrow(TicketNotFoundError);
+    expect(await redis.exists(keys.ticket('T-missing'))).toBe(0);
+  });
+
+  it('records when SubmitMaterials started, and creates nothing for an unknown ticket', async () => {
+    await created(store, aNewTicket('T-submit', { callbackUrl: 'https://biz.example.test/hook' }));
+    await store.markSubmitStarted('T-submit', now + 5);
+    expect(await store.get('T-submit')).toMatchObject({
+      submitStartedAt: now + 5,
+      callbackUrl: 'https://biz.example.test/hook',
+      payloadHash: 'hash-of-T-submit',
+      version: 0,
+    });
+    await expect(store.markSubmitStarted('T-missing', now)).rejects.toThrow(TicketNotFoundError);
+    expect(await redis.exists(keys.ticket('T-missing'))).toBe(0);
+  });
+});
+
+describe('RedisTicketStore indexes', () => {
+  const prefix = `${PREFIX}:idx-test`;
+  const keys = ticketStoreKeys(prefix);
+  let store: RedisTicketStore;
+  beforeAll(() => {
+    store = storeFor(prefix);
+  });
+
+  async function all(query: { state?: Ticket['state']; batchId?: string }, limit: number) {
+    const pages: string[][] = [];
+    let cursor: string | undefined;
+    do {
+      const page = await store.list({ ...query, limit, ...(cursor ? { cursor } : {}) });
+      pages.push(page.tickets.map((t) => t.ticketId));
+      cursor = page.nextCursor;
+    } while (cursor !== undefined);
+    return pages;
+  }
+
+  it('counts by state and lists by state and batch, newest first, page by page', async () => {
+    const tickets: Ticket[] = [];
+    for (let i = 0; i < 7; i++) {
+      if (i !== 3) now += 1000;
+      const batchId = i < 5 ? 'B-one' : 'B-two';
+      tickets.push(await created(store, aNewTicket(`L-${i}`, { batchId })));
+    }
+    for (const i of [1, 4, 6]) {
+      const t = tickets[i] as Ticket;
+      const { next, history } = after(t, 'token_issued', {
+        state: 'token_issued',
+        lease: aLease(),
+      });
+      expect(await store.apply(t.ticketId, 0, next, history)).toBe('applied');
+    }
+    const counts = await store.countByState();
+    expect(counts).toMatchObject({ queued: 4, token_issued: 3, passed: 0, failed: 0 });
+    expect(Object.keys(counts)).toHaveLength(9);
+
+    expect(await all({ state: 'queued' }, 2)).toEqual([
+      ['L-5', 'L-3'],
+      ['L-2', 'L-0'],
+    ]);
+    expect(await all({ state: 'token_issued' }, 2)).toEqual([['L-6', 'L-4'], ['L-1']]);
+    expect(await all({ batchId: 'B-one' }, 2)).toEqual([['L-4', 'L-3'], ['L-2', 'L-1'], ['L-0']]);
+    expect(await all({ batchId: 'B-one', state: 'queued' }, 2)).toEqual([['L-3', 'L-2'], ['L-0']]);
+    expect(await all({}, 3)).toEqual([['L-6', 'L-5', 'L-4'], ['L-3', 'L-2', 'L-1'], ['L-0']]);
+    const listed = (await store.list({ state: 'token_issued', limit: 10 })).tickets;
+    expect(listed.every((t) => !('lease' in t))).toBe(true);
+    await expect(store.list({ limit: 0 })).rejects.toThrow(/limit/);
+    await expect(store.list({ limit: 1, cursor: 'nonsense' })).rejects.toThrow(/cursor/);
+  });
+
+  it('drops dangling and stale index entries as it lists them', async () => {
+    await created(store, aNewTicket('D-gone', { batchId: 'B-dangling' }));
+    now += 1000;
+    await created(store, aNewTicket('D-kept', { batchId: 'B-dangling' }));
+    await redis.del(keys.ticket('D-gone'), keys.history('D-gone'));
+    await redis.zadd(keys.state('passed'), now, 'D-kept');
+
+    const page = await store.list({ batchId: 'B-dangling', limit: 10 });
+    expect(page.tickets.map((t) => t.ticketId)).toEqual(['D-kept']);
+    expect(await redis.zscore(keys.batch('B-dangling'), 'D-gone')).toBeNull();
+    expect((await store.list({ state: 'passed', limit: 10 })).tickets).toEqual([]);
+    expect(await redis.zscore(keys.state('passed'), 'D-kept')).toBeNull();
+    expect((await store.list({ limit: 100 })).tickets.map((t) => t.ticketId)).not.toContain(
+      'D-gone',
+    );
+    expect(await redis.zscore(keys.all, 'D-gone')).toBeNull();
+  });
+
+  it('stops counting finished tickets once their retention has passed', async () => {
+    const t = await created(store, aNewTicket('R-done'));
+    const { next, history } = after(t, 'cancelled', { state: 'cancelled', finishedAt: now });
+    await store.apply('R-done', 0, next, history);
+    expect((await store.countByState()).cancelled).toBe(1);
+    now += (RETENTION + 1) * 1000;
+    expect((await store.countByState()).cancelled).toBe(0);
+  });
+});
