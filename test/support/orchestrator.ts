@@ -1,0 +1,126 @@
+/**
+ * An orchestrator in process for e2e tests: the emulators on port 0, a unique Redis prefix, the
+ * app with (or without) workers, and a cleanup that deletes every key under the prefix.
+ */
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { inject } from 'vitest';
+import { startApp, type App } from '../../src/app.js';
+import { loadConfig } from '../../src/config.js';
+import type { CloudauthEmulatorOptions } from '../../src/emulator/cloudauth/index.js';
+import type { Emulators } from '../../src/emulator/start.js';
+import { isTerminal, type HistoryEntry } from '../../src/domain/ticket.js';
+import type { StoredTicket } from '../../src/store/ticket-store.js';
+import { TEST_KEY_ID, TEST_KEY_SECRET } from './emulator.js';
+import { startTestEmulators } from './emulators.js';
+
+export interface TestOrchestrator {
+  emu: Omit<Emulators, 'demoKey'>;
+  app: App;
+  prefix: string;
+  /** The environment the app was configured from (for worker processes). */
+  env: Record<string, string>;
+  waitFor(
+    ticketId: string,
+    until?: (t: StoredTicket) => boolean,
+    timeoutMs?: number,
+  ): Promise<StoredTicket>;
+  close(): Promise<void>;
+}
+
+export const TEST_BIZ = 'RPMin=RPMin,RPBasic=RPBasic,RPH5BioOnly=RPH5BioOnly';
+
+export async function startTestOrchestrator(
+  options: {
+    emulator?: Partial<CloudauthEmulatorOptions>;
+    env?: Record<string, string>;
+    workers?: boolean;
+  } = {},
+): Promise<TestOrchestrator> {
+  const emu = await startTestEmulators(options.emulator);
+  const prefix = `test-${randomUUID().slice(0, 8)}`;
+  const env: Record<string, string> = {
+    REDIS_URL: inject('redisUrl'),
+    REDIS_PREFIX: prefix,
+    CLOUDAUTH_ENDPOINT: emu.cloudauth.url,
+    CLOUDAUTH_ACCESS_KEY_ID: TEST_KEY_ID,
+    CLOUDAUTH_ACCESS_KEY_SECRET: TEST_KEY_SECRET,
+    ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    CLOUDAUTH_BIZ: TEST_BIZ,
+    CLOUDAUTH_QPS: '*=0',
+    POLL_INITIAL_MS: '100',
+    POLL_MAX_MS: '300',
+    BACKOFF_BASE_MS: '50',
+    BACKOFF_CAP_MS: '400',
+    WORKER_CONCURRENCY: '20',
+    SHUTDOWN_TIMEOUT_MS: '2000',
+    LOG_LEVEL: 'silent',
+    ...options.env,
+  };
+  const config = loadConfig(env);
+  const logger = pino({ level: 'silent' });
+  let app: App;
+  try {
+    app = await startApp(config, logger, {
+      embedEmulators: false,
+      workers: options.workers ?? true,
+    });
+  } catch (err) {
+    await emu.close();
+    throw err;
+  }
+  return {
+    emu,
+    app,
+    prefix,
+    env,
+    async waitFor(ticketId, until = (t) => isTerminal(t.state), timeoutMs = 20_000) {
+      const deadline = Date.now() + timeoutMs;
+      let last: StoredTicket | undefined;
+      while (Date.now() < deadline) {
+        last = await app.store.get(ticketId);
+        if (last && until(last)) return last;
+        await new Promise((r) => setTimeout(r, 50));
+      }
+      throw new Error(`ticket ${ticketId} did not get there in time; last state ${last?.state}`);
+    },
+    async close() {
+      const redis = app.redis;
+      await app.close();
+      await emu.close();
+      await deleteKeys(redis.duplicate(), [`${prefix}:*`, `{${prefix}:q}:*`]);
+    },
+  };
+}
+
+async function deleteKeys(redis: Redis, patterns: string[]): Promise<void> {
+  for (const match of patterns) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await redis.scan(cursor, 'MATCH', match, 'COUNT', 1000);
+      cursor = next;
+      if (keys.length > 0) await redis.del(...keys);
+    } while (cursor !== '0');
+  }
+  redis.disconnect();
+}
+
+/** True when the history is one chain from `queued`: no transition was applied twice. */
+export function isOneChain(history: readonly HistoryEntry[]): boolean {
+  if (history[0]?.from !== 'queued') return false;
+  return history.every((h, i) => i === 0 || history[i - 1]?.to === h.from);
+}
+
+/** A valid applicant binding with a small face photo as bytes. */
+export function aBinding(
+  face: Buffer,
+  name = '李三',
+  idNumber = '11010519491231002X',
+): { name: string; idNumber: string; materials: { FacePic: { kind: 'bytes'; base64: string } } } {
+  return {
+    name,
+    idNumber,
+    materials: { FacePic: { kind: 'bytes', base64: face.toString('base64') } },
+  };
+}
