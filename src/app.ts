@@ -115,6 +115,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
       redis,
       prefix: config.redisPrefix,
       qps: config.queue.qps,
+      headroom: config.queue.qpsHeadroom,
     });
 
     let worker: RunningWorker | undefined;

@@ -177,6 +177,11 @@ export const CONFIG_KEYS = {
     '*=20',
     "Calls per second allowed per Cloudauth action across all workers, as `Action=qps` pairs; `*` for the others; 0 for no limit. The legacy limits are not published: set your account's.",
   ),
+  CLOUDAUTH_QPS_HEADROOM: key(
+    z.coerce.number().min(0).max(1),
+    '0.03',
+    'Extra spacing between calls, as a fraction of 1000/qps ms, so that arrival jitter at the provider never puts qps + 1 calls into one second.',
+  ),
   WORKER_CONCURRENCY: key(int(1, 10_000), '50', 'Tickets one worker process handles at once.'),
   JOB_ATTEMPTS: key(
     int(1, 100),
@@ -334,6 +339,7 @@ export interface Config {
   };
   queue: {
     qps: Record<string, number>;
+    qpsHeadroom: number;
     concurrency: number;
     attempts: number;
     backoffBaseMs: number;
@@ -410,6 +416,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     oss: { timeoutMs: r.OSS_TIMEOUT_MS },
     queue: {
       qps: r.CLOUDAUTH_QPS,
+      qpsHeadroom: r.CLOUDAUTH_QPS_HEADROOM,
       concurrency: r.WORKER_CONCURRENCY,
       attempts: r.JOB_ATTEMPTS,
       backoffBaseMs: r.BACKOFF_BASE_MS,

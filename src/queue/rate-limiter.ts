@@ -5,9 +5,9 @@
  * not, sees more than `qps` calls leave. A fixed-window counter (rate-limiter-flexible's Redis
  * limiters) allows twice the rate across a window boundary, which the provider would throttle.
  *
- * Slots are spaced 2% wider than 1000/qps ms (`headroom`): the calls reach the provider with a few
- * milliseconds of jitter (event loop, network), and the headroom keeps 20 ms of it from ever
- * putting qps + 1 calls into one second at the provider.
+ * Slots are spaced a little wider than 1000/qps ms (`headroom`, default 3%): the calls reach the
+ * provider with some jitter (event loop, network), and a headroom h absorbs up to h × 1000 ms of
+ * it before qps + 1 calls could land in one second at the provider.
  *
  * A Throttling answer pushes the action's next free slot `retryAfterMs` into the future: every
  * worker slows down, not only the one that saw it. Slots use Redis's clock (TIME), so process
@@ -50,7 +50,7 @@ export interface ProviderRateLimiterDeps {
   prefix: string;
   /** Calls per second per action; `*` applies to actions not listed. 0 or absent: no limit. */
   qps: Readonly<Record<string, number>>;
-  /** Extra spacing between slots, as a fraction of 1000/qps ms. Default 0.02. */
+  /** Extra spacing between slots, as a fraction of 1000/qps ms. Default 0.03. */
   headroom?: number;
   sleep?: (ms: number) => Promise<void>;
 }
@@ -74,7 +74,7 @@ export class ProviderRateLimiter {
   async acquire(action: string): Promise<number> {
     const qps = this.qpsOf(action);
     if (qps <= 0) return 0;
-    const intervalUs = Math.ceil((1_000_000 / qps) * (1 + (this.deps.headroom ?? 0.02)));
+    const intervalUs = Math.ceil((1_000_000 / qps) * (1 + (this.deps.headroom ?? 0.03)));
     const waitUs = await this.redis.providerSlot(
       this.key(action),
       String(intervalUs),

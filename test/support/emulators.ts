@@ -11,7 +11,12 @@ export function startTestEmulators(
     {
       port: 0,
       accessKeys: { [TEST_KEY_ID]: TEST_KEY_SECRET },
-      biz: { RPBasic: 'RPBasic', RPBioOnly: 'RPBioOnly', RPH5BioOnly: 'RPH5BioOnly', RPMin: 'RPMin' },
+      biz: {
+        RPBasic: 'RPBasic',
+        RPBioOnly: 'RPBioOnly',
+        RPH5BioOnly: 'RPH5BioOnly',
+        RPMin: 'RPMin',
+      },
       rejectNames: ['拒绝'],
       ...overrides,
     },
