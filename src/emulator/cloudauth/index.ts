@@ -6,6 +6,7 @@
  * GetMaterials images; `/__admin/*` faults, counters and the emulator's own ticket records
  * (loopback tooling, no auth).
  */
+import { setMaxListeners } from 'node:events';
 import { randomUUID } from 'node:crypto';
 import fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import type { Scheme } from '../../config.js';
@@ -93,6 +94,8 @@ export async function startCloudauthEmulator(
   if (options.faults) faults.set(options.faults);
   const registry = options.registry ?? new EmulatorRegistry();
   const closing = new AbortController();
+  // Every injected delay listens for close: thousands may be pending at once.
+  setMaxListeners(0, closing.signal);
   let publicUrl = options.publicUrl ?? '';
   const links = new MaterialLinkStore(() => publicUrl, clock, options.readOss);
   const rules = {

@@ -11,6 +11,7 @@
  * or trailing `/`. With `dataDir`, a key that would need a file where a directory is (`a` next to
  * `a/b`) is refused with InvalidObjectName 400.
  */
+import { setMaxListeners } from 'node:events';
 import { createHash, randomUUID } from 'node:crypto';
 import fastify, {
   LogController,
@@ -125,6 +126,8 @@ export async function startOssEmulator(options: OssEmulatorOptions): Promise<Oss
   const store = new ObjectStore(options.dataDir === undefined ? {} : { dataDir: options.dataDir });
   const calls = new WeakMap<FastifyRequest, Call>();
   const closing = new AbortController();
+  // Every injected delay listens for close: thousands may be pending at once.
+  setMaxListeners(0, closing.signal);
 
   const fail = (req: FastifyRequest, reply: FastifyReply, err: unknown) => {
     const call = calls.get(req);
