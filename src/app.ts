@@ -15,6 +15,8 @@ import { OssMaterialUploader } from './oss/uploader.js';
 import { TICKET_QUEUE, bullPrefix, type TicketJobData } from './queue/queues.js';
 import { ProviderRateLimiter } from './queue/rate-limiter.js';
 import { TicketIntake } from './queue/ticket-intake.js';
+import { TicketLifecycle } from './queue/ticket-lifecycle.js';
+import { TicketOperations } from './queue/ticket-operations.js';
 import { makeTicketProcessor } from './queue/ticket-processor.js';
 import { startTicketWorker, type RunningWorker } from './queue/ticket-worker.js';
 import { FieldCipher, loadOrCreateKey } from './store/crypto.js';
@@ -37,6 +39,8 @@ export interface App {
   store: RedisTicketStore;
   queue: Queue<TicketJobData>;
   intake: TicketIntake;
+  operations: TicketOperations;
+  lifecycle: TicketLifecycle;
   limiter: ProviderRateLimiter;
   worker: RunningWorker | undefined;
   close(): Promise<void>;
@@ -111,6 +115,8 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
       jobs,
       fingerprint: (text) => cipher.fingerprint(text),
     });
+    const lifecycle = new TicketLifecycle({ store, logger });
+    const operations = new TicketOperations({ store, queue, lifecycle, jobs });
     const limiter = new ProviderRateLimiter({
       redis,
       prefix: config.redisPrefix,
@@ -131,6 +137,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
         prefix: config.redisPrefix,
         processor: makeTicketProcessor({
           store,
+          lifecycle,
           cloudauth,
           uploader,
           limiter,
@@ -161,6 +168,8 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
       store,
       queue,
       intake,
+      operations,
+      lifecycle,
       limiter,
       worker,
       close,

@@ -48,7 +48,31 @@ export const TICKET_ID_MAX = 128;
 export class TicketIntake {
   constructor(private readonly deps: TicketIntakeDeps) {}
 
+  /** Accepts one ticket. */
   async enqueue(input: TicketInput): Promise<EnqueueResult> {
+    const [result] = await this.enqueueMany([input]);
+    if (!result) throw new Error('enqueueMany answered nothing');
+    return result;
+  }
+
+  /**
+   * Accepts many tickets: each is created in the store (one script call each), then the jobs of
+   * all that are new or repeated with the same payload are added in one bulk call.
+   */
+  async enqueueMany(inputs: readonly TicketInput[]): Promise<EnqueueResult[]> {
+    const results = await Promise.all(inputs.map((input) => this.create(input)));
+    const jobs = results
+      .filter((r) => r.samePayload)
+      .map((r) => ({
+        name: 'ticket',
+        data: { ticketId: r.ticket.ticketId },
+        opts: ticketJobOptions(r.ticket.ticketId, this.deps.jobs),
+      }));
+    if (jobs.length > 0) await this.deps.queue.addBulk(jobs);
+    return results;
+  }
+
+  private async create(input: TicketInput): Promise<EnqueueResult> {
     const scheme = this.deps.biz[input.biz];
     if (!scheme) throw new ValidationError('Biz', `"${input.biz}" is not a configured Biz`);
     if (!/^[\x21-\x7e]+$/.test(input.ticketId) || input.ticketId.length > TICKET_ID_MAX) {
@@ -57,7 +81,8 @@ export class TicketIntake {
         `must be 1–${TICKET_ID_MAX} printable ASCII characters without spaces`,
       );
     }
-    const payloadHash = this.deps.fingerprint(canonicalJson(input));
+    const { batchId: _batch, ...payload } = input;
+    const payloadHash = this.deps.fingerprint(canonicalJson(payload));
     const {
       created,
       ticket,
@@ -72,15 +97,7 @@ export class TicketIntake {
       ...(input.batchId === undefined ? {} : { batchId: input.batchId }),
       ...(input.callbackUrl === undefined ? {} : { callbackUrl: input.callbackUrl }),
     });
-    const samePayload = stored === payloadHash;
-    if (samePayload) {
-      await this.deps.queue.add(
-        'ticket',
-        { ticketId: input.ticketId },
-        ticketJobOptions(input.ticketId, this.deps.jobs),
-      );
-    }
-    return { created, samePayload, ticket };
+    return { created, samePayload: stored === payloadHash, ticket };
   }
 }
 

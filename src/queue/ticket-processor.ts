@@ -24,7 +24,6 @@ import {
   type MaterialSource,
   type TicketBinding,
 } from '../domain/binding.js';
-import { transition } from '../domain/ticket-machine.js';
 import {
   isTerminal,
   type Lease,
@@ -44,6 +43,7 @@ import {
 import type { MaterialUploader } from '../oss/uploader.js';
 import type { TicketStore } from '../store/ticket-store.js';
 import type { TicketJobData } from './queues.js';
+import type { TicketLifecycle } from './ticket-lifecycle.js';
 import type { ProviderRateLimiter } from './rate-limiter.js';
 
 export interface TicketProcessorSettings {
@@ -61,6 +61,7 @@ export interface TicketProcessorSettings {
 
 export interface TicketProcessorDeps {
   store: TicketStore;
+  lifecycle: TicketLifecycle;
   cloudauth: CloudauthClient;
   uploader: MaterialUploader;
   limiter: ProviderRateLimiter;
@@ -99,19 +100,8 @@ export function makeTicketProcessor(deps: TicketProcessorDeps) {
   };
 
   /** Persists a transition; false when another worker advanced the ticket first. */
-  const advance = async (t: Ticket, event: TicketEvent): Promise<boolean> => {
-    const { ticket, history } = transition(t, event, clock());
-    const result = await store.apply(t.ticketId, t.version, ticket, history);
-    if (result === 'applied') {
-      logger.info(
-        { ticketId: t.ticketId, from: history.from, to: history.to, event: event.type },
-        'ticket advanced',
-      );
-    } else {
-      logger.debug({ ticketId: t.ticketId, result, event: event.type }, 'transition not applied');
-    }
-    return result === 'applied';
-  };
+  const advance = async (t: Ticket, event: TicketEvent): Promise<boolean> =>
+    (await deps.lifecycle.advance(t, event)) === 'applied';
 
   const bindingOf = async (ticketId: string): Promise<TicketBinding> =>
     ((await store.getBinding(ticketId)) as TicketBinding | undefined) ?? { materials: {} };
@@ -292,7 +282,11 @@ export function makeTicketProcessor(deps: TicketProcessorDeps) {
     for (let i = 0; i < MAX_STEPS; i++) {
       const t = await store.get(run.ticketId);
       if (!t) return 'missing';
-      if (isTerminal(t.state)) return t.state;
+      if (isTerminal(t.state)) {
+        await deps.lifecycle.publish(t);
+        return t.state;
+      }
+      if (i === 0 && t.state === 'awaiting_user') await deps.lifecycle.publish(t);
       let outcome: Outcome;
       try {
         outcome = await step(run, t);

@@ -1,0 +1,88 @@
+/**
+ * The producer library, for business systems that share the orchestrator's Redis:
+ *
+ * ```ts
+ * import { createTicketProducer } from 'cloudauth-orchestrator';
+ * const producer = createTicketProducer({ redis, encryptionKey: process.env.ENCRYPTION_KEY, biz: { kyc: 'RPMin' } });
+ * await producer.enqueue({ TicketId: 'order-1391012388', Biz: 'kyc', Binding: { Name, IdentificationNumber, FacePic } });
+ * ```
+ * Requests are checked as the HTTP API checks them (no local paths), personal data is encrypted
+ * with the orchestrator's key before it reaches Redis, and the job carries the TicketId only.
+ */
+import { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import type { Scheme } from '../config.js';
+import {
+  TICKET_QUEUE,
+  bullPrefix,
+  type TicketJobData,
+  type TicketJobSettings,
+} from '../queue/queues.js';
+import { TicketIntake, type EnqueueResult } from '../queue/ticket-intake.js';
+import { FieldCipher, parseKey } from '../store/crypto.js';
+import { RedisTicketStore } from '../store/ticket-store.js';
+import { parseTicketRequest, type TicketRequest } from './ticket-request.js';
+
+export interface TicketProducerOptions {
+  /** A connection to the orchestrator's Redis; the producer does not close it. */
+  redis: Redis;
+  /** The orchestrator's REDIS_PREFIX. Default `ca`. */
+  prefix?: string;
+  /** The orchestrator's ENCRYPTION_KEY (base64 of 32 bytes). */
+  encryptionKey: string;
+  /** Biz → scheme, as in the orchestrator's CLOUDAUTH_BIZ. */
+  biz: Readonly<Record<string, Scheme>>;
+  /** Job settings; defaults match the orchestrator's. */
+  jobs?: Partial<TicketJobSettings>;
+  /** Finished tickets are kept this long, in seconds. Default 30 days. */
+  retentionSeconds?: number;
+}
+
+export interface TicketProducer {
+  /** Accepts one ticket. Throws TicketRejectedError naming every bad field. */
+  enqueue(request: TicketRequest, options?: { batchId?: string }): Promise<EnqueueResult>;
+  /** Accepts many; all are checked before any is stored. */
+  enqueueMany(
+    requests: readonly TicketRequest[],
+    options?: { batchId?: string },
+  ): Promise<EnqueueResult[]>;
+  close(): Promise<void>;
+}
+
+export function createTicketProducer(options: TicketProducerOptions): TicketProducer {
+  const prefix = options.prefix ?? 'ca';
+  const cipher = new FieldCipher(parseKey(options.encryptionKey, 'encryptionKey'));
+  const store = new RedisTicketStore({
+    redis: options.redis,
+    prefix,
+    cipher,
+    retentionSeconds: options.retentionSeconds ?? 30 * 24 * 3600,
+  });
+  const queue = new Queue<TicketJobData>(TICKET_QUEUE, {
+    connection: options.redis,
+    prefix: bullPrefix(prefix),
+  });
+  const intake = new TicketIntake({
+    store,
+    queue,
+    biz: options.biz,
+    jobs: {
+      attempts: options.jobs?.attempts ?? 8,
+      keepCompletedSeconds: options.jobs?.keepCompletedSeconds ?? 86_400,
+      keepFailedSeconds: options.jobs?.keepFailedSeconds ?? 604_800,
+    },
+    fingerprint: (text) => cipher.fingerprint(text),
+  });
+  const parse = (r: TicketRequest, batchId: string | undefined, i?: number) =>
+    parseTicketRequest(r, {
+      biz: options.biz,
+      ...(batchId === undefined ? {} : { batchId }),
+      ...(i === undefined ? {} : { fieldPrefix: `[${i}].` }),
+    });
+  return {
+    enqueue: (request, o = {}) => intake.enqueue(parse(request, o.batchId)),
+    enqueueMany: (requests, o = {}) =>
+      intake.enqueueMany(requests.map((r, i) => parse(r, o.batchId, i))),
+    close: () => queue.close(),
+  };
+}

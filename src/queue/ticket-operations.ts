@@ -1,0 +1,93 @@
+/**
+ * Operator commands on tickets, shared by the HTTP API and the CLI: cancel a ticket that has not
+ * ended, retry a failed or expired one (its job is run again from `queued`), retry every failed
+ * ticket of a batch.
+ */
+import type { Queue } from 'bullmq';
+import { canApply } from '../domain/ticket-machine.js';
+import type { TicketEvent } from '../domain/ticket.js';
+import { IllegalTransitionError } from '../errors.js';
+import type { StoredTicket, TicketStore } from '../store/ticket-store.js';
+import { jobIdOf, ticketJobOptions, type TicketJobData, type TicketJobSettings } from './queues.js';
+import type { TicketLifecycle } from './ticket-lifecycle.js';
+
+export interface TicketOperationsDeps {
+  store: TicketStore;
+  queue: Queue<TicketJobData>;
+  lifecycle: TicketLifecycle;
+  jobs: TicketJobSettings;
+}
+
+/** Raised for an unknown TicketId. */
+export class UnknownTicketError extends Error {
+  constructor(readonly ticketId: string) {
+    super('no such ticket');
+    this.name = 'UnknownTicketError';
+  }
+}
+
+const CAS_TRIES = 5;
+
+export class TicketOperations {
+  constructor(private readonly deps: TicketOperationsDeps) {}
+
+  /** Cancels a ticket that has not ended. Throws IllegalTransitionError for one that has. */
+  async cancel(ticketId: string): Promise<StoredTicket> {
+    const ticket = await this.apply(ticketId, { type: 'cancelled' });
+    const job = await this.deps.queue.getJob(jobIdOf(ticketId));
+    if (job && ((await job.isDelayed()) || (await job.isWaiting()))) {
+      await job.remove().catch(() => undefined);
+    }
+    return ticket;
+  }
+
+  /** Sends a failed or expired ticket back to `queued` and runs its job again. */
+  async retry(ticketId: string): Promise<StoredTicket> {
+    const ticket = await this.apply(ticketId, { type: 'retried' });
+    const jobId = jobIdOf(ticketId);
+    const job = await this.deps.queue.getJob(jobId);
+    if (job && (await job.isFailed())) {
+      await job.retry('failed');
+    } else {
+      if (job && !(await job.isActive())) await job.remove();
+      await this.deps.queue.add('ticket', { ticketId }, ticketJobOptions(ticketId, this.deps.jobs));
+    }
+    return ticket;
+  }
+
+  /** Retries every failed ticket (of one batch). Answers how many. */
+  async retryFailed(filter: { batchId?: string } = {}): Promise<number> {
+    let cursor: string | undefined;
+    let count = 0;
+    do {
+      const page = await this.deps.store.list({
+        state: 'failed',
+        limit: 500,
+        ...(filter.batchId === undefined ? {} : { batchId: filter.batchId }),
+        ...(cursor === undefined ? {} : { cursor }),
+      });
+      for (const t of page.tickets) {
+        try {
+          await this.retry(t.ticketId);
+          count++;
+        } catch (err) {
+          if (!(err instanceof IllegalTransitionError)) throw err;
+        }
+      }
+      cursor = page.nextCursor;
+    } while (cursor !== undefined);
+    return count;
+  }
+
+  private async apply(ticketId: string, event: TicketEvent): Promise<StoredTicket> {
+    for (let i = 0; i < CAS_TRIES; i++) {
+      const t = await this.deps.store.get(ticketId);
+      if (!t) throw new UnknownTicketError(ticketId);
+      if (!canApply(t.state, event.type)) throw new IllegalTransitionError(t.state, event.type);
+      if ((await this.deps.lifecycle.advance(t, event)) === 'applied') {
+        return (await this.deps.store.get(ticketId)) ?? t;
+      }
+    }
+    throw new Error(`ticket kept changing while ${event.type} was applied`);
+  }
+}
