@@ -11,6 +11,14 @@ import type { Config } from './config.js';
 import { ConfigError } from './errors.js';
 import type { Logger } from './logger.js';
 import { startConfiguredEmulators, type Emulators } from './emulator/start.js';
+import {
+  WEBHOOK_QUEUE,
+  WebhookPublisher,
+  loadOrCreateWebhookSecret,
+  startWebhookWorker,
+  webhookEventOf,
+  type WebhookJobData,
+} from './intake/webhooks/index.js';
 import { OssMaterialUploader } from './oss/uploader.js';
 import { TICKET_QUEUE, bullPrefix, type TicketJobData } from './queue/queues.js';
 import { ProviderRateLimiter } from './queue/rate-limiter.js';
@@ -38,6 +46,7 @@ export interface App {
   redis: Redis;
   store: RedisTicketStore;
   queue: Queue<TicketJobData>;
+  webhookQueue: Queue<WebhookJobData>;
   intake: TicketIntake;
   operations: TicketOperations;
   lifecycle: TicketLifecycle;
@@ -115,7 +124,27 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
       jobs,
       fingerprint: (text) => cipher.fingerprint(text),
     });
-    const lifecycle = new TicketLifecycle({ store, logger });
+    const webhookQueue = new Queue<WebhookJobData>(WEBHOOK_QUEUE, {
+      connection: redis,
+      prefix: bullPrefix(config.redisPrefix),
+    });
+    releasers.push(() => webhookQueue.close());
+    const publisher = new WebhookPublisher({
+      queue: webhookQueue,
+      attempts: config.webhooks.attempts,
+      logger,
+      ...(config.webhooks.defaultUrl === undefined
+        ? {}
+        : { defaultUrl: config.webhooks.defaultUrl }),
+    });
+    const lifecycle = new TicketLifecycle({
+      store,
+      logger,
+      publish: async (t) => {
+        const event = webhookEventOf(t);
+        if (event) await publisher.publish(event, t.callbackUrl);
+      },
+    });
     const operations = new TicketOperations({ store, queue, lifecycle, jobs });
     const limiter = new ProviderRateLimiter({
       redis,
@@ -158,6 +187,17 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
       });
       worker = running;
       releasers.push(() => running.close(q.shutdownTimeoutMs));
+      const webhooks = startWebhookWorker({
+        connection,
+        prefix: config.redisPrefix,
+        secret: loadOrCreateWebhookSecret(config),
+        allowedHosts: config.webhooks.allowedHosts,
+        timeoutMs: config.webhooks.timeoutMs,
+        concurrency: config.webhooks.concurrency,
+        backoff: { baseMs: q.backoffBaseMs, capMs: q.backoffCapMs },
+        logger,
+      });
+      releasers.push(() => webhooks.close(q.shutdownTimeoutMs));
     }
     return {
       config,
@@ -167,6 +207,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
       redis,
       store,
       queue,
+      webhookQueue,
       intake,
       operations,
       lifecycle,

@@ -106,6 +106,21 @@ export const ERROR_CODES = {
     fault: 'provider',
     doc: 'A code missing from the table. Not retried; logged at warn so that the table can grow.',
   },
+  WEBHOOK_UNDELIVERED: {
+    retryable: true,
+    fault: 'client',
+    doc: 'A webhook delivery attempt failed in a way worth retrying: the receiver answered 5xx or 429 (its `Retry-After` becomes `retryAfterMs`), did not answer within `WEBHOOK_TIMEOUT_MS`, or could not be reached. Dead-lettered after `WEBHOOK_ATTEMPTS`.',
+  },
+  WEBHOOK_REJECTED: {
+    retryable: false,
+    fault: 'client',
+    doc: 'The webhook receiver answered a 4xx other than 429, or a redirect (never followed): not retried; the delivery is dead-lettered at once.',
+  },
+  WEBHOOK_HOST_UNRESOLVED: {
+    retryable: true,
+    fault: 'client',
+    doc: "A callback URL's host name did not resolve (DNS). Retried at delivery, since DNS can recover.",
+  },
 } as const satisfies Record<string, { retryable: boolean; fault: Fault; doc: string }>;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

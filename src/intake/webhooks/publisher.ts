@@ -1,0 +1,76 @@
+/**
+ * Webhooks have their own BullMQ queue, `webhooks`, next to `tickets` under the same prefix: one
+ * job per event, its id derived from the event id (so an event published twice is delivered
+ * once), its payload the destination URL and the event. Failed deliveries are retried with the one
+ * backoff strategy; a job that runs out of attempts, or fails permanently, stays in the failed set,
+ * which is the dead-letter list ({@link replayDeadLetters} in `dead-letters.ts`).
+ */
+import type { JobsOptions, Queue } from 'bullmq';
+import type { Logger } from '../../logger.js';
+import { BACKOFF_TYPE } from '../../queue/backoff.js';
+import type { WebhookEvent } from './events.js';
+
+/** The queue name. */
+export const WEBHOOK_QUEUE = 'webhooks';
+
+/** Delivered jobs are kept this long, in seconds, so that a re-publish stays a no-op. */
+export const WEBHOOK_KEEP_DELIVERED_SECONDS = 7 * 86_400;
+
+/**
+ * What a webhook job carries: the destination and the event, nothing else. The event holds no
+ * personal data; its `pageUrl` is a bearer link and `url` may carry a secret: neither is logged.
+ */
+export interface WebhookJobData {
+  url: string;
+  event: WebhookEvent;
+}
+
+/**
+ * The job id of an event. BullMQ refuses ids with `:` and ids that read as integers, so `%` and
+ * `:` are percent-encoded and a prefix is added.
+ */
+export function webhookJobId(eventId: string): string {
+  return `w-${eventId.replaceAll('%', '%25').replaceAll(':', '%3A')}`;
+}
+
+/** Job options of an event's delivery: `attempts` tries with the jitter backoff, kept when failed. */
+export function webhookJobOptions(eventId: string, attempts: number): JobsOptions {
+  return {
+    jobId: webhookJobId(eventId),
+    attempts,
+    backoff: { type: BACKOFF_TYPE },
+    removeOnComplete: { age: WEBHOOK_KEEP_DELIVERED_SECONDS },
+    removeOnFail: false,
+  };
+}
+
+export interface WebhookPublisherDeps {
+  /** The `webhooks` queue, built with `bullPrefix(prefix)`. */
+  queue: Queue<WebhookJobData>;
+  /** Destination when a ticket has no callback URL (`WEBHOOK_DEFAULT_URL`); unset: no webhook. */
+  defaultUrl?: string;
+  /** Delivery attempts before the job is dead-lettered (`WEBHOOK_ATTEMPTS`). */
+  attempts: number;
+  logger: Logger;
+}
+
+/** Enqueues webhook deliveries. */
+export class WebhookPublisher {
+  constructor(private readonly deps: WebhookPublisherDeps) {}
+
+  /**
+   * Enqueues delivery of `event` to `callbackUrl ?? defaultUrl`; a no-op when neither is set.
+   * Idempotent per `event.id`: a second publish of the same event (to any URL) adds nothing while
+   * the first job is held (pending, failed, or delivered within the retention).
+   */
+  async publish(event: WebhookEvent, callbackUrl: string | undefined): Promise<void> {
+    const url = callbackUrl ?? this.deps.defaultUrl;
+    if (url === undefined) return;
+    const data: WebhookJobData = { url, event };
+    await this.deps.queue.add(event.type, data, webhookJobOptions(event.id, this.deps.attempts));
+    this.deps.logger.debug(
+      { eventId: event.id, type: event.type, ticketId: event.ticketId },
+      'webhook queued',
+    );
+  }
+}

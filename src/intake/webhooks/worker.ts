@@ -1,0 +1,178 @@
+/**
+ * The worker of the `webhooks` queue. A delivery rechecks the callback URL's policy (DNS can have
+ * changed since intake), then POSTs the event as JSON, signed with a fresh timestamp, without
+ * following redirects. 2xx is delivered; 5xx, 429, timeouts and network errors are retried with
+ * the one backoff strategy (a `Retry-After` is a minimum); any other answer, and a refused URL,
+ * dead-letters the job at once. Log lines carry the event id, type and host; never the URL, the
+ * page URL or the signature.
+ */
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { OrchestratorError } from '../../errors.js';
+import type { Logger } from '../../logger.js';
+import { BACKOFF_TYPE, backoffDelay, type BackoffSettings } from '../../queue/backoff.js';
+import { bullPrefix } from '../../queue/queues.js';
+import { checkCallbackUrl, type HostLookup } from './allowlist.js';
+import { WEBHOOK_QUEUE, type WebhookJobData } from './publisher.js';
+import { SIGNATURE_HEADER, signWebhook } from './signature.js';
+
+/** The header naming the event type. */
+export const EVENT_HEADER = 'x-cloudauth-orchestrator-event';
+/** The header carrying the event id (the same on every attempt: receivers deduplicate on it). */
+export const DELIVERY_HEADER = 'x-cloudauth-orchestrator-delivery';
+
+/** The longest `Retry-After` honoured, in ms. */
+export const MAX_RETRY_AFTER_MS = 3_600_000;
+
+export interface WebhookWorkerDeps {
+  /** A connection with `maxRetriesPerRequest: null`, as BullMQ workers require. */
+  connection: Redis;
+  /** The store prefix; the queue lives under `bullPrefix(prefix)`. */
+  prefix: string;
+  /** The signing secret (`WEBHOOK_SECRET`, or the embedded secret file). */
+  secret: string;
+  /** Hosts or IPs delivered to even when private (`WEBHOOK_ALLOWED_HOSTS`). */
+  allowedHosts: readonly string[];
+  /** Per-attempt timeout of a delivery, in ms. */
+  timeoutMs: number;
+  /** Deliveries one worker makes at once. */
+  concurrency: number;
+  backoff: BackoffSettings;
+  logger: Logger;
+  /** Replaces the global fetch (tests). */
+  fetch?: typeof fetch;
+  /** Replaces the DNS lookup of the URL check (tests). */
+  lookup?: HostLookup;
+}
+
+export interface RunningWebhookWorker {
+  worker: Worker<WebhookJobData, void>;
+  /** Stops taking jobs and waits for active deliveries, up to `deadlineMs`. */
+  close(deadlineMs: number): Promise<void>;
+}
+
+/** Milliseconds from a `Retry-After` value (seconds or an HTTP date), capped; undefined if absent. */
+export function retryAfterMs(value: string | null, now = Date.now()): number | undefined {
+  if (value === null || value.trim() === '') return undefined;
+  const text = value.trim();
+  const ms = /^\d+$/.test(text) ? Number(text) * 1000 : Date.parse(text) - now;
+  if (!Number.isFinite(ms)) return undefined;
+  return Math.min(Math.max(ms, 0), MAX_RETRY_AFTER_MS);
+}
+
+function errorCode(err: unknown): string | undefined {
+  const cause = err instanceof Error ? (err.cause as { code?: unknown } | undefined) : undefined;
+  return typeof cause?.code === 'string' ? cause.code : undefined;
+}
+
+/** Makes one delivery attempt; throws an {@link OrchestratorError} when it did not succeed. */
+async function deliver(deps: WebhookWorkerDeps, data: WebhookJobData): Promise<number> {
+  await checkCallbackUrl(data.url, deps.allowedHosts, deps.lookup);
+  const body = JSON.stringify(data.event);
+  const headers = {
+    'content-type': 'application/json',
+    'user-agent': 'cloudauth-orchestrator',
+    [EVENT_HEADER]: data.event.type,
+    [DELIVERY_HEADER]: data.event.id,
+    [SIGNATURE_HEADER]: signWebhook(deps.secret, body, Math.floor(Date.now() / 1000)),
+  };
+  let response: Response;
+  try {
+    response = await (deps.fetch ?? fetch)(data.url, {
+      method: 'POST',
+      headers,
+      body,
+      redirect: 'manual',
+      signal: AbortSignal.timeout(deps.timeoutMs),
+    });
+  } catch (err) {
+    const timedOut = err instanceof Error && err.name === 'TimeoutError';
+    throw new OrchestratorError(
+      'WEBHOOK_UNDELIVERED',
+      timedOut
+        ? `no answer within ${deps.timeoutMs} ms`
+        : `receiver unreachable (${errorCode(err) ?? (err instanceof Error ? err.name : 'error')})`,
+    );
+  }
+  await response.body?.cancel().catch(() => undefined);
+  const status = response.status;
+  if (status >= 200 && status < 300) return status;
+  if (status >= 500 || status === 429) {
+    const after = retryAfterMs(response.headers.get('retry-after'));
+    throw new OrchestratorError('WEBHOOK_UNDELIVERED', `receiver answered ${status}`, {
+      httpStatus: status,
+      ...(after === undefined ? {} : { retryAfterMs: after }),
+    });
+  }
+  throw new OrchestratorError(
+    'WEBHOOK_REJECTED',
+    status >= 300 && status < 400
+      ? `receiver answered a redirect (${status}); redirects are not followed`
+      : `receiver answered ${status}`,
+    { httpStatus: status },
+  );
+}
+
+function hostOf(url: string): string | undefined {
+  try {
+    return new URL(url).host;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Starts the `webhooks` worker: delivery, retries with `backoffDelay`, dead letters kept. */
+export function startWebhookWorker(deps: WebhookWorkerDeps): RunningWebhookWorker {
+  const { logger } = deps;
+  const processor = async (job: Job<WebhookJobData>): Promise<void> => {
+    const { event } = job.data;
+    const context = {
+      eventId: event.id,
+      type: event.type,
+      ticketId: event.ticketId,
+      host: hostOf(job.data.url),
+      attempt: job.attemptsMade + 1,
+    };
+    try {
+      const status = await deliver(deps, job.data);
+      logger.info({ ...context, status }, 'webhook delivered');
+    } catch (err) {
+      const e =
+        err instanceof OrchestratorError
+          ? err
+          : new OrchestratorError('INTERNAL_ERROR', 'webhook delivery failed', { cause: err });
+      const last = !e.retryable || context.attempt >= (job.opts.attempts ?? 1);
+      logger.warn(
+        { ...context, err: e.toJSON() },
+        last ? 'webhook dead-lettered' : 'webhook delivery failed; will retry',
+      );
+      if (!e.retryable) throw new UnrecoverableError(`${e.code}: ${e.message}`);
+      throw e;
+    }
+  };
+  const worker = new Worker<WebhookJobData, void>(WEBHOOK_QUEUE, processor, {
+    connection: deps.connection,
+    prefix: bullPrefix(deps.prefix),
+    concurrency: deps.concurrency,
+    settings: {
+      backoffStrategy: (attemptsMade: number, type?: string, err?: Error) =>
+        type === BACKOFF_TYPE ? backoffDelay(attemptsMade, err, deps.backoff) : 0,
+    },
+  });
+  worker.on('error', (err) => logger.error({ err: { message: err.message } }, 'worker error'));
+  return {
+    worker,
+    close: async (deadlineMs: number) => {
+      let timer: NodeJS.Timeout | undefined;
+      const deadline = new Promise<'late'>((resolve) => {
+        timer = setTimeout(() => resolve('late'), deadlineMs);
+      });
+      const result = await Promise.race([worker.close().then(() => 'closed' as const), deadline]);
+      clearTimeout(timer);
+      if (result === 'late') {
+        logger.warn({ deadlineMs }, 'webhook deliveries did not finish in time; left to stalls');
+        await worker.close(true);
+      }
+    },
+  };
+}

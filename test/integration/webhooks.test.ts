@@ -1,0 +1,344 @@
+import { randomUUID } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { Writable } from 'node:stream';
+import { Queue } from 'bullmq';
+import { Redis } from 'ioredis';
+import { pino } from 'pino';
+import { afterEach, describe, expect, inject, it } from 'vitest';
+import { replayDeadLetters } from '../../src/intake/webhooks/dead-letters.js';
+import {
+  webhookEventId,
+  type WebhookEvent,
+  type WebhookEventType,
+} from '../../src/intake/webhooks/events.js';
+import {
+  WEBHOOK_QUEUE,
+  WebhookPublisher,
+  webhookJobId,
+  type WebhookJobData,
+} from '../../src/intake/webhooks/publisher.js';
+import { SIGNATURE_HEADER, verifyWebhook } from '../../src/intake/webhooks/signature.js';
+import { startWebhookWorker, type RunningWebhookWorker } from '../../src/intake/webhooks/worker.js';
+import { bullPrefix } from '../../src/queue/queues.js';
+
+const SECRET = 'whsec-integration-test-secret';
+const logger = pino({ level: 'silent' });
+
+interface Delivery {
+  at: number;
+  headers: IncomingHttpHeaders;
+  body: string;
+  verified: boolean;
+  status: number;
+}
+
+/** What the receiver answers to the n-th request (0-based); undefined: never answers. */
+type Answer = (n: number) => { status: number; headers?: Record<string, string> } | undefined;
+
+interface Receiver {
+  url: string;
+  deliveries: Delivery[];
+  answer: Answer;
+  ok(): Delivery[];
+  close(): Promise<void>;
+}
+
+async function startReceiver(answer: Answer = () => ({ status: 200 })): Promise<Receiver> {
+  const receiver: Receiver = {
+    url: '',
+    deliveries: [],
+    answer,
+    ok: () => receiver.deliveries.filter((d) => d.status >= 200 && d.status < 300),
+    close: () =>
+      new Promise<void>((resolve) => {
+        server.closeAllConnections();
+        server.close(() => resolve());
+      }),
+  };
+  const server: Server = createServer((req, res) => {
+    const chunks: Buffer[] = [];
+    req.on('data', (c: Buffer) => chunks.push(c));
+    req.on('end', () => {
+      const body = Buffer.concat(chunks).toString('utf8');
+      const header = req.headers[SIGNATURE_HEADER];
+      const verified = verifyWebhook({
+        secret: SECRET,
+        body,
+        header: typeof header === 'string' ? header : undefined,
+      });
+      const reply = receiver.answer(receiver.deliveries.length);
+      const status = reply?.status ?? 0;
+      receiver.deliveries.push({ at: Date.now(), headers: req.headers, body, verified, status });
+      if (reply === undefined) return;
+      res.writeHead(reply.status, reply.headers).end('{}');
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  receiver.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks?key=k1`;
+  return receiver;
+}
+
+interface Harness {
+  queue: Queue<WebhookJobData>;
+  publisher: WebhookPublisher;
+  worker: RunningWebhookWorker;
+}
+
+const cleanups: (() => Promise<void>)[] = [];
+
+afterEach(async () => {
+  for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
+});
+
+async function deleteKeys(redis: Redis, match: string): Promise<void> {
+  let cursor = '0';
+  do {
+    const [next, keys] = await redis.scan(cursor, 'MATCH', match, 'COUNT', 1000);
+    cursor = next;
+    if (keys.length > 0) await redis.del(...keys);
+  } while (cursor !== '0');
+}
+
+function start(
+  options: {
+    allowedHosts?: string[];
+    attempts?: number;
+    timeoutMs?: number;
+    logger?: typeof logger;
+  } = {},
+): Harness {
+  const prefix = `test-wh-${randomUUID().slice(0, 8)}`;
+  const redis = new Redis(inject('redisUrl'));
+  const connection = new Redis(inject('redisUrl'), { maxRetriesPerRequest: null });
+  const queue = new Queue<WebhookJobData>(WEBHOOK_QUEUE, {
+    connection: redis,
+    prefix: bullPrefix(prefix),
+  });
+  const worker = startWebhookWorker({
+    connection,
+    prefix,
+    secret: SECRET,
+    allowedHosts: options.allowedHosts ?? ['127.0.0.1'],
+    timeoutMs: options.timeoutMs ?? 2000,
+    concurrency: 5,
+    backoff: { baseMs: 50, capMs: 200 },
+    logger: options.logger ?? logger,
+  });
+  cleanups.push(async () => {
+    await worker.close(2000);
+    await queue.close();
+    await deleteKeys(redis, `${bullPrefix(prefix)}:*`);
+    redis.disconnect();
+    connection.disconnect();
+  });
+  const publisher = new WebhookPublisher({
+    queue,
+    attempts: options.attempts ?? 10,
+    logger: options.logger ?? logger,
+  });
+  return { queue, publisher, worker };
+}
+
+async function receiver(answer?: Answer): Promise<Receiver> {
+  const r = await startReceiver(answer);
+  cleanups.push(() => r.close());
+  return r;
+}
+
+function anEvent(ticketId: string, type: WebhookEventType = 'ticket.passed'): WebhookEvent {
+  return {
+    id: webhookEventId(ticketId, 4, type),
+    type,
+    ticketId,
+    biz: 'RPBasic',
+    state: type.slice('ticket.'.length),
+    version: 4,
+    occurredAt: new Date(1_760_000_000_000).toISOString(),
+    verdict: { statusCode: 1, similarityScore: 92.5, trustedScore: 97.1 },
+  };
+}
+
+async function waitUntil(what: string, ok: () => boolean | Promise<boolean>, ms = 10_000) {
+  const deadline = Date.now() + ms;
+  while (Date.now() < deadline) {
+    if (await ok()) return;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  throw new Error(`timed out waiting for ${what}`);
+}
+
+const settle = () => new Promise((r) => setTimeout(r, 400));
+
+async function stateOf(queue: Queue<WebhookJobData>, event: WebhookEvent) {
+  return (await queue.getJob(webhookJobId(event.id)))?.getState();
+}
+
+describe('webhook delivery', () => {
+  it('delivers each of five events once, signed, with its event and delivery headers', async () => {
+    const { publisher } = start();
+    const r = await receiver();
+    const events = ['a', 'b', 'c', 'd', 'e'].map((x) => anEvent(`order:${x}`));
+    for (const event of events) await publisher.publish(event, r.url);
+    await waitUntil('five deliveries', () => r.deliveries.length >= 5);
+    await settle();
+    expect(r.deliveries).toHaveLength(5);
+    expect(r.deliveries.every((d) => d.verified)).toBe(true);
+    const received = r.deliveries.map((d) => JSON.parse(d.body) as WebhookEvent);
+    expect(received.map((e) => e.id).sort()).toEqual(events.map((e) => e.id).sort());
+    for (const d of r.deliveries) {
+      const event = JSON.parse(d.body) as WebhookEvent;
+      expect(d.body).toBe(JSON.stringify(events.find((e) => e.id === event.id)));
+      expect(d.headers['content-type']).toBe('application/json');
+      expect(d.headers['user-agent']).toBe('cloudauth-orchestrator');
+      expect(d.headers['x-cloudauth-orchestrator-event']).toBe('ticket.passed');
+      expect(d.headers['x-cloudauth-orchestrator-delivery']).toBe(event.id);
+    }
+  });
+
+  it('logs outcomes without the callback URL, the page URL or the signature', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _encoding, done) {
+        lines.push(chunk.toString('utf8'));
+        done();
+      },
+    });
+    const { publisher, queue } = start({ logger: pino({ level: 'debug' }, sink) });
+    const r = await receiver((n) => ({ status: n === 0 ? 503 : 200 }));
+    const event: WebhookEvent = {
+      ...anEvent('with-page', 'ticket.token_issued'),
+      state: 'awaiting_user',
+      pageUrl: 'https://h5.example.com/verify?token=bearer-page-token',
+    };
+    delete event.verdict;
+    await publisher.publish(event, r.url);
+    await waitUntil('completed', async () => (await stateOf(queue, event)) === 'completed');
+    expect(JSON.parse(r.ok()[0]?.body ?? '{}')).toEqual(event);
+    const log = lines.join('');
+    expect(log).toContain('webhook delivered');
+    expect(log).toContain('will retry');
+    expect(log).toContain(event.id);
+    expect(log).not.toContain('bearer-page-token');
+    expect(log).not.toContain('key=k1');
+    expect(log).not.toContain('v1=');
+  });
+
+  it('delivers an event published twice once', async () => {
+    const { publisher, queue } = start();
+    const r = await receiver();
+    const event = anEvent('twice');
+    await Promise.all([publisher.publish(event, r.url), publisher.publish(event, r.url)]);
+    await waitUntil('completed', async () => (await stateOf(queue, event)) === 'completed');
+    await publisher.publish(event, r.url);
+    await settle();
+    expect(r.deliveries).toHaveLength(1);
+  });
+
+  it('sends nothing without a callback URL or a default URL, and uses the default', async () => {
+    const { queue } = start();
+    const r = await receiver();
+    const none = new WebhookPublisher({ queue, attempts: 3, logger });
+    await none.publish(anEvent('nowhere'), undefined);
+    expect(await queue.count()).toBe(0);
+    const withDefault = new WebhookPublisher({ queue, attempts: 3, logger, defaultUrl: r.url });
+    await withDefault.publish(anEvent('default'), undefined);
+    await waitUntil('delivery to the default URL', () => r.ok().length === 1);
+  });
+
+  it('retries 503 twice, then delivers exactly once', async () => {
+    const { publisher, queue } = start();
+    const r = await receiver((n) => ({ status: n < 2 ? 503 : 200 }));
+    const event = anEvent('flaky');
+    await publisher.publish(event, r.url);
+    await waitUntil('completed', async () => (await stateOf(queue, event)) === 'completed');
+    await settle();
+    expect(r.deliveries.map((d) => d.status)).toEqual([503, 503, 200]);
+    expect(r.ok()).toHaveLength(1);
+    expect(r.deliveries.every((d) => d.verified)).toBe(true);
+    expect(
+      new Set(r.deliveries.map((d) => d.headers['x-cloudauth-orchestrator-delivery'])),
+    ).toEqual(new Set([event.id]));
+  });
+
+  it('waits at least Retry-After after a 429', async () => {
+    const { publisher, queue } = start();
+    const r = await receiver((n) =>
+      n === 0 ? { status: 429, headers: { 'retry-after': '1' } } : { status: 200 },
+    );
+    const event = anEvent('throttled');
+    await publisher.publish(event, r.url);
+    await waitUntil('completed', async () => (await stateOf(queue, event)) === 'completed');
+    const [first, second] = r.deliveries;
+    expect(r.deliveries.map((d) => d.status)).toEqual([429, 200]);
+    expect((second?.at ?? 0) - (first?.at ?? 0)).toBeGreaterThanOrEqual(1000);
+  });
+
+  it('retries a receiver that does not answer in time', async () => {
+    const { publisher, queue } = start({ timeoutMs: 300 });
+    const r = await receiver((n) => (n === 0 ? undefined : { status: 204 }));
+    const event = anEvent('slow');
+    await publisher.publish(event, r.url);
+    await waitUntil('completed', async () => (await stateOf(queue, event)) === 'completed');
+    expect(r.deliveries.map((d) => d.status)).toEqual([0, 204]);
+  });
+
+  it('dead-letters a 400 after one attempt', async () => {
+    const { publisher, queue } = start();
+    const r = await receiver(() => ({ status: 400 }));
+    const event = anEvent('refused');
+    await publisher.publish(event, r.url);
+    await waitUntil('failed', async () => (await stateOf(queue, event)) === 'failed');
+    await settle();
+    expect(r.deliveries).toHaveLength(1);
+    const job = await queue.getJob(webhookJobId(event.id));
+    expect(job?.attemptsMade).toBe(1);
+    expect(job?.failedReason).toMatch(/WEBHOOK_REJECTED/);
+  });
+
+  it('does not follow a redirect: it dead-letters at once', async () => {
+    const { publisher, queue } = start();
+    const r = await receiver((n) =>
+      n === 0 ? { status: 302, headers: { location: '/elsewhere' } } : { status: 200 },
+    );
+    const event = anEvent('redirected');
+    await publisher.publish(event, r.url);
+    await waitUntil('failed', async () => (await stateOf(queue, event)) === 'failed');
+    await settle();
+    expect(r.deliveries.map((d) => d.status)).toEqual([302]);
+  });
+
+  it('keeps a delivery that ran out of attempts as a dead letter, and replays it', async () => {
+    const { publisher, queue } = start({ attempts: 3 });
+    let healthy = false;
+    const r = await receiver(() => ({ status: healthy ? 200 : 500 }));
+    const event = anEvent('outage');
+    await publisher.publish(event, r.url);
+    await waitUntil('failed', async () => (await stateOf(queue, event)) === 'failed');
+    await settle();
+    expect(r.deliveries.map((d) => d.status)).toEqual([500, 500, 500]);
+    expect((await queue.getFailed()).map((j) => j.id)).toEqual([webhookJobId(event.id)]);
+
+    healthy = true;
+    expect(await replayDeadLetters(queue, { ticketId: 'another' })).toBe(0);
+    expect(await replayDeadLetters(queue, { ticketId: 'outage' })).toBe(1);
+    await waitUntil('completed', async () => (await stateOf(queue, event)) === 'completed');
+    expect(r.ok()).toHaveLength(1);
+    expect(await queue.getFailedCount()).toBe(0);
+    expect(await replayDeadLetters(queue)).toBe(0);
+  });
+
+  it('refuses a callback to 127.0.0.1 without the allow list: dead-lettered, never called', async () => {
+    const { publisher, queue } = start({ allowedHosts: [] });
+    const r = await receiver();
+    const event = anEvent('loopback');
+    await publisher.publish(event, r.url);
+    await waitUntil('failed', async () => (await stateOf(queue, event)) === 'failed');
+    await settle();
+    expect(r.deliveries).toHaveLength(0);
+    const job = await queue.getJob(webhookJobId(event.id));
+    expect(job?.attemptsMade).toBe(1);
+    expect(job?.failedReason).toMatch(/callbackUrl/);
+    expect(job?.failedReason).not.toContain('key=k1');
+  });
+});
