@@ -101,7 +101,7 @@ export const CONFIG_KEYS = {
   ORCHESTRATOR_MODE: key(
     z.enum(['embedded', 'production']),
     'embedded',
-    '`embedded` runs on local defaults (the emulator where no Cloudauth endpoint is set); `production` refuses to start without a real endpoint, credentials, `REDIS_URL` and `ENCRYPTION_KEY`.',
+    '`embedded` runs on local defaults (the emulator where no Cloudauth endpoint is set); `production` refuses to start without a real endpoint, credentials, `REDIS_URL`, `ENCRYPTION_KEY`, `WEBHOOK_SECRET` and `API_TOKENS`.',
   ),
   LOG_LEVEL: key(
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
@@ -232,6 +232,76 @@ export const CONFIG_KEYS = {
     'RPBasic=RPBasic,RPBioOnly=RPBioOnly,RPH5BioOnly=RPH5BioOnly,RPMin=RPMin',
     'Registered Biz scenarios and the scheme each is bound to, as `Biz=Scheme` pairs (the console creates these in production; the emulator registers the same list).',
   ),
+  WEBHOOK_SECRET: key(
+    z.string().min(16).optional(),
+    undefined,
+    'HMAC-SHA256 key signing every webhook (`x-cloudauth-orchestrator-signature`), at least 16 characters. Required in production. Unset in embedded mode: a secret kept in `WEBHOOK_SECRET_FILE`, created on first use. Never logged.',
+    true,
+  ),
+  WEBHOOK_SECRET_FILE: key(
+    z.string().min(1),
+    'data/webhook.secret',
+    'Where embedded mode keeps its generated webhook signing secret (hex, mode 0600) when `WEBHOOK_SECRET` is unset.',
+  ),
+  WEBHOOK_DEFAULT_URL: key(
+    z
+      .string()
+      .url()
+      .refine((s) => /^https?:\/\//i.test(s), 'expected an http or https URL')
+      .optional(),
+    undefined,
+    'Webhook destination for tickets accepted without a callback URL. Unset: such tickets send no webhook.',
+    true,
+  ),
+  WEBHOOK_ALLOWED_HOSTS: key(
+    csv.optional().transform((v) => v ?? []),
+    undefined,
+    'Host names or IPs webhooks may be delivered to even though they resolve to loopback, private or link-local addresses (refused otherwise), comma separated.',
+  ),
+  WEBHOOK_TIMEOUT_MS: key(
+    int(100, 120_000),
+    '5000',
+    'Per-attempt timeout of a webhook delivery, in ms. A timeout is retried.',
+  ),
+  WEBHOOK_ATTEMPTS: key(
+    int(1, 100),
+    '10',
+    'Delivery attempts per webhook before it is dead-lettered (kept in the failed set for replay).',
+  ),
+  WEBHOOK_CONCURRENCY: key(
+    int(1, 10_000),
+    '20',
+    'Webhook deliveries one worker process makes at once.',
+  ),
+  API_HOST: key(z.string().min(1), '127.0.0.1', 'Address the HTTP API listens on.'),
+  API_PORT: key(int(0, 65535), '8080', 'Port of the HTTP API; 0 picks a free port.'),
+  API_TOKENS: key(
+    csv
+      .refine(
+        (tokens) => tokens.every((t) => /^[\x21-\x2b\x2d-\x7e]{16,}$/.test(t)),
+        'expected tokens of at least 16 printable ASCII characters without spaces',
+      )
+      .optional()
+      .transform((v) => v ?? []),
+    undefined,
+    'Bearer tokens the HTTP API accepts (`Authorization: Bearer <token>`), comma separated, each at least 16 characters. Required in production. Unset in embedded mode: a token kept in `API_TOKEN_FILE`, created on first use and printed at start-up. Never logged.',
+    true,
+  ),
+  API_TOKEN_FILE: key(
+    z.string().min(1),
+    'data/api.token',
+    'Where embedded mode keeps its generated API token (mode 0600) when `API_TOKENS` is unset.',
+  ),
+  API_BODY_LIMIT_BYTES: key(
+    int(1024, 1024 * 1024 * 1024),
+    '16777216',
+    'Largest HTTP API request body, in bytes. Default 16 MB: three base64 images of 2 MB fit in one ticket.',
+  ),
+  API_BATCH_MAX: key(
+    int(1, 100_000),
+    '1000',
+    'Most tickets one `POST /v1/tickets/batch` request may carry.',
+  ),
   EMULATOR_HOST: key(z.string().min(1), '127.0.0.1', 'Address the emulators listen on.'),
   EMULATOR_CLOUDAUTH_PORT: key(
     int(0, 65535),
@@ -354,6 +424,36 @@ export interface Config {
     keepCompletedSeconds: number;
     keepFailedSeconds: number;
   };
+  webhooks: {
+    /** The signing secret; undefined: the secret file (embedded mode only). Never logged. */
+    secret: string | undefined;
+    /** Where embedded mode keeps a generated secret. */
+    secretFile: string;
+    /** Destination for tickets without a callback URL; undefined: no webhook for them. */
+    defaultUrl: string | undefined;
+    /** Hosts or IPs delivered to even when they resolve to private addresses. */
+    allowedHosts: string[];
+    /** Per-attempt delivery timeout, in ms. */
+    timeoutMs: number;
+    /** Delivery attempts before a webhook is dead-lettered. */
+    attempts: number;
+    /** Deliveries one worker makes at once. */
+    concurrency: number;
+  };
+  api: {
+    /** Address the HTTP API listens on. */
+    host: string;
+    /** 0 picks a free port. */
+    port: number;
+    /** Accepted bearer tokens; empty: the token file (embedded mode only). Never logged. */
+    tokens: string[];
+    /** Where embedded mode keeps a generated token. */
+    tokenFile: string;
+    /** Largest request body, in bytes. */
+    bodyLimitBytes: number;
+    /** Most tickets per batch request. */
+    batchMax: number;
+  };
   emulator: {
     host: string;
     cloudauthPort: number;
@@ -431,6 +531,23 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       keepCompletedSeconds: r.JOB_KEEP_COMPLETED_SECONDS,
       keepFailedSeconds: r.JOB_KEEP_FAILED_SECONDS,
     },
+    webhooks: {
+      secret: r.WEBHOOK_SECRET,
+      secretFile: r.WEBHOOK_SECRET_FILE,
+      defaultUrl: r.WEBHOOK_DEFAULT_URL,
+      allowedHosts: r.WEBHOOK_ALLOWED_HOSTS,
+      timeoutMs: r.WEBHOOK_TIMEOUT_MS,
+      attempts: r.WEBHOOK_ATTEMPTS,
+      concurrency: r.WEBHOOK_CONCURRENCY,
+    },
+    api: {
+      host: r.API_HOST,
+      port: r.API_PORT,
+      tokens: r.API_TOKENS,
+      tokenFile: r.API_TOKEN_FILE,
+      bodyLimitBytes: r.API_BODY_LIMIT_BYTES,
+      batchMax: r.API_BATCH_MAX,
+    },
     emulator: {
       host: r.EMULATOR_HOST,
       cloudauthPort: r.EMULATOR_CLOUDAUTH_PORT,
@@ -458,6 +575,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
         ['CLOUDAUTH_ACCESS_KEY_SECRET', config.cloudauth.accessKeySecret],
         ['REDIS_URL', config.redisUrl],
         ['ENCRYPTION_KEY', config.store.encryptionKey],
+        ['WEBHOOK_SECRET', config.webhooks.secret],
+        ['API_TOKENS', config.api.tokens.length === 0 ? undefined : config.api.tokens],
       ] as const
     )
       .filter(([, v]) => v === undefined)
