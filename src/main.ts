@@ -1,17 +1,24 @@
 /**
- * `npm start`: the orchestrator on the configured (or embedded) defaults: ticket workers, and the
- * emulators in process where no Cloudauth endpoint is configured. On the embedded emulators it
+ * `npm start`: the orchestrator on the configured (or embedded) defaults: ticket workers, the
+ * emulators in process where no Cloudauth endpoint is configured, and a local redis-server where
+ * REDIS_URL is unset and nothing answers on 127.0.0.1:6379. On the embedded emulators it
  * drives one demo ticket to its verdict, then serves until SIGINT/SIGTERM.
  */
 import { startApp } from './app.js';
 import { loadConfig } from './config.js';
 import { runDemoTicket } from './demo.js';
+import { ensureEmbeddedRedis } from './embedded-redis.js';
 import { createLogger } from './logger.js';
 import { runProcess } from './process.js';
 
 await runProcess(async () => {
-  const config = loadConfig(process.env);
-  const logger = createLogger({ level: config.logLevel });
+  const loaded = loadConfig(process.env);
+  const logger = createLogger({ level: loaded.logLevel });
+  const redis =
+    loaded.mode === 'embedded' && loaded.redisUrl === undefined
+      ? await ensureEmbeddedRedis('data', logger)
+      : undefined;
+  const config = redis ? { ...loaded, redisUrl: redis.url } : loaded;
   const app = await startApp(config, logger, { embedEmulators: true, workers: true });
   const serverBiz = Object.entries(config.cloudauth.biz).find(([, s]) => s === 'RPMin')?.[0];
   if (app.emulators && serverBiz !== undefined) {
@@ -20,5 +27,10 @@ await runProcess(async () => {
   } else {
     logger.info({ mode: config.mode }, 'workers running');
   }
-  return app;
+  return {
+    close: async () => {
+      await app.close();
+      await redis?.stop?.();
+    },
+  };
 });
