@@ -4,6 +4,7 @@
  * same object again, harmlessly. Answers the `oss://<BucketName>:<key>` reference Cloudauth takes.
  */
 import { createHash } from 'node:crypto';
+import { isIP } from 'node:net';
 import OSS from 'ali-oss';
 import type { GetVerifyTokenResult } from '../cloudauth/types.js';
 import type { ImageType } from '../domain/binding.js';
@@ -42,6 +43,20 @@ export interface OssMaterialUploaderDeps {
   /** ali-oss region, used for the Host header when the endpoint is an IP. Default oss-cn-hangzhou. */
   region?: string;
   logger?: Logger;
+}
+
+/**
+ * Path-style requests (`/<bucket>/<key>`) for an endpoint that is neither an IP (ali-oss then sends
+ * the bucket in the Host header itself) nor an OSS domain: `<bucket>.<host>` would not resolve on
+ * a private host name such as a compose service.
+ */
+export function pathStyle(endPoint: string): boolean {
+  const host = new URL(/^https?:\/\//i.test(endPoint) ? endPoint : `https://${endPoint}`).hostname;
+  return (
+    isIP(host.replace(/^\[|\]$/g, '')) === 0 &&
+    !/\.aliyuncs\.com$/i.test(host) &&
+    host !== 'localhost'
+  );
 }
 
 const EXTENSIONS: Record<ImageType, string> = { jpeg: 'jpg', png: 'png', bmp: 'bmp' };
@@ -87,10 +102,11 @@ export class OssMaterialUploader implements MaterialUploader {
       accessKeySecret: lease.accessKeySecret,
       stsToken: lease.securityToken,
     };
-    return new OSS({
+    const options: OSS.Options & { sldEnable: boolean } = {
       ...credentials,
       endpoint: lease.endPoint,
       secure,
+      sldEnable: pathStyle(lease.endPoint),
       bucket: lease.bucketName,
       region: this.deps.region ?? 'oss-cn-hangzhou',
       timeout: this.deps.timeoutMs,
@@ -98,6 +114,7 @@ export class OssMaterialUploader implements MaterialUploader {
       // the callback only keeps ali-oss from warning that there is none.
       refreshSTSToken: () => Promise.resolve(credentials),
       refreshSTSTokenInterval: 24 * 60 * 60 * 1000,
-    });
+    };
+    return new OSS(options);
   }
 }
