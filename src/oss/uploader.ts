@@ -48,15 +48,11 @@ export interface OssMaterialUploaderDeps {
 /**
  * Path-style requests (`/<bucket>/<key>`) for an endpoint that is neither an IP (ali-oss then sends
  * the bucket in the Host header itself) nor an OSS domain: `<bucket>.<host>` would not resolve on
- * a private host name such as a compose service.
+ * a private host name such as a compose service or `localhost`.
  */
 export function pathStyle(endPoint: string): boolean {
   const host = new URL(/^https?:\/\//i.test(endPoint) ? endPoint : `https://${endPoint}`).hostname;
-  return (
-    isIP(host.replace(/^\[|\]$/g, '')) === 0 &&
-    !/\.aliyuncs\.com$/i.test(host) &&
-    host !== 'localhost'
-  );
+  return isIP(host.replace(/^\[|\]$/g, '')) === 0 && !/\.aliyuncs\.com$/i.test(host);
 }
 
 const EXTENSIONS: Record<ImageType, string> = { jpeg: 'jpg', png: 'png', bmp: 'bmp' };
