@@ -11,8 +11,10 @@ import type { Config } from './config.js';
 import { ConfigError } from './errors.js';
 import type { Logger } from './logger.js';
 import { startConfiguredEmulators, type Emulators } from './emulator/start.js';
+import { loadOrCreateApiToken, startHttpApi } from './intake/http/index.js';
 import {
   WEBHOOK_QUEUE,
+  checkCallbackUrl,
   WebhookPublisher,
   loadOrCreateWebhookSecret,
   startWebhookWorker,
@@ -35,6 +37,8 @@ export interface AppOptions {
   embedEmulators: boolean;
   /** Run ticket workers in this process. */
   workers: boolean;
+  /** Serve the HTTP API in this process. */
+  http?: boolean;
 }
 
 export interface App {
@@ -52,6 +56,10 @@ export interface App {
   lifecycle: TicketLifecycle;
   limiter: ProviderRateLimiter;
   worker: RunningWorker | undefined;
+  /** The HTTP API's URL, when it runs in this process. */
+  apiUrl: string | undefined;
+  /** Where embedded mode keeps its generated API token (undefined: API_TOKENS is set). */
+  apiTokenFile: string | undefined;
   close(): Promise<void>;
 }
 
@@ -199,8 +207,31 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
       });
       releasers.push(() => webhooks.close(q.shutdownTimeoutMs));
     }
+    let apiUrl: string | undefined;
+    let apiTokenFile: string | undefined;
+    if (options.http) {
+      const { tokens, file } = loadOrCreateApiToken(config);
+      apiTokenFile = file;
+      const api = await startHttpApi({
+        intake,
+        operations,
+        store,
+        biz: config.cloudauth.biz,
+        tokens,
+        bodyLimitBytes: config.api.bodyLimitBytes,
+        batchMax: config.api.batchMax,
+        logger,
+        checkCallbackUrl: (url) => checkCallbackUrl(url, config.webhooks.allowedHosts),
+        host: config.api.host,
+        port: config.api.port,
+      });
+      apiUrl = api.url;
+      releasers.push(() => api.close());
+    }
     return {
       config,
+      apiUrl,
+      apiTokenFile,
       cloudauth,
       uploader,
       emulators,

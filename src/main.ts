@@ -19,7 +19,20 @@ await runProcess(async () => {
       ? await ensureEmbeddedRedis('data', logger)
       : undefined;
   const config = redis ? { ...loaded, redisUrl: redis.url } : loaded;
-  const app = await startApp(config, logger, { embedEmulators: true, workers: true });
+  const app = await startApp(config, logger, { embedEmulators: true, workers: true, http: true });
+  process.stdout.write(
+    [
+      '',
+      `  HTTP API                             ${app.apiUrl ?? '(off)'}   (OpenAPI at /openapi.json)`,
+      ...(app.apiTokenFile
+        ? [
+            `  API token                            in ${app.apiTokenFile}, e.g.`,
+            `    curl -H "Authorization: Bearer $(cat ${app.apiTokenFile})" ${app.apiUrl ?? ''}/v1/tickets`,
+          ]
+        : []),
+      '',
+    ].join('\n') + '\n',
+  );
   const serverBiz = Object.entries(config.cloudauth.biz).find(([, s]) => s === 'RPMin')?.[0];
   if (app.emulators && serverBiz !== undefined) {
     await runDemoTicket(app, serverBiz, logger);
