@@ -80,8 +80,8 @@ export function createTicketProducer(options: TicketProducerOptions): TicketProd
       ...(i === undefined ? {} : { fieldPrefix: `[${i}].` }),
     });
   return {
-    enqueue: (request, o = {}) => intake.enqueue(parse(request, o.batchId)),
-    enqueueMany: (requests, o = {}) =>
+    enqueue: async (request, o = {}) => intake.enqueue(parse(request, o.batchId)),
+    enqueueMany: async (requests, o = {}) =>
       intake.enqueueMany(requests.map((r, i) => parse(r, o.batchId, i))),
     close: () => queue.close(),
   };

@@ -23,7 +23,8 @@ import { TICKET_ID_MAX, type TicketInput } from '../queue/ticket-intake.js';
 /** Every problem of one ticket request; `problems` has one error per field. */
 export class TicketRejectedError extends ValidationError {
   constructor(readonly problems: readonly ValidationError[]) {
-    super(problems[0]?.field ?? 'ticket', problems.map((p) => p.message).join('; '));
+    super(problems[0]?.field ?? 'ticket', 'invalid');
+    this.message = problems.map((p) => p.message).join('; ');
   }
 }
 

@@ -1,0 +1,77 @@
+import { randomBytes, randomUUID } from 'node:crypto';
+import { Redis } from 'ioredis';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { TicketRejectedError, createTicketProducer } from '../../src/index.js';
+import { smallJpeg } from '../support/images.js';
+
+const prefix = `test-${randomUUID().slice(0, 8)}`;
+let redis: Redis;
+
+beforeAll(() => {
+  redis = new Redis(inject('redisUrl'));
+});
+afterAll(async () => {
+  for (const match of [`${prefix}:*`, `{${prefix}:q}:*`]) {
+    const keys = await redis.keys(match);
+    if (keys.length > 0) await redis.del(...keys);
+  }
+  redis.disconnect();
+});
+
+describe('createTicketProducer', () => {
+  it('enqueues a ticket whose job carries the TicketId only and whose Redis copy is encrypted', async () => {
+    const producer = createTicketProducer({
+      redis,
+      prefix,
+      encryptionKey: randomBytes(32).toString('base64'),
+      biz: { kyc: 'RPMin' },
+    });
+    const face = (await smallJpeg()).toString('base64');
+    const request = {
+      TicketId: 'p-1',
+      Biz: 'kyc',
+      Binding: {
+        Name: '李三',
+        IdentificationNumber: '11010519491231002X',
+        FacePic: `data:image/jpeg;base64,${face}`,
+      },
+    };
+    const first = await producer.enqueue(request);
+    const again = await producer.enqueue(request);
+    expect([first.created, again.created, again.samePayload]).toEqual([true, false, true]);
+    const jobKeys = await redis.keys(`{${prefix}:q}:tickets:t-p-1`);
+    const job = await redis.hgetall(jobKeys[0] ?? '');
+    expect(JSON.parse(job.data ?? '{}')).toEqual({ ticketId: 'p-1' });
+    const raw = JSON.stringify(await redis.hgetall(`${prefix}:t:{p-1}`));
+    expect(raw).not.toContain('11010519491231002X');
+    expect(raw).not.toContain('李三');
+    await producer.close();
+  });
+
+  it('refuses a local path and names every bad field of a many-ticket call', async () => {
+    const producer = createTicketProducer({
+      redis,
+      prefix,
+      encryptionKey: randomBytes(32).toString('base64'),
+      biz: { kyc: 'RPMin' },
+    });
+    const err = await producer
+      .enqueueMany([
+        {
+          TicketId: 'p-2',
+          Biz: 'kyc',
+          Binding: {
+            Name: '李三',
+            IdentificationNumber: '11010519491231002X',
+            FacePic: '/etc/passwd',
+          },
+        },
+      ])
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(TicketRejectedError);
+    expect((err as TicketRejectedError).problems.map((p) => p.field)).toEqual([
+      '[0].Binding.FacePic',
+    ]);
+    await producer.close();
+  });
+});
