@@ -119,6 +119,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
       connection: redis,
       prefix: bullPrefix(config.redisPrefix),
     });
+    queue.on('error', (err) => logger.warn({ err: { message: err.message } }, 'queue error'));
     releasers.push(() => queue.close());
     const jobs = {
       attempts: config.queue.attempts,
@@ -136,6 +137,9 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
       connection: redis,
       prefix: bullPrefix(config.redisPrefix),
     });
+    webhookQueue.on('error', (err) =>
+      logger.warn({ err: { message: err.message } }, 'queue error'),
+    );
     releasers.push(() => webhookQueue.close());
     const publisher = new WebhookPublisher({
       queue: webhookQueue,

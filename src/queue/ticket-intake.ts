@@ -81,7 +81,7 @@ export class TicketIntake {
         `must be 1–${TICKET_ID_MAX} printable ASCII characters without spaces`,
       );
     }
-    const { batchId: _batch, ...payload } = input;
+    const { batchId, ...payload } = input;
     const payloadHash = this.deps.fingerprint(canonicalJson(payload));
     const {
       created,

@@ -151,6 +151,15 @@ export interface TicketStore {
   countByState(): Promise<Record<TicketState, number>>;
   /** A page of tickets, newest first. */
   list(query: ListQuery): Promise<TicketPage>;
+  /** Which of `ticketIds` exist (pipelined EXISTS, in chunks). */
+  existing(ticketIds: readonly string[]): Promise<Set<string>>;
+  /**
+   * A batch's tickets per state, read from each ticket rather than the state indexes (which may
+   * be stale); expired tickets are left out.
+   */
+  countBatch(batchId: string): Promise<Record<TicketState, number>>;
+  /** A batch's tickets, oldest first, read `pageSize` at a time (never the whole batch in memory). */
+  batchTickets(batchId: string, pageSize?: number): AsyncIterable<ListedTicket>;
 }
 
 /** The ticket does not exist (never created, or expired after it finished). */
@@ -388,6 +397,73 @@ export class RedisTicketStore implements TicketStore {
     }
   }
 
+  async existing(ticketIds: readonly string[]): Promise<Set<string>> {
+    const found = new Set<string>();
+    for (let i = 0; i < ticketIds.length; i += BATCH_READ_CHUNK) {
+      const ids = ticketIds.slice(i, i + BATCH_READ_CHUNK);
+      const pipeline = this.#redis.pipeline();
+      for (const id of ids) pipeline.exists(this.#keys.ticket(id));
+      const results = (await pipeline.exec()) ?? [];
+      ids.forEach((id, j) => {
+        const [err, n] = results[j] ?? [null, 0];
+        if (err) throw err;
+        if (Number(n) > 0) found.add(id);
+      });
+    }
+    return found;
+  }
+
+  async countBatch(batchId: string): Promise<Record<TicketState, number>> {
+    const counts = Object.fromEntries(Object.values(TicketState).map((s) => [s, 0])) as Record<
+      TicketState,
+      number
+    >;
+    for await (const ids of this.#batchMembers(batchId, BATCH_READ_CHUNK)) {
+      const pipeline = this.#redis.pipeline();
+      for (const id of ids) pipeline.hmget(this.#keys.ticket(id), 'state', 'batchId');
+      for (const [err, values] of (await pipeline.exec()) ?? []) {
+        if (err) throw err;
+        const [state, batch] = values as (string | null)[];
+        if (
+          batch === batchId &&
+          state !== null &&
+          state !== undefined &&
+          Object.hasOwn(counts, state)
+        ) {
+          counts[state as TicketState]++;
+        }
+      }
+    }
+    return counts;
+  }
+
+  async *batchTickets(batchId: string, pageSize = BATCH_READ_CHUNK): AsyncIterable<ListedTicket> {
+    for await (const ids of this.#batchMembers(batchId, pageSize)) {
+      const pipeline = this.#redis.pipeline();
+      for (const id of ids) pipeline.hmget(this.#keys.ticket(id), ...SUMMARY_FIELDS);
+      const rows = (await pipeline.exec()) ?? [];
+      for (const [i, id] of ids.entries()) {
+        const [err, values] = rows[i] ?? [null, null];
+        if (err) throw err;
+        const ticket = decodeSummary(id, (values as (string | null)[] | null) ?? []);
+        if (ticket?.batchId === batchId) yield ticket;
+      }
+    }
+  }
+
+  /**
+   * The batch index's members, oldest first, by rank. A batch's index grows at its end; only an
+   * expired ticket's entry is ever removed (by {@link list}), which may shift one entry unread.
+   */
+  async *#batchMembers(batchId: string, chunk: number): AsyncGenerator<string[]> {
+    const key = this.#keys.batch(batchId);
+    for (let start = 0; ; start += chunk) {
+      const ids = await this.#redis.zrange(key, String(start), String(start + chunk - 1));
+      if (ids.length > 0) yield ids;
+      if (ids.length < chunk) return;
+    }
+  }
+
   async #removeStale(key: string, entries: readonly IndexEntry[]): Promise<void> {
     await Promise.all(
       entries.map((e) => this.#scripts.ticketStoreRemoveIfScore(key, e.member, e.score)),
@@ -407,6 +483,9 @@ export class RedisTicketStore implements TicketStore {
     }
   }
 }
+
+/** Tickets read per round trip by the batch and existence queries. */
+const BATCH_READ_CHUNK = 500;
 
 function fieldOf(pairs: readonly string[], field: string): string | null {
   for (let i = 0; i + 1 < pairs.length; i += 2) {

@@ -1,0 +1,77 @@
+/**
+ * What every command runs with: the process's streams and environment, the configuration (read
+ * as the workers read it: same Redis, same REDIS_PREFIX), and the app without workers or
+ * emulators. Logs go to stderr at warn (or quieter when LOG_LEVEL says so); user output to stdout.
+ */
+import { pino } from 'pino';
+import type { App } from '../app.js';
+import { loadConfig, type Config } from '../config.js';
+import { ConfigError } from '../errors.js';
+import { createLogger } from '../logger.js';
+import { usageError } from './exit-codes.js';
+
+/** The process as a command sees it. */
+export interface CliIo {
+  env: Record<string, string | undefined>;
+  stdout: NodeJS.WritableStream & { isTTY?: boolean };
+  stderr: NodeJS.WritableStream & { isTTY?: boolean };
+  stdin: NodeJS.ReadableStream & { isTTY?: boolean };
+  /** Where relative output paths resolve and the invalid-row log falls back to. */
+  cwd: string;
+}
+
+/** The process's own streams and environment. */
+export function processIo(): CliIo {
+  return {
+    env: process.env,
+    stdout: process.stdout,
+    stderr: process.stderr,
+    stdin: process.stdin,
+    cwd: process.cwd(),
+  };
+}
+
+/** The configuration; a configuration error becomes a usage error (exit 2). */
+export function loadCliConfig(io: CliIo): Config {
+  try {
+    return loadConfig(io.env);
+  } catch (err) {
+    if (err instanceof ConfigError) throw usageError(err.message);
+    throw err;
+  }
+}
+
+const QUIETER_THAN_WARN = new Set(['error', 'fatal', 'silent']);
+
+/**
+ * Runs `f` with the app (no workers, no emulators), and closes it whatever happens. The app's
+ * modules are loaded here, so that help and argument errors answer at once.
+ */
+export async function withApp<T>(config: Config, f: (app: App) => Promise<T>): Promise<T> {
+  const level = QUIETER_THAN_WARN.has(config.logLevel) ? config.logLevel : 'warn';
+  const logger = createLogger(
+    { level, name: 'cloudauth-orchestrator-cli' },
+    pino.destination({ fd: 2, sync: true }),
+  );
+  const { startApp } = await import('../app.js');
+  let app: App;
+  try {
+    app = await startApp(config, logger, { embedEmulators: false, workers: false });
+  } catch (err) {
+    if (err instanceof ConfigError) throw usageError(err.message);
+    throw err;
+  }
+  for (const queue of [app.queue, app.webhookQueue]) {
+    queue.on('error', (err) => logger.warn({ err: { message: err.message } }, 'queue error'));
+  }
+  try {
+    return await f(app);
+  } catch (err) {
+    if (err instanceof Error && err.name === 'MaxRetriesPerRequestError') {
+      throw new Error(`Redis does not answer (REDIS_URL): ${err.message}`);
+    }
+    throw err;
+  } finally {
+    await app.close();
+  }
+}

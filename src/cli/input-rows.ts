@@ -1,0 +1,197 @@
+/**
+ * Reading an input file row by row, streamed: CSV with a header row
+ * (`TicketId,Name,IdentificationNumber,FacePic,IdCardFrontPic,IdCardBackPic[,callbackUrl]`, an
+ * optional `Biz` column overriding --biz) or JSONL (one ticket request per line in the HTTP
+ * shape). Each row becomes a raw ticket request, or a problem that keeps it from being one.
+ */
+import { createReadStream, type ReadStream } from 'node:fs';
+import { extname } from 'node:path';
+import { createInterface } from 'node:readline';
+import { parse } from 'csv-parse';
+import { IMAGE_FIELDS } from '../domain/binding.js';
+import { CliError, usageError } from './exit-codes.js';
+
+/** The input formats, told apart by the file's extension. */
+export type InputFormat = 'csv' | 'jsonl';
+
+/** One data row: its line in the file and the request it reads as, or why it reads as none. */
+export type InputRow =
+  { line: number; request: Record<string, unknown> } | { line: number; problem: string };
+
+/** The columns a CSV may have; `TicketId` is required. */
+export const CSV_COLUMNS: readonly string[] = [
+  'TicketId',
+  'Biz',
+  'Name',
+  'IdentificationNumber',
+  ...IMAGE_FIELDS,
+  'callbackUrl',
+];
+const BINDING_COLUMNS = new Set(['Name', 'IdentificationNumber', ...IMAGE_FIELDS]);
+
+/** The format of `path` by its extension; a usage error for any other. */
+export function formatOf(path: string): InputFormat {
+  const ext = extname(path).toLowerCase();
+  if (ext === '.csv') return 'csv';
+  if (ext === '.jsonl' || ext === '.ndjson') return 'jsonl';
+  throw usageError(`${path}: unknown file type "${ext || '(none)'}": give a .csv or .jsonl file`);
+}
+
+/** Checks a CSV header row; a usage error names unknown, repeated or missing columns. */
+export function checkCsvHeader(header: readonly string[], hasDefaultBiz: boolean): string[] {
+  const columns = header.map((h) => h.trim());
+  const unknown = columns.filter((c) => !CSV_COLUMNS.includes(c));
+  if (unknown.length > 0) {
+    throw usageError(
+      `unknown CSV column${unknown.length > 1 ? 's' : ''}: ${unknown.map((c) => JSON.stringify(c)).join(', ')} (known: ${CSV_COLUMNS.join(', ')})`,
+    );
+  }
+  const repeated = columns.filter((c, i) => columns.indexOf(c) !== i);
+  if (repeated.length > 0) throw usageError(`repeated CSV columns: ${repeated.join(', ')}`);
+  if (!columns.includes('TicketId')) throw usageError('the CSV has no TicketId column');
+  if (!columns.includes('Biz') && !hasDefaultBiz) {
+    throw usageError('give --biz, or a Biz column in the CSV');
+  }
+  return columns;
+}
+
+/** A CSV row as a ticket request in the HTTP shape; empty cells are left out. */
+export function csvRowToRequest(
+  columns: readonly string[],
+  values: readonly string[],
+  defaultBiz: string | undefined,
+): Record<string, unknown> {
+  const request: Record<string, unknown> = {};
+  const binding: Record<string, string> = {};
+  columns.forEach((column, i) => {
+    const value = values[i]?.trim() ?? '';
+    if (value === '') return;
+    if (BINDING_COLUMNS.has(column)) binding[column] = value;
+    else request[column] = value;
+  });
+  if (request.Biz === undefined && defaultBiz !== undefined) request.Biz = defaultBiz;
+  request.Binding = binding;
+  return request;
+}
+
+/** A JSONL line as a ticket request; its own Biz wins over `defaultBiz`. Throws a message. */
+export function jsonLineToRequest(
+  text: string,
+  defaultBiz: string | undefined,
+): Record<string, unknown> {
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new Error(`not valid JSON (${(err as Error).message})`);
+  }
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    throw new Error('is not a JSON object');
+  }
+  const request = { ...(value as Record<string, unknown>) };
+  if (request.Biz === undefined && defaultBiz !== undefined) request.Biz = defaultBiz;
+  return request;
+}
+
+/** The TicketId a raw request carries, if it is a string. */
+export function ticketIdOf(request: Record<string, unknown>): string | undefined {
+  return typeof request.TicketId === 'string' && request.TicketId !== ''
+    ? request.TicketId
+    : undefined;
+}
+
+/** A streamed reading of one input file. */
+export interface InputReading {
+  rows: AsyncIterable<InputRow>;
+  /** Bytes of the file read so far. */
+  bytesRead(): number;
+}
+
+/** Reads `path` as `format`, one row at a time. */
+export function readInputRows(
+  path: string,
+  format: InputFormat,
+  defaultBiz: string | undefined,
+): InputReading {
+  const source = createReadStream(path);
+  return {
+    rows:
+      format === 'csv' ? csvRows(path, source, defaultBiz) : jsonlRows(path, source, defaultBiz),
+    bytesRead: () => source.bytesRead,
+  };
+}
+
+async function* csvRows(path: string, source: ReadStream, defaultBiz: string | undefined) {
+  const parser = parse({
+    bom: true,
+    info: true,
+    skip_empty_lines: true,
+    relax_column_count: true,
+    trim: true,
+  });
+  source.on('error', (err) => parser.destroy(err));
+  source.pipe(parser);
+  let columns: string[] | undefined;
+  try {
+    for await (const { record, info } of parser as AsyncIterable<{
+      record: string[];
+      info: { lines: number };
+    }>) {
+      const breaks = record.reduce((n, v) => n + (v.match(/[\r\n]/g)?.length ?? 0), 0);
+      const line = info.lines - breaks;
+      if (columns === undefined) {
+        columns = checkCsvHeader(record, defaultBiz !== undefined);
+        continue;
+      }
+      if (record.length !== columns.length) {
+        yield {
+          line,
+          problem: `has ${record.length} fields; the header has ${columns.length}`,
+        } satisfies InputRow;
+        continue;
+      }
+      yield { line, request: csvRowToRequest(columns, record, defaultBiz) } satisfies InputRow;
+    }
+  } catch (err) {
+    throw readError(path, err);
+  } finally {
+    source.destroy();
+  }
+  if (columns === undefined) throw usageError('the CSV is empty: it has no header row');
+}
+
+async function* jsonlRows(path: string, source: ReadStream, defaultBiz: string | undefined) {
+  const lines = createInterface({ input: source, crlfDelay: Infinity });
+  let line = 0;
+  try {
+    for await (const text of lines) {
+      line++;
+      if (text.trim() === '') continue;
+      let row: InputRow;
+      try {
+        row = { line, request: jsonLineToRequest(text, defaultBiz) };
+      } catch (err) {
+        row = { line, problem: (err as Error).message };
+      }
+      yield row;
+    }
+  } catch (err) {
+    throw readError(path, err);
+  } finally {
+    lines.close();
+    source.destroy();
+  }
+}
+
+/** A read or CSV syntax error as a usage error naming the file; anything else as it is. */
+function readError(path: string, err: unknown): unknown {
+  if (err instanceof CliError) return err;
+  const code = (err as { code?: unknown }).code;
+  if (typeof code === 'string' && code.startsWith('CSV_')) {
+    return usageError(`${path}: ${(err as Error).message}`);
+  }
+  if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) {
+    return usageError(`cannot read ${path} (${code})`);
+  }
+  return err;
+}

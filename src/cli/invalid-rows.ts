@@ -1,0 +1,99 @@
+/**
+ * The invalid rows of a run: every one is written to `<input>.invalid.jsonl` (next to the input
+ * file, or in the working directory when that one is not writable); the first ones are also kept
+ * in memory for the plan, and the rest only counted, so memory stays flat for any file size.
+ */
+import { rm, open, type FileHandle } from 'node:fs/promises';
+import { basename, join } from 'node:path';
+import type { RowProblem } from './row-check.js';
+
+/** One invalid row. Carries no personal data: line, TicketId and field-level reasons only. */
+export interface InvalidRow {
+  line: number;
+  ticketId?: string;
+  problems: RowProblem[];
+}
+
+/** How many invalid rows are kept in memory by default. */
+export const KEPT_INVALID_ROWS = 1000;
+const FLUSH_BYTES = 64 * 1024;
+
+/** `line 7: Binding.IdentificationNumber: check digit does not match (GB 11643)`. */
+export function formatInvalidRow(row: InvalidRow): string {
+  return `line ${row.line}: ${row.problems.map((p) => `${p.field}: ${p.message}`).join('; ')}`;
+}
+
+/** Collects invalid rows: all to a file, the first {@link KEPT_INVALID_ROWS} in memory. */
+export class InvalidRowLog {
+  /** The first rows added, in order. */
+  readonly kept: InvalidRow[] = [];
+  #count = 0;
+  #handle: FileHandle | undefined;
+  #path: string | undefined;
+  #buffer = '';
+
+  /**
+   * @param inputPath the input file; the log is `<inputPath>.invalid.jsonl`
+   * @param cwd where the log goes when the input's directory is not writable
+   */
+  constructor(
+    private readonly inputPath: string,
+    private readonly cwd: string,
+    private readonly keep = KEPT_INVALID_ROWS,
+  ) {}
+
+  /** Invalid rows so far. */
+  get count(): number {
+    return this.#count;
+  }
+
+  /** Where the rows were written; undefined while there are none. */
+  get path(): string | undefined {
+    return this.#path;
+  }
+
+  /** Removes the log a previous run of the same file left. */
+  async removeStale(): Promise<void> {
+    await rm(`${this.inputPath}.invalid.jsonl`, { force: true });
+  }
+
+  async add(row: InvalidRow): Promise<void> {
+    this.#count++;
+    if (this.kept.length < this.keep) this.kept.push(row);
+    this.#handle ??= await this.#open();
+    this.#buffer += `${JSON.stringify(row)}\n`;
+    if (this.#buffer.length >= FLUSH_BYTES) await this.#flush();
+  }
+
+  /** Writes what is buffered; the log stays open for more rows. */
+  async flush(): Promise<void> {
+    await this.#flush();
+  }
+
+  async close(): Promise<void> {
+    await this.#flush();
+    await this.#handle?.close();
+    this.#handle = undefined;
+  }
+
+  async #flush(): Promise<void> {
+    if (this.#handle === undefined || this.#buffer === '') return;
+    const text = this.#buffer;
+    this.#buffer = '';
+    await this.#handle.write(text);
+  }
+
+  async #open(): Promise<FileHandle> {
+    const primary = `${this.inputPath}.invalid.jsonl`;
+    try {
+      const handle = await open(primary, 'w');
+      this.#path = primary;
+      return handle;
+    } catch {
+      const fallback = join(this.cwd, `${basename(this.inputPath)}.invalid.jsonl`);
+      const handle = await open(fallback, 'w');
+      this.#path = fallback;
+      return handle;
+    }
+  }
+}

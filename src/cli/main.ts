@@ -1,0 +1,26 @@
+/**
+ * The `cloudauth-orchestrator` command line (`npm run cli -- <command>`, or the package's bin).
+ * Configured from the environment like the workers (same Redis, same REDIS_PREFIX); logs at warn
+ * on stderr, user output on stdout.
+ *
+ *   enqueue <file.csv|file.jsonl> --biz <Biz> [--batch <id>] [--dry-run] [--wait] [--yes]
+ *   status <TicketId> [--json]
+ *   report --batch <id> --out results.csv|results.jsonl
+ *   retry <TicketId> | retry --failed [--batch <id>]
+ *   cancel <TicketId>
+ *
+ * Exit codes:
+ *   0 success (enqueue: every valid row enqueued and no invalid rows; with --wait also every
+ *     ticket ended passed or not passed)
+ *   1 unexpected error
+ *   2 usage or configuration error (bad arguments, unknown file type, unreadable file, config)
+ *   3 some rows invalid (the valid ones were enqueued unless --dry-run); wins over 4
+ *   4 with --wait: some tickets ended failed, expired or cancelled
+ *   5 unknown TicketId or batch (status, retry, cancel, report)
+ *   6 the ticket's state does not allow the command
+ */
+import { processIo } from './cli-context.js';
+import { runCli } from './program.js';
+
+const code = await runCli(process.argv, processIo());
+process.stdout.write('', () => process.exit(code));

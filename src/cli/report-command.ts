@@ -1,0 +1,106 @@
+/**
+ * `report --batch <id> --out results.csv|results.jsonl`: one row per ticket of the batch, with
+ * its outcome and no personal data, streamed from the store to a temporary file that is renamed
+ * into place when complete.
+ */
+import { createWriteStream } from 'node:fs';
+import { rename, rm } from 'node:fs/promises';
+import { extname, resolve } from 'node:path';
+import { Readable, Transform } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
+import { stringify } from 'csv-stringify';
+import type { ListedTicket } from '../store/ticket-store.js';
+import { loadCliConfig, withApp, type CliIo } from './cli-context.js';
+import { CliError, ExitCode, usageError } from './exit-codes.js';
+
+/** The report's columns, in order. */
+export const REPORT_COLUMNS = [
+  'TicketId',
+  'Biz',
+  'state',
+  'statusCode',
+  'similarityScore',
+  'trustedScore',
+  'authorityComparisonScore',
+  'auditConclusions',
+  'errorCode',
+  'errorMessage',
+  'createdAt',
+  'finishedAt',
+] as const;
+
+/** One report row; absent values are empty strings. */
+export type ReportRow = Record<(typeof REPORT_COLUMNS)[number], string | number>;
+
+/** A ticket as a report row (times as ISO 8601). Pure. */
+export function reportRow(t: ListedTicket): ReportRow {
+  const v = t.verdict;
+  return {
+    TicketId: t.ticketId,
+    Biz: t.biz,
+    state: t.state,
+    statusCode: v?.statusCode ?? '',
+    similarityScore: v?.similarityScore ?? '',
+    trustedScore: v?.trustedScore ?? '',
+    authorityComparisonScore: v?.authorityComparisonScore ?? '',
+    auditConclusions: v?.auditConclusions ?? '',
+    errorCode: t.lastError?.code ?? '',
+    errorMessage: t.lastError?.message ?? '',
+    createdAt: new Date(t.createdAt).toISOString(),
+    finishedAt: t.finishedAt === undefined ? '' : new Date(t.finishedAt).toISOString(),
+  };
+}
+
+/** The report format by the output file's extension; a usage error for any other. */
+export function reportFormatOf(path: string): 'csv' | 'jsonl' {
+  const ext = extname(path).toLowerCase();
+  if (ext === '.csv') return 'csv';
+  if (ext === '.jsonl' || ext === '.ndjson') return 'jsonl';
+  throw usageError(`--out ${path}: give a .csv or .jsonl file`);
+}
+
+/** Runs `report`; answers the exit code (5 when the batch has no ticket). */
+export async function reportCommand(
+  options: { batch: string; out: string },
+  io: CliIo,
+): Promise<ExitCode> {
+  const out = resolve(io.cwd, options.out);
+  const format = reportFormatOf(out);
+  const config = loadCliConfig(io);
+  return withApp(config, async (app) => {
+    let rows = 0;
+    const tickets = app.store.batchTickets(options.batch);
+    async function* records() {
+      for await (const t of tickets) {
+        rows++;
+        yield reportRow(t);
+      }
+    }
+    const encode =
+      format === 'csv'
+        ? stringify({ header: true, columns: [...REPORT_COLUMNS] })
+        : new Transform({
+            writableObjectMode: true,
+            transform(row: ReportRow, _encoding, done) {
+              done(null, `${JSON.stringify(row)}\n`);
+            },
+          });
+    const tmp = `${out}.${process.pid}.tmp`;
+    try {
+      await pipeline(Readable.from(records()), encode, createWriteStream(tmp));
+      if (rows === 0) {
+        throw new CliError(ExitCode.unknown, `no batch ${JSON.stringify(options.batch)}`);
+      }
+      await rename(tmp, out);
+    } catch (err) {
+      await rm(tmp, { force: true });
+      const e = err as NodeJS.ErrnoException;
+      if (e.path !== undefined && e.code !== undefined) {
+        throw usageError(`cannot write ${out} (${e.code})`);
+      }
+      throw err;
+    }
+    io.stdout.write(`Wrote ${rows} tickets of batch ${options.batch} to ${out}\n`);
+    return ExitCode.ok;
+  });
+}

@@ -1,0 +1,132 @@
+/**
+ * `status <TicketId> [--json]`: a ticket's state, verdict, last error, masked applicant and
+ * history. Never prints the lease, the images or unmasked personal data.
+ */
+import type { TicketBinding } from '../domain/binding.js';
+import { maskIdNumber, maskName } from '../domain/mask.js';
+import type { HistoryEntry } from '../domain/ticket.js';
+import type { StoredTicket } from '../store/ticket-store.js';
+import { loadCliConfig, withApp, type CliIo } from './cli-context.js';
+import { CliError, ExitCode } from './exit-codes.js';
+
+/** A ticket as `status` shows it: no lease, applicant masked, times as ISO 8601. */
+export interface TicketStatusView {
+  ticketId: string;
+  biz: string;
+  flow: string;
+  state: string;
+  batchId?: string;
+  attempts: number;
+  applicant: { name?: string; idNumber?: string };
+  verdict?: StoredTicket['verdict'];
+  lastError?: { code: string; message: string; retryable: boolean; at: string };
+  createdAt: string;
+  updatedAt: string;
+  finishedAt?: string;
+  history: { at: string; from: string; to: string; event: string; cause?: string }[];
+}
+
+const iso = (ms: number) => new Date(ms).toISOString();
+
+/** The view of a ticket, its binding and history. Pure. */
+export function statusView(
+  t: StoredTicket,
+  binding: Partial<TicketBinding> | undefined,
+  history: readonly HistoryEntry[],
+): TicketStatusView {
+  const applicant: TicketStatusView['applicant'] = {};
+  if (typeof binding?.name === 'string') applicant.name = maskName(binding.name);
+  if (typeof binding?.idNumber === 'string') applicant.idNumber = maskIdNumber(binding.idNumber);
+  return {
+    ticketId: t.ticketId,
+    biz: t.biz,
+    flow: t.flow,
+    state: t.state,
+    ...(t.batchId === undefined ? {} : { batchId: t.batchId }),
+    attempts: t.attempts,
+    applicant,
+    ...(t.verdict === undefined ? {} : { verdict: t.verdict }),
+    ...(t.lastError === undefined
+      ? {}
+      : {
+          lastError: {
+            code: t.lastError.code,
+            message: t.lastError.message,
+            retryable: t.lastError.retryable,
+            at: iso(t.lastError.at),
+          },
+        }),
+    createdAt: iso(t.createdAt),
+    updatedAt: iso(t.updatedAt),
+    ...(t.finishedAt === undefined ? {} : { finishedAt: iso(t.finishedAt) }),
+    history: history.map((h) => ({
+      at: iso(h.at),
+      from: h.from,
+      to: h.to,
+      event: h.event,
+      ...(h.cause === undefined ? {} : { cause: h.cause }),
+    })),
+  };
+}
+
+/** The view as text for a person. Pure. */
+export function formatStatus(v: TicketStatusView): string {
+  const lines = [
+    `TicketId    ${v.ticketId}`,
+    `Biz         ${v.biz} (${v.flow} flow)`,
+    `State       ${v.state}`,
+  ];
+  if (v.batchId !== undefined) lines.push(`Batch       ${v.batchId}`);
+  const who = [v.applicant.name, v.applicant.idNumber].filter((x) => x !== undefined);
+  if (who.length > 0) lines.push(`Applicant   ${who.join('  ')}`);
+  if (v.verdict) {
+    const d = v.verdict;
+    const scores = [
+      d.similarityScore === undefined ? undefined : `similarity ${d.similarityScore}`,
+      d.trustedScore === undefined ? undefined : `trusted ${d.trustedScore}`,
+      d.authorityComparisonScore === undefined
+        ? undefined
+        : `authority ${d.authorityComparisonScore}`,
+    ].filter((x) => x !== undefined);
+    const verdict = d.statusCode === 1 ? 'passed' : 'not passed';
+    lines.push(
+      `Verdict     ${verdict} (StatusCode ${d.statusCode})${scores.length ? `, ${scores.join(', ')}` : ''}`,
+    );
+    if (d.auditConclusions) lines.push(`Conclusion  ${d.auditConclusions}`);
+  }
+  if (v.lastError) {
+    const e = v.lastError;
+    lines.push(
+      `Last error  ${e.code}: ${e.message} (${e.retryable ? 'retryable' : 'permanent'}, ${e.at})`,
+    );
+  }
+  lines.push(
+    `Attempts    ${v.attempts}`,
+    `Created     ${v.createdAt}`,
+    `Updated     ${v.updatedAt}`,
+  );
+  if (v.finishedAt !== undefined) lines.push(`Finished    ${v.finishedAt}`);
+  lines.push('History');
+  if (v.history.length === 0) lines.push('  (none yet)');
+  for (const h of v.history) {
+    lines.push(`  ${h.at}  ${h.from} → ${h.to}  (${h.event}${h.cause ? `: ${h.cause}` : ''})`);
+  }
+  return `${lines.join('\n')}\n`;
+}
+
+/** Runs `status`; answers the exit code (5 for an unknown TicketId). */
+export async function statusCommand(
+  ticketId: string,
+  options: { json?: boolean },
+  io: CliIo,
+): Promise<ExitCode> {
+  const config = loadCliConfig(io);
+  return withApp(config, async (app) => {
+    const t = await app.store.get(ticketId);
+    if (!t) throw new CliError(ExitCode.unknown, `no ticket ${JSON.stringify(ticketId)}`);
+    const binding = (await app.store.getBinding(ticketId)) as Partial<TicketBinding> | undefined;
+    const view = statusView(t, binding, await app.store.history(ticketId));
+    io.stdout.write(options.json ? `${JSON.stringify(view, null, 2)}\n` : formatStatus(view));
+    return ExitCode.ok;
+  });
+}

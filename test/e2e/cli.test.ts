@@ -1,0 +1,249 @@
+/**
+ * The command line as an operator runs it: a child process on the same Redis prefix as the
+ * workers of an in-process orchestrator, a CSV of applicants with photos next to it, good rows
+ * and every kind of bad row.
+ */
+import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'csv-parse/sync';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { PDF, smallJpeg, smallPng } from '../support/images.js';
+import { startTestOrchestrator, type TestOrchestrator } from '../support/orchestrator.js';
+
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+const GOOD = [
+  ['c-1', '李三', '11010519491231002X', 'faces/a.jpg'],
+  ['c-2', '王五', '372321199103099416', 'faces/b.png'],
+  ['c-3', '赵六', '410381198312056511', 'faces/a.jpg'],
+  ['c-4', '钱七', '110101199003070011', 'faces/c.jpg'],
+] as const;
+const GOOD_IDS = GOOD.map(([id]) => id);
+const BAD_REASONS = [
+  'line 6: Binding.IdentificationNumber: check digit does not match (GB 11643)',
+  'line 7: Binding.FacePic: file does not exist',
+  'line 8: Binding.FacePic: it is a PDF, not an image',
+  'line 9: Binding.FacePic: the file is empty',
+  'line 10: TicketId: repeats the TicketId of line 2',
+  'line 11: Binding.Name: is required by RPMin',
+];
+
+let o: TestOrchestrator;
+let dir: string;
+let csv: string;
+
+interface Run {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+function cli(...args: string[]): Promise<Run> {
+  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+    cwd: ROOT,
+    env: { ...process.env, ...o.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+beforeAll(async () => {
+  o = await startTestOrchestrator();
+  dir = await mkdtemp(join(tmpdir(), 'cli-e2e-'));
+  await mkdir(join(dir, 'faces'));
+  await writeFile(join(dir, 'faces/a.jpg'), await smallJpeg('#8a6b4e'));
+  await writeFile(join(dir, 'faces/b.png'), await smallPng('#6b4e8a'));
+  await writeFile(join(dir, 'faces/c.jpg'), await smallJpeg('#4e8a6b'));
+  await writeFile(join(dir, 'faces/doc.pdf'), PDF);
+  await writeFile(join(dir, 'faces/empty.jpg'), Buffer.alloc(0));
+  csv = join(dir, 'applicants.csv');
+  const rows = [
+    'TicketId,Name,IdentificationNumber,FacePic,IdCardFrontPic,IdCardBackPic',
+    ...GOOD.map((r) => `${r.join(',')},,`),
+    'c-5,孙八,630546198009090099,faces/a.jpg,,',
+    'c-6,周九,11010519491231002X,faces/missing.jpg,,',
+    'c-7,吴十,372321199103099416,faces/doc.pdf,,',
+    'c-8,郑一,410381198312056511,faces/empty.jpg,,',
+    'c-1,李三,11010519491231002X,faces/a.jpg,,',
+    'c-9,,110101199003070011,faces/a.jpg,,',
+  ];
+  await writeFile(csv, `${rows.join('\n')}\n`);
+}, 30_000);
+
+afterAll(async () => {
+  await o?.close();
+  if (dir) await rm(dir, { recursive: true, force: true });
+});
+
+describe('enqueue', () => {
+  it('--dry-run prints the plan with every bad row and its reason, enqueues nothing, exits 3', async () => {
+    const r = await cli('enqueue', csv, '--biz', 'RPMin', '--batch', 'dry', '--dry-run');
+    expect(r.code).toBe(3);
+    expect(r.stdout).toMatch(/rows read +10\n/);
+    expect(r.stdout).toMatch(/valid, new +4 \(server flow 4\)\n/);
+    expect(r.stdout).toMatch(/already enqueued +0\n/);
+    expect(r.stdout).toMatch(/invalid +6\n/);
+    for (const reason of BAD_REASONS) expect(r.stdout).toContain(reason);
+    expect(r.stdout).toContain('Dry run: nothing enqueued.');
+    expect(await o.app.store.existing(GOOD_IDS)).toEqual(new Set());
+    const log = await readFile(`${csv}.invalid.jsonl`, 'utf8');
+    expect(log.trim().split('\n')).toHaveLength(6);
+    expect(log).not.toContain('孙八');
+  }, 30_000);
+
+  it('enqueues the valid rows with progress, follows the batch to the end, and exits 3 for the invalid rows', async () => {
+    const r = await cli('enqueue', csv, '--biz', 'RPMin', '--batch', 'b1', '--yes', '--wait');
+    expect(r.code).toBe(3);
+    expect(r.stdout).toContain('Enqueued 4 tickets into batch b1.');
+    expect(r.stdout).toMatch(/invalid rows +6 \(all in .*applicants\.csv\.invalid\.jsonl\)/);
+    expect(r.stdout).toContain('Final: 4 tickets: passed 4');
+    expect(r.stderr).toContain('enqueuing: 4/4 tickets');
+    expect(r.stderr).toContain('batch b1: 4 tickets: passed 4');
+    for (const id of GOOD_IDS) {
+      const t = await o.app.store.get(id);
+      expect(t).toMatchObject({ state: 'passed', batchId: 'b1' });
+    }
+    expect(await o.app.store.existing(['c-5', 'c-6', 'c-7', 'c-8', 'c-9'])).toEqual(new Set());
+  }, 60_000);
+
+  it('a second run of the same file enqueues nothing new: every valid row is already enqueued', async () => {
+    const r = await cli('enqueue', csv, '--biz', 'RPMin', '--yes');
+    expect(r.code).toBe(3);
+    expect(r.stdout).toMatch(/valid, new +0\n/);
+    expect(r.stdout).toMatch(/already enqueued +4\n/);
+    expect(r.stdout).toMatch(/invalid +6\n/);
+    expect(r.stdout).toContain('Nothing new to enqueue.');
+  }, 30_000);
+
+  it('reads JSONL in the HTTP shape, reports a line that is not JSON, and exits 3', async () => {
+    const file = join(dir, 'more.jsonl');
+    const line = (id: string, name: string, idNumber: string) =>
+      JSON.stringify({
+        TicketId: id,
+        Binding: { Name: name, IdentificationNumber: idNumber, FacePic: 'faces/c.jpg' },
+      });
+    await writeFile(
+      file,
+      [
+        line('j-1', '冯二', '372321199103099416'),
+        '{not json',
+        line('j-2', '陈三', '410381198312056511'),
+      ].join('\n'),
+    );
+    const r = await cli('enqueue', file, '--biz', 'RPMin', '--batch', 'j');
+    expect(r.code).toBe(3);
+    expect(r.stdout).toMatch(/line 2: row: not valid JSON/);
+    expect(r.stdout).toContain('Enqueued 2 tickets into batch j.');
+    expect(await o.app.store.existing(['j-1', 'j-2'])).toEqual(new Set(['j-1', 'j-2']));
+  }, 30_000);
+
+  it('refuses an unknown file type, a missing file, unknown CSV columns and options with exit 2; --help exits 0', async () => {
+    const odd = join(dir, 'odd.csv');
+    await writeFile(odd, 'TicketId,Name,Phone,Email\nx,y,z,w\n');
+    const [txt, missing, columns, biz, option, help] = await Promise.all([
+      cli('enqueue', join(dir, 'x.txt'), '--biz', 'RPMin'),
+      cli('enqueue', join(dir, 'nope.csv'), '--biz', 'RPMin'),
+      cli('enqueue', odd, '--biz', 'RPMin'),
+      cli('enqueue', csv, '--biz', 'NoSuchBiz'),
+      cli('enqueue', csv, '--biz', 'RPMin', '--bogus'),
+      cli('enqueue', '--help'),
+    ]);
+    expect(txt.code).toBe(2);
+    expect(txt.stderr).toContain('unknown file type ".txt"');
+    expect(missing.code).toBe(2);
+    expect(missing.stderr).toContain('does not exist');
+    expect(columns.code).toBe(2);
+    expect(columns.stderr).toContain('unknown CSV columns: "Phone", "Email"');
+    expect(biz.code).toBe(2);
+    expect(biz.stderr).toContain('--biz "NoSuchBiz" is not configured');
+    expect(option.code).toBe(2);
+    expect(help.code).toBe(0);
+    expect(help.stdout).toContain('Examples:');
+    expect(help.stdout).toContain('3  some rows invalid');
+  }, 60_000);
+});
+
+describe('report, status, retry, cancel', () => {
+  it('report --batch writes one CSV row per ticket of the batch, without personal data', async () => {
+    const out = join(dir, 'results.csv');
+    const r = await cli('report', '--batch', 'b1', '--out', out);
+    expect(r.code).toBe(0);
+    const text = await readFile(out, 'utf8');
+    const rows = parse<Record<string, string>>(text, { columns: true });
+    expect(rows.map((row) => row.TicketId).sort()).toEqual(GOOD_IDS);
+    for (const row of rows) {
+      expect(row).toMatchObject({ Biz: 'RPMin', state: 'passed', statusCode: '1' });
+      expect(Number(row.similarityScore)).toBeGreaterThan(0);
+      expect(row.finishedAt).toMatch(/^\d{4}-\d\d-\d\dT/);
+    }
+    for (const [, name, idNumber] of GOOD) {
+      expect(text).not.toContain(name);
+      expect(text).not.toContain(idNumber);
+    }
+    const unknown = await cli('report', '--batch', 'no-such-batch', '--out', join(dir, 'x.csv'));
+    expect(unknown.code).toBe(5);
+  }, 30_000);
+
+  it('status shows the state, verdict and masked applicant; --json too; unknown is 5', async () => {
+    const r = await cli('status', 'c-1');
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/State +passed/);
+    expect(r.stdout).toContain('李*  1101**********002X');
+    expect(r.stdout).toContain('queued → token_issued');
+    expect(r.stdout).not.toContain('11010519491231002X');
+    const json = await cli('status', 'c-1', '--json');
+    expect(json.code).toBe(0);
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      ticketId: 'c-1',
+      state: 'passed',
+      applicant: { name: '李*', idNumber: '1101**********002X' },
+      verdict: { statusCode: 1 },
+    });
+    expect((await cli('status', 'no-such-ticket')).code).toBe(5);
+  }, 30_000);
+
+  it('retry and cancel answer 5 for unknown ids and 6 for a ticket that has ended', async () => {
+    const [unknownRetry, unknownCancel, unknownBatch, retry, cancel, failed, bare] =
+      await Promise.all([
+        cli('retry', 'no-such-ticket'),
+        cli('cancel', 'no-such-ticket'),
+        cli('retry', '--failed', '--batch', 'no-such-batch'),
+        cli('retry', 'c-1'),
+        cli('cancel', 'c-1'),
+        cli('retry', '--failed', '--batch', 'b1'),
+        cli('retry'),
+      ]);
+    expect(unknownRetry.code).toBe(5);
+    expect(unknownCancel.code).toBe(5);
+    expect(unknownCancel.stderr).toContain('no ticket "no-such-ticket"');
+    expect(unknownBatch.code).toBe(5);
+    expect(retry.code).toBe(6);
+    expect(retry.stderr).toContain('the ticket is passed');
+    expect(cancel.code).toBe(6);
+    expect(failed.code).toBe(0);
+    expect(failed.stdout).toContain('Retried 0 failed tickets of batch b1.');
+    expect(bare.code).toBe(2);
+    expect((await o.app.store.get('c-1'))?.state).toBe('passed');
+  }, 60_000);
+
+  it('cancel cancels a ticket that has not ended', async () => {
+    await o.app.intake.enqueue({
+      ticketId: 'h5-1',
+      biz: 'RPH5BioOnly',
+      binding: { name: '李三', idNumber: '11010519491231002X', materials: {} },
+    });
+    await o.waitFor('h5-1', (t) => t.state === 'awaiting_user');
+    const r = await cli('cancel', 'h5-1');
+    expect(r.code).toBe(0);
+    expect((await o.app.store.get('h5-1'))?.state).toBe('cancelled');
+  }, 30_000);
+});

@@ -1,0 +1,163 @@
+import { describe, expect, it } from 'vitest';
+import { CliError, ExitCode } from '../../src/cli/exit-codes.js';
+import { operationError } from '../../src/cli/operation-error.js';
+import { REPORT_COLUMNS, reportFormatOf, reportRow } from '../../src/cli/report-command.js';
+import { checkRetryArguments } from '../../src/cli/retry-command.js';
+import { formatStatus, statusView } from '../../src/cli/status-command.js';
+import { IllegalTransitionError } from '../../src/errors.js';
+import { UnknownTicketError } from '../../src/queue/ticket-operations.js';
+import type { StoredTicket } from '../../src/store/ticket-store.js';
+
+const T0 = Date.UTC(2025, 2, 1, 8, 0, 0);
+
+const passed: StoredTicket = {
+  ticketId: 't-1',
+  biz: 'RPMin',
+  flow: 'server',
+  state: 'passed',
+  version: 2,
+  attempts: 0,
+  batchId: 'b-1',
+  verdict: {
+    statusCode: 1,
+    similarityScore: 93.5,
+    trustedScore: 97,
+    authorityComparisonScore: 91.25,
+    auditConclusions: 'ok',
+  },
+  createdAt: T0,
+  updatedAt: T0 + 2000,
+  finishedAt: T0 + 2000,
+  payloadHash: 'h',
+  lease: {
+    verifyToken: 'secret-token',
+    tokenExpiresAt: T0,
+    sts: {
+      accessKeyId: 'STS.k',
+      accessKeySecret: 'sts-secret',
+      securityToken: 'sts-token',
+      endPoint: 'e',
+      bucketName: 'b',
+      path: 'p/',
+      expiresAt: T0,
+    },
+    pageUrl: 'https://h5',
+    issuedAt: T0,
+  },
+};
+const binding = { name: '李三', idNumber: '630546198009090090', materials: {} };
+const history = [
+  { from: 'queued', to: 'token_issued', event: 'token_issued', at: T0 + 1000, attempt: 0 },
+  {
+    from: 'token_issued',
+    to: 'passed',
+    event: 'verdict',
+    cause: 'passed',
+    at: T0 + 2000,
+    attempt: 0,
+  },
+] as const;
+
+describe('status', () => {
+  it('masks the applicant and leaves the lease out', () => {
+    const view = statusView(passed, binding, history);
+    expect(view.applicant).toEqual({ name: '李*', idNumber: '6305**********0090' });
+    const json = JSON.stringify(view);
+    expect(json).not.toContain('630546198009090090');
+    expect(json).not.toContain('李三');
+    expect(json).not.toMatch(/secret|sts-token|h5/);
+    expect(view.history[1]).toEqual({
+      at: '2025-03-01T08:00:02.000Z',
+      from: 'token_issued',
+      to: 'passed',
+      event: 'verdict',
+      cause: 'passed',
+    });
+  });
+
+  it('prints state, verdict, applicant, last error and history for a person', () => {
+    const text = formatStatus(
+      statusView(
+        {
+          ...passed,
+          lastError: {
+            code: 'PROVIDER_INTERNAL',
+            message: 'InternalError',
+            retryable: true,
+            at: T0 + 500,
+          },
+        },
+        binding,
+        history,
+      ),
+    );
+    expect(text).toContain('State       passed\n');
+    expect(text).toContain('Applicant   李*  6305**********0090\n');
+    expect(text).toContain(
+      'Verdict     passed (StatusCode 1), similarity 93.5, trusted 97, authority 91.25\n',
+    );
+    expect(text).toContain(
+      'Last error  PROVIDER_INTERNAL: InternalError (retryable, 2025-03-01T08:00:00.500Z)\n',
+    );
+    expect(text).toContain('  2025-03-01T08:00:01.000Z  queued → token_issued  (token_issued)\n');
+    expect(text).toContain('(verdict: passed)\n');
+  });
+});
+
+describe('report', () => {
+  it('has one column per documented field and no personal data', () => {
+    const row = reportRow(passed);
+    expect(Object.keys(row)).toEqual([...REPORT_COLUMNS]);
+    expect(row).toEqual({
+      TicketId: 't-1',
+      Biz: 'RPMin',
+      state: 'passed',
+      statusCode: 1,
+      similarityScore: 93.5,
+      trustedScore: 97,
+      authorityComparisonScore: 91.25,
+      auditConclusions: 'ok',
+      errorCode: '',
+      errorMessage: '',
+      createdAt: '2025-03-01T08:00:00.000Z',
+      finishedAt: '2025-03-01T08:00:02.000Z',
+    });
+  });
+
+  it('writes CSV or JSONL by the extension, else a usage error', () => {
+    expect(reportFormatOf('r.csv')).toBe('csv');
+    expect(reportFormatOf('r.jsonl')).toBe('jsonl');
+    expect(() => reportFormatOf('r.xlsx')).toThrow(CliError);
+  });
+});
+
+describe('retry and cancel', () => {
+  it.each([
+    [undefined, {}, 'give a TicketId, or --failed'],
+    ['t', { failed: true }, 'not both'],
+    ['t', { batch: 'b' }, '--batch goes with --failed'],
+  ] as const)('refuses %s %j as a usage error', (id, options, message) => {
+    expect(() => checkRetryArguments(id, options)).toThrow(message);
+  });
+
+  it('accepts a TicketId, or --failed with or without --batch', () => {
+    expect(() => checkRetryArguments('t', {})).not.toThrow();
+    expect(() => checkRetryArguments(undefined, { failed: true, batch: 'b' })).not.toThrow();
+  });
+
+  it('maps an unknown ticket to 5 and a wrong state to 6', () => {
+    const unknown = operationError(new UnknownTicketError('t-9'), 'cancel') as CliError;
+    expect(unknown.exitCode).toBe(ExitCode.unknown);
+    expect(unknown.message).toBe('no ticket "t-9"');
+    const wrong = operationError(
+      new IllegalTransitionError('passed', 'retried'),
+      'retry',
+    ) as CliError;
+    expect(wrong.exitCode).toBe(ExitCode.illegalState);
+    expect(wrong.message).toBe(
+      'the ticket is passed: only a failed or expired ticket can be retried',
+    );
+    const other = new Error('boom');
+    expect(operationError(other, 'retry')).toBe(other);
+  });
+});
