@@ -19,8 +19,11 @@ import {
   loadOrCreateWebhookSecret,
   startWebhookWorker,
   webhookEventOf,
+  type RunningWebhookWorker,
   type WebhookJobData,
 } from './intake/webhooks/index.js';
+import { HealthCheck } from './ops/health.js';
+import { Telemetry } from './ops/metrics.js';
 import { OssMaterialUploader } from './oss/uploader.js';
 import { TICKET_QUEUE, bullPrefix, type TicketJobData } from './queue/queues.js';
 import { ProviderRateLimiter } from './queue/rate-limiter.js';
@@ -56,6 +59,12 @@ export interface App {
   lifecycle: TicketLifecycle;
   limiter: ProviderRateLimiter;
   worker: RunningWorker | undefined;
+  /** The `webhooks` worker, when workers run in this process. */
+  webhookWorker: RunningWebhookWorker | undefined;
+  /** This process's metrics (`GET /metrics`). */
+  telemetry: Telemetry;
+  /** This process's readiness (`GET /readyz`). */
+  health: HealthCheck;
   /** The HTTP API's URL, when it runs in this process. */
   apiUrl: string | undefined;
   /** Where embedded mode keeps its generated API token (undefined: API_TOKENS is set). */
@@ -71,6 +80,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
     for (const release of releasers.reverse()) await release();
   };
   try {
+    const telemetry = new Telemetry({ logger });
     let emulators: Emulators | undefined;
     let endpoint = config.cloudauth.endpoint;
     let accessKeyId = config.cloudauth.accessKeyId;
@@ -85,7 +95,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
         endpoint = started.cloudauth.url;
       } else {
         endpoint = `http://${config.emulator.host}:${config.emulator.cloudauthPort}`;
-        logger.warn(
+        logger.info(
           { endpoint },
           'no CLOUDAUTH_ENDPOINT: using the emulator at its configured address',
         );
@@ -99,9 +109,14 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
       securityToken: config.cloudauth.securityToken,
       timeoutMs: config.cloudauth.timeoutMs,
       logger,
+      telemetry,
     });
     releasers.push(() => cloudauth.close());
-    const uploader = new OssMaterialUploader({ timeoutMs: config.oss.timeoutMs, logger });
+    const uploader = new OssMaterialUploader({
+      timeoutMs: config.oss.timeoutMs,
+      logger,
+      telemetry,
+    });
 
     const redisUrl = config.redisUrl ?? DEFAULT_REDIS_URL;
     const redis = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
@@ -149,9 +164,11 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
         ? {}
         : { defaultUrl: config.webhooks.defaultUrl }),
     });
+    telemetry.observe({ store, queues: { [TICKET_QUEUE]: queue, [WEBHOOK_QUEUE]: webhookQueue } });
     const lifecycle = new TicketLifecycle({
       store,
       logger,
+      telemetry,
       publish: async (t) => {
         const event = webhookEventOf(t);
         if (event) await publisher.publish(event, t.callbackUrl);
@@ -166,6 +183,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
     });
 
     let worker: RunningWorker | undefined;
+    let webhookWorker: RunningWebhookWorker | undefined;
     if (options.workers) {
       const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
       connection.on('error', (err) =>
@@ -183,6 +201,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
           uploader,
           limiter,
           logger,
+          telemetry,
           settings: {
             leaseMarginMs: q.leaseMarginMs,
             pollInitialMs: q.pollInitialMs,
@@ -208,9 +227,17 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
         concurrency: config.webhooks.concurrency,
         backoff: { baseMs: q.backoffBaseMs, capMs: q.backoffCapMs },
         logger,
+        telemetry,
       });
+      webhookWorker = webhooks;
       releasers.push(() => webhooks.close(q.shutdownTimeoutMs));
     }
+    const health = new HealthCheck({
+      redis,
+      queue,
+      workers: { [TICKET_QUEUE]: worker?.worker, [WEBHOOK_QUEUE]: webhookWorker?.worker },
+      maxWaitSeconds: config.ops.readyzMaxWaitSeconds,
+    });
     let apiUrl: string | undefined;
     let apiTokenFile: string | undefined;
     if (options.http) {
@@ -228,6 +255,8 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
         checkCallbackUrl: (url) => checkCallbackUrl(url, config.webhooks.allowedHosts),
         host: config.api.host,
         port: config.api.port,
+        ops: { telemetry, health, metricsAuth: config.ops.metricsAuth },
+        queues: [queue, webhookQueue],
       });
       apiUrl = api.url;
       releasers.push(() => api.close());
@@ -248,6 +277,9 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
       lifecycle,
       limiter,
       worker,
+      webhookWorker,
+      telemetry,
+      health,
       close,
     };
   } catch (err) {

@@ -302,6 +302,16 @@ export const CONFIG_KEYS = {
     '1000',
     'Most tickets one `POST /v1/tickets/batch` request may carry.',
   ),
+  METRICS_AUTH: key(
+    bool,
+    'false',
+    '`GET /metrics` requires the API bearer token. Default no: Prometheus scrapers usually carry none, and the metrics hold counts by state, action and error code only (no ticket ids, no personal data). `/healthz` and `/readyz` never require it.',
+  ),
+  READYZ_MAX_WAIT_SECONDS: key(
+    int(1, 86_400),
+    '300',
+    '`GET /readyz` answers 503 when the oldest waiting ticket job has waited longer than this, in seconds.',
+  ),
   EMULATOR_HOST: key(z.string().min(1), '127.0.0.1', 'Address the emulators listen on.'),
   EMULATOR_CLOUDAUTH_PORT: key(
     int(0, 65535),
@@ -454,6 +464,12 @@ export interface Config {
     /** Most tickets per batch request. */
     batchMax: number;
   };
+  ops: {
+    /** `GET /metrics` requires the API bearer token. */
+    metricsAuth: boolean;
+    /** `GET /readyz` fails when the oldest waiting ticket job is older, in seconds. */
+    readyzMaxWaitSeconds: number;
+  };
   emulator: {
     host: string;
     cloudauthPort: number;
@@ -547,6 +563,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       tokenFile: r.API_TOKEN_FILE,
       bodyLimitBytes: r.API_BODY_LIMIT_BYTES,
       batchMax: r.API_BATCH_MAX,
+    },
+    ops: {
+      metricsAuth: r.METRICS_AUTH,
+      readyzMaxWaitSeconds: r.READYZ_MAX_WAIT_SECONDS,
     },
     emulator: {
       host: r.EMULATOR_HOST,

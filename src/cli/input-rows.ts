@@ -7,7 +7,7 @@
 import { createReadStream, type ReadStream } from 'node:fs';
 import { extname } from 'node:path';
 import { createInterface } from 'node:readline';
-import { parse } from 'csv-parse';
+import { CsvError, parse } from 'csv-parse';
 import { IMAGE_FIELDS } from '../domain/binding.js';
 import { CliError, usageError } from './exit-codes.js';
 
@@ -187,7 +187,8 @@ async function* jsonlRows(path: string, source: ReadStream, defaultBiz: string |
 function readError(path: string, err: unknown): unknown {
   if (err instanceof CliError) return err;
   const code = (err as { code?: unknown }).code;
-  if (typeof code === 'string' && code.startsWith('CSV_')) {
+  // csv-parse names most codes CSV_*, but not all (INVALID_OPENING_QUOTE)
+  if (err instanceof CsvError || (typeof code === 'string' && code.startsWith('CSV_'))) {
     return usageError(`${path}: ${(err as Error).message}`);
   }
   if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) {

@@ -13,6 +13,7 @@ import RPCClient from '@alicloud/pop-core';
 import type { z } from 'zod';
 import { ConfigError, TransportError, ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { Telemetry } from '../ops/metrics.js';
 import { toOrchestratorError } from './error-table.js';
 import {
   CLOUDAUTH_API_VERSION,
@@ -48,6 +49,8 @@ export interface CloudauthClientDeps {
   regionId?: string;
   /** Unmapped provider codes are logged at warn; other failures at debug. */
   logger?: Logger;
+  /** Counts and times every call (`provider_calls_total`, `provider_call_duration_seconds`). */
+  telemetry?: Telemetry | undefined;
 }
 
 /** The Cloudauth actions this client calls. */
@@ -101,6 +104,7 @@ export class CloudauthClient {
   readonly #timeoutMs: number;
   readonly #regionId: string;
   readonly #logger: Logger | undefined;
+  readonly #telemetry: Telemetry | undefined;
 
   constructor(deps: CloudauthClientDeps) {
     if (!/^https?:\/\//.test(deps.endpoint)) {
@@ -125,6 +129,7 @@ export class CloudauthClient {
     this.#timeoutMs = deps.timeoutMs;
     this.#regionId = deps.regionId ?? 'cn-hangzhou';
     this.#logger = deps.logger;
+    this.#telemetry = deps.telemetry;
   }
 
   /** Starts a verification: a VerifyToken, STS upload credentials and the H5 page URL. */
@@ -213,6 +218,7 @@ export class CloudauthClient {
     schema: z.ZodType<T, unknown>,
   ): Promise<T> {
     check();
+    const done = this.#telemetry?.timeProviderCall(action);
     let body: unknown;
     try {
       body = await this.#rpc.request<unknown>(
@@ -222,6 +228,7 @@ export class CloudauthClient {
       );
     } catch (err) {
       const mapped = toOrchestratorError(err, action);
+      done?.(mapped.code);
       if (mapped.code === 'PROVIDER_UNKNOWN_CODE') {
         this.#logger?.warn(
           { err: mapped.toJSON(), action },
@@ -233,7 +240,10 @@ export class CloudauthClient {
       throw mapped;
     }
     const parsed = schema.safeParse(body);
-    if (parsed.success) return parsed.data;
+    if (parsed.success) {
+      done?.('ok');
+      return parsed.data;
+    }
     const requestId = (body as { RequestId?: unknown } | null)?.RequestId;
     const where = parsed.error.issues
       .slice(0, 5)
@@ -244,6 +254,7 @@ export class CloudauthClient {
       `${action} failed: malformed success answer (${where})`,
       typeof requestId === 'string' && /^[\w.:-]{1,80}$/.test(requestId) ? { requestId } : {},
     );
+    done?.(error.code);
     this.#logger?.warn({ err: error.toJSON(), action }, 'Cloudauth answered a malformed body');
     throw error;
   }

@@ -18,7 +18,7 @@ import {
 } from '../domain/binding.js';
 import { flowOf } from '../domain/ticket.js';
 import { ValidationError } from '../errors.js';
-import { TICKET_ID_MAX, type TicketInput } from '../queue/ticket-intake.js';
+import { TICKET_ID_MAX, quotedBiz, type TicketInput } from '../queue/ticket-intake.js';
 
 /** Every problem of one ticket request; `problems` has one error per field. */
 export class TicketRejectedError extends ValidationError {
@@ -103,7 +103,11 @@ export function parseTicketRequest(raw: unknown, options: ParseOptions): TicketI
         const at = i.path.map(String);
         if (i.code === 'unrecognized_keys') {
           return i.keys.map(
-            (k) => new ValidationError(`${prefix}${[...at, k].join('.')}`, 'is not a known field'),
+            (k) =>
+              new ValidationError(
+                `${prefix}${[...at, k].map((p) => (p === '' ? '""' : p)).join('.')}`,
+                'is not a known field',
+              ),
           );
         }
         return [new ValidationError(`${prefix}${at.join('.') || '(body)'}`, i.message)];
@@ -125,7 +129,9 @@ export function parseTicketRequest(raw: unknown, options: ParseOptions): TicketI
   };
   const scheme = options.biz[r.Biz];
   if (!scheme) {
-    problems.push(new ValidationError(`${prefix}Biz`, `"${r.Biz}" is not a configured Biz`));
+    problems.push(
+      new ValidationError(`${prefix}Biz`, `${quotedBiz(r.Biz)} is not a configured Biz`),
+    );
   }
   const binding: TicketBinding = { materials: {} };
   if (r.Binding.Name !== undefined) {

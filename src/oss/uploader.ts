@@ -9,6 +9,7 @@ import OSS from 'ali-oss';
 import type { GetVerifyTokenResult } from '../cloudauth/types.js';
 import type { ImageType } from '../domain/binding.js';
 import type { Logger } from '../logger.js';
+import type { Telemetry } from '../ops/metrics.js';
 import type { FittedImage } from './image-fit.js';
 import { ossToOrchestratorError } from './oss-errors.js';
 
@@ -43,6 +44,8 @@ export interface OssMaterialUploaderDeps {
   /** ali-oss region, used for the Host header when the endpoint is an IP. Default oss-cn-hangzhou. */
   region?: string;
   logger?: Logger;
+  /** Counts and times every upload as action `PutObject`. */
+  telemetry?: Telemetry | undefined;
 }
 
 /**
@@ -76,10 +79,13 @@ export class OssMaterialUploader implements MaterialUploader {
   async upload(lease: StsLease, image: FittedImage): Promise<string> {
     const key = OssMaterialUploader.keyFor(lease, image);
     const client = this.client(lease);
+    const done = this.deps.telemetry?.timeProviderCall('PutObject');
     try {
       await client.put(key, image.bytes, { mime: MIME[image.type], timeout: this.deps.timeoutMs });
+      done?.('ok');
     } catch (err) {
       const mapped = ossToOrchestratorError(err, 'PutObject');
+      done?.(mapped.code);
       this.deps.logger?.debug({ err: mapped.toJSON(), field: image.field }, 'OSS upload failed');
       throw mapped;
     }

@@ -45,6 +45,16 @@ export interface TicketIntakeDeps {
 /** The longest TicketId accepted. */
 export const TICKET_ID_MAX = 128;
 
+/**
+ * An unknown Biz as a refusal may quote it: only when it reads as a Biz name. A shifted CSV column
+ * puts a name or an identity number there, and a refusal never repeats personal data.
+ */
+export function quotedBiz(biz: string): string {
+  return /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/.test(biz) && !/\d{5}/.test(biz)
+    ? `"${biz}"`
+    : 'the given Biz';
+}
+
 export class TicketIntake {
   constructor(private readonly deps: TicketIntakeDeps) {}
 
@@ -74,7 +84,8 @@ export class TicketIntake {
 
   private async create(input: TicketInput): Promise<EnqueueResult> {
     const scheme = this.deps.biz[input.biz];
-    if (!scheme) throw new ValidationError('Biz', `"${input.biz}" is not a configured Biz`);
+    if (!scheme)
+      throw new ValidationError('Biz', `${quotedBiz(input.biz)} is not a configured Biz`);
     if (!/^[\x21-\x7e]+$/.test(input.ticketId) || input.ticketId.length > TICKET_ID_MAX) {
       throw new ValidationError(
         'TicketId',

@@ -7,6 +7,7 @@
 import { transition } from '../domain/ticket-machine.js';
 import type { Ticket, TicketEvent } from '../domain/ticket.js';
 import type { Logger } from '../logger.js';
+import type { Telemetry } from '../ops/metrics.js';
 import type { ApplyOutcome, TicketStore } from '../store/ticket-store.js';
 
 /** Sends a ticket's outward event for its current state, if it has one. */
@@ -17,6 +18,8 @@ export interface TicketLifecycleDeps {
   logger: Logger;
   publish?: TicketPublisher;
   clock?: () => number;
+  /** Counts applied transitions (`transitions_total`). */
+  telemetry?: Telemetry | undefined;
 }
 
 export class TicketLifecycle {
@@ -31,6 +34,7 @@ export class TicketLifecycle {
     const { ticket, history } = transition(t, event, this.clock());
     const result = await this.deps.store.apply(t.ticketId, t.version, ticket, history);
     if (result === 'applied') {
+      this.deps.telemetry?.transitions.inc({ from: history.from, to: history.to });
       this.deps.logger.info(
         { ticketId: t.ticketId, from: history.from, to: history.to, event: event.type },
         'ticket advanced',

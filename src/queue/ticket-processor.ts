@@ -34,6 +34,7 @@ import {
 } from '../domain/ticket.js';
 import { OrchestratorError, ThrottledError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { Telemetry } from '../ops/metrics.js';
 import {
   needsNewToken,
   prepareMaterials,
@@ -68,6 +69,8 @@ export interface TicketProcessorDeps {
   logger: Logger;
   settings: TicketProcessorSettings;
   clock?: () => number;
+  /** Counts retries, throttling and token renewals. */
+  telemetry?: Telemetry | undefined;
 }
 
 /** What a ticket job answers when it completes. */
@@ -148,6 +151,7 @@ export function makeTicketProcessor(deps: TicketProcessorDeps) {
   const renew = async (run: Run, t: Ticket): Promise<Outcome> => {
     run.renewals++;
     const lease = await getToken(run, t);
+    deps.telemetry?.tokenRenewals.inc();
     await advance(t, { type: 'token_renewed', lease });
     return CONTINUE;
   };
@@ -256,6 +260,7 @@ export function makeTicketProcessor(deps: TicketProcessorDeps) {
       return renew(run, t);
     }
     if (e instanceof ThrottledError && run.action) {
+      deps.telemetry?.throttled.inc({ action: run.action });
       await limiter.block(run.action, e.retryAfterMs ?? 1000);
     }
     if (!e.retryable) {
@@ -269,6 +274,7 @@ export function makeTicketProcessor(deps: TicketProcessorDeps) {
       logger.warn({ ticketId: t.ticketId, err: e.toJSON() }, 'retries exhausted: ticket failed');
       await fail(t, e);
     } else {
+      deps.telemetry?.retries.inc({ code: e.code });
       logger.info({ ticketId: t.ticketId, err: e.toJSON() }, 'retryable error; will retry');
     }
     throw e;

@@ -10,11 +10,12 @@ describe('under faults', () => {
   it('completes 200 tickets through 30% InternalError and some Throttling, never over the QPS ceiling', async () => {
     const qps = 40;
     const o = await startTestOrchestrator({
-      // The emulator shares this process's event loop with 50 busy workers: requests reach its
-      // QPS window with tens of ms of jitter, so the limiter keeps 10% headroom here.
+      // The emulator shares this process's event loop with 50 busy workers (and, on a loaded
+      // 2-core machine, other processes): requests reach its QPS window with up to ~200 ms of
+      // lag, so the limiter keeps 20% headroom here. bench/ measures fidelity out of process.
       env: {
         CLOUDAUTH_QPS: `*=${qps}`,
-        CLOUDAUTH_QPS_HEADROOM: '0.1',
+        CLOUDAUTH_QPS_HEADROOM: '0.2',
         JOB_ATTEMPTS: '30',
         WORKER_CONCURRENCY: '50',
       },

@@ -519,6 +519,8 @@ describe('errors', () => {
         getBinding: (id) => o.app.store.getBinding(id),
         history: (id) => o.app.store.history(id),
         list: (q) => o.app.store.list(q),
+        countByState: () => o.app.store.countByState(),
+        countBatch: (b) => o.app.store.countBatch(b),
       },
     });
     try {
@@ -560,6 +562,7 @@ describe('GET /openapi.json', () => {
         'POST /v1/tickets/{id}/retry',
         'POST /v1/tickets/{id}/cancel',
         'GET /openapi.json',
+        'GET /v1/summary',
       ].sort(),
     );
     expect(doc.components.securitySchemes.bearerAuth).toMatchObject({

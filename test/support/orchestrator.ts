@@ -36,6 +36,8 @@ export async function startTestOrchestrator(
     emulator?: Partial<CloudauthEmulatorOptions>;
     env?: Record<string, string>;
     workers?: boolean;
+    /** Serve the HTTP API on a free port (`app.apiUrl`); set API_TOKENS in `env`. */
+    http?: boolean;
   } = {},
 ): Promise<TestOrchestrator> {
   const emu = await startTestEmulators(options.emulator);
@@ -56,6 +58,7 @@ export async function startTestOrchestrator(
     WORKER_CONCURRENCY: '20',
     SHUTDOWN_TIMEOUT_MS: '2000',
     LOG_LEVEL: 'silent',
+    API_PORT: '0',
     ...options.env,
   };
   const config = loadConfig(env);
@@ -65,6 +68,7 @@ export async function startTestOrchestrator(
     app = await startApp(config, logger, {
       embedEmulators: false,
       workers: options.workers ?? true,
+      http: options.http ?? false,
     });
   } catch (err) {
     await emu.close();

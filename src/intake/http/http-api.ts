@@ -9,6 +9,9 @@ import fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } 
 import { z } from 'zod';
 import { ConfigError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
+import { opsRoutes, type OpsRoutesOptions } from '../../ops/ops-routes.js';
+import { operationsUi, UI_PREFIX, type OperationsUiOptions } from '../../ops/ui/operations-ui.js';
+import { summaryRoute, type SummaryRouteDeps } from '../../ops/ui/summary-route.js';
 import { TICKET_ID_MAX } from '../../queue/ticket-intake.js';
 import { bearerAuth } from './auth.js';
 import { batchRoute, type BatchRouteDeps } from './batch-route.js';
@@ -18,12 +21,18 @@ import type { RouteSpec } from './route-spec.js';
 import { ticketRoutes } from './ticket-routes.js';
 
 /** What the API needs. */
-export interface HttpApiDeps extends BatchRouteDeps {
+export interface HttpApiDeps extends BatchRouteDeps, SummaryRouteDeps {
+  /** What the ticket, batch and summary routes read and write. */
+  store: BatchRouteDeps['store'] & SummaryRouteDeps['store'];
   /** Accepted bearer tokens (`API_TOKENS`, or {@link loadOrCreateApiToken}); at least one. */
   tokens: readonly string[];
   /** Largest request body, in bytes (`API_BODY_LIMIT_BYTES`); larger ones get a 413 problem. */
   bodyLimitBytes: number;
   logger: Logger;
+  /** `/healthz`, and `/readyz` and `/metrics` when their parts are given (see `opsRoutes`). */
+  ops?: OpsRoutesOptions;
+  /** Queues the dashboard under `/ui/queues` shows; absent: the page only (see `operationsUi`). */
+  queues?: OperationsUiOptions['queues'];
 }
 
 /** A listening API. */
@@ -61,7 +70,7 @@ export function buildHttpApi(deps: HttpApiDeps): FastifyInstance {
   installJsonParser(app);
   installProblemHandlers(app, logger);
 
-  const routes: RouteSpec[] = [...ticketRoutes(deps), batchRoute(deps)];
+  const routes: RouteSpec[] = [...ticketRoutes(deps), batchRoute(deps), summaryRoute(deps)];
   let document: Record<string, unknown> | undefined;
   const openapi: RouteSpec = {
     method: 'GET',
@@ -78,7 +87,7 @@ export function buildHttpApi(deps: HttpApiDeps): FastifyInstance {
   routes.push(openapi);
 
   const publicRoutes = new Set(routes.filter((r) => r.public).map((r) => r.url));
-  app.addHook('onRequest', bearerAuth(deps.tokens, publicRoutes));
+  app.addHook('onRequest', bearerAuth(deps.tokens, publicRoutes, [UI_PREFIX]));
   app.addHook('onResponse', (request, reply, done) => {
     logger.info(
       {
@@ -94,6 +103,8 @@ export function buildHttpApi(deps: HttpApiDeps): FastifyInstance {
   for (const route of routes) {
     app.route({ method: route.method, url: route.url, handler: route.handler });
   }
+  void app.register(opsRoutes, deps.ops ?? {});
+  void app.register(operationsUi, { tokens: deps.tokens, queues: deps.queues });
   return app;
 }
 

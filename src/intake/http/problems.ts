@@ -83,8 +83,10 @@ export function fieldProblems(err: ValidationError): FieldProblem[] {
 function pathOf(prefix: string, path: readonly PropertyKey[]): string {
   let out = prefix;
   for (const part of path) {
+    // an empty key would name no field at all
+    const name = String(part) === '' ? '""' : String(part);
     if (typeof part === 'number') out += `[${part}]`;
-    else out += out === '' ? String(part) : `.${String(part)}`;
+    else out += out === '' ? name : `.${name}`;
   }
   return out;
 }

@@ -10,6 +10,7 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { OrchestratorError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
+import type { Telemetry } from '../../ops/metrics.js';
 import { BACKOFF_TYPE, backoffDelay, type BackoffSettings } from '../../queue/backoff.js';
 import { bullPrefix } from '../../queue/queues.js';
 import { checkCallbackUrl, type HostLookup } from './allowlist.js';
@@ -43,6 +44,8 @@ export interface WebhookWorkerDeps {
   fetch?: typeof fetch;
   /** Replaces the DNS lookup of the URL check (tests). */
   lookup?: HostLookup;
+  /** Counts delivery attempts by outcome (`webhook_deliveries_total`). */
+  telemetry?: Telemetry | undefined;
 }
 
 export interface RunningWebhookWorker {
@@ -135,6 +138,7 @@ export function startWebhookWorker(deps: WebhookWorkerDeps): RunningWebhookWorke
     };
     try {
       const status = await deliver(deps, job.data);
+      deps.telemetry?.webhookDeliveries.inc({ outcome: 'delivered' });
       logger.info({ ...context, status }, 'webhook delivered');
     } catch (err) {
       const e =
@@ -142,6 +146,7 @@ export function startWebhookWorker(deps: WebhookWorkerDeps): RunningWebhookWorke
           ? err
           : new OrchestratorError('INTERNAL_ERROR', 'webhook delivery failed', { cause: err });
       const last = !e.retryable || context.attempt >= (job.opts.attempts ?? 1);
+      deps.telemetry?.webhookDeliveries.inc({ outcome: last ? 'dead_lettered' : 'retried' });
       logger.warn(
         { ...context, err: e.toJSON() },
         last ? 'webhook dead-lettered' : 'webhook delivery failed; will retry',

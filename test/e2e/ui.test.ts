@@ -1,0 +1,362 @@
+/**
+ * The operations page in a real browser: Debian's chromium driven by playwright-core against an
+ * orchestrator with workers and the HTTP API on loopback (real Redis, the emulators, real
+ * tickets). Without /usr/bin/chromium the suite fails: CI installs it (`.ci/run`).
+ */
+import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { TicketState } from '../../src/domain/ticket.js';
+import { smallJpeg } from '../support/images.js';
+import {
+  aBinding,
+  startTestOrchestrator,
+  TEST_BIZ,
+  type TestOrchestrator,
+} from '../support/orchestrator.js';
+
+const CHROMIUM = '/usr/bin/chromium';
+const CHROMIUM_ARGS = [
+  '--headless',
+  '--no-sandbox',
+  '--disable-gpu',
+  '--disable-quic',
+  '--no-first-run',
+  '--disable-background-networking',
+  '--disable-component-update',
+  '--disable-sync',
+];
+const TOKEN = 'ui-e2e-token-0123456789abcdefghi';
+const NAME = '李三';
+const ID_NUMBER = '11010519491231002X';
+const BATCH = 'ui-batch-1';
+const XSS_ID = 'ui-<img/src=x/onerror=window.__xss=1>';
+const PASSING = ['ui-pass-1', 'ui-pass-2', 'ui-pass-3', XSS_ID];
+const SCREENSHOT = join('test-results', 'ui.png');
+
+let o: TestOrchestrator;
+let base: string;
+let profile: string;
+let context: BrowserContext;
+let page: Page;
+const problems: string[] = [];
+
+async function until<T>(
+  what: string,
+  read: () => Promise<T>,
+  ok: (value: T) => boolean,
+  timeoutMs = 10_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let last = await read();
+  while (!ok(last)) {
+    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(last)}`);
+    await new Promise((r) => setTimeout(r, 100));
+    last = await read();
+  }
+  return last;
+}
+
+const text = (selector: string) => page.locator(selector).innerText();
+const count = async (state: TicketState) =>
+  Number(await text(`#summary [data-state="${state}"] .count`));
+const rowIds = () => page.locator('#rows tr button.link').allTextContents();
+const setHidden = (hidden: boolean) =>
+  page.evaluate(
+    `Object.defineProperty(document, 'hidden', { configurable: true, get: () => ${hidden} });
+     document.dispatchEvent(new Event('visibilitychange'));`,
+  );
+
+async function filterBy(state: string, batch = '') {
+  await page.selectOption('#filter-state', state);
+  await page.fill('#filter-batch', batch);
+  await page.click('#filters button[type="submit"]');
+}
+
+async function open(ticketId: string) {
+  await page.click(`#rows tr[data-ticket="${ticketId}"] button.link`);
+  await until(
+    'detail',
+    () => text('#detail-id').catch(() => ''),
+    (id) => id === ticketId,
+  );
+}
+
+beforeAll(async () => {
+  if (!existsSync(CHROMIUM)) {
+    throw new Error(
+      `Debian's chromium is missing at ${CHROMIUM}: apt-get install chromium (.ci/run installs it)`,
+    );
+  }
+  const face = await smallJpeg('#8a6b4e');
+  o = await startTestOrchestrator({
+    http: true,
+    env: { API_TOKENS: TOKEN, CLOUDAUTH_BIZ: `${TEST_BIZ},Ghost=RPMin` },
+  });
+  base = o.app.apiUrl ?? '';
+  expect(base).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
+  const enqueue = (ticketId: string, biz: string, binding = aBinding(face), batchId = BATCH) =>
+    o.app.intake.enqueue({ ticketId, biz, binding, batchId });
+  for (const id of PASSING) await enqueue(id, 'RPMin');
+  await enqueue('ui-reject', 'RPMin', aBinding(face, '拒绝'));
+  await enqueue('ui-ghost', 'Ghost', aBinding(face), 'ui-batch-2');
+  await o.app.intake.enqueue({
+    ticketId: 'ui-wait',
+    biz: 'RPH5BioOnly',
+    binding: { name: NAME, idNumber: ID_NUMBER, materials: {} },
+  });
+  for (const id of [...PASSING, 'ui-reject', 'ui-ghost']) await o.waitFor(id);
+  await o.waitFor('ui-wait', (t) => t.state === 'awaiting_user');
+
+  profile = mkdtempSync(join(tmpdir(), 'ui-chromium-'));
+  context = await chromium.launchPersistentContext(profile, {
+    executablePath: CHROMIUM,
+    args: CHROMIUM_ARGS,
+    viewport: { width: 1440, height: 900 },
+  });
+  page = context.pages()[0] ?? (await context.newPage());
+  page.on('dialog', (dialog) => void dialog.accept());
+  page.on('pageerror', (err) => problems.push(err.message));
+  page.on('console', (m) => {
+    if (m.type() === 'error' && !m.text().includes('401')) problems.push(m.text());
+  });
+}, 60_000);
+
+afterAll(async () => {
+  await context?.close();
+  if (profile) rmSync(profile, { recursive: true, force: true });
+  await o?.close();
+});
+
+describe('the operations page', () => {
+  it('is served without a token under a strict CSP, and asks for the token', async () => {
+    const res = await page.goto(`${base}/ui`);
+    expect(res?.status()).toBe(200);
+    expect(res?.headers()['content-security-policy']).toContain("default-src 'self'");
+    await page.locator('#token').waitFor();
+    expect(await page.locator('#dashboard').isHidden()).toBe(true);
+    const data = await fetch(`${base}/v1/summary`);
+    expect(data.status).toBe(401);
+  });
+
+  it('refuses a wrong token, then shows the counts by state', async () => {
+    await page.fill('#token', 'not-the-token-0123456789');
+    await page.click('#sign-in-form button[type="submit"]');
+    await until(
+      'error',
+      () => text('#sign-in-error'),
+      (t) => t.includes('not valid'),
+    );
+    await page.fill('#token', TOKEN);
+    await page.click('#sign-in-form button[type="submit"]');
+    await page.locator('#summary [data-state="passed"]').waitFor();
+    expect(await count('passed')).toBeGreaterThanOrEqual(PASSING.length);
+    expect(await count('not_passed')).toBe(1);
+    expect(await count('failed')).toBe(1);
+    expect(await count('awaiting_user')).toBe(1);
+    expect(await text('#summary .chip.total .count')).toBe('7');
+    expect(await page.evaluate('sessionStorage.length')).toBe(1);
+    const cookie = (await context.cookies()).find((c) => c.name === 'ca_ops_token');
+    expect(cookie).toMatchObject({ path: '/ui/queues', sameSite: 'Strict' });
+  });
+
+  it('lists the tickets, filters them by state and by batch with its progress', async () => {
+    await until('rows', rowIds, (ids) => ids.length === 7);
+    await filterBy('failed');
+    await until('failed rows', rowIds, (ids) => ids.join() === 'ui-ghost');
+    await filterBy('', BATCH);
+    await until('batch rows', rowIds, (ids) => ids.length === PASSING.length + 1);
+    expect(await page.locator('#batch').isVisible()).toBe(true);
+    expect(await text('#batch-text')).toContain('5 of 5 finished (100%), 4 passed');
+    await page.click('#summary [data-state="passed"]');
+    await until('passed rows', rowIds, (ids) => ids.length === PASSING.length);
+    await page.click('#filter-clear');
+    await until('all rows', rowIds, (ids) => ids.length === 7);
+    expect(await page.locator('#batch').isHidden()).toBe(true);
+  });
+
+  it('shows what the API sends as text, never as markup', async () => {
+    expect(await rowIds()).toContain(XSS_ID);
+    expect(await page.locator('#rows img').count()).toBe(0);
+    expect(await page.evaluate('window.__xss')).toBeUndefined();
+  });
+
+  it('pages through the list, older then newer', async () => {
+    await page.goto(`${base}/ui?limit=3`);
+    const pageOf = async () => ({ no: await text('#page-no'), ids: await rowIds() });
+    const seen: string[][] = [];
+    for (const [no, size] of [
+      ['page 1', 3],
+      ['page 2', 3],
+      ['page 3', 1],
+    ] as const) {
+      if (no !== 'page 1') await page.click('#next');
+      const { ids } = await until(no, pageOf, (p) => p.no === no && p.ids.length === size);
+      seen.push(ids);
+    }
+    expect(await page.locator('#next').isDisabled()).toBe(true);
+    expect(new Set(seen.flat()).size).toBe(7);
+    await page.click('#prev');
+    await until('back', pageOf, (p) => p.no === 'page 2' && p.ids.join() === seen[1]?.join());
+    await page.goto(`${base}/ui`);
+    await until('rows', rowIds, (ids) => ids.length === 7);
+  });
+
+  it("opens a ticket's timeline with the applicant masked, never the raw ID number", async () => {
+    await open('ui-pass-1');
+    const detail = await text('#detail');
+    expect(detail).toContain('李*');
+    expect(detail).toContain('1101**********002X');
+    const steps = await page.locator('#detail .timeline tbody tr').allTextContents();
+    expect(steps.map((s) => s.replace(/^[\d\s:.-]+/, '').slice(0, 40))).toEqual([
+      expect.stringMatching(/^queued→token issuedtoken_issued/),
+      expect.stringMatching(/^token issued→passedverdict/),
+    ]);
+    expect(await page.locator('#detail #retry').count()).toBe(0);
+    expect(await page.locator('#detail #cancel').count()).toBe(0);
+    for (const raw of [ID_NUMBER, NAME, TOKEN]) {
+      expect(await text('body')).not.toContain(raw);
+      expect(await page.content()).not.toContain(raw);
+    }
+  });
+
+  it('retries the failed ticket: it goes back to the queue', async () => {
+    await filterBy('failed');
+    await until('failed rows', rowIds, (ids) => ids.join() === 'ui-ghost');
+    await open('ui-ghost');
+    expect(await page.locator('#detail #cancel').count()).toBe(0);
+    await page.click('#detail #retry');
+    await until(
+      'timeline',
+      () => text('#detail .timeline'),
+      (t) => t.includes('retried'),
+    );
+    const history = await o.app.store.history('ui-ghost');
+    expect(history.map((h) => h.event)).toContain('retried');
+    expect(['queued', 'failed']).toContain((await o.app.store.get('ui-ghost'))?.state);
+  });
+
+  it('cancels the waiting interactive ticket', async () => {
+    await filterBy('awaiting_user');
+    await until('waiting rows', rowIds, (ids) => ids.join() === 'ui-wait');
+    await open('ui-wait');
+    expect(await page.locator('#detail #retry').count()).toBe(0);
+    await page.click('#detail #cancel');
+    await until(
+      'state',
+      () => text('#detail .detail-head .chip'),
+      (t) => t === 'cancelled',
+    );
+    expect((await o.app.store.get('ui-wait'))?.state).toBe('cancelled');
+    expect(await page.locator('#detail #cancel').count()).toBe(0);
+  });
+
+  it('polls every 2 s, and pauses while the tab is hidden', async () => {
+    const calls: string[] = [];
+    page.on('request', (r) => {
+      if (r.url().includes('/v1/')) calls.push(r.url());
+    });
+    await until(
+      'polls',
+      () => Promise.resolve(calls.length),
+      (n) => n >= 4,
+      6_000,
+    );
+    await setHidden(true);
+    await until(
+      'paused',
+      () => text('#live'),
+      (t) => t.startsWith('Paused'),
+    );
+    const before = calls.length;
+    await new Promise((r) => setTimeout(r, 2_500));
+    expect(calls.length).toBe(before);
+    await setHidden(false);
+    await until(
+      'resumed',
+      () => Promise.resolve(calls.length),
+      (n) => n > before,
+    );
+  });
+
+  it('saves a full-page screenshot of real tickets', async () => {
+    await page.click('#filter-clear');
+    await until('all rows', rowIds, (ids) => ids.length === 7);
+    await open('ui-reject');
+    await until(
+      'live',
+      () => text('#live'),
+      (t) => t.startsWith('Live'),
+    );
+    mkdirSync('test-results', { recursive: true });
+    await page.screenshot({ path: SCREENSHOT, fullPage: true });
+    expect(existsSync(SCREENSHOT)).toBe(true);
+    expect(problems).toEqual([]);
+  });
+});
+
+describe('GET /v1/summary', () => {
+  const get = (query = '', token = TOKEN) =>
+    fetch(`${base}/v1/summary${query}`, { headers: { authorization: `Bearer ${token}` } });
+
+  it('counts tickets per state, and one batch when asked', async () => {
+    expect((await get('', 'wrong-token-0123456789')).status).toBe(401);
+    const all = await get();
+    expect(all.status).toBe(200);
+    expect(await all.json()).toMatchObject({ total: 7, batch: null, byState: { passed: 4 } });
+    const batch = await get(`?batch=${BATCH}`);
+    expect(await batch.json()).toMatchObject({
+      batch: { batchId: BATCH, total: 5, finished: 5, byState: { passed: 4, not_passed: 1 } },
+    });
+    const bad = await get('?batch=no%20spaces');
+    expect(bad.status).toBe(400);
+    expect(bad.headers.get('content-type')).toMatch(/^application\/problem\+json/);
+  });
+});
+
+describe('bull-board under /ui/queues', () => {
+  it('refuses requests without the token, asking for basic authentication', async () => {
+    const bare = await fetch(`${base}/ui/queues/api/queues`);
+    expect(bare.status).toBe(401);
+    expect(bare.headers.get('www-authenticate')).toMatch(/^Basic /);
+    const wrong = await fetch(`${base}/ui/queues/api/queues`, {
+      headers: { authorization: `Basic ${Buffer.from('ops:wrong-token').toString('base64')}` },
+    });
+    expect(wrong.status).toBe(401);
+    const bearer = await fetch(`${base}/ui/queues/api/queues`, {
+      headers: { authorization: `Bearer ${TOKEN}` },
+    });
+    expect(bearer.status).toBe(401);
+    const basic = await fetch(`${base}/ui/queues/api/queues`, {
+      headers: { authorization: `Basic ${Buffer.from(`ops:${TOKEN}`).toString('base64')}` },
+    });
+    expect(basic.status).toBe(200);
+  });
+
+  it('renders the tickets and webhooks queues with the cookie the page set', async () => {
+    await page.goto(`${base}/ui`);
+    await page.locator('#summary [data-state="passed"]').waitFor();
+    await page.click('#queues-link');
+    await page.waitForURL(/\/ui\/queues\/?$/);
+    await until(
+      'queues',
+      () => page.locator('body').innerText(),
+      (t) => t.includes('tickets') && t.includes('webhooks') && !t.includes('Loading'),
+    );
+    await page.screenshot({ path: join('test-results', 'ui-queues.png') });
+    expect(problems.filter((p) => !p.includes('https://fonts.googleapis.com/'))).toEqual([]);
+  });
+
+  it('is closed again once the operator signs out on the page', async () => {
+    expect((await context.request.get(`${base}/ui/queues/api/queues`)).status()).toBe(200);
+    await page.goto(`${base}/ui`);
+    await page.click('#sign-out');
+    await page.locator('#token').waitFor();
+    expect(await page.evaluate('sessionStorage.length')).toBe(0);
+    expect((await context.cookies()).map((c) => c.name)).not.toContain('ca_ops_token');
+    const res = await context.request.get(`${base}/ui/queues/api/queues`);
+    expect(res.status()).toBe(401);
+  });
+});
