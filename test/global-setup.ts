@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createServer } from 'node:net';
-import { Redis } from 'ioredis';
+import { redisAnswers } from '../src/embedded-redis.js';
 import type { TestProject } from 'vitest/node';
 
 declare module 'vitest' {
@@ -19,7 +19,7 @@ let child: ChildProcess | undefined;
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const candidate = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   let url = candidate;
-  if (!(await answers(candidate))) {
+  if (!(await redisAnswers(candidate))) {
     if (process.env.REDIS_URL) throw new Error(`REDIS_URL=${candidate} does not answer PING`);
     const port = await freePort();
     child = spawn(
@@ -35,32 +35,15 @@ export default async function setup(project: TestProject): Promise<() => Promise
       );
     });
     url = `redis://127.0.0.1:${port}`;
-    for (let i = 0; i < 50 && !(await answers(url)); i++)
+    for (let i = 0; i < 50 && !(await redisAnswers(url)); i++)
       await new Promise((r) => setTimeout(r, 100));
-    if (!(await answers(url))) throw new Error('redis-server started but does not answer');
+    if (!(await redisAnswers(url))) throw new Error('redis-server started but does not answer');
   }
   project.provide('redisUrl', url);
   return () => {
     child?.kill('SIGTERM');
     return Promise.resolve();
   };
-}
-
-async function answers(url: string): Promise<boolean> {
-  const redis = new Redis(url, {
-    lazyConnect: true,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  redis.on('error', () => undefined);
-  try {
-    await redis.connect();
-    return (await redis.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    redis.disconnect();
-  }
 }
 
 function freePort(): Promise<number> {

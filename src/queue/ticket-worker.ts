@@ -54,20 +54,30 @@ export function startTicketWorker(deps: TicketWorkerDeps): RunningWorker {
   });
   return {
     worker,
-    close: async (deadlineMs: number) => {
-      let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<'late'>((resolve) => {
-        timer = setTimeout(() => resolve('late'), deadlineMs);
-      });
-      const result = await Promise.race([worker.close().then(() => 'closed' as const), deadline]);
-      clearTimeout(timer);
-      if (result === 'late') {
-        deps.logger.warn(
-          { deadlineMs },
-          'active jobs did not finish in time; leaving them to stall recovery',
-        );
-        await worker.close(true);
-      }
-    },
+    close: (deadlineMs: number) => closeWithDeadline(worker, deadlineMs, deps.logger),
   };
+}
+
+/**
+ * Stops a worker taking jobs and waits for its active ones up to `deadlineMs`; then closes it
+ * without waiting (the jobs it held are recovered as stalled by another worker).
+ */
+export async function closeWithDeadline(
+  worker: Worker,
+  deadlineMs: number,
+  logger: Logger,
+): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  const deadline = new Promise<'late'>((resolve) => {
+    timer = setTimeout(() => resolve('late'), deadlineMs);
+  });
+  const result = await Promise.race([worker.close().then(() => 'closed' as const), deadline]);
+  clearTimeout(timer);
+  if (result === 'late') {
+    logger.warn(
+      { queue: worker.name, deadlineMs },
+      'active jobs did not finish in time; leaving them to stall recovery',
+    );
+    await worker.close(true);
+  }
 }

@@ -13,6 +13,7 @@ import type { Logger } from '../../logger.js';
 import type { Telemetry } from '../../ops/metrics.js';
 import { BACKOFF_TYPE, backoffDelay, type BackoffSettings } from '../../queue/backoff.js';
 import { bullPrefix } from '../../queue/queues.js';
+import { closeWithDeadline } from '../../queue/ticket-worker.js';
 import { checkCallbackUrl, type HostLookup } from './allowlist.js';
 import { WEBHOOK_QUEUE, type WebhookJobData } from './publisher.js';
 import { SIGNATURE_HEADER, signWebhook } from './signature.js';
@@ -167,17 +168,6 @@ export function startWebhookWorker(deps: WebhookWorkerDeps): RunningWebhookWorke
   worker.on('error', (err) => logger.error({ err: { message: err.message } }, 'worker error'));
   return {
     worker,
-    close: async (deadlineMs: number) => {
-      let timer: NodeJS.Timeout | undefined;
-      const deadline = new Promise<'late'>((resolve) => {
-        timer = setTimeout(() => resolve('late'), deadlineMs);
-      });
-      const result = await Promise.race([worker.close().then(() => 'closed' as const), deadline]);
-      clearTimeout(timer);
-      if (result === 'late') {
-        logger.warn({ deadlineMs }, 'webhook deliveries did not finish in time; left to stalls');
-        await worker.close(true);
-      }
-    },
+    close: (deadlineMs: number) => closeWithDeadline(worker, deadlineMs, logger),
   };
 }
