@@ -1,0 +1,115 @@
+/** The options, presets and figures of a chaos run. */
+
+/** What a run does; see {@link fullRun} and {@link quickRun} for the two presets. */
+export interface ChaosOptions {
+  /** Tickets planned (about 1% are invalid on purpose and must be refused). */
+  tickets: number;
+  /** Worker SIGKILLs, each followed by a restart. */
+  kills: number;
+  /** Worker processes. */
+  workers: number;
+  /** Mean time between two worker kills, in ms (each drawn in [0.5, 1.5] of it). */
+  killEveryMs: number;
+  /** The intake is spread over this long, in ms. */
+  enqueueMs: number;
+  /** Tickets per `POST /v1/tickets/batch`. */
+  batchSize: number;
+  /** `EMULATOR_TOKEN_SECONDS` (and STS lifetime): short, to force renewals and expiries. */
+  tokenSeconds: number;
+  /** `CLOUDAUTH_TIMEOUT_MS` of the workers; injected hangs last 2 s longer. */
+  clientTimeoutMs: number;
+  /** From the Redis kill to its restart, in ms. */
+  redisOutageMs: number;
+  /** Simulate a machine crash: cut the AOF back to its length this many ms before the kill. */
+  powerLossMs?: number;
+  /** How long the tickets may take to end after the intake, in ms. */
+  settleTimeoutMs: number;
+  /** Seeds the ticket plan and the kill schedule. */
+  seed: number;
+  /** Keep the run's directory (logs, AOF) instead of deleting it. */
+  keepDir: boolean;
+  /** Progress lines. */
+  log: (line: string) => void;
+}
+
+/** The figures of a run. */
+export interface ChaosFigures {
+  planned: number;
+  accepted: number;
+  rejected: number;
+  server: number;
+  interactive: number;
+  states: Record<string, number>;
+  workerKills: number;
+  redisRestarts: number;
+  /** Acknowledged writes the Redis crash lost (probe). */
+  redisLostAckedWrites: number;
+  /** AOF bytes cut to simulate a power loss. */
+  aofBytesCut: number;
+  redisDownMs: number;
+  /** Sum of the tickets' `attempts`. */
+  retries: number;
+  /** History entries `token_renewed`. */
+  renewals: number;
+  /** GetVerifyToken calls the emulator answered. */
+  tokensIssued: number;
+  /** SubmitMaterials calls the emulator answered OK (billable). */
+  submitMaterialsCalls: number;
+  /** SubmitMaterials calls answered OK beyond one per server ticket. */
+  duplicateBillableCalls: number;
+  /** Accepted TicketIds the orchestrator does not know. */
+  lost: number;
+  /** Accepted tickets not terminal at the end. */
+  stuck: number;
+  verdictMismatches: number;
+  brokenHistories: number;
+  h5: Record<string, number>;
+  /** Emulator answers by action and outcome. */
+  emulatorCalls: Record<string, Record<string, number>>;
+  /** API requests the run retried (5xx, timeouts, refused connections: the Redis outage). */
+  apiRetries: number;
+  elapsedMs: number;
+}
+
+/** A run's outcome. */
+export interface ChaosReport {
+  ok: boolean;
+  /** Why it is not ok: each loss, mismatch or broken history (first ones only). */
+  failures: string[];
+  figures: ChaosFigures;
+  /** The run's directory (logs, AOF), when kept. */
+  dir: string | undefined;
+}
+
+/** The full run of `npm run chaos`. */
+export function fullRun(overrides: Partial<ChaosOptions> = {}): ChaosOptions {
+  return {
+    tickets: 5000,
+    kills: 30,
+    workers: 3,
+    killEveryMs: 4000,
+    enqueueMs: 40_000,
+    batchSize: 250,
+    tokenSeconds: 20,
+    clientTimeoutMs: 1500,
+    redisOutageMs: 1500,
+    settleTimeoutMs: 600_000,
+    seed: Date.now() % 1_000_000,
+    keepDir: false,
+    log: (line) => process.stdout.write(`${line}\n`),
+    ...overrides,
+  };
+}
+
+/** The short run of CI and `--quick`: 500 tickets, a few kills, the Redis restart. */
+export function quickRun(overrides: Partial<ChaosOptions> = {}): ChaosOptions {
+  return fullRun({
+    tickets: 500,
+    kills: 4,
+    killEveryMs: 3000,
+    enqueueMs: 6000,
+    batchSize: 50,
+    settleTimeoutMs: 150_000,
+    ...overrides,
+  });
+}

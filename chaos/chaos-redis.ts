@@ -1,0 +1,182 @@
+/**
+ * The chaos run's own `redis-server`: AOF with `appendfsync everysec` in the run's directory, on a
+ * free port. It is killed with SIGKILL and restarted from its AOF on the same port, and a probe
+ * measures how many acknowledged writes the kill lost.
+ *
+ * A SIGKILL of the Redis process alone loses no acknowledged write: Redis write(2)s the AOF buffer
+ * before it answers the clients, and the kernel keeps those pages when the process dies; only the
+ * fsync is deferred. `powerLossMs` simulates what a machine crash (power loss, kernel panic) does
+ * with `everysec`: the AOF is cut back to its length `powerLossMs` before the kill, as if the last
+ * writes had never reached the disk.
+ */
+import { readFileSync, statSync, truncateSync } from 'node:fs';
+import { join } from 'node:path';
+import { Redis } from 'ioredis';
+import { startProcess, sleep, waitUntil, type ManagedProcess } from './processes.js';
+
+/** The running server. */
+export interface ChaosRedis {
+  readonly url: string;
+  /** SIGKILL, an outage of `outageMs`, then a restart from the AOF; resolves once it answers. */
+  crashAndRestart(outageMs: number): Promise<CrashReport>;
+  /** Stops the server (SIGTERM) and the probe. */
+  stop(): Promise<void>;
+}
+
+/** What one crash did. */
+export interface CrashReport {
+  /** Acknowledged probe writes missing after the restart (0 when nothing was lost). */
+  lostAckedWrites: number;
+  /** Bytes cut from the AOF to simulate a power loss (0 without `powerLossMs`). */
+  truncatedBytes: number;
+  /** From the kill until the server answered again, in ms. */
+  downMs: number;
+}
+
+/** Options of {@link startChaosRedis}. */
+export interface ChaosRedisOptions {
+  port: number;
+  /** Holds the AOF (`appendonlydir/`) and the server's log. */
+  dir: string;
+  /** Simulate a machine crash: cut the AOF back to its length this many ms before the kill. */
+  powerLossMs?: number;
+}
+
+const PROBE_KEY = 'chaos:probe';
+
+/** Starts the server and its write probe; resolves once it answers PING. */
+export async function startChaosRedis(options: ChaosRedisOptions): Promise<ChaosRedis> {
+  const url = `redis://127.0.0.1:${options.port}`;
+  const spawnServer = (): ManagedProcess =>
+    startProcess({
+      name: 'redis',
+      command: 'redis-server',
+      args: [
+        '--port',
+        String(options.port),
+        '--bind',
+        '127.0.0.1',
+        '--dir',
+        options.dir,
+        '--appendonly',
+        'yes',
+        '--appendfsync',
+        'everysec',
+        '--save',
+        '',
+        '--auto-aof-rewrite-percentage',
+        '0',
+        '--maxmemory-policy',
+        'noeviction',
+      ],
+      env: {},
+      logFile: join(options.dir, 'redis.log'),
+    });
+  let server = spawnServer();
+  const early = await Promise.race([
+    server.exited,
+    waitUntil('redis-server', () => answers(url), 15_000, 100).then(() => undefined),
+  ]);
+  if (early !== undefined) {
+    throw new Error(
+      `redis-server did not start (${early}): the chaos run needs redis-server on PATH (Debian/Ubuntu: apt-get install redis-server)`,
+    );
+  }
+
+  const probe = new Redis(url, { maxRetriesPerRequest: 0, enableOfflineQueue: false });
+  probe.on('error', () => undefined);
+  let acked = 0;
+  let probing = true;
+  const probeLoop = (async () => {
+    while (probing) {
+      try {
+        acked = Math.max(acked, await probe.incr(PROBE_KEY));
+      } catch {
+        // down: the crash report compares what was acknowledged before the kill
+      }
+      await sleep(20);
+    }
+  })();
+
+  const sizes: { at: number; size: number }[] = [];
+  const sampler =
+    options.powerLossMs === undefined
+      ? undefined
+      : setInterval(() => {
+          const file = incrAofFile(options.dir);
+          if (file === undefined) return;
+          sizes.push({ at: Date.now(), size: statSync(file).size });
+          while (sizes.length > 0 && (sizes[0]?.at ?? 0) < Date.now() - 30_000) sizes.shift();
+        }, 50);
+
+  return {
+    url,
+    async crashAndRestart(outageMs) {
+      const killedAt = Date.now();
+      await server.stop('SIGKILL');
+      const ackedBeforeKill = acked;
+      let truncatedBytes = 0;
+      if (options.powerLossMs !== undefined) {
+        const file = incrAofFile(options.dir);
+        const cutAt = killedAt - options.powerLossMs;
+        const before = [...sizes].reverse().find((s) => s.at <= cutAt);
+        if (file !== undefined && before !== undefined) {
+          const size = statSync(file).size;
+          truncateSync(file, before.size);
+          truncatedBytes = size - before.size;
+        }
+      }
+      await sleep(outageMs);
+      server = spawnServer();
+      await waitUntil('redis-server after restart', () => answers(url), 60_000, 100);
+      const downMs = Date.now() - killedAt;
+      const checker = new Redis(url, { maxRetriesPerRequest: 1 });
+      checker.on('error', () => undefined);
+      const restored = Number((await checker.get(PROBE_KEY)) ?? '0');
+      checker.disconnect();
+      return { lostAckedWrites: Math.max(0, ackedBeforeKill - restored), truncatedBytes, downMs };
+    },
+    async stop() {
+      probing = false;
+      if (sampler) clearInterval(sampler);
+      await probeLoop;
+      probe.disconnect();
+      await server.stop('SIGTERM');
+    },
+  };
+}
+
+/** The incremental AOF file named by the manifest of Redis 7's multi-part AOF. */
+function incrAofFile(dir: string): string | undefined {
+  const aofDir = join(dir, 'appendonlydir');
+  let manifest: string;
+  try {
+    manifest = readFileSync(join(aofDir, 'appendonly.aof.manifest'), 'utf8');
+  } catch {
+    return undefined;
+  }
+  const line = manifest
+    .split('\n')
+    .filter((l) => / type i\b/.test(l))
+    .at(-1);
+  const name = line === undefined ? undefined : /^file (\S+)/.exec(line)?.[1];
+  return name === undefined ? undefined : join(aofDir, name);
+}
+
+async function answers(url: string): Promise<boolean> {
+  const redis = new Redis(url, {
+    lazyConnect: true,
+    connectTimeout: 500,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  redis.on('error', () => undefined);
+  try {
+    await redis.connect();
+    return (await redis.ping()) === 'PONG';
+  } catch {
+    return false;
+  } finally {
+    redis.disconnect();
+  }
+}

@@ -1,0 +1,327 @@
+/**
+ * One chaos run: its own Redis (AOF, everysec), the emulators in their own process with injected
+ * faults and short-lived tokens, worker processes and the HTTP API; a paced batch intake through
+ * the API, the interactive tickets completed (or not) through the H5 page, workers killed with
+ * SIGKILL and restarted, Redis killed once and restarted from its AOF; then every accepted ticket
+ * is checked (see `checks.ts`) and the figures are returned.
+ */
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { OrchestratorApi, request } from './api-client.js';
+import { startChaosRedis, type CrashReport } from './chaos-redis.js';
+import { faceJpegs, planTickets, seededRandom, type PlannedTicket } from './chaos-tickets.js';
+import { checkTickets, type CheckResult } from './checks.js';
+import { startH5Driver } from './h5-driver.js';
+import { freePort, sleep, startTsxProcess, waitUntil, type ManagedProcess } from './processes.js';
+import { enqueueTickets } from './producer.js';
+import type { ChaosFigures, ChaosOptions, ChaosReport } from './chaos-options.js';
+import { settleRound } from './settle.js';
+
+export * from './chaos-options.js';
+
+const BIZ = 'RPMin=RPMin,RPH5BioOnly=RPH5BioOnly';
+const MAX_LISTED_FAILURES = 20;
+
+export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
+  const started = Date.now();
+  const log = (line: string) =>
+    options.log(`[${((Date.now() - started) / 1000).toFixed(1).padStart(6)}s] ${line}`);
+  const dir = mkdtempSync(join(tmpdir(), 'cloudauth-chaos-'));
+  const releasers: (() => Promise<void>)[] = [];
+  const release = async () => {
+    for (const r of releasers.reverse()) await r().catch(() => undefined);
+  };
+  try {
+    return await run(options, dir, log, started, releasers);
+  } finally {
+    await release();
+    if (!options.keepDir) rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+async function run(
+  options: ChaosOptions,
+  dir: string,
+  log: (line: string) => void,
+  started: number,
+  releasers: (() => Promise<void>)[],
+): Promise<ChaosReport> {
+  const random = seededRandom(options.seed ^ 0x5eed);
+  const [redisPort = 0, cloudauthPort = 0, ossPort = 0, apiPort = 0] = await distinctPorts(4);
+  const runId = randomBytes(3).toString('hex');
+  const batchId = `chaos-${runId}`;
+  log(`run ${runId}, seed ${options.seed}, directory ${dir}`);
+
+  const redis = await startChaosRedis({
+    port: redisPort,
+    dir,
+    ...(options.powerLossMs === undefined ? {} : { powerLossMs: options.powerLossMs }),
+  });
+  releasers.push(() => redis.stop());
+
+  const keyId = `LTAIchaos${randomBytes(4).toString('hex')}`;
+  const keySecret = randomBytes(18).toString('base64url');
+  const apiToken = randomBytes(24).toString('base64url');
+  const emulatorUrl = `http://127.0.0.1:${cloudauthPort}`;
+  const faults = {
+    '*': {
+      internalErrorRate: 0.2,
+      throttleRate: 0.05,
+      hangRate: 0.02,
+      hangMs: options.clientTimeoutMs + 2000,
+    },
+  };
+  const emulator = startTsxProcess(
+    'emulator',
+    'src/emulator/main.ts',
+    {
+      LOG_LEVEL: 'warn',
+      CLOUDAUTH_BIZ: BIZ,
+      EMULATOR_HOST: '127.0.0.1',
+      EMULATOR_CLOUDAUTH_PORT: String(cloudauthPort),
+      EMULATOR_OSS_PORT: String(ossPort),
+      EMULATOR_ACCESS_KEYS: `${keyId}:${keySecret}`,
+      EMULATOR_TOKEN_SECONDS: String(options.tokenSeconds),
+      EMULATOR_STS_SECONDS: String(options.tokenSeconds),
+      EMULATOR_REVIEW_MS: '2000',
+      EMULATOR_FAULTS: JSON.stringify(faults),
+    },
+    join(dir, 'emulator.log'),
+  );
+  releasers.push(() => emulator.stop());
+
+  const common: Record<string, string> = {
+    LOG_LEVEL: 'warn',
+    REDIS_URL: redis.url,
+    REDIS_PREFIX: 'chaos',
+    ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    WEBHOOK_SECRET: randomBytes(24).toString('hex'),
+    API_TOKENS: apiToken,
+    CLOUDAUTH_BIZ: BIZ,
+    CLOUDAUTH_ENDPOINT: emulatorUrl,
+    CLOUDAUTH_ACCESS_KEY_ID: keyId,
+    CLOUDAUTH_ACCESS_KEY_SECRET: keySecret,
+    // job options are set by the process that enqueues (the API), read by the workers
+    JOB_ATTEMPTS: '50',
+  };
+  const workerEnv: Record<string, string> = {
+    ...common,
+    CLOUDAUTH_TIMEOUT_MS: String(options.clientTimeoutMs),
+    OSS_TIMEOUT_MS: String(options.clientTimeoutMs * 2),
+    CLOUDAUTH_QPS: '*=0',
+    WORKER_CONCURRENCY: '50',
+    WORKER_LOCK_MS: '3000',
+    WORKER_STALLED_INTERVAL_MS: '1500',
+    BACKOFF_BASE_MS: '250',
+    BACKOFF_CAP_MS: '3000',
+    POLL_INITIAL_MS: '500',
+    POLL_MAX_MS: '2000',
+    SHUTDOWN_TIMEOUT_MS: '2000',
+  };
+  const api = startTsxProcess(
+    'api',
+    'chaos/api-process.ts',
+    { ...common, API_HOST: '127.0.0.1', API_PORT: String(apiPort) },
+    join(dir, 'api.log'),
+  );
+  releasers.push(() => api.stop());
+
+  const workers: ManagedProcess[] = [];
+  const startWorker = (slot: number) =>
+    startTsxProcess(
+      `worker-${slot}`,
+      'workers/ticket.worker.ts',
+      workerEnv,
+      join(dir, `worker-${slot}.log`),
+    );
+  for (let slot = 0; slot < options.workers; slot++) workers.push(startWorker(slot));
+  releasers.push(async () => {
+    await Promise.all(workers.map((w) => w.stop('SIGTERM', 5000)));
+  });
+
+  const faces = await faceJpegs(16);
+  const tickets = planTickets(
+    { count: options.tickets, runId, seed: options.seed, tokenMs: options.tokenSeconds * 1000 },
+    faces,
+  );
+  const apiUrl = `http://127.0.0.1:${apiPort}`;
+  const client = new OrchestratorApi(apiUrl, apiToken);
+  await waitUntil(
+    'the emulator',
+    async () =>
+      (await request(`${emulatorUrl}/__admin/counters`, { timeoutMs: 1000 })).status === 200,
+    60_000,
+  );
+  await waitUntil(
+    'the API',
+    async () => (await request(`${apiUrl}/openapi.json`, { timeoutMs: 1000 })).status === 200,
+    60_000,
+  );
+  log(`emulator ${emulatorUrl}, API ${apiUrl}, Redis ${redis.url}, ${options.workers} workers`);
+
+  // Worker kills: a random worker every few seconds, restarted at once.
+  let kills = 0;
+  let chaosOn = true;
+  const killer = (async () => {
+    while (chaosOn && kills < options.kills) {
+      await sleep(options.killEveryMs * (0.5 + random()));
+      if (!chaosOn) break;
+      const slot = Math.floor(random() * workers.length);
+      const victim = workers[slot];
+      if (!victim) continue;
+      await victim.stop('SIGKILL');
+      kills++;
+      workers[slot] = startWorker(slot);
+      log(
+        `SIGKILL ${victim.name} (pid ${victim.pid ?? '?'}), restarted (${kills}/${options.kills})`,
+      );
+    }
+  })();
+  releasers.push(async () => {
+    chaosOn = false;
+    await killer;
+  });
+
+  // Redis: killed once, when half of the tickets have been accepted (the intake is still going).
+  const validCount = tickets.filter((t) => t.valid).length;
+  let crash: Promise<CrashReport> | undefined;
+  const maybeCrash = (accepted: number) => {
+    if (crash === undefined && accepted >= validCount / 2) {
+      log(`SIGKILL redis-server (${accepted} tickets accepted so far)`);
+      crash = redis.crashAndRestart(options.redisOutageMs).then((r) => {
+        log(
+          `redis-server restarted from its AOF after ${r.downMs} ms; acknowledged writes lost: ${r.lostAckedWrites}` +
+            (options.powerLossMs === undefined ? '' : `; AOF cut by ${r.truncatedBytes} bytes`),
+        );
+        return r;
+      });
+    }
+  };
+
+  const h5 = startH5Driver({ api: client, batchId, tickets });
+  releasers.push(() => h5.stop());
+  log(`enqueueing ${tickets.length} tickets in batches of ${options.batchSize}`);
+  const intake = await enqueueTickets(tickets, {
+    api: client,
+    batchId,
+    batchSize: options.batchSize,
+    spreadMs: options.enqueueMs,
+    onProgress: maybeCrash,
+  });
+  maybeCrash(Number.POSITIVE_INFINITY);
+  log(`intake done: ${intake.accepted.size} accepted, ${intake.rejected.size} refused`);
+  const crashReport = await crash;
+
+  const pending = new Set(intake.accepted);
+  const settleDeadline = Date.now() + options.settleTimeoutMs;
+  let lastLog = 0;
+  while (pending.size > 0 && Date.now() < settleDeadline) {
+    await settleRound(client, batchId, pending);
+    if (Date.now() - lastLog > 5000) {
+      lastLog = Date.now();
+      log(
+        `terminal ${intake.accepted.size - pending.size}/${intake.accepted.size}, worker kills ${kills}`,
+      );
+    }
+    if (pending.size > 0) await sleep(1500);
+  }
+  chaosOn = false;
+  await killer;
+  await h5.stop();
+  log(
+    pending.size === 0
+      ? 'every accepted ticket has ended; checking'
+      : `${pending.size} tickets still open; checking`,
+  );
+
+  const checks = await checkTickets({
+    api: client,
+    emulatorUrl,
+    tickets,
+    accepted: intake.accepted,
+  });
+  const counters = await request<Record<string, Record<string, number>>>(
+    `${emulatorUrl}/__admin/counters`,
+  );
+  const emulatorCalls = counters.status === 200 ? counters.body : {};
+  const submitOk = emulatorCalls.SubmitMaterials?.ok ?? 0;
+
+  const h5Counts: Record<string, number> = { completed: 0, failed: 0, too_late: 0, refused: 0 };
+  for (const outcome of h5.outcomes.values()) h5Counts[outcome] = (h5Counts[outcome] ?? 0) + 1;
+  h5Counts.left = tickets.filter(
+    (t) => intake.accepted.has(t.ticketId) && t.h5?.plan === 'leave',
+  ).length;
+  h5Counts.never_seen = tickets.filter(
+    (t) => intake.accepted.has(t.ticketId) && t.h5 && !h5.seen.has(t.ticketId),
+  ).length;
+
+  const failures = [
+    ...intake.problems.map((p) => `intake: ${p}`),
+    ...checks.lost.map((id) => `lost: ${id}`),
+    ...checks.stuck.map((s) => `not terminal: ${s}`),
+    ...checks.mismatches.map((m) => `verdict: ${m}`),
+    ...checks.brokenHistories.map((h) => `advanced twice: ${h}`),
+    ...leftButNotExpired(tickets, intake.accepted, checks),
+  ];
+  const figures: ChaosFigures = {
+    planned: tickets.length,
+    accepted: intake.accepted.size,
+    rejected: intake.rejected.size,
+    server: tickets.filter((t) => intake.accepted.has(t.ticketId) && t.biz === 'RPMin').length,
+    interactive: tickets.filter((t) => intake.accepted.has(t.ticketId) && t.biz !== 'RPMin').length,
+    states: checks.states,
+    workerKills: kills,
+    redisRestarts: crashReport === undefined ? 0 : 1,
+    redisLostAckedWrites: crashReport?.lostAckedWrites ?? 0,
+    aofBytesCut: crashReport?.truncatedBytes ?? 0,
+    redisDownMs: crashReport?.downMs ?? 0,
+    retries: checks.retries,
+    renewals: checks.renewals,
+    tokensIssued: checks.tokensIssued,
+    submitMaterialsCalls: submitOk,
+    duplicateBillableCalls: Math.max(0, submitOk - checks.serverTicketsSubmitted),
+    lost: checks.lost.length,
+    stuck: checks.stuck.length,
+    verdictMismatches: checks.mismatches.length,
+    brokenHistories: checks.brokenHistories.length,
+    h5: h5Counts,
+    emulatorCalls,
+    apiRetries: client.retried,
+    elapsedMs: Date.now() - started,
+  };
+  return {
+    ok: failures.length === 0,
+    failures: failures
+      .slice(0, MAX_LISTED_FAILURES)
+      .concat(
+        failures.length > MAX_LISTED_FAILURES
+          ? [`… and ${failures.length - MAX_LISTED_FAILURES} more`]
+          : [],
+      ),
+    figures,
+    dir: options.keepDir ? dir : undefined,
+  };
+}
+
+/** The `leave` tickets must all have expired (they are the run's known expiring subset). */
+function leftButNotExpired(
+  tickets: readonly PlannedTicket[],
+  accepted: ReadonlySet<string>,
+  checks: CheckResult,
+): string[] {
+  return tickets
+    .filter((t) => accepted.has(t.ticketId) && t.h5?.plan === 'leave')
+    .filter((t) => {
+      const state = checks.stateOf.get(t.ticketId);
+      return state !== undefined && state !== 'expired';
+    })
+    .map((t) => `left alone but ${checks.stateOf.get(t.ticketId)}: ${t.ticketId}`);
+}
+
+async function distinctPorts(n: number): Promise<number[]> {
+  const ports = new Set<number>();
+  while (ports.size < n) ports.add(await freePort());
+  return [...ports];
+}
