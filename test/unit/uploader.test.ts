@@ -22,7 +22,7 @@ describe('OssMaterialUploader', () => {
   });
 
   it.each([
-    ['https://oss-cn-hangzhou.aliyuncs.com', false],
+    ['oss-cn-hangzhou.aliyuncs.com:443', false],
     ['oss-cn-shanghai.aliyuncs.com', false],
     ['http://127.0.0.1:8788', false],
     ['http://[::1]:8788', false],
