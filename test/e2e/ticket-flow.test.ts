@@ -130,9 +130,15 @@ describe('permanent errors', () => {
       expect(other.emu.cloudauth.counters().GetVerifyToken).toEqual({
         'InvalidParam.InvalidBiz': 1,
       });
-      const job = await other.app.queue.getJob('t-p-biz');
-      expect(job?.attemptsMade).toBe(1);
+      // The ticket is failed before the job leaves `active`: wait for BullMQ to move it.
+      const deadline = Date.now() + 5000;
+      let job = await other.app.queue.getJob('t-p-biz');
+      while ((await job?.getState()) !== 'failed' && Date.now() < deadline) {
+        await new Promise((r) => setTimeout(r, 20));
+        job = await other.app.queue.getJob('t-p-biz');
+      }
       expect(await job?.getState()).toBe('failed');
+      expect(job?.attemptsMade).toBe(1);
     } finally {
       await other.close();
     }
