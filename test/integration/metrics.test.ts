@@ -156,6 +156,14 @@ describe('GET /metrics', () => {
       await o.app.intake.enqueue({ ticketId, biz: 'RPMin', binding: aBinding(face) });
     }
     for (const ticketId of ids) expect((await o.waitFor(ticketId)).state).toBe('passed');
+    // A ticket is passed before BullMQ moves its job to `completed`: wait for the queue too.
+    const deadline = Date.now() + 5000;
+    while (
+      ((await o.app.queue.getJobCounts('completed')).completed ?? 0) < 3 &&
+      Date.now() < deadline
+    ) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
     const after = await scrape();
     const grew = (name: string, labels: Record<string, string> = {}) =>
       valueOf(after, name, labels) - valueOf(before, name, labels);
