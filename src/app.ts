@@ -159,6 +159,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
     const publisher = new WebhookPublisher({
       queue: webhookQueue,
       attempts: config.webhooks.attempts,
+      cipher,
       logger,
       ...(config.webhooks.defaultUrl === undefined
         ? {}
@@ -222,6 +223,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
         connection,
         prefix: config.redisPrefix,
         secret: loadOrCreateWebhookSecret(config),
+        cipher,
         allowedHosts: config.webhooks.allowedHosts,
         timeoutMs: config.webhooks.timeoutMs,
         concurrency: config.webhooks.concurrency,

@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { Writable } from 'node:stream';
@@ -21,6 +21,7 @@ import {
 import { SIGNATURE_HEADER, verifyWebhook } from '../../src/intake/webhooks/signature.js';
 import { startWebhookWorker, type RunningWebhookWorker } from '../../src/intake/webhooks/worker.js';
 import { bullPrefix } from '../../src/queue/queues.js';
+import { FieldCipher } from '../../src/store/crypto.js';
 
 const SECRET = 'whsec-integration-test-secret';
 const logger = pino({ level: 'silent' });
@@ -106,8 +107,11 @@ function start(
     attempts?: number;
     timeoutMs?: number;
     logger?: typeof logger;
+    /** The worker's cipher (default: the publisher's). */
+    workerCipher?: FieldCipher;
   } = {},
 ): Harness {
+  const cipher = new FieldCipher(randomBytes(32));
   const prefix = `test-wh-${randomUUID().slice(0, 8)}`;
   const redis = new Redis(inject('redisUrl'));
   const connection = new Redis(inject('redisUrl'), { maxRetriesPerRequest: null });
@@ -119,6 +123,7 @@ function start(
     connection,
     prefix,
     secret: SECRET,
+    cipher: options.workerCipher ?? cipher,
     allowedHosts: options.allowedHosts ?? ['127.0.0.1'],
     timeoutMs: options.timeoutMs ?? 2000,
     concurrency: 5,
@@ -135,6 +140,7 @@ function start(
   const publisher = new WebhookPublisher({
     queue,
     attempts: options.attempts ?? 10,
+    cipher,
     logger: options.logger ?? logger,
   });
   return { queue, publisher, worker };
@@ -222,6 +228,29 @@ describe('webhook delivery', () => {
     expect(log).not.toContain('bearer-page-token');
     expect(log).not.toContain('key=k1');
     expect(log).not.toContain('v1=');
+    // the job kept in Redis holds the page URL only sealed
+    const job = await queue.getJob(webhookJobId(event.id));
+    expect(job?.data.sealedPageUrl).toMatch(/^v\d/);
+    expect(JSON.stringify(job?.data)).not.toContain('bearer-page-token');
+    expect(job?.data.event.pageUrl).toBeUndefined();
+  });
+
+  it('dead-letters a token_issued event whose page URL no longer decrypts', async () => {
+    const { publisher, queue } = start({ workerCipher: new FieldCipher(randomBytes(32)) });
+    const r = await receiver();
+    const event: WebhookEvent = {
+      ...anEvent('rekeyed', 'ticket.token_issued'),
+      state: 'awaiting_user',
+      pageUrl: 'https://h5.example.com/verify?token=another-bearer-token',
+    };
+    delete event.verdict;
+    await publisher.publish(event, r.url);
+    await waitUntil('failed', async () => (await stateOf(queue, event)) === 'failed');
+    const job = await queue.getJob(webhookJobId(event.id));
+    expect(job?.failedReason).toContain('cannot be decrypted');
+    expect(job?.failedReason).not.toContain('another-bearer-token');
+    expect(job?.attemptsMade).toBe(1);
+    expect(r.deliveries).toHaveLength(0);
   });
 
   it('delivers an event published twice once', async () => {
@@ -238,10 +267,17 @@ describe('webhook delivery', () => {
   it('sends nothing without a callback URL or a default URL, and uses the default', async () => {
     const { queue } = start();
     const r = await receiver();
-    const none = new WebhookPublisher({ queue, attempts: 3, logger });
+    const cipher = new FieldCipher(randomBytes(32));
+    const none = new WebhookPublisher({ queue, attempts: 3, cipher, logger });
     await none.publish(anEvent('nowhere'), undefined);
     expect(await queue.count()).toBe(0);
-    const withDefault = new WebhookPublisher({ queue, attempts: 3, logger, defaultUrl: r.url });
+    const withDefault = new WebhookPublisher({
+      queue,
+      attempts: 3,
+      cipher,
+      logger,
+      defaultUrl: r.url,
+    });
     await withDefault.publish(anEvent('default'), undefined);
     await waitUntil('delivery to the default URL', () => r.ok().length === 1);
   });

@@ -18,11 +18,27 @@ export const WEBHOOK_KEEP_DELIVERED_SECONDS = 7 * 86_400;
 
 /**
  * What a webhook job carries: the destination and the event, nothing else. The event holds no
- * personal data; its `pageUrl` is a bearer link and `url` may carry a secret: neither is logged.
+ * personal data. The `pageUrl` of `ticket.token_issued` is a bearer link (it holds the
+ * VerifyToken): the job keeps it only encrypted, in `sealedPageUrl`, bound to the event id, and
+ * the worker puts it back into the body at delivery. `url` may carry a secret: it is never logged.
  */
 export interface WebhookJobData {
   url: string;
+  /** The event without its `pageUrl`. */
   event: WebhookEvent;
+  /** `pageUrl`, encrypted with the store's key (see {@link sealedPageUrlAad}). */
+  sealedPageUrl?: string;
+}
+
+/** Encrypts and decrypts with the store's key (a `FieldCipher`). */
+export interface PageUrlCipher {
+  encrypt(plaintext: string, aad: string): string;
+  decryptText(token: string, aad: string): string;
+}
+
+/** The associated data binding a sealed page URL to its event. */
+export function sealedPageUrlAad(eventId: string): string {
+  return `webhook:${eventId}:pageUrl`;
 }
 
 /**
@@ -51,6 +67,8 @@ export interface WebhookPublisherDeps {
   defaultUrl?: string;
   /** Delivery attempts before the job is dead-lettered (`WEBHOOK_ATTEMPTS`). */
   attempts: number;
+  /** Seals the bearer `pageUrl` of an event before it is written to Redis. */
+  cipher: PageUrlCipher;
   logger: Logger;
 }
 
@@ -66,7 +84,11 @@ export class WebhookPublisher {
   async publish(event: WebhookEvent, callbackUrl: string | undefined): Promise<void> {
     const url = callbackUrl ?? this.deps.defaultUrl;
     if (url === undefined) return;
-    const data: WebhookJobData = { url, event };
+    const { pageUrl, ...rest } = event;
+    const data: WebhookJobData = { url, event: rest };
+    if (pageUrl !== undefined) {
+      data.sealedPageUrl = this.deps.cipher.encrypt(pageUrl, sealedPageUrlAad(event.id));
+    }
     await this.deps.queue.add(event.type, data, webhookJobOptions(event.id, this.deps.attempts));
     this.deps.logger.debug(
       { eventId: event.id, type: event.type, ticketId: event.ticketId },

@@ -15,7 +15,13 @@ import { BACKOFF_TYPE, backoffDelay, type BackoffSettings } from '../../queue/ba
 import { bullPrefix } from '../../queue/queues.js';
 import { closeWithDeadline } from '../../queue/ticket-worker.js';
 import { checkCallbackUrl, type HostLookup } from './allowlist.js';
-import { WEBHOOK_QUEUE, type WebhookJobData } from './publisher.js';
+import type { WebhookEvent } from './events.js';
+import {
+  WEBHOOK_QUEUE,
+  sealedPageUrlAad,
+  type PageUrlCipher,
+  type WebhookJobData,
+} from './publisher.js';
 import { SIGNATURE_HEADER, signWebhook } from './signature.js';
 
 /** The header naming the event type. */
@@ -33,6 +39,8 @@ export interface WebhookWorkerDeps {
   prefix: string;
   /** The signing secret (`WEBHOOK_SECRET`, or the embedded secret file). */
   secret: string;
+  /** Opens the sealed `pageUrl` of `ticket.token_issued` jobs (the store's key). */
+  cipher: PageUrlCipher;
   /** Hosts or IPs delivered to even when private (`WEBHOOK_ALLOWED_HOSTS`). */
   allowedHosts: readonly string[];
   /** Per-attempt timeout of a delivery, in ms. */
@@ -69,10 +77,28 @@ function errorCode(err: unknown): string | undefined {
   return typeof cause?.code === 'string' ? cause.code : undefined;
 }
 
+/**
+ * The body of a delivery: the event with its sealed `pageUrl` opened. A page URL that no longer
+ * opens (the encryption key changed) dead-letters the job: replay it once the key is back.
+ */
+function eventToDeliver(deps: WebhookWorkerDeps, data: WebhookJobData): WebhookEvent {
+  if (data.sealedPageUrl === undefined) return data.event;
+  try {
+    const pageUrl = deps.cipher.decryptText(data.sealedPageUrl, sealedPageUrlAad(data.event.id));
+    return { ...data.event, pageUrl };
+  } catch (err) {
+    throw new OrchestratorError(
+      'INTERNAL_ERROR',
+      "the event's page URL cannot be decrypted (was ENCRYPTION_KEY changed?)",
+      { cause: err, retryable: false },
+    );
+  }
+}
+
 /** Makes one delivery attempt; throws an {@link OrchestratorError} when it did not succeed. */
 async function deliver(deps: WebhookWorkerDeps, data: WebhookJobData): Promise<number> {
   await checkCallbackUrl(data.url, deps.allowedHosts, deps.lookup);
-  const body = JSON.stringify(data.event);
+  const body = JSON.stringify(eventToDeliver(deps, data));
   const headers = {
     'content-type': 'application/json',
     'user-agent': 'cloudauth-orchestrator',
