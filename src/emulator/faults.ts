@@ -1,7 +1,8 @@
 /**
  * Fault injection and call counters for the emulators. Faults are set per action (or `*` for
  * every action) at start-up and at run time; the counters record every call by action and outcome,
- * for benchmarks and reliability tests.
+ * and the peaks the most calls admitted in any one-second window per action, for benchmarks and
+ * reliability tests.
  */
 import { z } from 'zod';
 
@@ -58,8 +59,9 @@ export interface FaultInjectorOptions {
 /** Holds the fault config, decides each call's fate and counts outcomes. */
 export class FaultInjector {
   private config: FaultConfig = {};
-  private readonly windows = new Map<string, number[]>();
+  private readonly windows = new Map<string, SlidingSecond>();
   private readonly counts = new Map<string, Map<string, number>>();
+  private readonly peakCounts = new Map<string, number>();
   private readonly clock: () => number;
   private readonly random: () => number;
 
@@ -93,7 +95,7 @@ export class FaultInjector {
     const f = this.effective(action);
     const delayMs =
       f.latencyMs + (f.jitterMs > 0 ? Math.floor(this.random() * (f.jitterMs + 1)) : 0);
-    if (f.qps > 0 && !this.admit(action, f.qps)) return { kind: 'throttle-qps', delayMs };
+    if (!this.admit(action, f.qps)) return { kind: 'throttle-qps', delayMs };
     if (f.hangRate > 0 && this.random() < f.hangRate) return { kind: 'hang', delayMs: f.hangMs };
     if (f.internalErrorRate > 0 && this.random() < f.internalErrorRate) {
       return { kind: 'internal', delayMs };
@@ -104,19 +106,21 @@ export class FaultInjector {
     return { kind: 'pass', delayMs };
   }
 
-  /** Sliding one-second window per action; the window is the real ceiling a benchmark checks. */
+  /**
+   * Sliding one-second window per action; the window is the real ceiling a benchmark checks. Every
+   * admitted call is recorded, with or without a ceiling, for {@link FaultInjector.peaks}.
+   */
   private admit(action: string, qps: number): boolean {
     const now = this.clock();
     let w = this.windows.get(action);
     if (!w) {
-      w = [];
+      w = new SlidingSecond();
       this.windows.set(action, w);
     }
-    let drop = 0;
-    while (drop < w.length && (w[drop] ?? 0) <= now - 1000) drop++;
-    if (drop > 0) w.splice(0, drop);
-    if (w.length >= qps) return false;
+    const inWindow = w.sizeAt(now);
+    if (qps > 0 && inWindow >= qps) return false;
     w.push(now);
+    this.peakCounts.set(action, Math.max(this.peakCounts.get(action) ?? 0, inWindow + 1));
     return true;
   }
 
@@ -136,8 +140,38 @@ export class FaultInjector {
     return out;
   }
 
+  /**
+   * Per action, the most calls admitted (not refused by the QPS ceiling) in any one-second sliding
+   * window since the last {@link FaultInjector.resetCounters}.
+   */
+  peaks(): Record<string, number> {
+    return Object.fromEntries(this.peakCounts);
+  }
+
+  /** Clears the counters and the peaks. */
   resetCounters(): void {
     this.counts.clear();
+    this.peakCounts.clear();
+  }
+}
+
+/** The times (ms) of the calls of the last second, oldest first, dropped from the front. */
+class SlidingSecond {
+  private times: number[] = [];
+  private head = 0;
+
+  /** Calls in (now - 1000, now]. */
+  sizeAt(now: number): number {
+    while (this.head < this.times.length && (this.times[this.head] ?? 0) <= now - 1000) this.head++;
+    if (this.head > 1024 && this.head * 2 > this.times.length) {
+      this.times = this.times.slice(this.head);
+      this.head = 0;
+    }
+    return this.times.length - this.head;
+  }
+
+  push(now: number): void {
+    this.times.push(now);
   }
 }
 

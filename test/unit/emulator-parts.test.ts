@@ -54,6 +54,22 @@ describe('FaultInjector', () => {
     expect(kinds()).toBe('pass');
   });
 
+  it('reports the most calls admitted in any one-second window per action, until reset', () => {
+    let now = 0;
+    const f = new FaultInjector({ clock: () => now });
+    f.set({ GetStatus: { qps: 3 } });
+    for (const at of [0, 400, 800, 900, 1300, 1350]) {
+      now = at;
+      f.decide('GetStatus');
+      f.decide('GetMaterials');
+    }
+    // GetStatus: the call at 900 is refused (3 in the window); 400, 800, 1300 is the fullest.
+    // GetMaterials has no ceiling: 400, 800, 900, 1300, 1350 fall in one window.
+    expect(f.peaks()).toEqual({ GetStatus: 3, GetMaterials: 5 });
+    f.resetCounters();
+    expect(f.peaks()).toEqual({});
+  });
+
   it('refuses an invalid config and keeps the old one', () => {
     const f = new FaultInjector();
     f.set({ '*': { throttleRate: 0.5 } });

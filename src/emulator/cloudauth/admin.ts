@@ -2,6 +2,8 @@
  * Emulator admin endpoints (loopback tooling for tests, benchmarks and chaos runs):
  * - `GET /__admin/faults`, `PUT /__admin/faults` (JSON body, replaces the config)
  * - `GET /__admin/counters`, `DELETE /__admin/counters`: calls by action and outcome
+ * - `GET /__admin/peaks`: per action, the most calls admitted in any one-second window since the
+ *   counters were last cleared (`DELETE /__admin/counters` clears both)
  * - `GET /__admin/tickets/:biz/:ticketId`: the emulator's own record (verdicts, no personal data)
  */
 import type { FastifyInstance } from 'fastify';
@@ -33,6 +35,7 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
     }
   });
   app.get('/__admin/counters', () => deps.faults.counters());
+  app.get('/__admin/peaks', () => deps.faults.peaks());
   app.delete('/__admin/counters', (_req, reply) => {
     deps.faults.resetCounters();
     return reply.code(204).send();
