@@ -119,6 +119,8 @@ async function run(
     POLL_INITIAL_MS: '500',
     POLL_MAX_MS: '2000',
     SHUTDOWN_TIMEOUT_MS: '2000',
+    // after the Redis restart, tickets whose job was lost are found within seconds
+    RECONCILE_INTERVAL_SECONDS: '5',
   };
   const api = startTsxProcess(
     'api',

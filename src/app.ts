@@ -30,9 +30,11 @@ import { ProviderRateLimiter } from './queue/rate-limiter.js';
 import { TicketIntake } from './queue/ticket-intake.js';
 import { TicketLifecycle } from './queue/ticket-lifecycle.js';
 import { TicketOperations } from './queue/ticket-operations.js';
+import { STALLED_OUT, TicketReconciler } from './queue/ticket-reconciler.js';
 import { makeTicketProcessor } from './queue/ticket-processor.js';
 import { startTicketWorker, type RunningWorker } from './queue/ticket-worker.js';
 import { FieldCipher, loadOrCreateKey } from './store/crypto.js';
+import { durabilityWarning, readPersistence } from './store/durability.js';
 import { RedisTicketStore } from './store/ticket-store.js';
 
 export interface AppOptions {
@@ -122,6 +124,10 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
     const redis = new Redis(redisUrl, { maxRetriesPerRequest: 3 });
     redis.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis error'));
     releasers.push(() => redis.quit());
+    void readPersistence(redis).then((settings) => {
+      const warning = durabilityWarning(settings);
+      if (warning !== undefined) logger.warn({ redis: settings ?? 'unknown' }, warning);
+    });
     const cipher = new FieldCipher(loadOrCreateKey(config));
     const store = new RedisTicketStore({
       redis,
@@ -219,6 +225,32 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
       });
       worker = running;
       releasers.push(() => running.close(q.shutdownTimeoutMs));
+      const reconciler = new TicketReconciler({
+        store,
+        lifecycle,
+        queue,
+        redis,
+        prefix: config.redisPrefix,
+        jobs,
+        logger,
+      });
+      running.worker.on('failed', (job, err) => {
+        // a job that stalled more than the limit never reached the processor: fail its ticket now
+        if (job && STALLED_OUT.test(err.message)) {
+          reconciler
+            .reconcile(job.data.ticketId)
+            .catch((e: unknown) =>
+              logger.warn(
+                { ticketId: job.data.ticketId, err: { message: (e as Error).message } },
+                'could not reconcile a stalled-out job; the next sweep will',
+              ),
+            );
+        }
+      });
+      if (q.reconcileIntervalSeconds > 0) {
+        reconciler.start(q.reconcileIntervalSeconds * 1000);
+        releasers.push(() => reconciler.stop());
+      }
       const webhooks = startWebhookWorker({
         connection,
         prefix: config.redisPrefix,

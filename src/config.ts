@@ -212,6 +212,11 @@ export const CONFIG_KEYS = {
     '15000',
     'How often workers look for stalled jobs, in ms.',
   ),
+  RECONCILE_INTERVAL_SECONDS: key(
+    int(0, 86_400),
+    '300',
+    'How often the workers check that every unfinished ticket has a job (re-adding missing ones, failing tickets whose job failed), in seconds; one process per round. 0 turns it off.',
+  ),
   SHUTDOWN_TIMEOUT_MS: key(
     int(0, 600_000),
     '20000',
@@ -430,6 +435,7 @@ export interface Config {
     pollFactor: number;
     lockDurationMs: number;
     stalledIntervalMs: number;
+    reconcileIntervalSeconds: number;
     shutdownTimeoutMs: number;
     keepCompletedSeconds: number;
     keepFailedSeconds: number;
@@ -543,6 +549,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       pollFactor: r.POLL_FACTOR,
       lockDurationMs: r.WORKER_LOCK_MS,
       stalledIntervalMs: r.WORKER_STALLED_INTERVAL_MS,
+      reconcileIntervalSeconds: r.RECONCILE_INTERVAL_SECONDS,
       shutdownTimeoutMs: r.SHUTDOWN_TIMEOUT_MS,
       keepCompletedSeconds: r.JOB_KEEP_COMPLETED_SECONDS,
       keepFailedSeconds: r.JOB_KEEP_FAILED_SECONDS,

@@ -1,8 +1,8 @@
 /**
  * The embedded default's Redis: where REDIS_URL is unset and nothing answers on 127.0.0.1:6379,
- * `redis-server` from PATH is started there with AOF (appendfsync everysec) into `data/redis`,
- * and stopped (SHUTDOWN, which writes the AOF) when the app closes. Without one on PATH the
- * error says how to get it.
+ * `redis-server` from PATH is started there with AOF into `data/redis` (appendfsync always: an
+ * accepted ticket survives a machine crash), and stopped (SHUTDOWN, which writes the AOF) when the
+ * app closes. Without one on PATH the error says how to get it.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';
@@ -54,7 +54,7 @@ export async function ensureEmbeddedRedis(dataDir: string, logger: Logger): Prom
       '--appendonly',
       'yes',
       '--appendfsync',
-      'everysec',
+      'always',
       '--save',
       '',
       '--maxmemory-policy',

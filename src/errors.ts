@@ -101,6 +101,11 @@ export const ERROR_CODES = {
     fault: 'internal',
     doc: 'An unexpected failure inside the orchestrator (a Redis outage, a bug); retried, and failed after the configured attempts.',
   },
+  JOB_FAILED: {
+    retryable: false,
+    fault: 'internal',
+    doc: "The ticket's job failed outside the processor: it stalled more than the limit (the workers holding it kept dying) or the failure could not be recorded. Set by the reconciler; `cloudauth-orchestrator retry` runs the ticket again.",
+  },
   PROVIDER_UNKNOWN_CODE: {
     retryable: false,
     fault: 'provider',

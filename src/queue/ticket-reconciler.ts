@@ -1,0 +1,165 @@
+/**
+ * The reconciler: every unfinished ticket must have a job that will move it. It pages the
+ * unfinished tickets (by the state indexes) and looks up each one's job:
+ * - no job (a crash between the ticket's creation and its job's, a Redis restored from an AOF
+ *   cut short by a machine crash, a job removed by hand): the job is added again;
+ * - a failed job (one that stalled more than the limit, its workers dying one after another, or
+ *   whose processor could not record the failure): the ticket fails with `JOB_FAILED`, so its
+ *   business hears of it and an operator can retry it;
+ * - a completed job under an unfinished ticket: counted and logged, left alone (it should not
+ *   happen; the ticket's record is the truth and an operator decides).
+ *
+ * Every decision is taken on a fresh read of the ticket, and adding a job is idempotent by job
+ * id, so a sweep racing intake or a worker does no harm. Workers sweep every
+ * `RECONCILE_INTERVAL_SECONDS`, one process at a time (a lock in Redis); a job failing by stall is
+ * reconciled at once.
+ */
+import type { Queue } from 'bullmq';
+import type { Redis } from 'ioredis';
+import { TERMINAL_STATES, TicketState, isTerminal } from '../domain/ticket.js';
+import type { Logger } from '../logger.js';
+import type { TicketStore } from '../store/ticket-store.js';
+import { jobIdOf, ticketJobOptions, type TicketJobData, type TicketJobSettings } from './queues.js';
+import type { TicketLifecycle } from './ticket-lifecycle.js';
+
+/** The states a sweep looks at: every one that is not terminal. */
+export const UNFINISHED_STATES: readonly TicketState[] = Object.values(TicketState).filter(
+  (s) => !TERMINAL_STATES.includes(s),
+);
+
+/** BullMQ's reason for a job moved to failed because it stalled more than `maxStalledCount`. */
+export const STALLED_OUT = /stalled more than allowable limit/;
+
+/** What a sweep did. */
+export interface ReconcileReport {
+  /** Unfinished tickets looked at. */
+  scanned: number;
+  /** Jobs added again for tickets that had none. */
+  readded: number;
+  /** Tickets failed because their job had failed. */
+  failed: number;
+  /** Unfinished tickets under a completed job, left alone. */
+  anomalies: number;
+}
+
+export interface TicketReconcilerDeps {
+  store: TicketStore;
+  lifecycle: TicketLifecycle;
+  queue: Queue<TicketJobData>;
+  /** For the sweep lock. */
+  redis: Redis;
+  prefix: string;
+  jobs: TicketJobSettings;
+  logger: Logger;
+  /** Tickets read per page. Default 500. */
+  pageSize?: number;
+  clock?: () => number;
+}
+
+type Outcome = 'ok' | 'readded' | 'failed' | 'anomaly';
+
+export class TicketReconciler {
+  readonly #deps: TicketReconcilerDeps;
+  readonly #clock: () => number;
+  #timer: NodeJS.Timeout | undefined;
+  #running: Promise<unknown> | undefined;
+
+  constructor(deps: TicketReconcilerDeps) {
+    this.#deps = deps;
+    this.#clock = deps.clock ?? Date.now;
+  }
+
+  /** Looks at every unfinished ticket once. */
+  async sweep(): Promise<ReconcileReport> {
+    const report: ReconcileReport = { scanned: 0, readded: 0, failed: 0, anomalies: 0 };
+    for (const state of UNFINISHED_STATES) {
+      let cursor: string | undefined;
+      do {
+        const page = await this.#deps.store.list({
+          state,
+          limit: this.#deps.pageSize ?? 500,
+          ...(cursor === undefined ? {} : { cursor }),
+        });
+        const outcomes = await Promise.all(page.tickets.map((t) => this.reconcile(t.ticketId)));
+        report.scanned += outcomes.length;
+        for (const o of outcomes) {
+          if (o === 'readded') report.readded++;
+          else if (o === 'failed') report.failed++;
+          else if (o === 'anomaly') report.anomalies++;
+        }
+        cursor = page.nextCursor;
+      } while (cursor !== undefined);
+    }
+    const { logger } = this.#deps;
+    const repaired = report.readded + report.failed + report.anomalies > 0;
+    (repaired ? logger.warn.bind(logger) : logger.debug.bind(logger))(
+      { ...report },
+      'reconciled unfinished tickets with their jobs',
+    );
+    return report;
+  }
+
+  /** Makes one ticket's job agree with the ticket; says what it did. */
+  async reconcile(ticketId: string): Promise<Outcome> {
+    const { queue, store, logger } = this.#deps;
+    const jobId = jobIdOf(ticketId);
+    const jobState = await queue.getJobState(jobId);
+    if (jobState !== 'unknown' && jobState !== 'failed' && jobState !== 'completed') return 'ok';
+    const ticket = await store.get(ticketId);
+    if (ticket === undefined || isTerminal(ticket.state)) return 'ok';
+    if (jobState === 'unknown') {
+      await queue.add('ticket', { ticketId }, ticketJobOptions(ticketId, this.#deps.jobs));
+      logger.warn({ ticketId, state: ticket.state }, 'unfinished ticket had no job; added again');
+      return 'readded';
+    }
+    if (jobState === 'completed') {
+      logger.warn({ ticketId, state: ticket.state }, 'unfinished ticket under a completed job');
+      return 'anomaly';
+    }
+    const job = await queue.getJob(jobId);
+    const reason = (job?.failedReason ?? 'the job failed').slice(0, 300);
+    await this.#deps.lifecycle.advance(ticket, {
+      type: 'failed',
+      error: { code: 'JOB_FAILED', message: reason, retryable: false, at: this.#clock() },
+    });
+    logger.warn({ ticketId, state: ticket.state }, 'ticket failed: its job had failed');
+    return 'failed';
+  }
+
+  /**
+   * Sweeps now and then every `intervalMs`, in the process that takes the lock for the round
+   * (the others skip it). Errors are logged; the next round tries again.
+   */
+  start(intervalMs: number): void {
+    const round = () => {
+      this.#running = this.#sweepIfLocked(intervalMs).catch((err: unknown) =>
+        this.#deps.logger.warn(
+          { err: { message: err instanceof Error ? err.message : String(err) } },
+          'reconcile sweep failed; next round will retry',
+        ),
+      );
+    };
+    round();
+    this.#timer = setInterval(round, intervalMs);
+    this.#timer.unref();
+  }
+
+  /** Stops the rounds and waits for the one in progress. */
+  async stop(): Promise<void> {
+    clearInterval(this.#timer);
+    this.#timer = undefined;
+    await this.#running;
+  }
+
+  async #sweepIfLocked(intervalMs: number): Promise<void> {
+    const lockKey = `${this.#deps.prefix}:reconcile:lock`;
+    const took = await this.#deps.redis.set(
+      lockKey,
+      String(process.pid),
+      'PX',
+      Math.max(1000, Math.floor(intervalMs * 0.9)),
+      'NX',
+    );
+    if (took === 'OK') await this.sweep();
+  }
+}
