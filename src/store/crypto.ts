@@ -15,10 +15,9 @@ import {
   hkdfSync,
   randomBytes,
 } from 'node:crypto';
-import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
 import type { Config } from '../config.js';
 import { ConfigError } from '../errors.js';
+import { readOrCreateSecretFile } from '../secret-file.js';
 
 /** Key length of AES-256, in bytes. */
 export const KEY_BYTES = 32;
@@ -161,37 +160,10 @@ export function loadOrCreateKey(config: Pick<Config, 'mode' | 'store'>): Buffer 
   if (config.mode === 'production') {
     throw new ConfigError('ORCHESTRATOR_MODE=production requires ENCRYPTION_KEY');
   }
-  const existing = readKeyFile(path);
-  if (existing !== undefined) return existing;
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  writeFileSync(temp, `${randomBytes(KEY_BYTES).toString('base64')}\n`, {
-    mode: 0o600,
-    flag: 'wx',
+  return readOrCreateSecretFile({
+    path,
+    key: 'ENCRYPTION_KEY_FILE',
+    generate: () => randomBytes(KEY_BYTES).toString('base64'),
+    parse: (text) => parseKey(text, `ENCRYPTION_KEY_FILE ${path}`),
   });
-  try {
-    linkSync(temp, path);
-  } catch (err) {
-    if (!isErrno(err, 'EEXIST')) throw err;
-  } finally {
-    unlinkSync(temp);
-  }
-  const created = readKeyFile(path);
-  if (created === undefined) throw new ConfigError(`ENCRYPTION_KEY_FILE ${path} vanished`);
-  return created;
-}
-
-function readKeyFile(path: string): Buffer | undefined {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    if (isErrno(err, 'ENOENT')) return undefined;
-    throw err;
-  }
-  return parseKey(text, `ENCRYPTION_KEY_FILE ${path}`);
-}
-
-function isErrno(err: unknown, code: string): boolean {
-  return err instanceof Error && (err as NodeJS.ErrnoException).code === code;
 }

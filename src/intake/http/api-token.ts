@@ -4,10 +4,9 @@
  * across restarts.
  */
 import { randomBytes } from 'node:crypto';
-import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
 import type { Config } from '../../config.js';
 import { ConfigError } from '../../errors.js';
+import { readOrCreateSecretFile } from '../../secret-file.js';
 
 /** The tokens the API accepts, and where they come from. */
 export interface ApiTokens {
@@ -22,14 +21,7 @@ export interface ApiTokens {
 
 const TOKEN = /^[\x21-\x2b\x2d-\x7e]{16,}$/;
 
-function readTokenFile(path: string): string | undefined {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    if (err instanceof Error && (err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
+function parseToken(text: string, path: string): string {
   const token = text.trim();
   if (!TOKEN.test(token)) {
     throw new ConfigError(
@@ -51,19 +43,11 @@ export function loadOrCreateApiToken(config: Pick<Config, 'mode' | 'api'>): ApiT
   if (config.mode === 'production') {
     throw new ConfigError('ORCHESTRATOR_MODE=production requires API_TOKENS');
   }
-  const existing = readTokenFile(path);
-  if (existing !== undefined) return { tokens: [existing], file: path };
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  writeFileSync(temp, `${randomBytes(32).toString('base64url')}\n`, { mode: 0o600, flag: 'wx' });
-  try {
-    linkSync(temp, path);
-  } catch (err) {
-    if (!(err instanceof Error && (err as NodeJS.ErrnoException).code === 'EEXIST')) throw err;
-  } finally {
-    unlinkSync(temp);
-  }
-  const created = readTokenFile(path);
-  if (created === undefined) throw new ConfigError(`API_TOKEN_FILE ${path} vanished`);
-  return { tokens: [created], file: path };
+  const token = readOrCreateSecretFile({
+    path,
+    key: 'API_TOKEN_FILE',
+    generate: () => randomBytes(32).toString('base64url'),
+    parse: (text) => parseToken(text, path),
+  });
+  return { tokens: [token], file: path };
 }

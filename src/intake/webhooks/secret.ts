@@ -4,22 +4,14 @@
  * keep verifying across restarts.
  */
 import { randomBytes } from 'node:crypto';
-import { linkSync, mkdirSync, readFileSync, unlinkSync, writeFileSync } from 'node:fs';
-import { dirname } from 'node:path';
 import type { Config } from '../../config.js';
 import { ConfigError } from '../../errors.js';
+import { readOrCreateSecretFile } from '../../secret-file.js';
 
 /** The shortest secret accepted from the secret file, in characters. */
 export const MIN_SECRET_LENGTH = 16;
 
-function readSecretFile(path: string): string | undefined {
-  let text: string;
-  try {
-    text = readFileSync(path, 'utf8');
-  } catch (err) {
-    if (err instanceof Error && (err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
-    throw err;
-  }
+function parseSecret(text: string, path: string): string {
   const secret = text.trim();
   if (secret.length < MIN_SECRET_LENGTH) {
     throw new ConfigError(
@@ -41,19 +33,10 @@ export function loadOrCreateWebhookSecret(config: Pick<Config, 'mode' | 'webhook
   if (config.mode === 'production') {
     throw new ConfigError('ORCHESTRATOR_MODE=production requires WEBHOOK_SECRET');
   }
-  const existing = readSecretFile(path);
-  if (existing !== undefined) return existing;
-  mkdirSync(dirname(path), { recursive: true, mode: 0o700 });
-  const temp = `${path}.${process.pid}.${randomBytes(4).toString('hex')}.tmp`;
-  writeFileSync(temp, `${randomBytes(32).toString('hex')}\n`, { mode: 0o600, flag: 'wx' });
-  try {
-    linkSync(temp, path);
-  } catch (err) {
-    if (!(err instanceof Error && (err as NodeJS.ErrnoException).code === 'EEXIST')) throw err;
-  } finally {
-    unlinkSync(temp);
-  }
-  const created = readSecretFile(path);
-  if (created === undefined) throw new ConfigError(`WEBHOOK_SECRET_FILE ${path} vanished`);
-  return created;
+  return readOrCreateSecretFile({
+    path,
+    key: 'WEBHOOK_SECRET_FILE',
+    generate: () => randomBytes(32).toString('hex'),
+    parse: (text) => parseSecret(text, path),
+  });
 }

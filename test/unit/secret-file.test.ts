@@ -1,0 +1,77 @@
+import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { loadConfig } from '../../src/config.js';
+import { ConfigError } from '../../src/errors.js';
+import { loadOrCreateWebhookSecret } from '../../src/intake/webhooks/secret.js';
+import { readOrCreateSecretFile, readSecretFile } from '../../src/secret-file.js';
+
+const dirs: string[] = [];
+afterEach(() => {
+  for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
+});
+function scratch(): string {
+  const dir = mkdtempSync(join(tmpdir(), 'secret-file-'));
+  dirs.push(dir);
+  return dir;
+}
+
+describe('readOrCreateSecretFile', () => {
+  it('creates the file once (0600 in a 0700 directory) and reads it back after', () => {
+    const path = join(scratch(), 'nested', 'secret');
+    let made = 0;
+    const spec = {
+      path,
+      key: 'SOME_FILE',
+      generate: () => `secret-${++made}`,
+      parse: (text: string) => text.trim(),
+    };
+    expect(readSecretFile(spec)).toBeUndefined();
+    expect(readOrCreateSecretFile(spec)).toBe('secret-1');
+    expect(readOrCreateSecretFile(spec)).toBe('secret-1');
+    expect(made).toBe(1);
+    expect(readFileSync(path, 'utf8')).toBe('secret-1\n');
+    expect(statSync(path).mode & 0o777).toBe(0o600);
+    expect(statSync(join(path, '..')).mode & 0o777).toBe(0o700);
+  });
+
+  it('lets the parser refuse a bad file', () => {
+    const path = join(scratch(), 'secret');
+    writeFileSync(path, 'short\n');
+    expect(() =>
+      readOrCreateSecretFile({
+        path,
+        key: 'SOME_FILE',
+        generate: () => 'x',
+        parse: () => {
+          throw new ConfigError('SOME_FILE is bad');
+        },
+      }),
+    ).toThrow(ConfigError);
+  });
+});
+
+describe('loadOrCreateWebhookSecret', () => {
+  it('generates a 64-hex-digit secret in embedded mode and keeps it', () => {
+    const file = join(scratch(), 'webhook.secret');
+    const config = loadConfig({ WEBHOOK_SECRET_FILE: file });
+    const secret = loadOrCreateWebhookSecret(config);
+    expect(secret).toMatch(/^[0-9a-f]{64}$/);
+    expect(loadOrCreateWebhookSecret(config)).toBe(secret);
+  });
+
+  it('refuses a secret file holding too short a secret, and production without a secret', () => {
+    const file = join(scratch(), 'webhook.secret');
+    writeFileSync(file, 'abc\n');
+    expect(() => loadOrCreateWebhookSecret(loadConfig({ WEBHOOK_SECRET_FILE: file }))).toThrow(
+      /at least 16 characters/,
+    );
+    expect(() =>
+      loadOrCreateWebhookSecret({
+        ...loadConfig({ WEBHOOK_SECRET_FILE: file }),
+        mode: 'production',
+      }),
+    ).toThrow(/requires WEBHOOK_SECRET/);
+  });
+});
