@@ -12,6 +12,7 @@
 import { readFileSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { redisAnswers } from '../src/embedded-redis.js';
 import { startProcess, sleep, waitUntil, type ManagedProcess } from './processes.js';
 
 /** The running server. */
@@ -75,7 +76,7 @@ export async function startChaosRedis(options: ChaosRedisOptions): Promise<Chaos
   let server = spawnServer();
   const early = await Promise.race([
     server.exited,
-    waitUntil('redis-server', () => answers(url), 15_000, 100).then(() => undefined),
+    waitUntil('redis-server', () => redisAnswers(url), 15_000, 100).then(() => undefined),
   ]);
   if (early !== undefined) {
     throw new Error(
@@ -128,7 +129,7 @@ export async function startChaosRedis(options: ChaosRedisOptions): Promise<Chaos
       }
       await sleep(outageMs);
       server = spawnServer();
-      await waitUntil('redis-server after restart', () => answers(url), 60_000, 100);
+      await waitUntil('redis-server after restart', () => redisAnswers(url), 60_000, 100);
       const downMs = Date.now() - killedAt;
       const checker = new Redis(url, { maxRetriesPerRequest: 1 });
       checker.on('error', () => undefined);
@@ -161,22 +162,4 @@ function incrAofFile(dir: string): string | undefined {
     .at(-1);
   const name = line === undefined ? undefined : /^file (\S+)/.exec(line)?.[1];
   return name === undefined ? undefined : join(aofDir, name);
-}
-
-async function answers(url: string): Promise<boolean> {
-  const redis = new Redis(url, {
-    lazyConnect: true,
-    connectTimeout: 500,
-    maxRetriesPerRequest: 0,
-    retryStrategy: () => null,
-  });
-  redis.on('error', () => undefined);
-  try {
-    await redis.connect();
-    return (await redis.ping()) === 'PONG';
-  } catch {
-    return false;
-  } finally {
-    redis.disconnect();
-  }
 }
