@@ -101,6 +101,11 @@ export const ERROR_CODES = {
     fault: 'internal',
     doc: 'An unexpected failure inside the orchestrator (a Redis outage, a bug); retried, and failed after the configured attempts.',
   },
+  STORE_UNAVAILABLE: {
+    retryable: true,
+    fault: 'internal',
+    doc: 'Redis (the ticket store and queues) could not be reached within a few seconds: the HTTP API answers 503 with `Retry-After`; send the request again.',
+  },
   JOB_FAILED: {
     retryable: false,
     fault: 'internal',

@@ -15,8 +15,9 @@ import { summaryRoute, type SummaryRouteDeps } from '../../ops/ui/summary-route.
 import { TICKET_ID_MAX } from '../../queue/ticket-intake.js';
 import { bearerAuth } from './auth.js';
 import { batchRoute, type BatchRouteDeps } from './batch-route.js';
+import { clientErrorHandler, frameworkErrorHandler } from './framework-errors.js';
 import { openApiDocument } from './openapi.js';
-import { installProblemHandlers } from './problems.js';
+import { installProblemHandlers, problemError, sendProblem } from './problems.js';
 import type { RouteSpec } from './route-spec.js';
 import { ticketRoutes } from './ticket-routes.js';
 
@@ -52,6 +53,25 @@ function installJsonParser(app: FastifyInstance): void {
   });
 }
 
+/**
+ * While the server closes, a request that still arrives on an open connection is answered 503
+ * with `Retry-After` and `Connection: close` as a problem (fastify's own answer is plain JSON).
+ */
+function refuseWhileClosing(app: FastifyInstance): void {
+  let closing = false;
+  app.addHook('preClose', (done) => {
+    closing = true;
+    done();
+  });
+  app.addHook('onRequest', async (_request, reply) => {
+    if (!closing) return;
+    const problem = problemError('SHUTTING_DOWN', 'The server is shutting down.', {
+      headers: { 'retry-after': '1', connection: 'close' },
+    });
+    return sendProblem(reply, problem);
+  });
+}
+
 /** The API, routes registered, not listening. Throws {@link ConfigError} without tokens. */
 export function buildHttpApi(deps: HttpApiDeps): FastifyInstance {
   if (deps.tokens.length === 0) {
@@ -66,9 +86,13 @@ export function buildHttpApi(deps: HttpApiDeps): FastifyInstance {
     onConstructorPoisoning: 'error',
     routerOptions: { maxParamLength: TICKET_ID_MAX * 3 },
     genReqId: () => randomUUID(),
+    frameworkErrors: frameworkErrorHandler(logger),
+    clientErrorHandler: clientErrorHandler(logger),
+    return503OnClosing: false,
   });
   installJsonParser(app);
   installProblemHandlers(app, logger);
+  refuseWhileClosing(app);
 
   const routes: RouteSpec[] = [...ticketRoutes(deps), batchRoute(deps), summaryRoute(deps)];
   let document: Record<string, unknown> | undefined;

@@ -18,8 +18,14 @@ import {
 /** A JSON object of the document. */
 type Json = Record<string, unknown>;
 
-/** Problems any authenticated route may answer. */
-const COMMON_PROBLEMS: readonly ProblemType[] = ['UNAUTHORIZED', 'INTERNAL'];
+/** Problems any route may answer. */
+const PUBLIC_PROBLEMS: readonly ProblemType[] = ['INTERNAL', 'SHUTTING_DOWN'];
+/** Problems any authenticated route may answer (each reads or writes Redis). */
+const COMMON_PROBLEMS: readonly ProblemType[] = [
+  'UNAUTHORIZED',
+  'STORE_UNAVAILABLE',
+  ...PUBLIC_PROBLEMS,
+];
 /** Problems any route with a body may answer. */
 const BODY_PROBLEMS: readonly ProblemType[] = ['BODY_TOO_LARGE', 'UNSUPPORTED_MEDIA_TYPE'];
 
@@ -109,7 +115,7 @@ export function openApiDocument(routes: readonly RouteSpec[]): Json {
     const path = route.url.replace(/:(\w+)/g, '{$1}');
     const problems = [
       ...route.problems,
-      ...(route.public ? ['INTERNAL' as const] : COMMON_PROBLEMS),
+      ...(route.public ? PUBLIC_PROBLEMS : COMMON_PROBLEMS),
       ...(route.body ? BODY_PROBLEMS : []),
     ];
     const responses: Record<string, Json> = {};

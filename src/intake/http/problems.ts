@@ -5,31 +5,57 @@
  * validation messages name the field and the failed check, never the value.
  */
 import { STATUS_CODES } from 'node:http';
-import type { FastifyInstance } from 'fastify';
+import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { z } from 'zod';
-import { IllegalTransitionError, OrchestratorError, ValidationError } from '../../errors.js';
+import {
+  IllegalTransitionError,
+  OrchestratorError,
+  ValidationError,
+  type ErrorCode,
+} from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { UnknownTicketError } from '../../queue/ticket-operations.js';
 import { TicketNotFoundError } from '../../store/ticket-store.js';
 import { TicketRejectedError } from '../ticket-request.js';
 import type { FieldProblem, Problem } from './schemas.js';
+import { STORE_RETRY_AFTER_MS, storeOutageOf } from './store-outage.js';
 
 /** The media type of every error answer. */
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
 
-/** Every problem type the API answers, with its status and title. */
+/**
+ * Every problem type the API answers, with its status and title, and `code`, the registry code
+ * (`src/errors.ts`) it reports, for the problems that have one.
+ */
 export const PROBLEM_TYPES = {
   MALFORMED_REQUEST: { status: 400, title: 'The request is malformed' },
   UNAUTHORIZED: { status: 401, title: 'A valid bearer token is required' },
   ROUTE_NOT_FOUND: { status: 404, title: 'No such route' },
   UNKNOWN_TICKET: { status: 404, title: 'No such ticket' },
+  REQUEST_TIMEOUT: { status: 408, title: 'The request did not arrive in time' },
   TICKET_CONFLICT: { status: 409, title: 'The TicketId exists with a different payload' },
-  ILLEGAL_TRANSITION: { status: 409, title: "The ticket's state does not allow this" },
+  ILLEGAL_TRANSITION: {
+    status: 409,
+    title: "The ticket's state does not allow this",
+    code: 'ILLEGAL_TRANSITION',
+  },
   BODY_TOO_LARGE: { status: 413, title: 'The request body is too large' },
+  URI_TOO_LONG: { status: 414, title: 'The URL is too long' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'The request body must be application/json' },
-  VALIDATION_FAILED: { status: 422, title: 'The request failed validation' },
+  VALIDATION_FAILED: {
+    status: 422,
+    title: 'The request failed validation',
+    code: 'VALIDATION_FAILED',
+  },
+  HEADERS_TOO_LARGE: { status: 431, title: 'The request headers are too large' },
   INTERNAL: { status: 500, title: 'Internal server error' },
-} as const satisfies Record<string, { status: number; title: string }>;
+  SHUTTING_DOWN: { status: 503, title: 'The server is shutting down' },
+  STORE_UNAVAILABLE: {
+    status: 503,
+    title: 'The ticket store is unavailable',
+    code: 'STORE_UNAVAILABLE',
+  },
+} as const satisfies Record<string, { status: number; title: string; code?: ErrorCode }>;
 
 export type ProblemType = keyof typeof PROBLEM_TYPES;
 
@@ -55,12 +81,14 @@ export function problemError(
   detail: string,
   options: { errors?: readonly FieldProblem[]; headers?: Record<string, string> } = {},
 ): ProblemError {
-  const { status, title } = PROBLEM_TYPES[type];
+  const { status, title, code }: { status: number; title: string; code?: ErrorCode } =
+    PROBLEM_TYPES[type];
   return new ProblemError(
     {
       type: problemTypeUri(type),
       title,
       status,
+      ...(code === undefined ? {} : { code }),
       detail,
       ...(options.errors === undefined ? {} : { errors: [...options.errors] }),
     },
@@ -111,11 +139,20 @@ export const requiredMessage = (issue: { input?: unknown; code?: string }): stri
 interface FastifyLikeError {
   code?: unknown;
   statusCode?: unknown;
-  message?: unknown;
 }
 
+/**
+ * fastify's own refusals (its `FST_ERR_*` codes), from the error handler or `frameworkErrors`.
+ * Details never repeat the refused path, content type or body.
+ */
 function fromFastify(err: FastifyLikeError): ProblemError | undefined {
   switch (err.code) {
+    case 'FST_ERR_BAD_URL':
+      return problemError('MALFORMED_REQUEST', 'The path is not valid percent-encoding.', {
+        errors: [{ field: '(path)', message: 'is not valid percent-encoding' }],
+      });
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return problemError('URI_TOO_LONG', 'A path parameter is longer than any TicketId.');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
       return problemError('UNSUPPORTED_MEDIA_TYPE', 'Send the body as application/json (UTF-8).');
     case 'FST_ERR_CTP_BODY_TOO_LARGE':
@@ -135,10 +172,23 @@ function fromFastify(err: FastifyLikeError): ProblemError | undefined {
   }
 }
 
-/** The problem answered for `err`; unexpected errors are logged and answered without detail. */
+/** A `STORE_UNAVAILABLE` error as a 503 problem with `Retry-After` (whole seconds, at least 1). */
+function storeUnavailableProblem(err: OrchestratorError): ProblemError {
+  const seconds = Math.max(1, Math.ceil((err.retryAfterMs ?? STORE_RETRY_AFTER_MS) / 1000));
+  return problemError(
+    'STORE_UNAVAILABLE',
+    'The ticket store (Redis) cannot be reached; send the request again after Retry-After seconds.',
+    { headers: { 'retry-after': String(seconds) } },
+  );
+}
+
+/**
+ * The problem answered for `err`. A Redis outage is logged at warn, by its code and message only;
+ * other unexpected errors are logged at error and answered without detail.
+ */
 export function problemOf(
   err: unknown,
-  logger: Pick<Logger, 'error'>,
+  logger: Pick<Logger, 'error' | 'warn'>,
   context: { method: string; route: string | undefined },
 ): ProblemError {
   if (err instanceof ProblemError) return err;
@@ -156,17 +206,30 @@ export function problemOf(
       `A ticket in state '${err.from}' does not accept '${err.event}'.`,
     );
   }
+  const outage = storeOutageOf(err);
+  if (outage) {
+    const cause = outage.cause instanceof Error ? outage.cause : undefined;
+    logger.warn(
+      {
+        err: outage.toJSON(),
+        cause: cause && { name: cause.name, message: cause.message },
+        ...context,
+      },
+      'http api: the store is unreachable',
+    );
+    return storeUnavailableProblem(outage);
+  }
   if (typeof err === 'object' && err !== null && !(err instanceof OrchestratorError)) {
     const known = fromFastify(err);
     if (known) return known;
-    const { statusCode, code, message } = err as FastifyLikeError;
+    const { statusCode, code } = err as FastifyLikeError;
     if (typeof statusCode === 'number' && statusCode >= 400 && statusCode < 500) {
-      const fastifyOwn = typeof code === 'string' && code.startsWith('FST_');
+      const fastifyOwn = typeof code === 'string' && /^FST_[A-Z0-9_]+$/.test(code);
       return new ProblemError({
         type: 'about:blank',
         title: STATUS_CODES[statusCode] ?? 'Error',
         status: statusCode,
-        detail: fastifyOwn && typeof message === 'string' ? message : 'The request was refused.',
+        detail: fastifyOwn ? `The request was refused (${code}).` : 'The request was refused.',
       });
     }
   }
@@ -174,26 +237,30 @@ export function problemOf(
   return problemError('INTERNAL', 'The request could not be completed; it has been logged.');
 }
 
+/** Answers `problem` on `reply` as `application/problem+json`. */
+export function sendProblem(reply: FastifyReply, problem: ProblemError): FastifyReply {
+  return reply
+    .code(problem.problem.status)
+    .headers(problem.headers)
+    .header('content-type', PROBLEM_CONTENT_TYPE)
+    .send(problem.problem);
+}
+
 /** Answers every error and unknown route of `app` with problem details. */
-export function installProblemHandlers(app: FastifyInstance, logger: Pick<Logger, 'error'>): void {
-  app.setErrorHandler((err, request, reply) => {
-    const problem = problemOf(err, logger, {
-      method: request.method,
-      route: request.routeOptions.url,
-    });
-    return reply
-      .code(problem.problem.status)
-      .headers(problem.headers)
-      .header('content-type', PROBLEM_CONTENT_TYPE)
-      .send(problem.problem);
-  });
+export function installProblemHandlers(
+  app: FastifyInstance,
+  logger: Pick<Logger, 'error' | 'warn'>,
+): void {
+  app.setErrorHandler((err, request, reply) =>
+    sendProblem(
+      reply,
+      problemOf(err, logger, { method: request.method, route: request.routeOptions.url }),
+    ),
+  );
   app.setNotFoundHandler((request, reply) =>
-    reply
-      .code(404)
-      .header('content-type', PROBLEM_CONTENT_TYPE)
-      .send(
-        problemError('ROUTE_NOT_FOUND', `There is no route ${request.method} for this path.`)
-          .problem,
-      ),
+    sendProblem(
+      reply,
+      problemError('ROUTE_NOT_FOUND', `There is no route ${request.method} for this path.`),
+    ),
   );
 }

@@ -168,6 +168,12 @@ export const problemSchema = z.object({
   type: z.string().describe('A URI naming the kind of problem.'),
   title: z.string(),
   status: z.number().int(),
+  code: z
+    .string()
+    .optional()
+    .describe(
+      'The error code of the orchestrator (`src/errors.ts`) the problem reports, when it has one: `VALIDATION_FAILED`, `ILLEGAL_TRANSITION`, `STORE_UNAVAILABLE`.',
+    ),
   detail: z.string(),
   errors: z.array(fieldProblemSchema).optional(),
 });
