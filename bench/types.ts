@@ -17,6 +17,8 @@ export interface BenchOptions {
   readonly emulatorUrl: string;
   /** The OSS emulator's URL. */
   readonly ossUrl: string;
+  /** The emulator process's pid, to read its CPU time and memory from /proc; absent when unknown. */
+  readonly emulatorPid?: number;
   /** The access key pair the emulator accepts. */
   readonly accessKeyId: string;
   readonly accessKeySecret: string;

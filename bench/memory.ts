@@ -1,0 +1,209 @@
+/**
+ * Benchmark 6, memory.
+ *
+ * Redis bytes per finished ticket: `used_memory` after every ticket has finished less before the
+ * intake, over the tickets, so the ticket's hash, its history, the indexes and the retained
+ * completed job (JOB_KEEP_COMPLETED_SECONDS) all count; against a raw BullMQ job whose payload is
+ * the same ticket request (its image included), added with `addBulk` and completed by a no-op
+ * worker, as many of them, on the same private Redis. Bytes per item are steady, so one run each.
+ *
+ * Worker RSS: one worker process (`workers/ticket.worker.ts`, concurrency 50) takes every ticket,
+ * at zero emulator latency (the fastest honest configuration); its VmRSS is read from /proc when
+ * the completed count first reaches the early mark and again at the end. Tickets are enqueued while
+ * it works, at most a few thousand ahead.
+ */
+import type { ManagedProcess } from '../chaos/processes.js';
+import { Redis } from 'ioredis';
+import { BenchTickets } from './lib/bench-tickets.js';
+import { emulatorAdmin } from './lib/bench-emulator.js';
+import { ratioOf } from './lib/interleave.js';
+import { MB, readProcMemory, type ProcMemory } from './lib/proc-status.js';
+import { waitForFinished, type QueueKeys } from './lib/queue-progress.js';
+import { usedMemory } from './lib/redis-stats.js';
+import {
+  BARE_PREFIX,
+  BARE_QUEUE,
+  BARE_QUEUE_NAME,
+  OUR_QUEUE,
+  addBulk,
+  enqueueAll,
+  newSecrets,
+  ourProducer,
+  ourWorkerEnv,
+  startBareWorker,
+  startOurWorkers,
+} from './lib/sides.js';
+import type { Benchmark, BenchOptions, BenchRow } from './types.js';
+
+const CHUNK = 1000;
+const AHEAD = 5000;
+const BYTES_GOAL = 4;
+const RSS_GOAL = 1.1;
+
+interface MemorySizes {
+  early: number;
+  total: number;
+}
+
+interface OursRun {
+  bytesPerTicket: number;
+  early: ProcMemory;
+  late: ProcMemory;
+  seconds: number;
+  failed: number;
+}
+
+export const benchMemory: Benchmark = async (options) => {
+  const sizes: MemorySizes = options.quick
+    ? { early: 500, total: 2500 }
+    : { early: 10_000, total: 100_000 };
+  const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: 3 });
+  try {
+    await emulatorAdmin(options.emulatorUrl).setFaults({});
+    const tickets = await BenchTickets.create();
+    const ours = await runOurs(options, redis, tickets, sizes);
+    const raw = await runRaw(options, redis, tickets, sizes.total);
+    return [bytesRow(ours, raw, sizes.total, tickets), rssRow(ours, sizes)];
+  } finally {
+    redis.disconnect();
+  }
+};
+
+async function runOurs(
+  options: BenchOptions,
+  redis: Redis,
+  tickets: BenchTickets,
+  sizes: MemorySizes,
+): Promise<OursRun> {
+  await redis.flushall();
+  const before = await usedMemory(redis);
+  const secrets = newSecrets();
+  const [worker] = startOurWorkers(options, ourWorkerEnv(options, secrets), 1, 'memory-ours');
+  if (!worker?.pid) throw new Error('the worker did not start');
+  const pid = worker.pid;
+  const started = performance.now();
+  let early: ProcMemory | undefined;
+  const sampleEarly = async (completed: number) => {
+    if (early === undefined && completed >= sizes.early) {
+      early = await readProcMemory(pid);
+      options.log(
+        `  worker RSS after ${completed} tickets: ${(early.rssBytes / MB).toFixed(1)} MB`,
+      );
+    }
+  };
+  try {
+    const producer = ourProducer(redis, secrets);
+    try {
+      for (let done = 0; done < sizes.total; done += CHUNK) {
+        await waitForFinished(redis, OUR_QUEUE, {
+          count: done - AHEAD,
+          timeoutMs: 600_000,
+          children: [worker],
+          onPoll: sampleEarly,
+        });
+        const n = Math.min(CHUNK, sizes.total - done);
+        await enqueueAll(producer, tickets.requests(`mem-${done}`, n, done + 1));
+      }
+    } finally {
+      await producer.close();
+    }
+    const finished = await waitForFinished(redis, OUR_QUEUE, {
+      count: sizes.total,
+      timeoutMs: 60 * 60_000,
+      children: [worker],
+      onPoll: sampleEarly,
+      log: options.log,
+      everyMs: 200,
+    });
+    const late = await readProcMemory(pid);
+    const after = await usedMemory(redis);
+    if (early === undefined) throw new Error('no early RSS sample');
+    return {
+      bytesPerTicket: (after - before) / sizes.total,
+      early,
+      late,
+      seconds: (performance.now() - started) / 1000,
+      failed: finished.failed,
+    };
+  } finally {
+    await worker.stop('SIGTERM', 10_000);
+  }
+}
+
+async function runRaw(
+  options: BenchOptions,
+  redis: Redis,
+  tickets: BenchTickets,
+  total: number,
+): Promise<number> {
+  await redis.flushall();
+  const before = await usedMemory(redis);
+  for (let done = 0; done < total; done += CHUNK) {
+    const payloads = tickets.requests(`mem-${done}`, Math.min(CHUNK, total - done), done + 1);
+    await addBulk(redis, BARE_PREFIX, BARE_QUEUE_NAME, payloads);
+  }
+  const worker = startBareWorker(options, 'memory-raw', { mode: 'noop', concurrency: 50 });
+  try {
+    await drained(redis, BARE_QUEUE, total, worker, options);
+    return ((await usedMemory(redis)) - before) / total;
+  } finally {
+    await worker.stop('SIGTERM', 10_000);
+  }
+}
+
+async function drained(
+  redis: Redis,
+  keys: QueueKeys,
+  count: number,
+  worker: ManagedProcess,
+  options: BenchOptions,
+): Promise<void> {
+  await waitForFinished(redis, keys, {
+    count,
+    timeoutMs: 30 * 60_000,
+    children: [worker],
+    log: options.log,
+    everyMs: 200,
+  });
+}
+
+function bytesRow(ours: OursRun, raw: number, total: number, tickets: BenchTickets): BenchRow {
+  const ratio = ratioOf(ours.bytesPerTicket, raw);
+  return {
+    id: 'memory.redis-bytes',
+    label: `Redis bytes per finished ticket (history, indexes, completed job) vs raw BullMQ job`,
+    value: Math.round(ours.bytesPerTicket),
+    baseline: Math.round(raw),
+    unit: 'bytes',
+    ratio,
+    goal: `ratio <= ${BYTES_GOAL}`,
+    met: ratio !== null && ratio <= BYTES_GOAL && ours.failed === 0,
+    detail: {
+      tickets: total,
+      failed: ours.failed,
+      payloadBytes: tickets.requestBytes(),
+      measured: 'INFO memory used_memory after all finished less before the intake, / tickets',
+      raw: 'addBulk of the same ticket request JSON as payload, default options (completed jobs kept), completed by a no-op worker',
+    },
+  };
+}
+
+function rssRow(ours: OursRun, sizes: MemorySizes): BenchRow {
+  const ratio = ratioOf(ours.late.rssBytes, ours.early.rssBytes);
+  return {
+    id: 'memory.worker-rss',
+    label: `worker RSS after ${sizes.total.toLocaleString('en-US')} vs ${sizes.early.toLocaleString('en-US')} tickets`,
+    value: Math.round((ours.late.rssBytes / MB) * 10) / 10,
+    baseline: Math.round((ours.early.rssBytes / MB) * 10) / 10,
+    unit: 'MB',
+    ratio,
+    goal: `ratio <= ${RSS_GOAL}`,
+    met: ratio !== null && ratio <= RSS_GOAL,
+    detail: {
+      peakRssMb: Math.round((ours.late.hwmBytes / MB) * 10) / 10,
+      seconds: Math.round(ours.seconds),
+      ticketsPerSecond: Math.round(sizes.total / ours.seconds),
+      configuration: 'one worker process, concurrency 50, emulators at zero latency, no QPS limit',
+    },
+  };
+}
