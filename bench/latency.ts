@@ -42,7 +42,7 @@ const GOAL = 0.9;
 export const benchLatency: Benchmark = async (options) => {
   const sizes = options.quick
     ? { rounds: 1, tickets: 3 * CONCURRENCY }
-    : { rounds: 3, tickets: 20 * CONCURRENCY };
+    : { rounds: 3, tickets: 10 * CONCURRENCY };
   const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: 3 });
   const emulator = emulatorAdmin(options.emulatorUrl);
   try {

@@ -47,7 +47,8 @@ interface MemorySizes {
 
 interface OursRun {
   bytesPerTicket: number;
-  early: ProcMemory;
+  /** RSS when the completed count was first seen at or past the early mark, and that count. */
+  early: ProcMemory & { completed: number };
   late: ProcMemory;
   seconds: number;
   failed: number;
@@ -82,10 +83,10 @@ async function runOurs(
   if (!worker?.pid) throw new Error('the worker did not start');
   const pid = worker.pid;
   const started = performance.now();
-  let early: ProcMemory | undefined;
+  let early: (ProcMemory & { completed: number }) | undefined;
   const sampleEarly = async (completed: number) => {
     if (early === undefined && completed >= sizes.early) {
-      early = await readProcMemory(pid);
+      early = { ...(await readProcMemory(pid)), completed };
       options.log(
         `  worker RSS after ${completed} tickets: ${(early.rssBytes / MB).toFixed(1)} MB`,
       );
@@ -200,6 +201,7 @@ function rssRow(ours: OursRun, sizes: MemorySizes): BenchRow {
     goal: `ratio <= ${RSS_GOAL}`,
     met: ratio !== null && ratio <= RSS_GOAL,
     detail: {
+      earlySampleAt: ours.early.completed,
       peakRssMb: Math.round((ours.late.hwmBytes / MB) * 10) / 10,
       seconds: Math.round(ours.seconds),
       ticketsPerSecond: Math.round(sizes.total / ours.seconds),

@@ -41,7 +41,7 @@ import type { Benchmark, BenchRow } from './types.js';
 const CONCURRENCY = 50;
 
 export const benchOrchestration: Benchmark = async (options) => {
-  const sizes = options.quick ? { rounds: 1, tickets: 250 } : { rounds: 5, tickets: 3000 };
+  const sizes = options.quick ? { rounds: 1, tickets: 250 } : { rounds: 4, tickets: 1500 };
   const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: 3 });
   try {
     const ctx = newRoundContext(redis, options);
