@@ -136,9 +136,18 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
     });
 
     const redisUrl = config.redisUrl ?? DEFAULT_REDIS_URL;
-    const redis = new Redis(redisUrl, COMMAND_CONNECTION);
+    // The store's connection pipelines automatically (the commands of one event-loop turn leave
+    // in one write) and holds only the store's few scripts, so its pipelines are cheap to build.
+    // BullMQ gets a connection of its own: it defines some fifty scripts on the connection it is
+    // given, and auto-pipelining under BullMQ has been reported to misplace jobs.
+    const redis = new Redis(redisUrl, { ...COMMAND_CONNECTION, enableAutoPipelining: true });
     redis.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis error'));
     releasers.push(() => redis.quit());
+    const queueConnection = new Redis(redisUrl, COMMAND_CONNECTION);
+    queueConnection.on('error', (err) =>
+      logger.warn({ err: { message: err.message } }, 'redis error'),
+    );
+    releasers.push(() => queueConnection.quit());
     void readPersistence(redis).then((settings) => {
       const warning = durabilityWarning(settings);
       if (warning !== undefined) logger.warn({ redis: settings ?? 'unknown' }, warning);
@@ -152,7 +161,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
       logger,
     });
     const queue = new Queue<TicketJobData>(TICKET_QUEUE, {
-      connection: redis,
+      connection: queueConnection,
       prefix: bullPrefix(config.redisPrefix),
     });
     queue.on('error', (err) => logger.warn({ err: { message: err.message } }, 'queue error'));
@@ -170,7 +179,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
       fingerprint: (text) => cipher.fingerprint(text),
     });
     const webhookQueue = new Queue<WebhookJobData>(WEBHOOK_QUEUE, {
-      connection: redis,
+      connection: queueConnection,
       prefix: bullPrefix(config.redisPrefix),
     });
     webhookQueue.on('error', (err) =>

@@ -78,7 +78,9 @@ export class TicketIntake {
         data: { ticketId: r.ticket.ticketId },
         opts: ticketJobOptions(r.ticket.ticketId, this.deps.jobs),
       }));
-    if (jobs.length > 0) await this.deps.queue.addBulk(jobs);
+    const [only] = jobs;
+    if (jobs.length === 1 && only) await this.deps.queue.add(only.name, only.data, only.opts);
+    else if (jobs.length > 1) await this.deps.queue.addBulk(jobs);
     return results;
   }
 

@@ -17,7 +17,7 @@ import {
   type TicketListView,
 } from './schemas.js';
 import { validateTicketRequest, type CallbackUrlCheck } from './ticket-validation.js';
-import { ticketSummaryView, ticketView } from './views.js';
+import { ticketSummaryView, ticketView, ticketViewOf } from './views.js';
 
 /** What the ticket routes need. */
 export interface TicketRouteDeps {
@@ -83,7 +83,9 @@ export function ticketRoutes(deps: TicketRouteDeps): RouteSpec[] {
           );
         }
         void reply.code(created ? 202 : 200).header('location', ticketPath(ticket.ticketId));
-        return ticketView(deps.store, ticket);
+        return created
+          ? ticketViewOf(ticket, checked.input.binding, [])
+          : ticketView(deps.store, ticket);
       },
     },
     {

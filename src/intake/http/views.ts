@@ -76,12 +76,24 @@ function applicantOf(binding: unknown): TicketView['applicant'] {
   };
 }
 
-/** One ticket with its masked applicant and its history. */
+/** One ticket with its masked applicant and its history, read from the store. */
 export async function ticketView(store: TicketViewStore, t: Ticket): Promise<TicketView> {
   const [binding, history] = await Promise.all([
     store.getBinding(t.ticketId),
     store.history(t.ticketId),
   ]);
+  return ticketViewOf(t, binding, history);
+}
+
+/**
+ * The view of a ticket from its parts. A ticket just created needs no read: its binding is the
+ * one accepted and its history is empty.
+ */
+export function ticketViewOf(
+  t: Ticket,
+  binding: unknown,
+  history: readonly HistoryEntry[],
+): TicketView {
   const pageUrl =
     t.flow === 'interactive' && t.state === 'awaiting_user' ? (t.lease?.pageUrl ?? null) : null;
   return {
