@@ -136,11 +136,11 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
     });
 
     const redisUrl = config.redisUrl ?? DEFAULT_REDIS_URL;
-    // The store's connection pipelines automatically (the commands of one event-loop turn leave
-    // in one write) and holds only the store's few scripts, so its pipelines are cheap to build.
     // BullMQ gets a connection of its own: it defines some fifty scripts on the connection it is
-    // given, and auto-pipelining under BullMQ has been reported to misplace jobs.
-    const redis = new Redis(redisUrl, { ...COMMAND_CONNECTION, enableAutoPipelining: true });
+    // given, and ioredis copies every script of a connection into each pipeline built on it, so
+    // the store's per-ticket index pipelines would pay for BullMQ's scripts. (ioredis's
+    // auto-pipelining was tried too: it breaks with scripts defined after the first command.)
+    const redis = new Redis(redisUrl, COMMAND_CONNECTION);
     redis.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis error'));
     releasers.push(() => redis.quit());
     const queueConnection = new Redis(redisUrl, COMMAND_CONNECTION);

@@ -229,13 +229,11 @@ export class RedisTicketStore implements TicketStore {
       if (ticket === undefined) throw new Error(`ticket ${ticketId}: stored hash has no state`);
       return { created: false, ticket, payloadHash: ticket.payloadHash };
     }
-    await this.#updateIndexes(ticketId, [
-      this.#redis.zadd(this.#keys.all, now, ticketId),
-      this.#redis.zadd(this.#keys.state(TicketState.queued), now, ticketId),
-      ...(input.batchId === undefined
-        ? []
-        : [this.#redis.zadd(this.#keys.batch(input.batchId), now, ticketId)]),
-    ]);
+    const pipeline = this.#redis.pipeline();
+    pipeline.zadd(this.#keys.all, now, ticketId);
+    pipeline.zadd(this.#keys.state(TicketState.queued), now, ticketId);
+    if (input.batchId !== undefined) pipeline.zadd(this.#keys.batch(input.batchId), now, ticketId);
+    await this.#execIndexUpdate(pipeline, ticketId);
     const ticket = decodeTicket(this.#cipher, ticketId, [
       ...SUMMARY_FIELDS.map((f) => fieldOf(fields, f)),
       null,
@@ -288,12 +286,12 @@ export class RedisTicketStore implements TicketStore {
     if (reply[0] === 'missing') return 'missing';
     if (reply[0] === 'conflict') return 'conflict';
     const previous = reply[1];
-    await this.#updateIndexes(ticketId, [
-      ...(previous !== undefined && previous !== next.state
-        ? [this.#redis.zrem(this.#keys.state(previous as TicketState), ticketId)]
-        : []),
-      this.#redis.zadd(this.#keys.state(next.state), next.updatedAt, ticketId),
-    ]);
+    const pipeline = this.#redis.pipeline();
+    if (previous !== undefined && previous !== next.state) {
+      pipeline.zrem(this.#keys.state(previous as TicketState), ticketId);
+    }
+    pipeline.zadd(this.#keys.state(next.state), next.updatedAt, ticketId);
+    await this.#execIndexUpdate(pipeline, ticketId);
     return 'applied';
   }
 
@@ -472,19 +470,16 @@ export class RedisTicketStore implements TicketStore {
     );
   }
 
-  /**
-   * Waits for a ticket's index updates, sent as plain commands: on the store's auto-pipelined
-   * connection the updates of every ticket handled in one event-loop turn leave in one write. A
-   * failure is logged, not thrown: the ticket is written, and reads heal a stale index.
-   */
-  async #updateIndexes(ticketId: string, updates: readonly Promise<unknown>[]): Promise<void> {
-    const results = await Promise.allSettled(updates);
-    const failed = results.find((r) => r.status === 'rejected');
-    if (failed) {
-      this.#logger?.warn(
-        { ticketId, err: failed.reason },
-        'ticket index update failed; reads heal it',
-      );
+  async #execIndexUpdate(pipeline: ReturnType<Redis['pipeline']>, ticketId: string): Promise<void> {
+    let error: unknown;
+    try {
+      const results = (await pipeline.exec()) ?? [];
+      error = results.find(([err]) => err !== null)?.[0];
+    } catch (err) {
+      error = err;
+    }
+    if (error) {
+      this.#logger?.warn({ ticketId, err: error }, 'ticket index update failed; reads heal it');
     }
   }
 }
