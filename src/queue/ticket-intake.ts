@@ -8,7 +8,7 @@ import type { Scheme } from '../config.js';
 import type { TicketBinding } from '../domain/binding.js';
 import { flowOf, type Ticket } from '../domain/ticket.js';
 import { ValidationError } from '../errors.js';
-import type { TicketStore } from '../store/ticket-store.js';
+import type { NewTicket, TicketStore } from '../store/ticket-store.js';
 import { ticketJobOptions, type TicketJobData, type TicketJobSettings } from './queues.js';
 
 /** A ticket as a producer hands it over; the binding is already validated. */
@@ -70,7 +70,7 @@ export class TicketIntake {
    * all that are new or repeated with the same payload are added in one bulk call.
    */
   async enqueueMany(inputs: readonly TicketInput[]): Promise<EnqueueResult[]> {
-    const results = await Promise.all(inputs.map((input) => this.create(input)));
+    const results = await this.createAll(inputs);
     const jobs = results
       .filter((r) => r.samePayload)
       .map((r) => ({
@@ -84,7 +84,19 @@ export class TicketIntake {
     return results;
   }
 
-  private async create(input: TicketInput): Promise<EnqueueResult> {
+  /** Checks every input, then creates them in the store together. */
+  private async createAll(inputs: readonly TicketInput[]): Promise<EnqueueResult[]> {
+    const tickets = inputs.map((input) => this.newTicket(input));
+    const created = await this.deps.store.createMany(tickets);
+    return created.map(({ created, ticket, payloadHash }, i) => ({
+      created,
+      samePayload: payloadHash === tickets[i]?.payloadHash,
+      ticket,
+    }));
+  }
+
+  /** The store's form of an input; a {@link ValidationError} for a bad Biz or TicketId. */
+  private newTicket(input: TicketInput): NewTicket {
     const scheme = this.deps.biz[input.biz];
     if (!scheme)
       throw new ValidationError('Biz', `${quotedBiz(input.biz)} is not a configured Biz`);
@@ -95,22 +107,16 @@ export class TicketIntake {
       );
     }
     const { batchId, ...payload } = input;
-    const payloadHash = this.deps.fingerprint(canonicalJson(payload));
-    const {
-      created,
-      ticket,
-      payloadHash: stored,
-    } = await this.deps.store.create({
+    return {
       ticketId: input.ticketId,
       biz: input.biz,
       flow: flowOf(scheme),
       binding: input.binding,
-      payloadHash,
+      payloadHash: this.deps.fingerprint(canonicalJson(payload)),
       ...(input.userData === undefined ? {} : { userData: input.userData }),
-      ...(input.batchId === undefined ? {} : { batchId: input.batchId }),
+      ...(batchId === undefined ? {} : { batchId }),
       ...(input.callbackUrl === undefined ? {} : { callbackUrl: input.callbackUrl }),
-    });
-    return { created, samePayload: stored === payloadHash, ticket };
+    };
   }
 }
 

@@ -98,6 +98,16 @@ const DEFINITIONS: Record<keyof StoreScripts, { lua: string; numberOfKeys: numbe
   ticketStoreRemoveIfScore: { lua: REMOVE_IF_SCORE, numberOfKeys: 1 },
 };
 
+/** A pipeline built on a connection with the scripts installed: the create script, queued. */
+export interface StorePipeline {
+  ticketStoreCreate(hash: string, history: string, ...args: Arg[]): unknown;
+}
+
+/** `pipeline` (built on a connection {@link installScripts} ran on) with the scripts typed. */
+export function storePipeline(pipeline: object): StorePipeline {
+  return pipeline as StorePipeline;
+}
+
 /** Defines the scripts on `redis` (once per connection) and returns them typed. */
 export function installScripts(redis: Redis): StoreScripts {
   const target = redis as unknown as Record<string, unknown>;

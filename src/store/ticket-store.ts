@@ -29,7 +29,7 @@ import {
   type TicketError,
 } from '../domain/ticket.js';
 import type { FieldCipher } from './crypto.js';
-import { installScripts, type StoreScripts } from './scripts.js';
+import { installScripts, storePipeline, type StoreScripts } from './scripts.js';
 import {
   decodeCursor,
   encodeCursor,
@@ -114,6 +114,11 @@ export interface TicketPage {
 export interface TicketStore {
   /** Creates a ticket in state `queued`, version 0, atomically unless it exists (then changes nothing). */
   create(input: NewTicket): Promise<CreateResult>;
+  /**
+   * {@link create} for many tickets in two round trips (one pipeline of create scripts, one of
+   * index updates); the answers are in the order of `inputs`.
+   */
+  createMany(inputs: readonly NewTicket[]): Promise<CreateResult[]>;
   /** The ticket with its lease decrypted; undefined when absent or expired. */
   get(ticketId: string): Promise<StoredTicket | undefined>;
   /** The decrypted binding; undefined when the ticket is absent. */
@@ -213,27 +218,61 @@ export class RedisTicketStore implements TicketStore {
   }
 
   async create(input: NewTicket): Promise<CreateResult> {
-    const { ticketId } = input;
+    const [result] = await this.createMany([input]);
+    if (!result) throw new Error('createMany answered nothing');
+    return result;
+  }
+
+  async createMany(inputs: readonly NewTicket[]): Promise<CreateResult[]> {
+    if (inputs.length === 0) return [];
     const now = this.#clock();
-    const fields = encodeNewTicket(this.#cipher, input, now);
-    const reply = await this.#scripts.ticketStoreCreate(
-      this.#keys.ticket(ticketId),
-      this.#keys.history(ticketId),
-      TICKET_FIELDS.length,
-      ...TICKET_FIELDS,
-      ...fields,
-    );
+    const encoded = inputs.map((input) => encodeNewTicket(this.#cipher, input, now));
+    const creates = this.#redis.pipeline();
+    const scripts = storePipeline(creates);
+    inputs.forEach((input, i) => {
+      scripts.ticketStoreCreate(
+        this.#keys.ticket(input.ticketId),
+        this.#keys.history(input.ticketId),
+        TICKET_FIELDS.length,
+        ...TICKET_FIELDS,
+        ...(encoded[i] ?? []),
+      );
+    });
+    const replies = (await creates.exec()) ?? [];
+    const indexes = this.#redis.pipeline();
+    const results = inputs.map((input, i): CreateResult => {
+      const [err, reply] = replies[i] ?? [new Error('no reply')];
+      if (err) throw err;
+      return this.#createResult(
+        input,
+        encoded[i] ?? [],
+        reply as (string | number)[],
+        indexes,
+        now,
+      );
+    });
+    if (indexes.length > 0) await this.#execIndexUpdate(indexes, inputs[0]?.ticketId ?? '');
+    return results;
+  }
+
+  /** One create script's answer as a result; queues the new ticket's index updates. */
+  #createResult(
+    input: NewTicket,
+    fields: readonly string[],
+    reply: readonly (string | number)[],
+    indexes: ReturnType<Redis['pipeline']>,
+    now: number,
+  ): CreateResult {
+    const { ticketId } = input;
     if (reply[0] === 0) {
       const values = reply.slice(1).map((v) => (typeof v === 'string' ? v : null));
       const ticket = decodeTicket(this.#cipher, ticketId, values);
       if (ticket === undefined) throw new Error(`ticket ${ticketId}: stored hash has no state`);
       return { created: false, ticket, payloadHash: ticket.payloadHash };
     }
-    const pipeline = this.#redis.pipeline();
-    pipeline.zadd(this.#keys.all, now, ticketId);
-    pipeline.zadd(this.#keys.state(TicketState.queued), now, ticketId);
-    if (input.batchId !== undefined) pipeline.zadd(this.#keys.batch(input.batchId), now, ticketId);
-    await this.#execIndexUpdate(pipeline, ticketId);
+    indexes.zadd(this.#keys.all, now, ticketId);
+    indexes.zadd(this.#keys.state(TicketState.queued), now, ticketId);
+    if (input.batchId !== undefined) indexes.zadd(this.#keys.batch(input.batchId), now, ticketId);
     const ticket = decodeTicket(this.#cipher, ticketId, [
       ...SUMMARY_FIELDS.map((f) => fieldOf(fields, f)),
       null,

@@ -108,6 +108,23 @@ describe('RedisTicketStore', () => {
     store = storeFor(PREFIX);
   });
 
+  it('creates many in order, new and known alike, and indexes only the new ones', async () => {
+    await store.create(aNewTicket('T-many-known', { payloadHash: 'older-hash' }));
+    const results = await store.createMany([
+      aNewTicket('T-many-1', { batchId: 'B-many' }),
+      aNewTicket('T-many-known', { batchId: 'B-many' }),
+      aNewTicket('T-many-2', { batchId: 'B-many' }),
+    ]);
+    expect(results.map((r) => [r.ticket.ticketId, r.created, r.payloadHash])).toEqual([
+      ['T-many-1', true, 'hash-of-T-many-1'],
+      ['T-many-known', false, 'older-hash'],
+      ['T-many-2', true, 'hash-of-T-many-2'],
+    ]);
+    expect(await redis.zrange(keys.batch('B-many'), 0, -1)).toEqual(['T-many-1', 'T-many-2']);
+    expect(await store.getBinding('T-many-2')).toMatchObject({ name: NAME });
+    expect(await store.createMany([])).toEqual([]);
+  });
+
   it('creates a ticket once; a second create changes nothing and answers the stored payload hash', async () => {
     const first = await store.create(
       aNewTicket('T-create', { batchId: 'B-1', userData: { a: 1 } }),
