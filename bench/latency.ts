@@ -12,13 +12,7 @@
 import { Redis } from 'ioredis';
 import { emulatorAdmin, failedCalls, okCalls } from './lib/bench-emulator.js';
 import { BenchTickets } from './lib/bench-tickets.js';
-import {
-  newRoundContext,
-  runRound,
-  type RoundContext,
-  type RoundPlan,
-  type RoundResult,
-} from './lib/drain-round.js';
+import { newRoundContext, runLoggedRound, type RoundResult } from './lib/drain-round.js';
 import { interleave, medianOf, ratioOf } from './lib/interleave.js';
 import { totalCalls } from './lib/redis-stats.js';
 import {
@@ -55,38 +49,46 @@ export const benchLatency: Benchmark = async (options) => {
     const results = await interleave(sizes.rounds, {
       ours: async (round) => {
         const requests = tickets.requests(`lat-o${round}`, sizes.tickets, round + 11);
-        const r = await logged(ctx, {
-          name: `ours #${round + 1}`,
-          count: requests.length,
-          keys: OUR_QUEUE,
-          produce: () => produceOurs(redis, secrets, requests),
-          startWorkers: () => startOurWorkers(options, env, 1, `latency-ours-${round}`),
-          timeoutMs: 600_000,
-        });
+        const r = await runLoggedRound(
+          ctx,
+          {
+            name: `ours #${round + 1}`,
+            count: requests.length,
+            keys: OUR_QUEUE,
+            produce: () => produceOurs(redis, secrets, requests),
+            startWorkers: () => startOurWorkers(options, env, 1, `latency-ours-${round}`),
+            timeoutMs: 600_000,
+          },
+          'tickets/s',
+        );
         callsPerTicket = cloudauthCallsPerTicket(r);
         return r;
       },
       baseline: (round) =>
-        logged(ctx, {
-          name: `BullMQ sleep ${sleepMsOf(callsPerTicket)} ms #${round + 1}`,
-          count: sizes.tickets,
-          keys: BARE_QUEUE,
-          produce: () =>
-            addBulk(
-              redis,
-              BARE_PREFIX,
-              BARE_QUEUE_NAME,
-              Array.from({ length: sizes.tickets }, (_, i) => ({ i })),
-            ),
-          startWorkers: () => [
-            startBareWorker(options, `latency-bare-${round}`, {
-              mode: 'sleep',
-              concurrency: CONCURRENCY,
-              sleepMs: sleepMsOf(callsPerTicket),
-            }),
-          ],
-          timeoutMs: 600_000,
-        }),
+        runLoggedRound(
+          ctx,
+          {
+            name: `BullMQ sleep ${sleepMsOf(callsPerTicket)} ms #${round + 1}`,
+            count: sizes.tickets,
+            keys: BARE_QUEUE,
+            produce: () =>
+              addBulk(
+                redis,
+                BARE_PREFIX,
+                BARE_QUEUE_NAME,
+                Array.from({ length: sizes.tickets }, (_, i) => ({ i })),
+              ),
+            startWorkers: () => [
+              startBareWorker(options, `latency-bare-${round}`, {
+                mode: 'sleep',
+                concurrency: CONCURRENCY,
+                sleepMs: sleepMsOf(callsPerTicket),
+              }),
+            ],
+            timeoutMs: 600_000,
+          },
+          'jobs/s',
+        ),
     });
     await emulator.setFaults({});
     return [oursRow(results.ours, sizes.tickets), bullmqRow(results.baseline, callsPerTicket)];
@@ -94,15 +96,6 @@ export const benchLatency: Benchmark = async (options) => {
     redis.disconnect();
   }
 };
-
-async function logged(ctx: RoundContext, plan: RoundPlan): Promise<RoundResult> {
-  const r = await runRound(ctx, plan);
-  ctx.log(
-    `  ${r.name}: ${r.perSecond.toFixed(0)} jobs/s (${r.completed} in ${r.window.seconds.toFixed(2)} s, ${r.failed} failed)`,
-  );
-  if (r.failed > 0) throw new Error(`${r.name}: ${r.failed} jobs failed`);
-  return r;
-}
 
 function cloudauthCallsPerTicket(r: RoundResult): number {
   return totalCalls(okCalls(r.calls)) / r.completed;
@@ -145,6 +138,7 @@ function oursRow(rounds: RoundResult[], tickets: number): BenchRow {
           : {}),
       })),
       ticketsPerRound: tickets,
+      medianCpuBoundCeiling: Math.round(medianOf(rounds, (r) => 1000 / r.workerCpuMsPerJob)),
       cloudauthCallsPerTicket: calls,
       ideal: `${CONCURRENCY} / (${calls} calls × ${LATENCY_MS} ms)`,
       oss: 'one PutObject per ticket, not in the ideal: the OSS emulator has no latency injection',

@@ -104,6 +104,7 @@ async function runOurs(
         });
         const n = Math.min(CHUNK, sizes.total - done);
         await enqueueAll(producer, tickets.requests(`mem-${done}`, n, done + 1));
+        if ((done + n) % (10 * CHUNK) === 0) options.log(`  ${done + n} enqueued`);
       }
     } finally {
       await producer.close();
@@ -118,12 +119,16 @@ async function runOurs(
     });
     const late = await readProcMemory(pid);
     const after = await usedMemory(redis);
+    const seconds = (performance.now() - started) / 1000;
+    options.log(
+      `  ${sizes.total} tickets in ${seconds.toFixed(0)} s; worker RSS ${(late.rssBytes / MB).toFixed(1)} MB`,
+    );
     if (early === undefined) throw new Error('no early RSS sample');
     return {
       bytesPerTicket: (after - before) / sizes.total,
       early,
       late,
-      seconds: (performance.now() - started) / 1000,
+      seconds,
       failed: finished.failed,
     };
   } finally {

@@ -15,12 +15,7 @@
 import { BenchTickets } from './lib/bench-tickets.js';
 import { failedCalls, okCalls } from './lib/bench-emulator.js';
 import { interleave, medianOf, ratioOf } from './lib/interleave.js';
-import {
-  newRoundContext,
-  runRound,
-  type RoundContext,
-  type RoundResult,
-} from './lib/drain-round.js';
+import { newRoundContext, runLoggedRound, type RoundResult } from './lib/drain-round.js';
 import { topCommands, totalCalls } from './lib/redis-stats.js';
 import {
   BARE_PREFIX,
@@ -52,30 +47,38 @@ export const benchOrchestration: Benchmark = async (options) => {
     const results = await interleave(sizes.rounds, {
       ours: (round) => {
         const requests = tickets.requests(`ov-o${round}`, sizes.tickets, round + 1);
-        return logged(ctx, {
-          name: `ours #${round + 1}`,
-          count: requests.length,
-          keys: OUR_QUEUE,
-          produce: () => produceOurs(redis, secrets, requests),
-          startWorkers: () => startOurWorkers(options, env, 1, `overhead-ours-${round}`),
-          timeoutMs: 600_000,
-        });
+        return runLoggedRound(
+          ctx,
+          {
+            name: `ours #${round + 1}`,
+            count: requests.length,
+            keys: OUR_QUEUE,
+            produce: () => produceOurs(redis, secrets, requests),
+            startWorkers: () => startOurWorkers(options, env, 1, `overhead-ours-${round}`),
+            timeoutMs: 600_000,
+          },
+          'tickets/s',
+        );
       },
       baseline: (round) => {
         const requests = tickets.requests(`ov-b${round}`, sizes.tickets, round + 1);
-        return logged(ctx, {
-          name: `bare BullMQ #${round + 1}`,
-          count: requests.length,
-          keys: BARE_QUEUE,
-          produce: () => addBulk(redis, BARE_PREFIX, BARE_QUEUE_NAME, requests.map(bareJobOf)),
-          startWorkers: () => [
-            startBareWorker(options, `overhead-bare-${round}`, {
-              mode: 'calls',
-              concurrency: CONCURRENCY,
-            }),
-          ],
-          timeoutMs: 600_000,
-        });
+        return runLoggedRound(
+          ctx,
+          {
+            name: `bare BullMQ #${round + 1}`,
+            count: requests.length,
+            keys: BARE_QUEUE,
+            produce: () => addBulk(redis, BARE_PREFIX, BARE_QUEUE_NAME, requests.map(bareJobOf)),
+            startWorkers: () => [
+              startBareWorker(options, `overhead-bare-${round}`, {
+                mode: 'calls',
+                concurrency: CONCURRENCY,
+              }),
+            ],
+            timeoutMs: 600_000,
+          },
+          'tickets/s',
+        );
       },
     });
     return [throughputRow(results, sizes), commandsRow(results)];
@@ -83,15 +86,6 @@ export const benchOrchestration: Benchmark = async (options) => {
     redis.disconnect();
   }
 };
-
-async function logged(ctx: RoundContext, plan: Parameters<typeof runRound>[1]) {
-  const r = await runRound(ctx, plan);
-  ctx.log(
-    `  ${r.name}: ${r.perSecond.toFixed(0)} tickets/s (${r.completed} in ${r.window.seconds.toFixed(2)} s, ${r.failed} failed)`,
-  );
-  if (r.failed > 0) throw new Error(`${r.name}: ${r.failed} jobs failed`);
-  return r;
-}
 
 function roundDetail(r: RoundResult) {
   return {
@@ -114,6 +108,8 @@ function throughputRow(
   const ours = medianOf(results.ours, (r) => r.perSecond);
   const baseline = medianOf(results.baseline, (r) => r.perSecond);
   const ratio = ratioOf(ours, baseline);
+  const oursCpu = medianOf(results.ours, (r) => r.workerCpuMsPerJob);
+  const bareCpu = medianOf(results.baseline, (r) => r.workerCpuMsPerJob);
   return {
     id: 'overhead.throughput',
     label: 'server-flow tickets/s vs bare BullMQ + same HTTP calls (0 ms emulator)',
@@ -125,6 +121,12 @@ function throughputRow(
     met: ratio !== null && ratio >= 0.6,
     detail: {
       rounds: [...results.ours, ...results.baseline].map(roundDetail),
+      workerCpuMsPerTicket: {
+        ours: round2(oursCpu),
+        bare: round2(bareCpu),
+        bareOverOurs: ratioOf(bareCpu, oursCpu),
+        note: 'median CPU time (user + system, /proc) of the worker process per ticket after its first completion: steadier than throughput on a shared machine',
+      },
       ticketsPerRound: sizes.tickets,
       concurrency: CONCURRENCY,
       workerProcesses: 1,

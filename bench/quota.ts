@@ -113,6 +113,11 @@ function windowRow(r: RoundResult, peaks: Record<string, number>): BenchRow {
     ratio: ratioOf(peak, QPS),
     goal: `<= ${QPS}, 0 Throttling`,
     met: peak <= QPS && throttles === 0,
-    detail: { peaksByAction: peaks, throttlingAnswers: throttles, throttledByAction: throttled },
+    detail: {
+      peaksByAction: peaks,
+      throttlingAnswers: throttles,
+      throttledByAction: throttled,
+      note: 'the emulator refuses the call that would make qps + 1 in a sliding second, so the admitted peak cannot pass the ceiling: each Throttling answer is a call our limiter let through too close to others',
+    },
   };
 }

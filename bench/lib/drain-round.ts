@@ -150,3 +150,17 @@ class CpuMark {
     return ms;
   }
 }
+
+/** Runs a round, logs its rate, and refuses a round where any job failed. */
+export async function runLoggedRound(
+  ctx: RoundContext,
+  plan: RoundPlan,
+  unit: string,
+): Promise<RoundResult> {
+  const r = await runRound(ctx, plan);
+  ctx.log(
+    `  ${r.name}: ${r.perSecond.toFixed(0)} ${unit} (${r.completed} in ${r.window.seconds.toFixed(2)} s, ${r.failed} failed)`,
+  );
+  if (r.failed > 0) throw new Error(`${r.name}: ${r.failed} jobs failed`);
+  return r;
+}

@@ -37,14 +37,17 @@ export function newSecrets(): OurSecrets {
   };
 }
 
-/** Our worker's environment: the emulators, the run's Redis, no QPS limit unless overridden. */
+/**
+ * Our worker's environment: the emulators, the run's Redis, no QPS limit unless overridden; log
+ * level `warn` (`BENCH_WORKER_LOG_LEVEL` overrides it, to diagnose with `--keep`).
+ */
 export function ourWorkerEnv(
   options: BenchOptions,
   secrets: OurSecrets,
   overrides: Readonly<Record<string, string>> = {},
 ): Record<string, string> {
   return {
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: process.env.BENCH_WORKER_LOG_LEVEL ?? 'warn',
     REDIS_URL: options.redisUrl,
     REDIS_PREFIX: OUR_PREFIX,
     ENCRYPTION_KEY: secrets.encryptionKey,
