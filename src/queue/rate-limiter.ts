@@ -9,6 +9,12 @@
  * provider with some jitter (event loop, network), and a headroom h absorbs up to h × 1000 ms of
  * it before qps + 1 calls could land in one second at the provider.
  *
+ * That bound only holds if a call leaves when its slot comes. A process that wakes up late (a GC
+ * pause, a CPU shared with other processes) would send its call next to the calls of the slots
+ * after it, and a burst of late calls lands qps + 1 in one second. So a call that wakes more than
+ * the headroom's worth of jitter (h × 1000 ms) after its slot gives the slot up and reserves
+ * another: late calls are spread out again instead of bunched.
+ *
  * A Throttling answer pushes the action's next free slot `retryAfterMs` into the future: every
  * worker slows down, not only the one that saw it. Slots use Redis's clock (TIME), so process
  * clocks need not agree.
@@ -53,7 +59,12 @@ export interface ProviderRateLimiterDeps {
   /** Extra spacing between slots, as a fraction of 1000/qps ms. Default 0.03. */
   headroom?: number;
   sleep?: (ms: number) => Promise<void>;
+  /** A monotonic clock in ms (default `performance.now`). */
+  now?: () => number;
 }
+
+/** Times a late call reserves a new slot before it leaves anyway (a stalled process's last resort). */
+export const MAX_REDRAWS = 5;
 
 export class ProviderRateLimiter {
   private readonly redis: SlotRedis;
@@ -70,20 +81,31 @@ export class ProviderRateLimiter {
     return this.deps.qps[action] ?? this.deps.qps['*'] ?? 0;
   }
 
-  /** Reserves the next slot for `action` and waits until it comes. Answers the wait, in ms. */
+  /**
+   * Reserves the next slot for `action` and waits until it comes; reserves again when it woke up
+   * too late (see the module comment). Answers the time asked to sleep, in ms.
+   */
   async acquire(action: string): Promise<number> {
     const qps = this.qpsOf(action);
     if (qps <= 0) return 0;
-    const intervalUs = Math.ceil((1_000_000 / qps) * (1 + (this.deps.headroom ?? 0.03)));
-    const waitUs = await this.redis.providerSlot(
-      this.key(action),
-      String(intervalUs),
-      'reserve',
-      '0',
-    );
-    const waitMs = Math.ceil(waitUs / 1000);
-    if (waitMs > 0) await (this.deps.sleep ?? sleep)(waitMs);
-    return waitMs;
+    const headroom = this.deps.headroom ?? 0.03;
+    const intervalUs = Math.ceil((1_000_000 / qps) * (1 + headroom));
+    const toleranceMs = Math.max(1, headroom * 1000);
+    const now = this.deps.now ?? (() => performance.now());
+    let waited = 0;
+    for (let redraw = 0; ; redraw++) {
+      const waitUs = await this.redis.providerSlot(
+        this.key(action),
+        String(intervalUs),
+        'reserve',
+        '0',
+      );
+      const due = now() + waitUs / 1000;
+      const waitMs = Math.ceil(waitUs / 1000);
+      if (waitMs > 0) await (this.deps.sleep ?? sleep)(waitMs);
+      waited += waitMs;
+      if (now() - due <= toleranceMs || redraw >= MAX_REDRAWS) return waited;
+    }
   }
 
   /** No call of `action` leaves, from any worker, for `ms`. */

@@ -64,4 +64,41 @@ describe('ProviderRateLimiter', () => {
     expect(waited).toBeGreaterThanOrEqual(250);
     expect(await b.acquire('GetStatus')).toBe(0);
   });
+
+  it('gives up a slot it woke too late for and reserves another, instead of bunching', async () => {
+    const asked: number[] = [];
+    let stall = 100;
+    const limiter = new ProviderRateLimiter({
+      redis,
+      prefix,
+      qps: { StallTest: 10 },
+      sleep: async (ms) => {
+        asked.push(ms);
+        await new Promise((r) => setTimeout(r, ms + stall));
+        stall = 0;
+      },
+    });
+    expect(await limiter.acquire('StallTest')).toBe(0);
+    const waited = await limiter.acquire('StallTest');
+    // slept ~103 ms plus a 100 ms stall: past the 30 ms tolerance, so a second slot was taken
+    expect(asked).toHaveLength(2);
+    expect(asked[0]).toBeGreaterThan(80);
+    expect(waited).toBe((asked[0] ?? 0) + (asked[1] ?? 0));
+  });
+
+  it('leaves a slot it woke up for in time at once', async () => {
+    const asked: number[] = [];
+    const limiter = new ProviderRateLimiter({
+      redis,
+      prefix,
+      qps: { InTimeTest: 10 },
+      sleep: async (ms) => {
+        asked.push(ms);
+        await new Promise((r) => setTimeout(r, ms));
+      },
+    });
+    await limiter.acquire('InTimeTest');
+    await limiter.acquire('InTimeTest');
+    expect(asked).toHaveLength(1);
+  });
 });

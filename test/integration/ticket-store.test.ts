@@ -120,7 +120,7 @@ describe('RedisTicketStore', () => {
       ['T-many-known', false, 'older-hash'],
       ['T-many-2', true, 'hash-of-T-many-2'],
     ]);
-    expect(await redis.zrange(keys.batch('B-many'), 0, -1)).toEqual(['T-many-1', 'T-many-2']);
+    expect(await redis.zrange(keys.batch('B-many'), '0', '-1')).toEqual(['T-many-1', 'T-many-2']);
     expect(await store.getBinding('T-many-2')).toMatchObject({ name: NAME });
     expect(await store.createMany([])).toEqual([]);
   });
