@@ -65,38 +65,36 @@ describe('ProviderRateLimiter', () => {
     expect(await b.acquire('GetStatus')).toBe(0);
   });
 
-  it('gives up a slot it woke too late for and reserves another, instead of bunching', async () => {
+  /** A limiter whose sleeps advance a fake clock by what was asked plus `stalls[n]` (ms). */
+  function stallingLimiter(action: string, stalls: number[]) {
     const asked: number[] = [];
-    let stall = 100;
+    let clock = 0;
     const limiter = new ProviderRateLimiter({
       redis,
       prefix,
-      qps: { StallTest: 10 },
-      sleep: async (ms) => {
+      qps: { [action]: 10 },
+      now: () => clock,
+      sleep: (ms) => {
+        clock += ms + (stalls[asked.length] ?? 0);
         asked.push(ms);
-        await new Promise((r) => setTimeout(r, ms + stall));
-        stall = 0;
+        return Promise.resolve();
       },
     });
+    return { limiter, asked };
+  }
+
+  it('gives up a slot it woke too late for and reserves another, instead of bunching', async () => {
+    const { limiter, asked } = stallingLimiter('StallTest', [100]);
     expect(await limiter.acquire('StallTest')).toBe(0);
     const waited = await limiter.acquire('StallTest');
-    // slept ~103 ms plus a 100 ms stall: past the 30 ms tolerance, so a second slot was taken
+    // woke 100 ms after its slot, past the 30 ms tolerance: a second slot was reserved
     expect(asked).toHaveLength(2);
     expect(asked[0]).toBeGreaterThan(80);
     expect(waited).toBe((asked[0] ?? 0) + (asked[1] ?? 0));
   });
 
-  it('leaves a slot it woke up for in time at once', async () => {
-    const asked: number[] = [];
-    const limiter = new ProviderRateLimiter({
-      redis,
-      prefix,
-      qps: { InTimeTest: 10 },
-      sleep: async (ms) => {
-        asked.push(ms);
-        await new Promise((r) => setTimeout(r, ms));
-      },
-    });
+  it('leaves at once when it wakes within the tolerance', async () => {
+    const { limiter, asked } = stallingLimiter('InTimeTest', [25]);
     await limiter.acquire('InTimeTest');
     await limiter.acquire('InTimeTest');
     expect(asked).toHaveLength(1);
