@@ -44,6 +44,12 @@ export function formatNumber(n: number | null): string {
   return String(Number(n.toPrecision(3)));
 }
 
+/** A ratio for the table: 3 decimals, so that 1.053 does not read as a goal of 1.05 met. */
+export function formatRatio(n: number | null): string {
+  if (n === null || !Number.isFinite(n)) return formatNumber(n);
+  return String(Number(n.toFixed(3)));
+}
+
 function metText(met: boolean | null): string {
   if (met === null) return 'info';
   return met ? 'yes' : 'NO';
@@ -59,7 +65,7 @@ export function formatTable(rows: readonly BenchRow[]): string {
     formatNumber(r.value),
     formatNumber(r.baseline),
     r.unit,
-    formatNumber(r.ratio),
+    formatRatio(r.ratio),
     r.goal,
     metText(r.met),
   ]);

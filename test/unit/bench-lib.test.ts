@@ -10,7 +10,7 @@ import {
   totalCalls,
   withoutOwn,
 } from '../../bench/lib/redis-stats.js';
-import { formatNumber, formatTable } from '../../bench/lib/report.js';
+import { formatNumber, formatRatio, formatTable } from '../../bench/lib/report.js';
 import type { BenchRow } from '../../bench/types.js';
 
 const COMMANDSTATS = [
@@ -115,6 +115,12 @@ describe('the table', () => {
     expect(formatNumber(0)).toBe('0');
     expect(formatNumber(null)).toBe('—');
     expect(formatNumber(Number.NaN)).toBe('NaN');
+  });
+
+  it('shows ratios to 3 decimals', () => {
+    expect(formatRatio(1.053)).toBe('1.053');
+    expect(formatRatio(0.5)).toBe('0.5');
+    expect(formatRatio(null)).toBe('—');
   });
 
   it('aligns one row per figure under the headers, saying whether each goal is met', () => {
