@@ -87,6 +87,8 @@ interface Run {
   token: string | undefined;
   ticketId: string;
   prepared?: PreparedMaterials;
+  /** The applicant's binding, read and decrypted once per run (it never changes). */
+  binding?: TicketBinding;
   renewals: number;
   /** The provider action in flight, for throttling. */
   action?: string;
@@ -106,8 +108,10 @@ export function makeTicketProcessor(deps: TicketProcessorDeps) {
   const advance = async (t: Ticket, event: TicketEvent): Promise<boolean> =>
     (await deps.lifecycle.advance(t, event)) === 'applied';
 
-  const bindingOf = async (ticketId: string): Promise<TicketBinding> =>
-    ((await store.getBinding(ticketId)) as TicketBinding | undefined) ?? { materials: {} };
+  const bindingOf = async (run: Run): Promise<TicketBinding> =>
+    (run.binding ??= ((await store.getBinding(run.ticketId)) as TicketBinding | undefined) ?? {
+      materials: {},
+    });
 
   const sourcesOf = (binding: TicketBinding): Partial<Record<ImageField, MaterialSource>> => {
     const out: Partial<Record<ImageField, MaterialSource>> = {};
@@ -119,8 +123,7 @@ export function makeTicketProcessor(deps: TicketProcessorDeps) {
   };
 
   const getToken = async (run: Run, t: Ticket): Promise<Lease> => {
-    const binding = await bindingOf(t.ticketId);
-    const userData = await store.getUserData(t.ticketId);
+    const [binding, userData] = await Promise.all([bindingOf(run), store.getUserData(t.ticketId)]);
     const cloudauthBinding: Record<string, string> = {};
     if (binding.name) cloudauthBinding.Name = binding.name;
     if (binding.idNumber) cloudauthBinding.IdentificationNumber = binding.idNumber;
@@ -178,7 +181,7 @@ export function makeTicketProcessor(deps: TicketProcessorDeps) {
   const submit = async (run: Run, t: Ticket & { submitStartedAt?: number }): Promise<Outcome> => {
     const lease = t.lease;
     if (!lease || needsRenewal(lease)) return renew(run, t);
-    const binding = await bindingOf(t.ticketId);
+    const binding = await bindingOf(run);
     run.prepared ??= await prepareMaterials(sourcesOf(binding));
     const entries = await uploadMaterials(deps.uploader, lease.sts, run.prepared);
     if (t.submitStartedAt !== undefined) {
@@ -214,7 +217,7 @@ export function makeTicketProcessor(deps: TicketProcessorDeps) {
     switch (t.state) {
       case 'queued': {
         if (t.flow === 'server') {
-          run.prepared ??= await prepareMaterials(sourcesOf(await bindingOf(t.ticketId)));
+          run.prepared ??= await prepareMaterials(sourcesOf(await bindingOf(run)));
         }
         return advanceTo(t, { type: 'token_issued', lease: await getToken(run, t) });
       }
