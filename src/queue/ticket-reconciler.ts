@@ -63,6 +63,7 @@ export class TicketReconciler {
   readonly #clock: () => number;
   #timer: NodeJS.Timeout | undefined;
   #running: Promise<unknown> | undefined;
+  #stopped = true;
 
   constructor(deps: TicketReconcilerDeps) {
     this.#deps = deps;
@@ -116,13 +117,26 @@ export class TicketReconciler {
       logger.warn({ ticketId, state: ticket.state }, 'unfinished ticket under a completed job');
       return 'anomaly';
     }
+    // A failed job under a ticket moved on since (an operator's retry puts the ticket back to
+    // `queued` before it retries the job) is not this case: only a job that failed after the
+    // ticket's last transition fails the ticket.
     const job = await queue.getJob(jobId);
-    const reason = (job?.failedReason ?? 'the job failed').slice(0, 300);
-    await this.#deps.lifecycle.advance(ticket, {
+    if (job === undefined || (job.finishedOn ?? 0) < ticket.updatedAt) return 'ok';
+    const stalled = STALLED_OUT.test(job.failedReason ?? '');
+    const applied = await this.#deps.lifecycle.advance(ticket, {
       type: 'failed',
-      error: { code: 'JOB_FAILED', message: reason, retryable: false, at: this.#clock() },
+      error: {
+        code: 'JOB_FAILED',
+        // a fixed text: a job's failure reason is whatever its thrower wrote
+        message: stalled
+          ? 'the job stalled more than the limit: the workers holding it kept stopping'
+          : 'the job failed without recording why on the ticket',
+        retryable: false,
+        at: this.#clock(),
+      },
     });
-    logger.warn({ ticketId, state: ticket.state }, 'ticket failed: its job had failed');
+    if (applied !== 'applied') return 'ok';
+    logger.warn({ ticketId, state: ticket.state, stalled }, 'ticket failed: its job had failed');
     return 'failed';
   }
 
@@ -131,22 +145,29 @@ export class TicketReconciler {
    * (the others skip it). Errors are logged; the next round tries again.
    */
   start(intervalMs: number): void {
-    const round = () => {
-      this.#running = this.#sweepIfLocked(intervalMs).catch((err: unknown) =>
+    this.#stopped = false;
+    const round = async () => {
+      await this.#sweepIfLocked(intervalMs).catch((err: unknown) =>
         this.#deps.logger.warn(
           { err: { message: err instanceof Error ? err.message : String(err) } },
           'reconcile sweep failed; next round will retry',
         ),
       );
+      // the next round is timed from the end of this one: rounds never overlap
+      if (!this.#stopped) {
+        this.#timer = setTimeout(() => {
+          this.#running = round();
+        }, intervalMs);
+        this.#timer.unref();
+      }
     };
-    round();
-    this.#timer = setInterval(round, intervalMs);
-    this.#timer.unref();
+    this.#running = round();
   }
 
   /** Stops the rounds and waits for the one in progress. */
   async stop(): Promise<void> {
-    clearInterval(this.#timer);
+    this.#stopped = true;
+    clearTimeout(this.#timer);
     this.#timer = undefined;
     await this.#running;
   }

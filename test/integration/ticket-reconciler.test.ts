@@ -3,7 +3,12 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import { TICKET_QUEUE, bullPrefix, jobIdOf } from '../../src/queue/queues.js';
-import { STALLED_OUT, TicketReconciler } from '../../src/queue/ticket-reconciler.js';
+import {
+  STALLED_OUT,
+  TicketReconciler,
+  UNFINISHED_STATES,
+} from '../../src/queue/ticket-reconciler.js';
+import type { TicketStore } from '../../src/store/ticket-store.js';
 import { smallJpeg } from '../support/images.js';
 import { aBinding, startTestOrchestrator, type TestOrchestrator } from '../support/orchestrator.js';
 
@@ -23,10 +28,10 @@ async function orchestrator(): Promise<TestOrchestrator> {
   return o;
 }
 
-function reconcilerOf(o: TestOrchestrator): TicketReconciler {
+function reconcilerOf(o: TestOrchestrator, store: TicketStore = o.app.store): TicketReconciler {
   const { app } = o;
   return new TicketReconciler({
-    store: app.store,
+    store,
     lifecycle: app.lifecycle,
     queue: app.queue,
     redis: app.redis,
@@ -81,13 +86,20 @@ describe('TicketReconciler', () => {
     expect(t?.state).toBe('failed');
     expect(t?.lastError).toMatchObject({
       code: 'JOB_FAILED',
-      message: 'job stalled more than allowable limit',
+      message: 'the job stalled more than the limit: the workers holding it kept stopping',
       retryable: false,
     });
     expect(await reconcilerOf(o).reconcile('r-dead')).toBe('ok');
-    // an operator's retry runs it again
-    await o.app.operations.retry('r-dead');
+    // an operator's retry moves the ticket to queued before it retries the job: in that gap the
+    // failed job is older than the ticket's last transition and must not fail it again
+    const failedTicket = await o.app.store.get('r-dead');
+    if (!failedTicket) throw new Error('ticket vanished');
+    expect(await o.app.lifecycle.advance(failedTicket, { type: 'retried' })).toBe('applied');
+    expect(await o.app.queue.getJobState(jobIdOf('r-dead'))).toBe('failed');
+    expect(await reconcilerOf(o).reconcile('r-dead')).toBe('ok');
     expect(await o.app.store.get('r-dead')).toMatchObject({ state: 'queued' });
+    // the rest of the operator's retry runs the job again
+    await (await o.app.queue.getJob(jobIdOf('r-dead')))?.retry('failed');
     expect(await o.app.queue.getJobState(jobIdOf('r-dead'))).toBe('waiting');
   });
 
@@ -105,12 +117,27 @@ describe('TicketReconciler', () => {
     const o = await orchestrator();
     await o.app.intake.enqueue({ ticketId: 'r-lock', biz: 'RPMin', binding: aBinding(face) });
     await (await o.app.queue.getJob(jobIdOf('r-lock')))?.remove();
-    const a = reconcilerOf(o);
-    const b = reconcilerOf(o);
+    // the real store, counting the listing calls a sweep makes (one per unfinished state here)
+    let listings = 0;
+    const counting = new Proxy(o.app.store, {
+      get(target, prop, receiver) {
+        if (prop === 'list') {
+          return (...args: Parameters<TicketStore['list']>) => {
+            listings++;
+            return target.list(...args);
+          };
+        }
+        const value: unknown = Reflect.get(target, prop, receiver);
+        return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
+      },
+    });
+    const a = reconcilerOf(o, counting);
+    const b = reconcilerOf(o, counting);
     a.start(60_000);
     b.start(60_000);
     await a.stop();
     await b.stop();
+    expect(listings).toBe(UNFINISHED_STATES.length);
     expect(await o.app.queue.getJobState(jobIdOf('r-lock'))).toBe('waiting');
     expect(await o.app.redis.pttl(`${o.prefix}:reconcile:lock`)).toBeGreaterThan(0);
   });
