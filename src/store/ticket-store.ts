@@ -240,18 +240,16 @@ export class RedisTicketStore implements TicketStore {
     });
     const replies = (await creates.exec()) ?? [];
     const indexes = this.#redis.pipeline();
-    const results = inputs.map((input, i): CreateResult => {
+    // index every ticket that was written, even when another create of the chunk failed
+    let failure: Error | undefined;
+    const results: CreateResult[] = [];
+    inputs.forEach((input, i) => {
       const [err, reply] = replies[i] ?? [new Error('no reply')];
-      if (err) throw err;
-      return this.#createResult(
-        input,
-        encoded[i] ?? [],
-        reply as (string | number)[],
-        indexes,
-        now,
-      );
+      if (err) failure ??= err;
+      else results.push(this.#createResult(input, encoded[i] ?? [], reply as Reply, indexes, now));
     });
     if (indexes.length > 0) await this.#execIndexUpdate(indexes, inputs[0]?.ticketId ?? '');
+    if (failure !== undefined) throw failure;
     return results;
   }
 
@@ -259,7 +257,7 @@ export class RedisTicketStore implements TicketStore {
   #createResult(
     input: NewTicket,
     fields: readonly string[],
-    reply: readonly (string | number)[],
+    reply: Reply,
     indexes: ReturnType<Redis['pipeline']>,
     now: number,
   ): CreateResult {
@@ -268,6 +266,13 @@ export class RedisTicketStore implements TicketStore {
       const values = reply.slice(1).map((v) => (typeof v === 'string' ? v : null));
       const ticket = decodeTicket(this.#cipher, ticketId, values);
       if (ticket === undefined) throw new Error(`ticket ${ticketId}: stored hash has no state`);
+      // a crash between a ticket's write and its index updates leaves it out of the indexes:
+      // the producer's repeat puts it back (NX: a present entry keeps its score)
+      indexes.zadd(this.#keys.all, 'NX', ticket.createdAt, ticketId);
+      indexes.zadd(this.#keys.state(ticket.state), 'NX', ticket.updatedAt, ticketId);
+      if (ticket.batchId !== undefined) {
+        indexes.zadd(this.#keys.batch(ticket.batchId), 'NX', ticket.createdAt, ticketId);
+      }
       return { created: false, ticket, payloadHash: ticket.payloadHash };
     }
     indexes.zadd(this.#keys.all, now, ticketId);
@@ -522,6 +527,9 @@ export class RedisTicketStore implements TicketStore {
     }
   }
 }
+
+/** A create script's answer. */
+type Reply = readonly (string | number)[];
 
 /** Tickets read per round trip by the batch and existence queries. */
 const BATCH_READ_CHUNK = 500;

@@ -125,6 +125,24 @@ describe('RedisTicketStore', () => {
     expect(await store.createMany([])).toEqual([]);
   });
 
+  it('puts a known ticket missing from its indexes back on a repeat, keeping present scores', async () => {
+    const first = await store.create(aNewTicket('T-unindexed', { batchId: 'B-heal' }));
+    const score = await redis.zscore(keys.all, 'T-unindexed');
+    // a crash between the ticket's write and its index updates
+    await redis.zrem(keys.state('queued'), 'T-unindexed');
+    await redis.zrem(keys.batch('B-heal'), 'T-unindexed');
+    now += 5000;
+    const again = await store.create(aNewTicket('T-unindexed', { batchId: 'B-heal' }));
+    expect(again.created).toBe(false);
+    expect(await redis.zscore(keys.state('queued'), 'T-unindexed')).toBe(
+      String(first.ticket.updatedAt),
+    );
+    expect(await redis.zscore(keys.batch('B-heal'), 'T-unindexed')).toBe(
+      String(first.ticket.createdAt),
+    );
+    expect(await redis.zscore(keys.all, 'T-unindexed')).toBe(score);
+  });
+
   it('creates a ticket once; a second create changes nothing and answers the stored payload hash', async () => {
     const first = await store.create(
       aNewTicket('T-create', { batchId: 'B-1', userData: { a: 1 } }),
