@@ -56,16 +56,6 @@ function isCalendarDate(yyyymmdd: string): boolean {
   return date.getUTCFullYear() === y && date.getUTCMonth() === m - 1 && date.getUTCDate() === d;
 }
 
-let cachedToday = { until: 0, date: '' };
-
-/** Today's UTC date as YYYYMMDD, computed once a day (batches check it once per row). */
-function utcToday(now = Date.now()): string {
-  if (now >= cachedToday.until) {
-    const dayMs = 86_400_000;
-    cachedToday = {
-      until: (Math.floor(now / dayMs) + 1) * dayMs,
-      date: new Date(now).toISOString().slice(0, 10).replaceAll('-', ''),
-    };
-  }
-  return cachedToday.date;
+function utcToday(): string {
+  return new Date().toISOString().slice(0, 10).replaceAll('-', '');
 }
