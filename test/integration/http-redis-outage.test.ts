@@ -14,7 +14,10 @@ import { startTestOrchestrator, type TestOrchestrator } from '../support/orchest
 const TOKEN = 'outage-token-0123456789abcdef';
 const NAME = '李三';
 const ID_NUMBER = '11010519491231002X';
-/** Well above the ~2 s the command connection takes to give up, well below a hang. */
+/**
+ * How long an answer may take while Redis is down before the request is abandoned (and the test
+ * fails): well above the ~2 s the command connection takes to give up, well below a hang.
+ */
 const FAIL_FAST_MS = 5000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
@@ -101,15 +104,18 @@ const newTicket = () => ({
   Binding: { Name: NAME, IdentificationNumber: ID_NUMBER },
 });
 
-interface Timed {
+interface Answer {
   status: number;
   headers: Headers;
   text: string;
-  ms: number;
 }
 
-async function request(method: 'GET' | 'POST', path: string, body?: unknown): Promise<Timed> {
-  const started = Date.now();
+async function request(
+  method: 'GET' | 'POST',
+  path: string,
+  body?: unknown,
+  timeoutMs = 30_000,
+): Promise<Answer> {
   const res = await fetch(`${api}${path}`, {
     method,
     headers: {
@@ -117,19 +123,13 @@ async function request(method: 'GET' | 'POST', path: string, body?: unknown): Pr
       ...(body === undefined ? {} : { 'content-type': 'application/json' }),
     },
     ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    signal: AbortSignal.timeout(30_000),
+    signal: AbortSignal.timeout(timeoutMs),
   });
-  return {
-    status: res.status,
-    headers: res.headers,
-    text: await res.text(),
-    ms: Date.now() - started,
-  };
+  return { status: res.status, headers: res.headers, text: await res.text() };
 }
 
-function expectStoreUnavailable(answer: Timed): void {
+function expectStoreUnavailable(answer: Answer): void {
   expect(answer.status, answer.text).toBe(503);
-  expect(answer.ms).toBeLessThan(FAIL_FAST_MS);
   expect(answer.headers.get('retry-after')).toMatch(/^[1-9]\d*$/);
   expect(answer.headers.get('content-type')).toBe('application/problem+json; charset=utf-8');
   expect(JSON.parse(answer.text)).toEqual({
@@ -154,8 +154,10 @@ describe('the HTTP API while Redis is down', () => {
     // at once, and after ioredis's reconnection delay has grown to its cap
     for (const pause of [0, 3000]) {
       await sleep(pause);
-      expectStoreUnavailable(await request('POST', '/v1/tickets', newTicket()));
-      expectStoreUnavailable(await request('GET', `/v1/tickets/${before.TicketId}`));
+      expectStoreUnavailable(await request('POST', '/v1/tickets', newTicket(), FAIL_FAST_MS));
+      expectStoreUnavailable(
+        await request('GET', `/v1/tickets/${before.TicketId}`, undefined, FAIL_FAST_MS),
+      );
     }
     const ready = await request('GET', '/readyz');
     expect(ready.status).toBe(503);
@@ -163,7 +165,7 @@ describe('the HTTP API while Redis is down', () => {
 
     await redis.start();
     const back = Date.now();
-    let created: Timed | undefined;
+    let created: Answer | undefined;
     const after = newTicket();
     while (Date.now() - back < 10_000) {
       created = await request('POST', '/v1/tickets', after);
