@@ -164,8 +164,13 @@ export const benchHttpIntake: Benchmark = async (options) => {
         await redis.flushall();
       }
       const body = ticketRequestBody(`bench-r${round}-`);
-      const ours = await load(servers.apiUrl, token, body, shape.durationS, shape);
-      const bare = await load(servers.bareUrl, token, body, shape.durationS, shape);
+      // the order flips every round, so that going first costs both sides alike
+      const runOurs = () => load(servers?.apiUrl ?? '', token, body, shape.durationS, shape);
+      const runBare = () => load(servers?.bareUrl ?? '', token, body, shape.durationS, shape);
+      const oursFirst = round % 2 === 1;
+      const first = await (oursFirst ? runOurs() : runBare());
+      const second = await (oursFirst ? runBare() : runOurs());
+      const [ours, bare] = oursFirst ? [first, second] : [second, first];
       for (const [side, figures] of [
         ['ours', ours],
         ['bare fastify', bare],

@@ -53,12 +53,17 @@ export const benchQuota: Benchmark = async (options) => {
   }
 };
 
-/** Every call that reached the emulator, by action (answered or throttled). */
+/**
+ * The calls the emulator answered, by action. Throttled calls are left out: they are our waste,
+ * and counting them would make the ideal longer and the ratio better the more we were throttled.
+ */
 function callsByAction(counters: EmulatorCounters): Record<string, number> {
   return Object.fromEntries(
     Object.entries(counters).map(([action, outcomes]) => [
       action,
-      Object.values(outcomes).reduce((a, b) => a + b, 0),
+      Object.entries(outcomes)
+        .filter(([code]) => !code.startsWith('Throttling'))
+        .reduce((a, [, n]) => a + n, 0),
     ]),
   );
 }
@@ -81,7 +86,7 @@ function drainRow(r: RoundResult): BenchRow {
   const ratio = ratioOf(r.window.seconds, ideal);
   return {
     id: 'quota.drain',
-    label: `${r.count}-ticket batch drain time at ${QPS} calls/s per action vs quota-ideal`,
+    label: `${r.count}-ticket batch drain time at ${QPS} calls/s per action vs quota-ideal (one run)`,
     value: Math.round(r.window.seconds * 10) / 10,
     baseline: Math.round(ideal * 10) / 10,
     unit: 's',
@@ -93,7 +98,7 @@ function drainRow(r: RoundResult): BenchRow {
       completed: r.completed,
       failed: r.failed,
       callsByAction: calls,
-      ideal: `busiest action's calls / ${QPS} per second`,
+      ideal: `busiest action's answered calls / ${QPS} per second`,
       workers: `${WORKERS} processes (workers/ticket.worker.ts) x concurrency ${CONCURRENCY}`,
       limiter: `CLOUDAUTH_QPS *=${QPS}, CLOUDAUTH_QPS_HEADROOM 0.03 (default): slots ${((1000 / QPS) * 1.03).toFixed(1)} ms apart, so at best ${(1.03).toFixed(2)} x ideal`,
     },
@@ -106,7 +111,8 @@ function windowRow(r: RoundResult, peaks: Record<string, number>): BenchRow {
   const throttles = Object.values(throttled).reduce((a, b) => a + b, 0);
   return {
     id: 'quota.window',
-    label: 'most calls the emulator admitted in any 1-s window (any action); Throttling answers',
+    label:
+      'most calls the emulator admitted in any 1-s window (any action); Throttling answers (one run)',
     value: peak,
     baseline: QPS,
     unit: 'calls/s',

@@ -1,13 +1,15 @@
 /**
- * A/B rounds run interleaved (A B A B …, or B A B A … when `baselineFirst`), so that slow phases
- * of a shared machine fall on both sides alike; each side is summarised by its median.
+ * A/B rounds run interleaved, the order flipping every round (A B B A A B …, or B A A B … when
+ * `baselineFirst`), so that slow phases of a shared machine and the cost of going first fall on
+ * both sides alike; each side is summarised by its median.
  */
 import { median } from '../types.js';
 
 /** The order of `rounds` rounds of two sides. */
 export function roundOrder(rounds: number, baselineFirst = false): ('ours' | 'baseline')[] {
-  const pair: ('ours' | 'baseline')[] = baselineFirst ? ['baseline', 'ours'] : ['ours', 'baseline'];
-  return Array.from({ length: rounds }, () => pair).flat();
+  return Array.from({ length: rounds }, (_, i): ('ours' | 'baseline')[] =>
+    (i % 2 === 0) !== baselineFirst ? ['ours', 'baseline'] : ['baseline', 'ours'],
+  ).flat();
 }
 
 /** Each side's per-round results, in the order run. */

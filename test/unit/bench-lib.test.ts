@@ -74,8 +74,8 @@ describe('/proc parsing', () => {
 
 describe('A/B rounds', () => {
   it('alternates the sides, ours first unless asked', () => {
-    expect(roundOrder(2)).toEqual(['ours', 'baseline', 'ours', 'baseline']);
-    expect(roundOrder(1, true)).toEqual(['baseline', 'ours']);
+    expect(roundOrder(3)).toEqual(['ours', 'baseline', 'baseline', 'ours', 'ours', 'baseline']);
+    expect(roundOrder(2, true)).toEqual(['baseline', 'ours', 'ours', 'baseline']);
     expect(roundOrder(0)).toEqual([]);
   });
 
