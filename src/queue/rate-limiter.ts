@@ -15,10 +15,6 @@
  * the headroom's worth of jitter (h × 1000 ms) after its slot gives the slot up and reserves
  * another: late calls are spread out again instead of bunched.
  *
- * A process's first seconds are the worst for that (cold connections, code not yet optimised,
- * every worker taking its first jobs at once): for `WARMUP_MS` after it starts, a limiter spaces
- * its own reservations `WARMUP_EXTRA` wider.
- *
  * A Throttling answer pushes the action's next free slot `retryAfterMs` into the future: every
  * worker slows down, not only the one that saw it. Slots use Redis's clock (TIME), so process
  * clocks need not agree.
@@ -70,23 +66,14 @@ export interface ProviderRateLimiterDeps {
 /** Times a late call reserves a new slot before it leaves anyway (a stalled process's last resort). */
 export const MAX_REDRAWS = 5;
 
-/** How long after its start a limiter spaces its reservations wider, in ms. */
-export const WARMUP_MS = 5000;
-/** The extra spacing while warming up, as a fraction of 1000/qps ms (on top of the headroom). */
-export const WARMUP_EXTRA = 0.2;
-
 export class ProviderRateLimiter {
   private readonly redis: SlotRedis;
-  private readonly now: () => number;
-  private readonly startedAt: number;
 
   constructor(private readonly deps: ProviderRateLimiterDeps) {
     if (!('providerSlot' in deps.redis)) {
       deps.redis.defineCommand('providerSlot', { numberOfKeys: 1, lua: SLOT_SCRIPT });
     }
     this.redis = deps.redis as SlotRedis;
-    this.now = deps.now ?? (() => performance.now());
-    this.startedAt = this.now();
   }
 
   /** Calls per second allowed for `action`, or 0 for no limit. */
@@ -102,11 +89,9 @@ export class ProviderRateLimiter {
     const qps = this.qpsOf(action);
     if (qps <= 0) return 0;
     const headroom = this.deps.headroom ?? 0.03;
-    const now = this.now;
-    const warming = now() - this.startedAt < WARMUP_MS;
-    const spacing = 1 + headroom + (warming ? WARMUP_EXTRA : 0);
-    const intervalUs = Math.ceil((1_000_000 / qps) * spacing);
+    const intervalUs = Math.ceil((1_000_000 / qps) * (1 + headroom));
     const toleranceMs = Math.max(1, headroom * 1000);
+    const now = this.deps.now ?? (() => performance.now());
     let waited = 0;
     for (let redraw = 0; ; redraw++) {
       const waitUs = await this.redis.providerSlot(

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { ProviderRateLimiter, WARMUP_MS } from '../../src/queue/rate-limiter.js';
+import { ProviderRateLimiter } from '../../src/queue/rate-limiter.js';
 
 const prefix = `test:${randomUUID()}`;
 let redis: Redis;
@@ -65,11 +65,8 @@ describe('ProviderRateLimiter', () => {
     expect(await b.acquire('GetStatus')).toBe(0);
   });
 
-  /**
-   * A limiter whose sleeps advance a fake clock by what was asked plus `stalls[n]` (ms); past its
-   * warm-up unless `warmedUp` is false.
-   */
-  function stallingLimiter(action: string, stalls: number[], warmedUp = true) {
+  /** A limiter whose sleeps advance a fake clock by what was asked plus `stalls[n]` (ms). */
+  function stallingLimiter(action: string, stalls: number[]) {
     const asked: number[] = [];
     let clock = 0;
     const limiter = new ProviderRateLimiter({
@@ -83,7 +80,6 @@ describe('ProviderRateLimiter', () => {
         return Promise.resolve();
       },
     });
-    if (warmedUp) clock += WARMUP_MS;
     return { limiter, asked };
   }
 
@@ -102,13 +98,5 @@ describe('ProviderRateLimiter', () => {
     await limiter.acquire('InTimeTest');
     await limiter.acquire('InTimeTest');
     expect(asked).toHaveLength(1);
-  });
-
-  it('spaces its reservations wider in its first seconds', async () => {
-    const { limiter, asked } = stallingLimiter('WarmupTest', [], false);
-    await limiter.acquire('WarmupTest');
-    await limiter.acquire('WarmupTest');
-    // 10 calls/s: slots 103 ms apart once warm, 123 ms while warming up
-    expect(asked[0]).toBeGreaterThan(112);
   });
 });
