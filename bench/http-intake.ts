@@ -179,8 +179,10 @@ export const benchHttpIntake: Benchmark = async (options) => {
         if (problem !== undefined)
           throw new Error(`http intake round ${round}, ${side}: ${problem}`);
       }
+      // requests in flight when autocannon stops are served after it stopped counting: let them
+      // settle (when our side ran last) before the store and the queue are compared
+      await settled(async () => (await redis.zcard(keys.all)) + (await queue.getWaitingCount()));
       const ticketsCreated = await redis.zcard(keys.all);
-      // requests in flight when autocannon stops are served after it stopped counting
       const inFlight = shape.connections * shape.pipelining;
       if (ticketsCreated < ours.responses || ticketsCreated > ours.responses + inFlight) {
         throw new Error(
@@ -230,6 +232,17 @@ function rpsRow(shape: HttpBenchLoad, rounds: readonly HttpRound[]): BenchRow {
       rounds,
     },
   };
+}
+
+/** Waits until `count` answers the same twice 200 ms apart (at most 10 s). */
+async function settled(count: () => Promise<number>): Promise<void> {
+  let last = await count();
+  for (let i = 0; i < 50; i++) {
+    await new Promise((r) => setTimeout(r, 200));
+    const now = await count();
+    if (now === last) return;
+    last = now;
+  }
 }
 
 async function distinctPorts(n: number): Promise<number[]> {
