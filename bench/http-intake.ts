@@ -4,7 +4,7 @@
  * process, `http-intake-baseline.ts`), both under autocannon from this process with the same
  * connections, pipelining, duration, headers and body, and the same log level. Every request
  * carries a new TicketId (autocannon's id replacement), so each is a real new ticket, not an
- * idempotent repeat. Each round (A B A B …) loads ours, then the bare one, after a FLUSHALL; both
+ * idempotent repeat. Each round (A B, then B A, …) loads both, after a FLUSHALL; both
  * servers are started afresh and warmed up for every round (with --quick, once for all rounds).
  * The figure is the median of responses per second.
  */

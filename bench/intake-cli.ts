@@ -2,7 +2,7 @@
  * Issue 7, item 4: `cloudauth-orchestrator enqueue` of a CSV of synthetic applicants, with its
  * preflight, against raw BullMQ `addBulk` of the same jobs (same count, same job ids, data and
  * options, same queue prefix, same Redis), both as child processes started the same way
- * (`node --import tsx …`), interleaved A B A B with FLUSHALL before each run. Rows per second are
+ * (`node --import tsx …`), interleaved (A B B A …) with FLUSHALL before each run. Rows per second are
  * rows over each child's wall time (start-up included on both sides; the baseline's `addBulk`
  * time alone is in the detail). No workers run, so the jobs stay waiting.
  *

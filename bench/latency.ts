@@ -4,7 +4,7 @@
  * ideal, concurrency ÷ (Cloudauth calls per ticket × 100 ms), the calls counted by the emulator.
  * The OSS upload is not in the sum: the OSS emulator has no latency injection, so it costs what a
  * loopback PUT costs. For context, plain BullMQ at the same concurrency with a processor that
- * sleeps 100 ms × the same number of calls, run interleaved with ours (A B A B), each round in a
+ * sleeps 100 ms × the same number of calls, run interleaved with ours (A B B A …), each round in a
  * fresh process; the window is the first job's start to the last one's finish, as in benchmark 1.
  * Rounds are a whole number of waves (tickets a multiple of the concurrency), so the issue's ideal
  * and that of a perfect worker running waves agree.

@@ -3,7 +3,7 @@
  * and returns rows; the runner prints them as one table and writes `bench/results/latest.json`.
  *
  * Every figure is a ratio against a baseline measured in the same invocation, the two sides run
- * interleaved (A B A B …) and summarised by their medians, because throughput on these machines
+ * interleaved (A B B A …, the order flipping each round) and summarised by their medians, because throughput on these machines
  * swings up to 2x between fresh processes.
  */
 
