@@ -5,9 +5,9 @@
  * CLOUDAUTH_QPS `*=0`, both at concurrency 50 on the same private Redis. And Redis commands per
  * finished ticket, intake included.
  *
- * Each round runs its side in a fresh worker process, interleaved A B B A …: throughput swings up to 2x between
- * fresh processes here, so each round samples that swing on both sides alike and the medians
- * discount it; the workers run as in production (a process of their own), and the bench process's
+ * Each round runs its side in a fresh worker process, interleaved A B B A …: throughput swings
+ * up to 2x between fresh processes here, so each round samples that swing on both sides alike and
+ * the medians discount it; the workers run as in production (a process of their own), and the bench process's
  * intake and polling stay off the measured event loop. The queue is filled before the workers
  * start; a round's rate is its tickets over the window from the first job's start to the last
  * one's finish (the workers' own timestamps), so intake and start-up are outside it.

@@ -3,8 +3,8 @@
  * and returns rows; the runner prints them as one table and writes `bench/results/latest.json`.
  *
  * Every figure is a ratio against a baseline measured in the same invocation, the two sides run
- * interleaved (A B B A …, the order flipping each round) and summarised by their medians, because throughput on these machines
- * swings up to 2x between fresh processes.
+ * interleaved (A B B A …, the order flipping each round) and summarised by their medians, because
+ * throughput on these machines swings up to 2x between fresh processes.
  */
 
 /** What the runner hands every benchmark. */
