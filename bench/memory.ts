@@ -64,7 +64,7 @@ export const benchMemory: Benchmark = async (options) => {
     const tickets = await BenchTickets.create();
     const ours = await runOurs(options, redis, tickets, sizes);
     const raw = await runRaw(options, redis, tickets, sizes.total);
-    return [bytesRow(ours, raw, sizes.total, tickets), rssRow(ours, sizes)];
+    return [bytesRow(ours, raw, sizes.total, tickets), rssRow(ours, sizes, options.quick)];
   } finally {
     redis.disconnect();
   }
@@ -202,8 +202,9 @@ function bytesRow(ours: OursRun, raw: number, total: number, tickets: BenchTicke
   };
 }
 
-function rssRow(ours: OursRun, sizes: MemorySizes): BenchRow {
+function rssRow(ours: OursRun, sizes: MemorySizes, quick: boolean): BenchRow {
   const ratio = ratioOf(ours.late.rssBytes, ours.early.rssBytes);
+  // a few thousand tickets: the worker is still warming up (code, pools, the heap's growth)
   return {
     id: 'memory.worker-rss',
     label: `worker RSS after ${sizes.total.toLocaleString('en-US')} vs ${sizes.early.toLocaleString('en-US')} tickets (one run)`,
@@ -211,8 +212,10 @@ function rssRow(ours: OursRun, sizes: MemorySizes): BenchRow {
     baseline: Math.round((ours.early.rssBytes / MB) * 10) / 10,
     unit: 'MB',
     ratio,
-    goal: `ratio <= ${RSS_GOAL}`,
-    met: ratio !== null && ratio <= RSS_GOAL,
+    goal: quick
+      ? `ratio <= ${RSS_GOAL} (not judged with --quick: the worker is still warming up)`
+      : `ratio <= ${RSS_GOAL}`,
+    met: quick ? null : ratio !== null && ratio <= RSS_GOAL,
     detail: {
       earlySampleAt: ours.early.completed,
       peakRssMb: Math.round((ours.late.hwmBytes / MB) * 10) / 10,
