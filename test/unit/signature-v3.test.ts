@@ -112,7 +112,7 @@ function withHeaders(
 const tricky = {
   query: { BizType: 'FVBioOnly', Name: "张三 *(o)!'~+&=/", Empty: '' },
   body: {
-    FaceRetainedImageUrl: 'https://bucket.oss-cn-hangzhou.aliyuncs.com/a b.jpg?x=1&y=*',
+    FaceRetainedImageUrl: 'https://bucket.oss.example.test/a b.jpg?x=1&y=*',
     Material: [
       { MaterialType: 'Name', Value: '李四' },
       { MaterialType: 'IdentificationNumber', Value: '330103201912011234' },
@@ -329,7 +329,7 @@ describe('fixed V3 vectors', () => {
   it('reproduces an SDK-computed STS POST with a UTF-8 form body', () => {
     const req = sdkSigned({ ...tricky, accessKeyId: 'STS.test-sts-id', securityToken: 'tok' });
     expect(req.body.toString()).toBe(
-      'FaceRetainedImageUrl=https%3A%2F%2Fbucket.oss-cn-hangzhou.aliyuncs.com%2Fa%20b.jpg%3Fx%3D1%26y%3D*' +
+      'FaceRetainedImageUrl=https%3A%2F%2Fbucket.oss.example.test%2Fa%20b.jpg%3Fx%3D1%26y%3D*' +
         '&Material.1.MaterialType=Name&Material.1.Value=%E6%9D%8E%E5%9B%9B' +
         '&Material.2.MaterialType=IdentificationNumber&Material.2.Value=330103201912011234',
     );
@@ -337,7 +337,7 @@ describe('fixed V3 vectors', () => {
       'ACS3-HMAC-SHA256 Credential=STS.test-sts-id,SignedHeaders=content-type;host;' +
       'x-acs-accesskey-id;x-acs-action;x-acs-content-sha256;x-acs-credentials-provider;' +
       'x-acs-date;x-acs-security-token;x-acs-signature-nonce;x-acs-version,' +
-      'Signature=088274e8132edcb46ea7221e7e07f57afb099a42635db2099683e253538afd21';
+      'Signature=0590f38418436beeb90cdc414550d2ce22e888241c8f5f2a8e52ceb3be9ad92a';
     expect(req.headers.authorization).toBe(expected);
     expect(authorizationV3(req, 'STS.test-sts-id', 'test-sts-secret')).toBe(expected);
     expect(verifyV3(req, lookup).securityToken).toBe('tok');
