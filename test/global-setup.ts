@@ -4,7 +4,7 @@
  * Tests read the URL with `inject('redisUrl')`.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
+import { freePort } from '../chaos/processes.js';
 import { redisAnswers } from '../src/embedded-redis.js';
 import type { TestProject } from 'vitest/node';
 
@@ -44,16 +44,4 @@ export default async function setup(project: TestProject): Promise<() => Promise
     child?.kill('SIGTERM');
     return Promise.resolve();
   };
-}
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() =>
-        typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port')),
-      );
-    });
-  });
 }

@@ -6,8 +6,8 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { createServer } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort } from '../../chaos/processes.js';
 import { redisAnswers } from '../../src/embedded-redis.js';
 import { startTestOrchestrator, type TestOrchestrator } from '../support/orchestrator.js';
 
@@ -21,18 +21,6 @@ const ID_NUMBER = '11010519491231002X';
 const FAIL_FAST_MS = 5000;
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const srv = createServer();
-    srv.listen(0, '127.0.0.1', () => {
-      const addr = srv.address();
-      srv.close(() =>
-        typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port')),
-      );
-    });
-  });
-}
 
 /** A `redis-server` of this test only, that can be killed and started again on its port. */
 class OwnRedis {
