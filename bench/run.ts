@@ -19,6 +19,7 @@ import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { REPO_ROOT } from '../chaos/processes.js';
 import { benchHttpIntake } from './http-intake.js';
+import { benchImageBombs } from './image-bombs.js';
 import { benchIntakeCli } from './intake-cli.js';
 import { benchLatency } from './latency.js';
 import { startBenchEmulator } from './lib/bench-emulator.js';
@@ -37,6 +38,7 @@ const BENCHMARKS: readonly { id: string; run: Benchmark }[] = [
   { id: 'quota', run: benchQuota },
   { id: 'intake', run: benchIntakeCli },
   { id: 'http', run: benchHttpIntake },
+  { id: 'bombs', run: benchImageBombs },
   { id: 'memory', run: benchMemory },
 ];
 

@@ -8,6 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { idNumberCheckChar } from '../src/domain/id-number.js';
+import { DEFAULT_IMAGE_LIMITS } from '../src/oss/image-header.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -55,7 +56,9 @@ async function main(): Promise<void> {
       backgrounds[i % backgrounds.length] ?? '#fff',
       10 + i * 3,
     );
-    await sharp(Buffer.from(svg)).jpeg({ quality: 85 }).toFile(join(photos, file));
+    await sharp(Buffer.from(svg), { limitInputPixels: DEFAULT_IMAGE_LIMITS.maxPixels })
+      .jpeg({ quality: 85 })
+      .toFile(join(photos, file));
     rows.push(
       `example-${String(i + 1).padStart(4, '0')},${name},${idNumber(region, birth, sequence)},photos/${file}`,
     );

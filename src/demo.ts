@@ -18,6 +18,7 @@ export async function runDemoTicket(
   const ticketId = `demo-${randomUUID()}`;
   const face = await sharp({
     create: { width: 480, height: 640, channels: 3, background: '#d9b38c' },
+    limitInputPixels: app.config.images.maxPixels,
   })
     .jpeg()
     .toBuffer();

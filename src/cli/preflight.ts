@@ -63,7 +63,7 @@ export async function preflight(
         result.alreadyKnown++;
         continue;
       }
-      const problems = checkLocalFiles(p.input);
+      const problems = checkLocalFiles(p.input, deps.ctx.imageLimits);
       if (problems.length > 0) {
         await deps.log.add({ line: p.line, ticketId: p.ticketId, problems });
       } else {

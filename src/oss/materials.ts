@@ -11,6 +11,7 @@ import {
   type MaterialSource,
 } from '../domain/binding.js';
 import { OrchestratorError, ValidationError } from '../errors.js';
+import type { ImageDecoding } from './decode-limit.js';
 import type { ImageChange } from './image-fit.js';
 import { prepareMaterial, type ReadyMaterial } from './material-loader.js';
 import type { MaterialUploader, StsLease } from './uploader.js';
@@ -29,11 +30,14 @@ export interface PreparedMaterials {
 }
 
 /**
- * Loads and checks every image. Throws {@link MaterialsRejectedError} listing every refused
- * material; other failures (I/O beyond the files themselves) propagate.
+ * Loads and checks every image: each one's header against the pixel limits first, then its decode
+ * inside the process's decode gate (`decoding`; by default the process-wide defaults). Throws
+ * {@link MaterialsRejectedError} listing every refused material; other failures (I/O beyond the
+ * files themselves) propagate.
  */
 export async function prepareMaterials(
   sources: Partial<Record<ImageField, MaterialSource>>,
+  decoding?: ImageDecoding,
 ): Promise<PreparedMaterials> {
   const ready: ReadyMaterial[] = [];
   const problems: ValidationError[] = [];
@@ -41,7 +45,7 @@ export async function prepareMaterials(
     const source = sources[field];
     if (source === undefined) continue;
     try {
-      ready.push(await prepareMaterial(field, source));
+      ready.push(await prepareMaterial(field, source, decoding));
     } catch (err) {
       if (err instanceof ValidationError) problems.push(err);
       else throw err;

@@ -11,9 +11,10 @@ import fc from 'fast-check';
 import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fastify';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { USERDATA_MAX_BYTES, USERDATA_MAX_DEPTH } from '../../src/domain/user-data.js';
 import { buildHttpApi } from '../../src/intake/http/index.js';
 import { checkCallbackUrl } from '../../src/intake/webhooks/allowlist.js';
-import { smallJpeg } from '../support/images.js';
+import { bmpClaiming, jpegClaiming, pngClaiming, smallJpeg } from '../support/images.js';
 import { startTestOrchestrator, type TestOrchestrator } from '../support/orchestrator.js';
 
 const TOKEN = 'fuzz-token-0123456789abcdef';
@@ -142,11 +143,40 @@ const idLike = fc.oneof(
   fc.stringMatching(/^\d{15,20}$/),
 );
 
+/** A JPEG, PNG or BMP header claiming any size (bombs among them), with the size it claims. */
+const claimedImage = fc.oneof(
+  fc
+    .tuple(fc.integer({ min: 0, max: 0xffff }), fc.integer({ min: 0, max: 0xffff }))
+    .map(([w, h]) => ({ bytes: jpegClaiming(w, h), w, h })),
+  fc
+    .tuple(fc.integer({ min: 0, max: 0xffffffff }), fc.integer({ min: 0, max: 0xffffffff }))
+    .map(([w, h]) => ({ bytes: pngClaiming(w, h), w, h })),
+  fc
+    .tuple(
+      fc.integer({ min: -0x80000000, max: 0x7fffffff }),
+      fc.integer({ min: -0x80000000, max: 0x7fffffff }),
+    )
+    .map(([w, h]) => ({ bytes: bmpClaiming(w, h), w, h: Math.abs(h) })),
+);
+
+/** Image bytes as a request carries them: bomb headers, whole or cut anywhere, in each encoding. */
+const imageBytes = fc
+  .tuple(
+    claimedImage,
+    fc.option(fc.nat()),
+    fc.constantFrom('data:image/png;base64,', 'data:image/bmp;base64,', 'base64://', ''),
+  )
+  .map(([{ bytes }, cut, scheme]) => {
+    const kept = cut === null ? bytes : bytes.subarray(0, cut % (bytes.length + 1));
+    return `${scheme}${kept.toString('base64')}`;
+  });
+
 const image = () =>
   fc.oneof(
     fc.constant(facePic),
     fc.constant('https://example.com/face.jpg'),
     fc.constant('oss://cloudauth-emulator:faces/a.jpg'),
+    imageBytes,
     anyValue,
   );
 
@@ -240,6 +270,45 @@ const nearlyValid = fc
     }
     return body;
   });
+
+describe('image bombs under random input', () => {
+  it('refuses an image header over the pixel limit with 422 naming the field and its size', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        claimedImage.filter(
+          ({ w, h }) => w > 0 && h > 0 && w <= 0x7fffffff && h <= 0x7fffffff && w * h > 25_000_000,
+        ),
+        fc.constantFrom('FacePic', 'IdCardFrontPic', 'IDPic'),
+        async ({ bytes, w, h }, field) => {
+          const res = await inject({
+            method: 'POST',
+            url: '/v1/tickets',
+            headers: auth,
+            payload: {
+              TicketId: 'fz-bomb',
+              Biz: 'RPMin',
+              Binding: {
+                Name: '李三',
+                IdentificationNumber: VALID_ID,
+                FacePic: facePic,
+                [field]: `base64://${bytes.toString('base64')}`,
+              },
+            },
+          });
+          expectWellFormed(res);
+          expect(res.statusCode).toBe(422);
+          const errors = res.json<ProblemBody>().errors ?? [];
+          expect(errors).toHaveLength(1);
+          expect(errors[0]?.field).toBe(`Binding.${field}`);
+          expect(errors[0]?.message).toMatch(
+            new RegExp(`^is ${w}×${h} px \\(.+\\), over the limit`),
+          );
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+});
 
 /** The identity numbers and names a body carries, to check that no refusal repeats them. */
 function idNumbersIn(body: unknown): string[] {
@@ -437,5 +506,127 @@ describe('the HTTP intake under random input', () => {
   it('logged no unexpected error while fuzzed', () => {
     const unexpected = logLines.filter((l) => l.includes('unexpected error'));
     expect(unexpected).toEqual([]);
+  });
+});
+
+/** Where a generated JSON value goes in a request. */
+type Spot =
+  'UserData' | 'UserData.inner' | 'Binding.Deep' | 'Extra' | 'TicketId' | 'body' | 'batchItem';
+
+/** A JSON text nested `depth` levels deep: objects, arrays, or both by turns. */
+function deepText(depth: number, kind: 'object' | 'array' | 'mixed'): string {
+  if (kind === 'object') return `${'{"k":'.repeat(depth)}0${'}'.repeat(depth)}`;
+  if (kind === 'array') return `${'['.repeat(depth)}${']'.repeat(depth)}`;
+  const opens = Array.from({ length: depth }, (_, i) => (i % 2 === 0 ? '{"k":' : '['));
+  const closes = opens.map((o) => (o === '[' ? ']' : '}')).reverse();
+  return `${opens.join('')}0${closes.join('')}`;
+}
+
+/** Deep, wide and long JSON values, as text, with the depth and size they have. */
+const hugeJson = fc.oneof(
+  fc
+    .tuple(
+      fc.oneof(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 30_000 })),
+      fc.constantFrom('object', 'array', 'mixed'),
+    )
+    .map(([depth, kind]) => ({ text: deepText(depth, kind), depth })),
+  fc.integer({ min: 0, max: 20_000 }).map((keys) => ({
+    text: `{${Array.from({ length: keys }, (_, i) => `"k${i}":${i}`).join(',')}}`,
+    depth: 1,
+  })),
+  fc
+    .integer({ min: 0, max: 300_000 })
+    .map((n) => ({ text: JSON.stringify({ s: 'x'.repeat(n) }), depth: 1 })),
+  fc
+    .array(fc.integer({ min: 0, max: 100 }), { maxLength: 2_000 })
+    .map((a) => ({ text: JSON.stringify([a, a, a]), depth: 2 })),
+);
+
+/** A valid server-flow ticket with `value` (JSON text) placed at `spot`. */
+function placed(spot: Spot, value: string, i: number): { url: string; text: string } {
+  const ticket = (userData: string) =>
+    `{"TicketId":"fz-deep-${i}","Biz":"RPMin","Binding":{"Name":"李三","IdentificationNumber":"${VALID_ID}","FacePic":"${facePic}"},"UserData":${userData}}`;
+  switch (spot) {
+    case 'UserData':
+      return { url: '/v1/tickets', text: ticket(value) };
+    case 'UserData.inner':
+      return { url: '/v1/tickets', text: ticket(`{"orderId":"o-1","x":${value}}`) };
+    case 'Binding.Deep':
+      return {
+        url: '/v1/tickets',
+        text: ticket('{}').replace('"Binding":{', `"Binding":{"Deep":${value},`),
+      };
+    case 'Extra':
+      return { url: '/v1/tickets', text: `${ticket('{}').slice(0, -1)},"Extra":${value}}` };
+    case 'TicketId':
+      return { url: '/v1/tickets', text: ticket('{}').replace(`"fz-deep-${i}"`, value) };
+    case 'body':
+      return { url: '/v1/tickets', text: value };
+    case 'batchItem':
+      return { url: '/v1/tickets/batch', text: `{"tickets":[${ticket(value)},${value}]}` };
+  }
+}
+
+let deepRun = 0;
+
+describe('the HTTP intake under deep and wide JSON', () => {
+  it('answers deep, wide and long JSON anywhere in a body with a problem naming the field, never a 5xx', async () => {
+    await fc.assert(
+      fc.asyncProperty(
+        hugeJson,
+        fc.constantFrom<Spot>(
+          'UserData',
+          'UserData.inner',
+          'Binding.Deep',
+          'Extra',
+          'TicketId',
+          'body',
+          'batchItem',
+        ),
+        async ({ text, depth }, spot) => {
+          const { url, text: payload } = placed(spot, text, deepRun++);
+          const res = await inject({
+            method: 'POST',
+            url,
+            headers: { ...auth, 'content-type': 'application/json' },
+            payload,
+          });
+          expectWellFormed(res, [VALID_ID, '李三']);
+          const tooBig = Buffer.byteLength(payload) > 256 * 1024;
+          if (tooBig) {
+            expect(res.statusCode).toBe(413);
+            return;
+          }
+          const userDataDepth =
+            spot === 'UserData' ? depth : spot === 'UserData.inner' ? depth + 1 : 0;
+          const isObject = text.startsWith('{');
+          if (spot === 'UserData' && !isObject) {
+            expect(res.statusCode).toBe(422);
+          } else if (userDataDepth > USERDATA_MAX_DEPTH) {
+            expect(res.statusCode, res.body).toBe(422);
+            expect(res.json<ProblemBody>().errors).toContainEqual({
+              field: 'UserData',
+              message: `nests objects or arrays more than ${USERDATA_MAX_DEPTH} levels deep`,
+            });
+          } else if (
+            userDataDepth > 0 &&
+            Buffer.byteLength(text) + (spot === 'UserData' ? 0 : 22) > USERDATA_MAX_BYTES
+          ) {
+            expect(res.statusCode).toBe(422);
+            expect(res.json<ProblemBody>().errors?.map((e) => e.field)).toContain('UserData');
+          }
+          if (spot === 'batchItem' && res.statusCode === 200) {
+            const results = res.json<{ results: { outcome: string }[] }>().results;
+            expect(results).toHaveLength(2);
+            expect(results[1]?.outcome).toBe('invalid');
+          }
+        },
+      ),
+      { numRuns: 150 },
+    );
+  });
+
+  it('logged no unexpected error under deep and wide JSON', () => {
+    expect(logLines.filter((l) => l.includes('unexpected error'))).toEqual([]);
   });
 });

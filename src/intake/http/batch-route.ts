@@ -62,7 +62,12 @@ export function batchRoute(deps: BatchRouteDeps): RouteSpec {
         deps.checkCallbackUrl === undefined ? undefined : oncePerUrl(deps.checkCallbackUrl);
       const checked = await Promise.all(
         body.tickets.map((raw) =>
-          validateTicketRequest(raw, { biz: deps.biz, batchId, checkCallbackUrl }),
+          validateTicketRequest(raw, {
+            biz: deps.biz,
+            batchId,
+            checkCallbackUrl,
+            imageLimits: deps.imageLimits,
+          }),
         ),
       );
       const results: ItemResult[] = [];

@@ -2,6 +2,7 @@
  * `/v1/tickets`: accept one ticket, read one, list them, retry and cancel one.
  */
 import type { Scheme } from '../../config.js';
+import type { ImageLimits } from '../../oss/image-header.js';
 import type { TicketIntake } from '../../queue/ticket-intake.js';
 import type { TicketOperations } from '../../queue/ticket-operations.js';
 import type { TicketStore } from '../../store/ticket-store.js';
@@ -28,6 +29,8 @@ export interface TicketRouteDeps {
   biz: Readonly<Record<string, Scheme>>;
   /** Refuses callback URLs to internal addresses; absent: any http(s) URL is taken. */
   checkCallbackUrl?: CallbackUrlCheck | undefined;
+  /** Pixel limits of images sent as bytes (`IMAGE_MAX_PIXELS`, `IMAGE_MAX_SIDE_PX`); default theirs. */
+  imageLimits?: ImageLimits | undefined;
 }
 
 const ticketIdOf = (params: unknown): string =>
@@ -69,6 +72,7 @@ export function ticketRoutes(deps: TicketRouteDeps): RouteSpec[] {
         const checked = await validateTicketRequest(request.body, {
           biz: deps.biz,
           checkCallbackUrl: deps.checkCallbackUrl,
+          imageLimits: deps.imageLimits,
         });
         if (!checked.ok) {
           throw problemError('VALIDATION_FAILED', 'The ticket request failed validation.', {

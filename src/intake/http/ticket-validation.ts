@@ -4,6 +4,7 @@
  * images; local paths refused), then the callback URL policy; every problem reported together.
  */
 import type { Scheme } from '../../config.js';
+import type { ImageLimits } from '../../oss/image-header.js';
 import { OrchestratorError, ValidationError } from '../../errors.js';
 import type { TicketInput } from '../../queue/ticket-intake.js';
 import { parseTicketRequest, ticketRequestSchema } from '../ticket-request.js';
@@ -19,6 +20,8 @@ export interface TicketValidationOptions {
   biz: Readonly<Record<string, Scheme>>;
   batchId?: string;
   checkCallbackUrl?: CallbackUrlCheck | undefined;
+  /** Pixel limits of images sent as bytes; default `DEFAULT_IMAGE_LIMITS`. */
+  imageLimits?: ImageLimits | undefined;
 }
 
 /** A checked request: the input to enqueue, or every problem found. */
@@ -54,6 +57,7 @@ export async function validateTicketRequest(
       input = parseTicketRequest(raw, {
         biz: options.biz,
         ...(options.batchId === undefined ? {} : { batchId: options.batchId }),
+        ...(options.imageLimits === undefined ? {} : { imageLimits: options.imageLimits }),
       });
     } catch (err) {
       if (!(err instanceof ValidationError)) throw err;
