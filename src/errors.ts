@@ -106,6 +106,11 @@ export const ERROR_CODES = {
     fault: 'internal',
     doc: 'Redis (the ticket store and queues) could not be reached within a few seconds: the HTTP API answers 503 with `Retry-After`; send the request again.',
   },
+  STORE_FULL: {
+    retryable: true,
+    fault: 'internal',
+    doc: "Redis refused a write for want of memory (`maxmemory` reached under the `noeviction` policy). A refused intake keeps no new ticket (a batch's ticket whose job was added before the refusal stays, and answers as a duplicate when the batch is sent again). The HTTP API answers 503 with `Retry-After`, the CLI's enqueue stops with exit code 7, workers retry the job; free memory or raise Redis's `maxmemory`, then send again.",
+  },
   JOB_FAILED: {
     retryable: false,
     fault: 'internal',
@@ -222,6 +227,17 @@ export class IllegalTransitionError extends OrchestratorError {
 
   override toJSON(): Record<string, unknown> {
     return { ...super.toJSON(), from: this.from, event: this.event };
+  }
+}
+
+/**
+ * Redis is out of memory (`maxmemory` under `noeviction`) and refused a write: `STORE_FULL`,
+ * retryable after `retryAfterMs`. Raised by the store and the intake (see `src/store/store-full.ts`);
+ * `cause` is Redis's reply.
+ */
+export class StoreFullError extends OrchestratorError {
+  constructor(options: { retryAfterMs: number; cause?: unknown }) {
+    super('STORE_FULL', 'Redis is out of memory (maxmemory): the write was refused', options);
   }
 }
 

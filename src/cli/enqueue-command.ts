@@ -9,6 +9,7 @@ import { basename, dirname, extname, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { App } from '../app.js';
 import type { Config } from '../config.js';
+import { callbackPolicyOf } from '../intake/webhooks/allowlist.js';
 import type { TicketState } from '../domain/ticket.js';
 import { loadCliConfig, withApp, type CliIo } from './cli-context.js';
 import { enqueueRows, type EnqueueTally } from './enqueue-rows.js';
@@ -95,7 +96,13 @@ class EnqueueRun {
     private readonly io: CliIo,
     private readonly spec: RunSpec,
   ) {
-    this.#ctx = { biz: config.cloudauth.biz, baseDir: dirname(spec.path), batchId: spec.batchId };
+    this.#ctx = {
+      biz: config.cloudauth.biz,
+      baseDir: dirname(spec.path),
+      batchId: spec.batchId,
+      imageLimits: { maxPixels: config.images.maxPixels, maxSidePx: config.images.maxSidePx },
+      callbackPolicy: callbackPolicyOf(config),
+    };
     this.#log = new InvalidRowLog(spec.path, io.cwd);
   }
 
@@ -202,15 +209,18 @@ class EnqueueRun {
       total,
       describe: (n) => `${n}/${total} tickets`,
     });
-    const tally = await enqueueRows(readInputRows(path, format, options.biz).rows, {
-      intake: this.app.intake,
-      ctx: this.#ctx,
-      log: this.#log,
-      validNew,
-      onChunk: (n) => progress.update(n),
-    });
-    progress.stop();
-    return tally;
+    try {
+      return await enqueueRows(readInputRows(path, format, options.biz).rows, {
+        intake: this.app.intake,
+        ctx: this.#ctx,
+        log: this.#log,
+        validNew,
+        onChunk: (n) => progress.update(n),
+      });
+    } finally {
+      // also when Redis is out of memory (exit 7): the bar ends before the message
+      progress.stop();
+    }
   }
 
   #summary(tally: EnqueueTally, invalid: number): string {

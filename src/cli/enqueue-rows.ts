@@ -2,9 +2,12 @@
  * The second pass over an input file: the rows the first pass found valid and new are read again,
  * checked again (the files may have changed in between), and enqueued in chunks through the
  * intake. A row that fails now is logged as invalid, never dropped; one that is gone from the file
- * is counted as missing.
+ * is counted as missing. When Redis is out of memory the pass stops with exit code 7 (the chunk
+ * being enqueued is not kept, or kept whole per ticket: a second run skips what was kept).
  */
+import { StoreFullError } from '../errors.js';
 import type { TicketIntake, TicketInput } from '../queue/ticket-intake.js';
+import { CliError, ExitCode } from './exit-codes.js';
 import { ticketIdOf, type InputRow } from './input-rows.js';
 import type { InvalidRowLog } from './invalid-rows.js';
 import { CHUNK_ROWS } from './preflight.js';
@@ -74,7 +77,7 @@ export async function enqueueRows(
         problems: check.problems,
       });
     }
-    const results = inputs.length === 0 ? [] : await deps.intake.enqueueMany(inputs);
+    const results = inputs.length === 0 ? [] : await enqueueOrStop(deps, inputs, tally);
     for (const [i, r] of results.entries()) {
       if (r.created) tally.enqueued++;
       else if (r.samePayload) tally.alreadyKnown++;
@@ -101,4 +104,23 @@ export async function enqueueRows(
   await flush();
   tally.missing = deps.validNew.size;
   return tally;
+}
+
+/** The chunk through the intake; Redis out of memory stops the pass (exit 7) with what it did. */
+async function enqueueOrStop(
+  deps: EnqueueRowsDeps,
+  inputs: TicketInput[],
+  tally: EnqueueTally,
+): ReturnType<TicketIntake['enqueueMany']> {
+  try {
+    return await deps.intake.enqueueMany(inputs);
+  } catch (err) {
+    if (!(err instanceof StoreFullError)) throw err;
+    throw new CliError(
+      ExitCode.storeFull,
+      `Redis is out of memory (its maxmemory is reached) and refused to store more tickets: ` +
+        `enqueue stopped after ${tally.enqueued} enqueued. Free memory in Redis (or raise its ` +
+        `maxmemory), then run the same command again: the tickets already enqueued are skipped.`,
+    );
+  }
 }

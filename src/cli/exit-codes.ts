@@ -9,6 +9,7 @@
  * - 4 with --wait: some tickets ended failed, expired or cancelled
  * - 5 unknown TicketId or batch (status, retry, cancel, report)
  * - 6 the ticket's state does not allow the command
+ * - 7 Redis is out of memory (`maxmemory`): enqueue stopped; free memory and run it again
  *
  * Pure; no I/O.
  */
@@ -23,6 +24,7 @@ export const ExitCode = {
   ticketsUnsuccessful: 4,
   unknown: 5,
   illegalState: 6,
+  storeFull: 7,
 } as const;
 export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 
@@ -35,7 +37,9 @@ export const EXIT_CODES_HELP = `Exit codes:
   3  some rows invalid (the valid ones were enqueued unless --dry-run); takes precedence over 4
   4  with --wait: some tickets ended failed, expired or cancelled
   5  unknown TicketId or batch (status, retry, cancel, report)
-  6  the ticket's state does not allow the command`;
+  6  the ticket's state does not allow the command
+  7  Redis is out of memory (maxmemory): enqueue stopped; free memory in Redis and run the
+     same command again (the tickets already enqueued are skipped)`;
 
 /** An expected failure of a command: its message goes to stderr, its code to the shell. */
 export class CliError extends Error {

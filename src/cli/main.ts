@@ -18,6 +18,7 @@
  *   4 with --wait: some tickets ended failed, expired or cancelled
  *   5 unknown TicketId or batch (status, retry, cancel, report)
  *   6 the ticket's state does not allow the command
+ *   7 Redis is out of memory (maxmemory): enqueue stopped; free memory and run it again
  */
 import { processIo } from './cli-context.js';
 import { runCli } from './program.js';

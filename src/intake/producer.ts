@@ -8,10 +8,16 @@
  * ```
  * Requests are checked as the HTTP API checks them (no local paths), personal data is encrypted
  * with the orchestrator's key before it reaches Redis, and the job carries the TicketId only.
+ *
+ * When Redis is out of memory (`maxmemory` under `noeviction`) `enqueue` and `enqueueMany` throw a
+ * `StoreFullError` (code `STORE_FULL`, `retryable`, `retryAfterMs`) and keep nothing new of the
+ * call (a ticket of an `enqueueMany` whose job was added before the refusal stays, and a repeat
+ * answers it as known): send the same call again later.
  */
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Scheme } from '../config.js';
+import type { ImageLimits } from '../oss/image-header.js';
 import {
   TICKET_QUEUE,
   bullPrefix,
@@ -22,6 +28,7 @@ import { TicketIntake, type EnqueueResult } from '../queue/ticket-intake.js';
 import { FieldCipher, parseKey } from '../store/crypto.js';
 import { RedisTicketStore } from '../store/ticket-store.js';
 import { parseTicketRequest, type TicketRequest } from './ticket-request.js';
+import type { CallbackPolicy } from './webhooks/allowlist.js';
 
 export interface TicketProducerOptions {
   /** A connection to the orchestrator's Redis; the producer does not close it. */
@@ -36,12 +43,28 @@ export interface TicketProducerOptions {
   jobs?: Partial<TicketJobSettings>;
   /** Finished tickets are kept this long, in seconds. Default 30 days. */
   retentionSeconds?: number;
+  /**
+   * Pixel limits of images given as bytes, checked from their headers before anything is stored;
+   * set them as the orchestrator's IMAGE_MAX_PIXELS and IMAGE_MAX_SIDE_PX. Default theirs
+   * (25,000,000 px, 16,384 px on the longer side).
+   */
+  imageLimits?: ImageLimits;
+  /**
+   * Which callback URLs are refused before anything is stored, as the orchestrator's
+   * WEBHOOK_ALLOWED_HOSTS and mode set it (`httpsOnly` in production). Checked without DNS: the
+   * scheme, credentials and an IP literal's range (a name is resolved and vetted at delivery).
+   * Default: no allowed hosts, http allowed.
+   */
+  callbackPolicy?: CallbackPolicy;
 }
 
 export interface TicketProducer {
-  /** Accepts one ticket. Throws TicketRejectedError naming every bad field. */
+  /**
+   * Accepts one ticket. Throws TicketRejectedError naming every bad field, and StoreFullError
+   * when Redis is out of memory (nothing was kept).
+   */
   enqueue(request: TicketRequest, options?: { batchId?: string }): Promise<EnqueueResult>;
-  /** Accepts many; all are checked before any is stored. */
+  /** Accepts many; all are checked before any is stored. Throws as {@link enqueue} does. */
   enqueueMany(
     requests: readonly TicketRequest[],
     options?: { batchId?: string },
@@ -78,6 +101,8 @@ export function createTicketProducer(options: TicketProducerOptions): TicketProd
       biz: options.biz,
       ...(batchId === undefined ? {} : { batchId }),
       ...(i === undefined ? {} : { fieldPrefix: `[${i}].` }),
+      ...(options.imageLimits === undefined ? {} : { imageLimits: options.imageLimits }),
+      callbackPolicy: options.callbackPolicy ?? { allowedHosts: [] },
     });
   return {
     enqueue: async (request, o = {}) => intake.enqueue(parse(request, o.batchId)),

@@ -18,8 +18,13 @@
  * A Throttling answer pushes the action's next free slot `retryAfterMs` into the future: every
  * worker slows down, not only the one that saw it. Slots use Redis's clock (TIME), so process
  * clocks need not agree.
+ *
+ * When Redis is out of memory the slot script is refused (it declares no `allow-oom`) and the
+ * call fails with a retryable `StoreFullError` before it reaches the provider: a worker could not
+ * record the provider's answer anyway, and a call whose answer is lost is wasted quota.
  */
 import type { Redis } from 'ioredis';
+import { refusingWhenFull } from '../store/store-full.js';
 
 /**
  * KEYS[1] the action's slot key
@@ -27,8 +32,9 @@ import type { Redis } from 'ioredis';
  * ARGV[2] 'reserve' or 'block'
  * ARGV[3] for 'block': how long, in microseconds
  * Returns the wait before the reserved slot, in microseconds (0 for 'block').
+ * Declared with a shebang and no flags (Redis 7): refused whole when Redis is over maxmemory.
  */
-const SLOT_SCRIPT = `
+const SLOT_SCRIPT = `#!lua
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local nextFree = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -94,11 +100,8 @@ export class ProviderRateLimiter {
     const now = this.deps.now ?? (() => performance.now());
     let waited = 0;
     for (let redraw = 0; ; redraw++) {
-      const waitUs = await this.redis.providerSlot(
-        this.key(action),
-        String(intervalUs),
-        'reserve',
-        '0',
+      const waitUs = await refusingWhenFull(() =>
+        this.redis.providerSlot(this.key(action), String(intervalUs), 'reserve', '0'),
       );
       const due = now() + waitUs / 1000;
       const waitMs = Math.ceil(waitUs / 1000);
@@ -110,7 +113,9 @@ export class ProviderRateLimiter {
 
   /** No call of `action` leaves, from any worker, for `ms`. */
   async block(action: string, ms: number): Promise<void> {
-    await this.redis.providerSlot(this.key(action), '0', 'block', String(Math.ceil(ms * 1000)));
+    await refusingWhenFull(() =>
+      this.redis.providerSlot(this.key(action), '0', 'block', String(Math.ceil(ms * 1000))),
+    );
   }
 
   /** Runs `call` in its slot. */

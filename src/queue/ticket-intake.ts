@@ -2,14 +2,21 @@
  * Accepting a ticket: the store creates it (a TicketId given twice is one ticket), then its job is
  * added (BullMQ ignores a job id it already holds). Adding the job again for a ticket that already
  * exists makes a crash between the two harmless: nothing accepted is lost.
+ *
+ * A ticket is accepted once its job is added. When the job cannot be added (Redis full or gone),
+ * the tickets this call created that have no job are taken back before the error is thrown
+ * (a `StoreFullError` when Redis is full): nothing refused stays. One that cannot be taken back
+ * (Redis gone) is found by the reconciler, which gives it its job.
  */
 import type { Queue } from 'bullmq';
 import type { Scheme } from '../config.js';
 import type { TicketBinding } from '../domain/binding.js';
 import { flowOf, type Ticket } from '../domain/ticket.js';
+import { userDataProblem } from '../domain/user-data.js';
 import { ValidationError } from '../errors.js';
-import type { NewTicket, TicketStore } from '../store/ticket-store.js';
-import { ticketJobOptions, type TicketJobData, type TicketJobSettings } from './queues.js';
+import { storeFullOf } from '../store/store-full.js';
+import type { CreateResult, NewTicket, TicketStore } from '../store/ticket-store.js';
+import { jobIdOf, ticketJobOptions, type TicketJobData, type TicketJobSettings } from './queues.js';
 
 /** A ticket as a producer hands it over; the binding is already validated. */
 export interface TicketInput {
@@ -45,14 +52,19 @@ export interface TicketIntakeDeps {
 /** The longest TicketId accepted. */
 export const TICKET_ID_MAX = 128;
 
+/** Configured Biz names listed at most in a refusal; the rest are counted. */
+const LISTED_BIZ_MAX = 10;
+
 /**
- * An unknown Biz as a refusal may quote it: only when it reads as a Biz name. A shifted CSV column
- * puts a name or an identity number there, and a refusal never repeats personal data.
+ * The refusal of an unknown Biz: it names the configured ones (config, not input) and never
+ * repeats the value given, which a shifted CSV column can make a name or an identity number.
  */
-export function quotedBiz(biz: string): string {
-  return /^[A-Za-z][A-Za-z0-9_.-]{0,63}$/.test(biz) && !/\d{5}/.test(biz)
-    ? `"${biz}"`
-    : 'the given Biz';
+export function unknownBizMessage(biz: Readonly<Record<string, Scheme>>): string {
+  const names = Object.keys(biz);
+  if (names.length === 0) return 'is not a configured Biz (none is configured)';
+  const listed = names.slice(0, LISTED_BIZ_MAX).join(', ');
+  const more = names.length > LISTED_BIZ_MAX ? `, … ${names.length} in all` : '';
+  return `is not a configured Biz (configured: ${listed}${more})`;
 }
 
 export class TicketIntake {
@@ -70,7 +82,13 @@ export class TicketIntake {
    * all that are new or repeated with the same payload are added in one bulk call.
    */
   async enqueueMany(inputs: readonly TicketInput[]): Promise<EnqueueResult[]> {
-    const results = await this.createAll(inputs);
+    const tickets = inputs.map((input) => this.newTicket(input));
+    const created = await this.deps.store.createMany(tickets);
+    const results = created.map(({ created, ticket, payloadHash }, i) => ({
+      created,
+      samePayload: payloadHash === tickets[i]?.payloadHash,
+      ticket,
+    }));
     const jobs = results
       .filter((r) => r.samePayload)
       .map((r) => ({
@@ -78,34 +96,42 @@ export class TicketIntake {
         data: { ticketId: r.ticket.ticketId },
         opts: ticketJobOptions(r.ticket.ticketId, this.deps.jobs),
       }));
-    const [only] = jobs;
-    if (jobs.length === 1 && only) await this.deps.queue.add(only.name, only.data, only.opts);
-    else if (jobs.length > 1) await this.deps.queue.addBulk(jobs);
+    try {
+      const [only] = jobs;
+      if (jobs.length === 1 && only) await this.deps.queue.add(only.name, only.data, only.opts);
+      else if (jobs.length > 1) await this.deps.queue.addBulk(jobs);
+    } catch (err) {
+      await this.takeBack(created).catch(() => undefined);
+      throw storeFullOf(err) ?? err;
+    }
     return results;
   }
 
-  /** Checks every input, then creates them in the store together. */
-  private async createAll(inputs: readonly TicketInput[]): Promise<EnqueueResult[]> {
-    const tickets = inputs.map((input) => this.newTicket(input));
-    const created = await this.deps.store.createMany(tickets);
-    return created.map(({ created, ticket, payloadHash }, i) => ({
-      created,
-      samePayload: payloadHash === tickets[i]?.payloadHash,
-      ticket,
-    }));
+  /**
+   * After a failed job add: takes back the tickets this call created that have no job (a bulk add
+   * may have added some jobs before it failed; those tickets stand, as does every repeat).
+   */
+  private async takeBack(created: readonly CreateResult[]): Promise<void> {
+    const mine = created.filter((r) => r.created);
+    const jobStates = await Promise.all(
+      mine.map((r) => this.deps.queue.getJobState(jobIdOf(r.ticket.ticketId))),
+    );
+    await this.deps.store.discardCreated(mine.filter((_, i) => jobStates[i] === 'unknown'));
   }
 
   /** The store's form of an input; a {@link ValidationError} for a bad Biz or TicketId. */
   private newTicket(input: TicketInput): NewTicket {
     const scheme = this.deps.biz[input.biz];
-    if (!scheme)
-      throw new ValidationError('Biz', `${quotedBiz(input.biz)} is not a configured Biz`);
+    if (!scheme) throw new ValidationError('Biz', unknownBizMessage(this.deps.biz));
     if (!/^[\x21-\x7e]+$/.test(input.ticketId) || input.ticketId.length > TICKET_ID_MAX) {
       throw new ValidationError(
         'TicketId',
         `must be 1–${TICKET_ID_MAX} printable ASCII characters without spaces`,
       );
     }
+    const userDataIssue =
+      input.userData === undefined ? undefined : userDataProblem(input.userData);
+    if (userDataIssue !== undefined) throw new ValidationError('UserData', userDataIssue);
     const { batchId, ...payload } = input;
     return {
       ticketId: input.ticketId,
@@ -120,14 +146,26 @@ export class TicketIntake {
   }
 }
 
-/** One text for one payload, whatever the order of its keys: what the fingerprint is taken of. */
-export function canonicalJson(value: unknown): string {
-  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+/**
+ * Deepest nesting {@link canonicalJson} follows: a payload is a few levels plus a `UserData` of at
+ * most `USERDATA_MAX_DEPTH` levels, so this is only reached by a value that skipped those checks.
+ */
+export const CANONICAL_MAX_DEPTH = 32;
+
+/**
+ * One text for one payload, whatever the order of its keys: what the fingerprint is taken of.
+ * Throws a RangeError past {@link CANONICAL_MAX_DEPTH} levels rather than overflow the stack.
+ */
+export function canonicalJson(value: unknown, depth = 0): string {
+  if (depth > CANONICAL_MAX_DEPTH) {
+    throw new RangeError(`canonicalJson: nested more than ${CANONICAL_MAX_DEPTH} levels`);
+  }
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v, depth + 1)).join(',')}]`;
   if (value !== null && typeof value === 'object') {
     const entries = Object.entries(value as Record<string, unknown>)
       .filter(([, v]) => v !== undefined)
       .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v, depth + 1)}`).join(',')}}`;
   }
   return JSON.stringify(value);
 }

@@ -43,3 +43,23 @@ export function durabilityWarning(settings: PersistenceSettings | undefined): st
   }
   return undefined;
 }
+
+/** The oldest Redis the store runs on: its scripts declare Lua flags (`#!lua`), new in 7.0. */
+export const MIN_REDIS_VERSION = '7.0.0';
+
+/** `redis_version` from `INFO server`, or undefined when the server does not say. */
+export async function readRedisVersion(redis: Redis): Promise<string | undefined> {
+  try {
+    return /^redis_version:(\S+)/m.exec(await redis.info('server'))?.[1];
+  } catch {
+    return undefined;
+  }
+}
+
+/** The refusal a Redis version deserves, or undefined when it can run the store's scripts. */
+export function redisVersionProblem(version: string | undefined): string | undefined {
+  if (version === undefined) return undefined;
+  const [major = 0] = version.split('.').map(Number);
+  if (major >= Number(MIN_REDIS_VERSION.split('.')[0])) return undefined;
+  return `Redis ${version} is older than ${MIN_REDIS_VERSION}: the ticket store's scripts declare Lua flags, which it refuses; every ticket write would fail`;
+}

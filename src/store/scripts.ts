@@ -2,27 +2,75 @@
  * The ticket store's Lua scripts. Each touches only the keys of one ticket (its hash and history
  * list share a hash tag, hence a cluster slot) or one index key, so each runs atomically on one
  * node. Registered with ioredis `defineCommand` (EVALSHA, EVAL on NOSCRIPT).
+ *
+ * Each declares its flags with a shebang (Redis 7.0 or later). A script that writes declares none:
+ * over `maxmemory` Redis refuses it whole, before it runs, with an `OOM` error reply (without a
+ * shebang Redis checks memory only at the script's first write command that may grow memory, so a
+ * script opening with a `DEL` could go on and write a ticket in full). A script that only deletes
+ * declares `allow-oom`: deleting must work when Redis is full.
+ *
+ * A script Redis refuses up front is not added to its script cache, so when Redis is full with an
+ * empty cache (restarted from an AOF) ioredis's EVALSHA could answer `NOSCRIPT` instead of `OOM`.
+ * So the scripts are loaded with SCRIPT LOAD (which works when Redis is full) before the first
+ * pipeline of them ({@link scriptsLoaded}), and a single call answered `NOSCRIPT` loads them and
+ * runs once more.
  */
-import type { Redis } from 'ioredis';
+import { ReplyError, type Redis } from 'ioredis';
+import { refusingWhenFull } from './store-full.js';
 
-const CREATE = `
+const CREATE = `#!lua
 -- KEYS[1] ticket hash; KEYS[2] ticket history list
--- ARGV[1] n, the number of fields to read back; ARGV[2 .. n+1] those fields;
--- ARGV[n+2 ..] field/value pairs of the new ticket
--- Returns {1} when created; {0, value1 .. valuen} (false for an absent field) when the ticket
--- already exists, in which case nothing is written.
-local n = tonumber(ARGV[1])
+-- ARGV[1] the creating call's token; ARGV[2] n, the number of fields to read back;
+-- ARGV[3 .. n+2] those fields; ARGV[n+3 ..] field/value pairs of the new ticket
+-- Returns {1} when created: the hash keeps the token in its field 'creator', so that this call
+-- can take the ticket back (DISCARD_CREATED) if its job cannot be added.
+-- Returns {0, value1 .. valuen} (false for an absent field) when the ticket already exists; then
+-- only 'creator' is removed: a repeat may be answered as accepted, so no call may discard the
+-- ticket any more.
+local n = tonumber(ARGV[2])
 if redis.call('EXISTS', KEYS[1]) == 1 then
-  local values = redis.call('HMGET', KEYS[1], unpack(ARGV, 2, n + 1))
+  redis.call('HDEL', KEYS[1], 'creator')
+  local values = redis.call('HMGET', KEYS[1], unpack(ARGV, 3, n + 2))
   table.insert(values, 1, 0)
   return values
 end
 redis.call('DEL', KEYS[2])
-redis.call('HSET', KEYS[1], unpack(ARGV, n + 2))
+redis.call('HSET', KEYS[1], 'creator', ARGV[1], unpack(ARGV, n + 3))
 return {1}
 `;
 
-const APPLY = `
+const DISCARD_CREATED = `#!lua flags=allow-oom
+-- KEYS[1] ticket hash; KEYS[2] ticket history list
+-- ARGV[1] the creating call's token
+-- Deletes a ticket its creating call could not give a job, only while it is as that call left
+-- it: version 0, and 'creator' still that call's token (no repeat of it answered since).
+-- Returns 1 when deleted, else 0.
+if redis.call('HGET', KEYS[1], 'creator') ~= ARGV[1] then return 0 end
+if redis.call('HGET', KEYS[1], 'version') ~= '0' then return 0 end
+redis.call('DEL', KEYS[1], KEYS[2])
+return 1
+`;
+
+const EXPIRE_IF_FINISHED = `#!lua flags=allow-oom
+-- KEYS[1] ticket hash; KEYS[2] ticket history list
+-- ARGV[1] TTL in seconds; ARGV[2 ..] the finished states
+-- Gives both keys the TTL only if the ticket is in a finished state and its hash has none (a
+-- ticket retried since it was read is unfinished again, and keeps no TTL). allow-oom: a TTL only
+-- ever frees memory.
+-- Returns 1 when the TTL was set, else 0.
+local state = redis.call('HGET', KEYS[1], 'state')
+if not state or redis.call('TTL', KEYS[1]) ~= -1 then return 0 end
+for i = 2, #ARGV do
+  if ARGV[i] == state then
+    redis.call('EXPIRE', KEYS[1], ARGV[1])
+    redis.call('EXPIRE', KEYS[2], ARGV[1])
+    return 1
+  end
+end
+return 0
+`;
+
+const APPLY = `#!lua
 -- KEYS[1] ticket hash; KEYS[2] ticket history list
 -- ARGV[1] expected version; ARGV[2] history entry (JSON); ARGV[3] TTL in seconds for both keys,
 -- 0 to keep them (PERSIST); ARGV[4] n, the number of fields to set; ARGV[5 .. 4+2n] field/value
@@ -49,16 +97,21 @@ end
 return {'applied', previous}
 `;
 
-const RECORD_ERROR = `
+const RECORD_ERROR = `#!lua
 -- KEYS[1] ticket hash
--- ARGV[1] lastError (JSON)
--- Returns the attempts after the increment, or -1 when the ticket does not exist (nothing written).
-if redis.call('EXISTS', KEYS[1]) == 0 then return -1 end
-redis.call('HSET', KEYS[1], 'lastError', ARGV[1])
-return redis.call('HINCRBY', KEYS[1], 'attempts', 1)
+-- ARGV[1] expected version; ARGV[2] lastError (JSON)
+-- Compare-and-set: counts the attempt, records its error and bumps the version, only if the
+-- ticket is still at the version the worker read; no history entry, updatedAt kept (it stays the
+-- time of the last transition). A transition computed from an earlier read is then refused.
+-- Returns {'missing'}; {'conflict', storedVersion} (nothing written); or {'applied', attempts}.
+local version = redis.call('HGET', KEYS[1], 'version')
+if not version then return {'missing'} end
+if tonumber(version) ~= tonumber(ARGV[1]) then return {'conflict', version} end
+redis.call('HSET', KEYS[1], 'lastError', ARGV[2], 'version', tonumber(version) + 1)
+return {'applied', tostring(redis.call('HINCRBY', KEYS[1], 'attempts', 1))}
 `;
 
-const SET_IF_EXISTS = `
+const SET_IF_EXISTS = `#!lua
 -- KEYS[1] ticket hash
 -- ARGV field/value pairs
 -- Returns 1 when written, 0 when the ticket does not exist (nothing written).
@@ -67,7 +120,7 @@ redis.call('HSET', KEYS[1], unpack(ARGV))
 return 1
 `;
 
-const REMOVE_IF_SCORE = `
+const REMOVE_IF_SCORE = `#!lua flags=allow-oom
 -- KEYS[1] an index sorted set
 -- ARGV[1] member; ARGV[2] the score it was read with
 -- Removes the member only if its score is unchanged (a newer write re-added it otherwise).
@@ -85,9 +138,11 @@ type Arg = string | number;
 export interface StoreScripts {
   ticketStoreCreate(hash: string, history: string, ...args: Arg[]): Promise<(string | number)[]>;
   ticketStoreApply(hash: string, history: string, ...args: Arg[]): Promise<string[]>;
-  ticketStoreRecordError(hash: string, lastError: string): Promise<number>;
+  ticketStoreRecordError(hash: string, version: number, lastError: string): Promise<string[]>;
   ticketStoreSetIfExists(hash: string, ...pairs: Arg[]): Promise<number>;
   ticketStoreRemoveIfScore(index: string, member: string, score: number): Promise<number>;
+  ticketStoreDiscardCreated(hash: string, history: string, token: string): Promise<number>;
+  ticketStoreExpireIfFinished(hash: string, history: string, ...args: Arg[]): Promise<number>;
 }
 
 const DEFINITIONS: Record<keyof StoreScripts, { lua: string; numberOfKeys: number }> = {
@@ -96,11 +151,15 @@ const DEFINITIONS: Record<keyof StoreScripts, { lua: string; numberOfKeys: numbe
   ticketStoreRecordError: { lua: RECORD_ERROR, numberOfKeys: 1 },
   ticketStoreSetIfExists: { lua: SET_IF_EXISTS, numberOfKeys: 1 },
   ticketStoreRemoveIfScore: { lua: REMOVE_IF_SCORE, numberOfKeys: 1 },
+  ticketStoreDiscardCreated: { lua: DISCARD_CREATED, numberOfKeys: 2 },
+  ticketStoreExpireIfFinished: { lua: EXPIRE_IF_FINISHED, numberOfKeys: 2 },
 };
 
-/** A pipeline built on a connection with the scripts installed: the create script, queued. */
+/** A pipeline built on a connection with the scripts installed: the scripts it queues. */
 export interface StorePipeline {
   ticketStoreCreate(hash: string, history: string, ...args: Arg[]): unknown;
+  ticketStoreDiscardCreated(hash: string, history: string, token: string): unknown;
+  ticketStoreExpireIfFinished(hash: string, history: string, ...args: Arg[]): unknown;
 }
 
 /** `pipeline` (built on a connection {@link installScripts} ran on) with the scripts typed. */
@@ -108,11 +167,53 @@ export function storePipeline(pipeline: object): StorePipeline {
   return pipeline as StorePipeline;
 }
 
-/** Defines the scripts on `redis` (once per connection) and returns them typed. */
+const loads = new WeakMap<Redis, Promise<void>>();
+
+/**
+ * Resolves once every script is in the script cache of `redis`'s server (SCRIPT LOAD, once per
+ * connection; `again` loads them anew, after a `NOSCRIPT`). Never rejects: on failure the
+ * scripts are loaded as ioredis does, by their first EVAL.
+ */
+export function scriptsLoaded(redis: Redis, again = false): Promise<void> {
+  let loaded = loads.get(redis);
+  if (loaded === undefined || again) {
+    const pipeline = redis.pipeline();
+    for (const { lua } of Object.values(DEFINITIONS)) pipeline.script('LOAD', lua);
+    loaded = pipeline.exec().then(
+      () => undefined,
+      () => undefined,
+    );
+    loads.set(redis, loaded);
+  }
+  return loaded;
+}
+
+/** True when `err` is Redis's `NOSCRIPT` reply (the script is not in its cache). */
+export function isNoScriptReply(err: unknown): boolean {
+  return err instanceof Error && err instanceof ReplyError && err.message.startsWith('NOSCRIPT');
+}
+
+/**
+ * Defines the scripts on `redis` (once per connection) and returns them typed; a script Redis
+ * refuses for want of memory rejects with a `StoreFullError`.
+ */
 export function installScripts(redis: Redis): StoreScripts {
-  const target = redis as unknown as Record<string, unknown>;
+  const target = redis as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
+  const scripts: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
   for (const [name, definition] of Object.entries(DEFINITIONS)) {
     if (typeof target[name] !== 'function') redis.defineCommand(name, definition);
+    const command = target[name];
+    if (command === undefined) throw new Error(`script ${name} was not defined`);
+    scripts[name] = (...args) =>
+      refusingWhenFull(async () => {
+        try {
+          return await command.apply(redis, args);
+        } catch (err) {
+          if (!isNoScriptReply(err)) throw err;
+          await scriptsLoaded(redis, true);
+          return command.apply(redis, args);
+        }
+      });
   }
-  return redis as unknown as StoreScripts;
+  return scripts as unknown as StoreScripts;
 }

@@ -14,8 +14,16 @@
  * transitions whose index updates land out of order, leaves an index entry stale. Reads heal it:
  * {@link TicketStore.list} re-checks each ticket's hash and drops entries whose ticket is gone or
  * no longer matches (only if the entry is unchanged since it was read), and
- * {@link TicketStore.countByState} drops finished entries older than the retention period.
+ * {@link TicketStore.countByState} drops finished entries older than the retention period. A
+ * ticket missing from its indexes (or finished without an expiry) is found by the reconciler's walk
+ * over the tickets' hashes ({@link TicketStore.scanTickets}, {@link TicketStore.restore}).
+ *
+ * A new ticket's hash keeps the creating call's token in the field `creator` until a repeat of its
+ * TicketId is answered: until then that call may take the ticket back
+ * ({@link TicketStore.discardCreated}) when its job cannot be added. When Redis is over
+ * `maxmemory` every write script is refused whole (see `scripts.ts`), as a `StoreFullError`.
  */
+import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
 import { ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -29,7 +37,22 @@ import {
   type TicketError,
 } from '../domain/ticket.js';
 import type { FieldCipher } from './crypto.js';
-import { installScripts, storePipeline, type StoreScripts } from './scripts.js';
+import {
+  installScripts,
+  isNoScriptReply,
+  scriptsLoaded,
+  storePipeline,
+  type StoreScripts,
+} from './scripts.js';
+import { isOutOfMemoryReply, storeFullOf } from './store-full.js';
+import {
+  discardCreations,
+  restoreTickets,
+  scanTicketIds,
+  type RepairContext,
+  type RestoredTicket,
+  type TicketScanPage,
+} from './ticket-repair.js';
 import {
   decodeCursor,
   encodeCursor,
@@ -49,6 +72,7 @@ import {
 } from './ticket-codec.js';
 
 export { ticketStoreKeys } from './ticket-index.js';
+export type { RestoredTicket, TicketScanPage } from './ticket-repair.js';
 
 /** A ticket with what only the store keeps about it. */
 export type StoredTicket = Ticket & {
@@ -88,10 +112,19 @@ export interface CreateResult {
   ticket: StoredTicket;
   /** The stored payload hash: equal to the request's for an idempotent repeat, else a conflict. */
   payloadHash: string;
+  /** When `created`: the creating call's token, with which {@link TicketStore.discardCreated} takes it back. */
+  creation?: string;
 }
 
 /** `conflict`: the stored version was not the expected one; nothing was written. */
 export type ApplyOutcome = 'applied' | 'conflict' | 'missing';
+
+/**
+ * {@link TicketStore.recordAttemptError}'s answer: `applied` with the attempts so far and the new
+ * version, or `conflict` (the ticket moved on since it was read; nothing was written).
+ */
+export type RecordErrorOutcome =
+  { result: 'applied'; attempts: number; version: number } | { result: 'conflict' };
 
 /** {@link TicketStore.list}'s query. With both `state` and `batchId`: the batch's tickets in that state. */
 export interface ListQuery {
@@ -116,9 +149,32 @@ export interface TicketStore {
   create(input: NewTicket): Promise<CreateResult>;
   /**
    * {@link create} for many tickets in two round trips (one pipeline of create scripts, one of
-   * index updates); the answers are in the order of `inputs`.
+   * index updates); the answers are in the order of `inputs`. All or nothing for the tickets it
+   * creates: when one create or an index update fails, those it created are taken back
+   * ({@link discardCreated}) and the error is thrown (a `StoreFullError` when Redis is full).
    */
   createMany(inputs: readonly NewTicket[]): Promise<CreateResult[]>;
+  /**
+   * Takes back tickets {@link createMany} created whose job could not be added: deletes each one
+   * still as that call left it (version 0, no repeat of its TicketId answered since), and its
+   * index entries. Results not `created` are ignored. Works when Redis is full. Returns the
+   * TicketIds deleted.
+   */
+  discardCreated(results: readonly CreateResult[]): Promise<string[]>;
+  /**
+   * One step of a walk over every ticket's hash (SCAN, about `count` keys examined), whatever the
+   * indexes say. Start with cursor `'0'`; the walk is complete when the answer's cursor is `'0'`.
+   */
+  scanTickets(cursor: string, count: number): Promise<TicketScanPage>;
+  /**
+   * Gives each ticket the index entries it lacks and a finished one without an expiry the rest of
+   * its retention. Answers what it found, per ticket present; with `createdBefore` (ms since the
+   * epoch), tickets created at or after it are left alone and out of the answer.
+   */
+  restore(
+    ticketIds: readonly string[],
+    options?: { createdBefore?: number },
+  ): Promise<RestoredTicket[]>;
   /** The ticket with its lease decrypted; undefined when absent or expired. */
   get(ticketId: string): Promise<StoredTicket | undefined>;
   /** The decrypted binding; undefined when the ticket is absent. */
@@ -137,10 +193,17 @@ export interface TicketStore {
     history: HistoryEntry,
   ): Promise<ApplyOutcome>;
   /**
-   * Counts a failed attempt and records its error; no version bump, no history. Returns the
-   * attempts so far. Throws {@link TicketNotFoundError}.
+   * Counts a failed attempt and records its error, if the ticket is still at `expectedVersion`
+   * (compare-and-set), and bumps the version: a transition computed from a read before it is then
+   * refused as a conflict instead of overwriting `attempts` and `lastError`. No history entry;
+   * `updatedAt` stays the time of the last transition. On a conflict nothing is written: re-read
+   * and decide again. Throws {@link TicketNotFoundError}.
    */
-  recordAttemptError(ticketId: string, error: TicketError): Promise<number>;
+  recordAttemptError(
+    ticketId: string,
+    expectedVersion: number,
+    error: TicketError,
+  ): Promise<RecordErrorOutcome>;
   /**
    * Keeps what GetMaterials answered (the person's data as Cloudauth recorded it), encrypted.
    * Throws {@link TicketNotFoundError}.
@@ -197,6 +260,7 @@ export interface RedisTicketStoreDeps {
  */
 export class RedisTicketStore implements TicketStore {
   readonly #redis: Redis;
+  readonly #prefix: string;
   readonly #scripts: StoreScripts;
   readonly #keys: ReturnType<typeof ticketStoreKeys>;
   readonly #cipher: FieldCipher;
@@ -209,6 +273,7 @@ export class RedisTicketStore implements TicketStore {
       throw new RangeError('retentionSeconds must be a positive integer');
     }
     this.#redis = deps.redis;
+    this.#prefix = deps.prefix;
     this.#scripts = installScripts(deps.redis);
     this.#keys = ticketStoreKeys(deps.prefix);
     this.#cipher = deps.cipher;
@@ -226,13 +291,16 @@ export class RedisTicketStore implements TicketStore {
   async createMany(inputs: readonly NewTicket[]): Promise<CreateResult[]> {
     if (inputs.length === 0) return [];
     const now = this.#clock();
+    const token = randomBytes(8).toString('hex');
     const encoded = inputs.map((input) => encodeNewTicket(this.#cipher, input, now));
+    await scriptsLoaded(this.#redis);
     const creates = this.#redis.pipeline();
     const scripts = storePipeline(creates);
     inputs.forEach((input, i) => {
       scripts.ticketStoreCreate(
         this.#keys.ticket(input.ticketId),
         this.#keys.history(input.ticketId),
+        token,
         TICKET_FIELDS.length,
         ...TICKET_FIELDS,
         ...(encoded[i] ?? []),
@@ -240,17 +308,72 @@ export class RedisTicketStore implements TicketStore {
     });
     const replies = (await creates.exec()) ?? [];
     const indexes = this.#redis.pipeline();
-    // index every ticket that was written, even when another create of the chunk failed
     let failure: Error | undefined;
     const results: CreateResult[] = [];
     inputs.forEach((input, i) => {
       const [err, reply] = replies[i] ?? [new Error('no reply')];
-      if (err) failure ??= err;
-      else results.push(this.#createResult(input, encoded[i] ?? [], reply as Reply, indexes, now));
+      if (err) {
+        // Redis full is the cause to report; a NOSCRIPT beside it came of the same refusal
+        if (failure === undefined || (isOutOfMemoryReply(err) && !isOutOfMemoryReply(failure))) {
+          failure = err;
+        }
+        if (isNoScriptReply(err)) void scriptsLoaded(this.#redis, true);
+      } else {
+        const r = this.#createResult(input, encoded[i] ?? [], reply as Reply, indexes, now);
+        results.push(r.created ? { ...r, creation: token } : r);
+      }
     });
-    if (indexes.length > 0) await this.#execIndexUpdate(indexes, inputs[0]?.ticketId ?? '');
-    if (failure !== undefined) throw failure;
+    if (failure === undefined && indexes.length > 0) failure = await indexUpdateError(indexes);
+    if (failure !== undefined) {
+      await this.discardCreated(results).catch((err: unknown) =>
+        this.#logger?.warn(
+          { err: { message: err instanceof Error ? err.message : String(err) } },
+          'could not take back tickets after a failed create; the reconciler will queue them',
+        ),
+      );
+      throw storeFullOf(failure) ?? failure;
+    }
     return results;
+  }
+
+  async discardCreated(results: readonly CreateResult[]): Promise<string[]> {
+    return discardCreations(
+      this.#repairContext(),
+      results.flatMap((r) =>
+        r.created && r.creation !== undefined
+          ? [
+              {
+                ticketId: r.ticket.ticketId,
+                token: r.creation,
+                createdAt: r.ticket.createdAt,
+                ...(r.ticket.batchId === undefined ? {} : { batchId: r.ticket.batchId }),
+              },
+            ]
+          : [],
+      ),
+    );
+  }
+
+  async scanTickets(cursor: string, count: number): Promise<TicketScanPage> {
+    return scanTicketIds(this.#redis, this.#prefix, cursor, count);
+  }
+
+  async restore(
+    ticketIds: readonly string[],
+    options: { createdBefore?: number } = {},
+  ): Promise<RestoredTicket[]> {
+    return restoreTickets(this.#repairContext(), ticketIds, options.createdBefore);
+  }
+
+  #repairContext(): RepairContext {
+    return {
+      redis: this.#redis,
+      prefix: this.#prefix,
+      keys: this.#keys,
+      scripts: this.#scripts,
+      retentionSeconds: this.#retentionSeconds,
+      now: this.#clock(),
+    };
   }
 
   /** One create script's answer as a result; queues the new ticket's index updates. */
@@ -339,13 +462,19 @@ export class RedisTicketStore implements TicketStore {
     return 'applied';
   }
 
-  async recordAttemptError(ticketId: string, error: TicketError): Promise<number> {
-    const attempts = await this.#scripts.ticketStoreRecordError(
+  async recordAttemptError(
+    ticketId: string,
+    expectedVersion: number,
+    error: TicketError,
+  ): Promise<RecordErrorOutcome> {
+    const [result, attempts] = await this.#scripts.ticketStoreRecordError(
       this.#keys.ticket(ticketId),
+      expectedVersion,
       JSON.stringify(error),
     );
-    if (attempts < 0) throw new TicketNotFoundError(ticketId);
-    return attempts;
+    if (result === 'missing') throw new TicketNotFoundError(ticketId);
+    if (result === 'conflict') return { result: 'conflict' };
+    return { result: 'applied', attempts: Number(attempts), version: expectedVersion + 1 };
   }
 
   async saveProviderMaterials(ticketId: string, materials: unknown): Promise<void> {
@@ -515,13 +644,7 @@ export class RedisTicketStore implements TicketStore {
   }
 
   async #execIndexUpdate(pipeline: ReturnType<Redis['pipeline']>, ticketId: string): Promise<void> {
-    let error: unknown;
-    try {
-      const results = (await pipeline.exec()) ?? [];
-      error = results.find(([err]) => err !== null)?.[0];
-    } catch (err) {
-      error = err;
-    }
+    const error = await indexUpdateError(pipeline);
     if (error) {
       this.#logger?.warn({ ticketId, err: error }, 'ticket index update failed; reads heal it');
     }
@@ -530,6 +653,18 @@ export class RedisTicketStore implements TicketStore {
 
 /** A create script's answer. */
 type Reply = readonly (string | number)[];
+
+/** Runs an index update; answers its first error, or undefined when every command succeeded. */
+async function indexUpdateError(
+  pipeline: ReturnType<Redis['pipeline']>,
+): Promise<Error | undefined> {
+  try {
+    const results = (await pipeline.exec()) ?? [];
+    return results.find(([err]) => err !== null)?.[0] ?? undefined;
+  } catch (err) {
+    return err instanceof Error ? err : new Error(String(err));
+  }
+}
 
 /** Tickets read per round trip by the batch and existence queries. */
 const BATCH_READ_CHUNK = 500;

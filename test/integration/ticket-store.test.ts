@@ -275,17 +275,59 @@ describe('RedisTicketStore', () => {
     await expect(store.getUserData('T-aad-a')).rejects.toThrow(DecryptionError);
   });
 
-  it('counts a failed attempt and records its error without a version bump or history', async () => {
+  it('counts a failed attempt on the version it was read at, bumping the version, without history', async () => {
     const t = await created(store, aNewTicket('T-attempt'));
     const error = { code: 'PROVIDER_TIMEOUT', message: 'timed out', retryable: true, at: now };
-    expect(await store.recordAttemptError('T-attempt', error)).toBe(1);
-    expect(await store.recordAttemptError('T-attempt', { ...error, at: now + 1 })).toBe(2);
+    expect(await store.recordAttemptError('T-attempt', 0, error)).toEqual({
+      result: 'applied',
+      attempts: 1,
+      version: 1,
+    });
+    // a second worker's record computed from the same read is refused
+    expect(await store.recordAttemptError('T-attempt', 0, { ...error, at: now + 2 })).toEqual({
+      result: 'conflict',
+    });
+    expect(await store.recordAttemptError('T-attempt', 1, { ...error, at: now + 1 })).toEqual({
+      result: 'applied',
+      attempts: 2,
+      version: 2,
+    });
     const stored = await store.get('T-attempt');
-    expect(stored).toMatchObject({ version: t.version, attempts: 2, state: 'queued' });
+    expect(stored).toMatchObject({ version: 2, attempts: 2, state: 'queued' });
+    expect(stored?.updatedAt).toBe(t.updatedAt);
     expect(stored?.lastError).toEqual({ ...error, at: now + 1 });
     expect(await store.history('T-attempt')).toEqual([]);
-    await expect(store.recordAttemptError('T-missing', error)).rejects.toThrow(TicketNotFoundError);
+    await expect(store.recordAttemptError('T-missing', 0, error)).rejects.toThrow(
+      TicketNotFoundError,
+    );
     expect(await redis.exists(keys.ticket('T-missing'))).toBe(0);
+  });
+
+  it('refuses a transition computed from a read before an attempt error, keeping attempts and lastError', async () => {
+    const read = await created(store, aNewTicket('T-attempt-race'));
+    const error = { code: 'PROVIDER_INTERNAL', message: 'boom', retryable: true, at: now };
+    expect(await store.recordAttemptError('T-attempt-race', read.version, error)).toMatchObject({
+      result: 'applied',
+    });
+    // e.g. an operator's cancel computed from the ticket as read before the error was recorded
+    const stale = after(read, 'cancelled', { state: 'cancelled' });
+    expect(await store.apply('T-attempt-race', read.version, stale.next, stale.history)).toBe(
+      'conflict',
+    );
+    const stored = await store.get('T-attempt-race');
+    expect(stored).toMatchObject({ state: 'queued', attempts: 1, version: read.version + 1 });
+    expect(stored?.lastError).toEqual(error);
+    // the same transition computed again from a fresh read applies and keeps them
+    if (!stored) throw new Error('ticket vanished');
+    const fresh = after(stored, 'cancelled', { state: 'cancelled' });
+    expect(await store.apply('T-attempt-race', stored.version, fresh.next, fresh.history)).toBe(
+      'applied',
+    );
+    expect(await store.get('T-attempt-race')).toMatchObject({
+      state: 'cancelled',
+      attempts: 1,
+      lastError: error,
+    });
   });
 
   it('records when SubmitMaterials started, and creates nothing for an unknown ticket', async () => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { durabilityWarning } from '../../src/store/durability.js';
+import { durabilityWarning, redisVersionProblem } from '../../src/store/durability.js';
 
 describe('durabilityWarning', () => {
   it('is silent with an AOF fsynced always', () => {
@@ -18,5 +18,17 @@ describe('durabilityWarning', () => {
 
   it('says so when the settings cannot be read', () => {
     expect(durabilityWarning(undefined)).toMatch(/CONFIG GET refused/);
+  });
+});
+
+describe('redisVersionProblem', () => {
+  it('accepts Redis 7 and later, and a server that does not say', () => {
+    expect(redisVersionProblem('7.0.15')).toBeUndefined();
+    expect(redisVersionProblem('8.2.1')).toBeUndefined();
+    expect(redisVersionProblem(undefined)).toBeUndefined();
+  });
+
+  it('names a Redis older than 7.0, whose scripts could not declare their flags', () => {
+    expect(redisVersionProblem('6.2.14')).toMatch(/^Redis 6\.2\.14 is older than 7\.0\.0/);
   });
 });

@@ -24,6 +24,7 @@ const PUBLIC_PROBLEMS: readonly ProblemType[] = ['INTERNAL', 'SHUTTING_DOWN'];
 const COMMON_PROBLEMS: readonly ProblemType[] = [
   'UNAUTHORIZED',
   'STORE_UNAVAILABLE',
+  'STORE_FULL',
   ...PUBLIC_PROBLEMS,
 ];
 /** Problems any route with a body may answer. */

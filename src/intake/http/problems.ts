@@ -15,8 +15,9 @@ import {
 } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import { UnknownTicketError } from '../../queue/ticket-operations.js';
+import { STORE_FULL_RETRY_AFTER_MS, storeFullOf } from '../../store/store-full.js';
 import { TicketNotFoundError } from '../../store/ticket-store.js';
-import { TicketRejectedError } from '../ticket-request.js';
+import { TicketRejectedError, unknownKeyName } from '../ticket-request.js';
 import type { FieldProblem, Problem } from './schemas.js';
 import { STORE_RETRY_AFTER_MS, storeOutageOf } from './store-outage.js';
 
@@ -55,6 +56,7 @@ export const PROBLEM_TYPES = {
     title: 'The ticket store is unavailable',
     code: 'STORE_UNAVAILABLE',
   },
+  STORE_FULL: { status: 503, title: 'The ticket store is full', code: 'STORE_FULL' },
 } as const satisfies Record<string, { status: number; title: string; code?: ErrorCode }>;
 
 export type ProblemType = keyof typeof PROBLEM_TYPES;
@@ -124,7 +126,7 @@ export function zodProblems(error: z.ZodError, prefix = ''): FieldProblem[] {
   return error.issues.flatMap((issue): FieldProblem[] => {
     if (issue.code === 'unrecognized_keys') {
       return issue.keys.map((k) => ({
-        field: pathOf(prefix, [...issue.path, k]),
+        field: pathOf(prefix, [...issue.path, unknownKeyName(k)]),
         message: 'is not a known field',
       }));
     }
@@ -182,9 +184,19 @@ function storeUnavailableProblem(err: OrchestratorError): ProblemError {
   );
 }
 
+/** A `STORE_FULL` error as a 503 problem with `Retry-After` (whole seconds, at least 1). */
+function storeFullProblem(err: OrchestratorError): ProblemError {
+  const seconds = Math.max(1, Math.ceil((err.retryAfterMs ?? STORE_FULL_RETRY_AFTER_MS) / 1000));
+  return problemError(
+    'STORE_FULL',
+    'The ticket store (Redis) is out of memory and refused to store this request; send it again after Retry-After seconds (tickets of it stored before the refusal then answer as known).',
+    { headers: { 'retry-after': String(seconds) } },
+  );
+}
+
 /**
- * The problem answered for `err`. A Redis outage is logged at warn, by its code and message only;
- * other unexpected errors are logged at error and answered without detail.
+ * The problem answered for `err`. A Redis outage or a full Redis is logged at warn, by its code
+ * and message only; other unexpected errors are logged at error and answered without detail.
  */
 export function problemOf(
   err: unknown,
@@ -205,6 +217,11 @@ export function problemOf(
       'ILLEGAL_TRANSITION',
       `A ticket in state '${err.from}' does not accept '${err.event}'.`,
     );
+  }
+  const full = storeFullOf(err);
+  if (full) {
+    logger.warn({ err: full.toJSON(), ...context }, 'http api: the store is out of memory');
+    return storeFullProblem(full);
   }
   const outage = storeOutageOf(err);
   if (outage) {

@@ -109,7 +109,10 @@ export const ticketSummarySchema = z.object({
   Biz: z.string(),
   flow: z.enum(['server', 'interactive']),
   state: stateSchema,
-  version: z.number().int().describe('Bumped by every transition.'),
+  version: z
+    .number()
+    .int()
+    .describe('Bumped by every transition and every recorded attempt error.'),
   attempts: z.number().int().describe('Failed processing attempts so far.'),
   batchId: z.string().nullable(),
   createdAt: timestamp,
@@ -172,7 +175,7 @@ export const problemSchema = z.object({
     .string()
     .optional()
     .describe(
-      'The error code of the orchestrator (`src/errors.ts`) the problem reports, when it has one: `VALIDATION_FAILED`, `ILLEGAL_TRANSITION`, `STORE_UNAVAILABLE`.',
+      'The error code of the orchestrator (`src/errors.ts`) the problem reports, when it has one: `VALIDATION_FAILED`, `ILLEGAL_TRANSITION`, `STORE_UNAVAILABLE`, `STORE_FULL`.',
     ),
   detail: z.string(),
   errors: z.array(fieldProblemSchema).optional(),
