@@ -1,11 +1,13 @@
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createServer as createTlsServer } from 'node:tls';
 import { Writable } from 'node:stream';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterEach, describe, expect, inject, it } from 'vitest';
+import type { CallbackPolicy, HostLookup } from '../../src/intake/webhooks/allowlist.js';
 import { replayDeadLetters } from '../../src/intake/webhooks/dead-letters.js';
 import {
   webhookEventId,
@@ -45,7 +47,10 @@ interface Receiver {
   close(): Promise<void>;
 }
 
-async function startReceiver(answer: Answer = () => ({ status: 200 })): Promise<Receiver> {
+async function startReceiver(
+  answer: Answer = () => ({ status: 200 }),
+  at: { host?: string; port?: number; urlHost?: string } = {},
+): Promise<Receiver> {
   const receiver: Receiver = {
     url: '',
     deliveries: [],
@@ -75,8 +80,12 @@ async function startReceiver(answer: Answer = () => ({ status: 200 })): Promise<
       res.writeHead(reply.status, reply.headers).end('{}');
     });
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  receiver.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hooks?key=k1`;
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(at.port ?? 0, at.host ?? '127.0.0.1', resolve);
+  });
+  const port = (server.address() as AddressInfo).port;
+  receiver.url = `http://${at.urlHost ?? at.host ?? '127.0.0.1'}:${port}/hooks?key=k1`;
   return receiver;
 }
 
@@ -104,6 +113,9 @@ async function deleteKeys(redis: Redis, match: string): Promise<void> {
 function start(
   options: {
     allowedHosts?: string[];
+    /** Replaces `allowedHosts`. */
+    policy?: CallbackPolicy;
+    lookup?: HostLookup;
     attempts?: number;
     timeoutMs?: number;
     logger?: typeof logger;
@@ -124,7 +136,8 @@ function start(
     prefix,
     secret: SECRET,
     cipher: options.workerCipher ?? cipher,
-    allowedHosts: options.allowedHosts ?? ['127.0.0.1'],
+    policy: options.policy ?? { allowedHosts: options.allowedHosts ?? ['127.0.0.1'] },
+    lookup: options.lookup,
     timeoutMs: options.timeoutMs ?? 2000,
     concurrency: 5,
     backoff: { baseMs: 50, capMs: 200 },
@@ -146,10 +159,44 @@ function start(
   return { queue, publisher, worker };
 }
 
-async function receiver(answer?: Answer): Promise<Receiver> {
-  const r = await startReceiver(answer);
+async function receiver(
+  answer?: Answer,
+  at?: { host?: string; port?: number; urlHost?: string },
+): Promise<Receiver> {
+  const r = await startReceiver(answer, at);
   cleanups.push(() => r.close());
   return r;
+}
+
+/**
+ * Two receivers on one port: `vetted` on 127.0.0.2, which the tests allow-list in the role of a
+ * public address, and `internal` on 127.0.0.1, which stays refused (loopback). Both answer to
+ * the URL `http://localhost:<port>/hooks?key=k1`; the system resolver answers 127.0.0.1 for
+ * `localhost`, as a rebinding resolver would on its second query.
+ */
+async function receiverPair(answer?: Answer): Promise<{ vetted: Receiver; internal: Receiver }> {
+  for (let tries = 0; ; tries++) {
+    const vetted = await receiver(answer, { host: '127.0.0.2', urlHost: 'localhost' });
+    const port = Number(new URL(vetted.url).port);
+    try {
+      const internal = await receiver(answer, { host: '127.0.0.1', port, urlHost: 'localhost' });
+      return { vetted, internal };
+    } catch (err) {
+      if (tries >= 5 || (err as { code?: string }).code !== 'EADDRINUSE') throw err;
+    }
+  }
+}
+
+/** Answers each query with the next answer, the last one for ever; counts the queries. */
+function scriptedResolver(...answers: string[][]): HostLookup & { asked: string[] } {
+  const asked: string[] = [];
+  return Object.assign(
+    (host: string) => {
+      asked.push(host);
+      return Promise.resolve(answers[Math.min(asked.length - 1, answers.length - 1)] ?? []);
+    },
+    { asked },
+  );
 }
 
 function anEvent(ticketId: string, type: WebhookEventType = 'ticket.passed'): WebhookEvent {
@@ -332,17 +379,25 @@ describe('webhook delivery', () => {
     expect(job?.failedReason).toMatch(/WEBHOOK_REJECTED/);
   });
 
-  it('does not follow a redirect: it dead-letters at once', async () => {
-    const { publisher, queue } = start();
-    const r = await receiver((n) =>
-      n === 0 ? { status: 302, headers: { location: '/elsewhere' } } : { status: 200 },
-    );
-    const event = anEvent('redirected');
-    await publisher.publish(event, r.url);
-    await waitUntil('failed', async () => (await stateOf(queue, event)) === 'failed');
-    await settle();
-    expect(r.deliveries.map((d) => d.status)).toEqual([302]);
-  });
+  it.each([301, 302, 303, 307, 308])(
+    'does not follow a %i to another address: it dead-letters at once',
+    async (status) => {
+      const { publisher, queue } = start({ allowedHosts: ['127.0.0.1', '127.0.0.2'] });
+      const internal = await receiver();
+      const r = await receiver(
+        () => ({ status, headers: { location: internal.url.replace('?key=k1', '/admin') } }),
+        { host: '127.0.0.2' },
+      );
+      const event = anEvent(`redirected-${status}`);
+      await publisher.publish(event, r.url);
+      await waitUntil('failed', async () => (await stateOf(queue, event)) === 'failed');
+      expect(r.deliveries.map((d) => d.status)).toEqual([status]);
+      expect(internal.deliveries).toHaveLength(0);
+      const job = await queue.getJob(webhookJobId(event.id));
+      expect(job?.attemptsMade).toBe(1);
+      expect(job?.failedReason).toMatch(/WEBHOOK_REJECTED.*redirects are not followed/);
+    },
+  );
 
   it('keeps a delivery that ran out of attempts as a dead letter, and replays it', async () => {
     const { publisher, queue } = start({ attempts: 3 });
@@ -376,5 +431,108 @@ describe('webhook delivery', () => {
     expect(job?.attemptsMade).toBe(1);
     expect(job?.failedReason).toMatch(/callbackUrl/);
     expect(job?.failedReason).not.toContain('key=k1');
+  });
+});
+
+describe('webhook delivery against DNS rebinding', () => {
+  it('connects to the address it vetted, not to what the name resolves to next', async () => {
+    const { vetted, internal } = await receiverPair();
+    const resolver = scriptedResolver(['127.0.0.2'], ['127.0.0.1']);
+    const { publisher, queue } = start({ allowedHosts: ['127.0.0.2'], lookup: resolver });
+    const event = anEvent('rebound');
+    await publisher.publish(event, vetted.url);
+    await waitUntil('completed', async () => (await stateOf(queue, event)) === 'completed');
+    expect(internal.deliveries).toHaveLength(0);
+    expect(vetted.ok()).toHaveLength(1);
+    expect(vetted.deliveries[0]?.verified).toBe(true);
+    expect(vetted.deliveries[0]?.headers.host).toBe(new URL(vetted.url).host);
+    expect(resolver.asked).toEqual(['localhost']);
+  });
+
+  it('refuses a new connection once the name resolves to a refused address', async () => {
+    const { vetted, internal } = await receiverPair(() => ({
+      status: 200,
+      headers: { connection: 'close' },
+    }));
+    const resolver = scriptedResolver(['127.0.0.2'], ['127.0.0.1']);
+    const { publisher, queue } = start({ allowedHosts: ['127.0.0.2'], lookup: resolver });
+    const first = anEvent('before-rebinding');
+    await publisher.publish(first, vetted.url);
+    await waitUntil('completed', async () => (await stateOf(queue, first)) === 'completed');
+    const second = anEvent('after-rebinding');
+    await publisher.publish(second, vetted.url);
+    await waitUntil('failed', async () => (await stateOf(queue, second)) === 'failed');
+    expect(vetted.deliveries).toHaveLength(1);
+    expect(internal.deliveries).toHaveLength(0);
+    expect(resolver.asked).toEqual(['localhost', 'localhost']);
+    const job = await queue.getJob(webhookJobId(second.id));
+    expect(job?.attemptsMade).toBe(1);
+    expect(job?.failedReason).toMatch(/callbackUrl: host "localhost" resolves to 127\.0\.0\.1/);
+    expect(job?.failedReason).not.toContain('key=k1');
+  });
+
+  it('keeps the URL host as the TLS server name while connecting to the vetted address', async () => {
+    const names: string[] = [];
+    const tls = createTlsServer({
+      SNICallback: (name, done) => {
+        names.push(name);
+        done(new Error('no certificate here'));
+      },
+    });
+    tls.on('tlsClientError', () => undefined);
+    await new Promise<void>((resolve) => tls.listen(0, '127.0.0.2', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => tls.close(() => resolve())));
+    const port = (tls.address() as AddressInfo).port;
+    const resolver = scriptedResolver(['127.0.0.2']);
+    const { publisher, queue } = start({
+      allowedHosts: ['127.0.0.2'],
+      lookup: resolver,
+      attempts: 1,
+    });
+    const event = anEvent('over-tls');
+    await publisher.publish(event, `https://hooks.example.test:${port}/hooks`);
+    await waitUntil('failed', async () => (await stateOf(queue, event)) === 'failed');
+    expect(names).toEqual(['hooks.example.test']);
+    expect(resolver.asked).toEqual(['hooks.example.test']);
+    const job = await queue.getJob(webhookJobId(event.id));
+    expect(job?.failedReason).toMatch(/^receiver unreachable/);
+  });
+});
+
+describe('webhook delivery in production mode', () => {
+  it('refuses a plain http callback URL whose host is not allow-listed: never called', async () => {
+    const { vetted } = await receiverPair();
+    const resolver = scriptedResolver(['127.0.0.2']);
+    const { publisher, queue } = start({
+      policy: { allowedHosts: ['127.0.0.2'], httpsOnly: true },
+      lookup: resolver,
+    });
+    const event: WebhookEvent = {
+      ...anEvent('plain-http', 'ticket.token_issued'),
+      state: 'awaiting_user',
+      pageUrl: 'https://h5.example.com/verify?token=bearer-page-token',
+    };
+    delete event.verdict;
+    await publisher.publish(event, vetted.url);
+    await waitUntil('failed', async () => (await stateOf(queue, event)) === 'failed');
+    expect(vetted.deliveries).toHaveLength(0);
+    expect(resolver.asked).toEqual([]);
+    const job = await queue.getJob(webhookJobId(event.id));
+    expect(job?.attemptsMade).toBe(1);
+    expect(job?.failedReason).toMatch(/callbackUrl: must be https in production/);
+    expect(job?.failedReason).not.toContain('key=k1');
+  });
+
+  it('delivers over plain http to a host on the allow list', async () => {
+    const { vetted, internal } = await receiverPair();
+    const { publisher, queue } = start({
+      policy: { allowedHosts: ['localhost'], httpsOnly: true },
+      lookup: scriptedResolver(['127.0.0.2']),
+    });
+    const event = anEvent('allowed-http');
+    await publisher.publish(event, vetted.url);
+    await waitUntil('completed', async () => (await stateOf(queue, event)) === 'completed');
+    expect(vetted.ok()).toHaveLength(1);
+    expect(internal.deliveries).toHaveLength(0);
   });
 });

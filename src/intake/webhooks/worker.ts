@@ -1,20 +1,23 @@
 /**
  * The worker of the `webhooks` queue. A delivery rechecks the callback URL's policy (DNS can have
- * changed since intake), then POSTs the event as JSON, signed with a fresh timestamp, without
- * following redirects. 2xx is delivered; 5xx, 429, timeouts and network errors are retried with
- * the one backoff strategy (a `Retry-After` is a minimum); any other answer, and a refused URL,
- * dead-letters the job at once. Log lines carry the event id, type and host; never the URL, the
- * page URL or the signature.
+ * changed since intake), then POSTs the event as JSON, signed with a fresh timestamp, through the
+ * delivery agent (`delivery-agent.ts`): the host is resolved once per connection and the socket
+ * connects to the address that was vetted; redirects are not followed. 2xx is delivered; 5xx,
+ * 429, timeouts and network errors are retried with the one backoff strategy (a `Retry-After` is
+ * a minimum); any other answer, and a refused URL, dead-letters the job at once. Log lines carry
+ * the event id, type and host; never the URL, the page URL or the signature.
  */
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { request, type Dispatcher } from 'undici';
 import { OrchestratorError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { Telemetry } from '../../ops/metrics.js';
 import { BACKOFF_TYPE, backoffDelay, type BackoffSettings } from '../../queue/backoff.js';
 import { bullPrefix } from '../../queue/queues.js';
 import { closeWithDeadline } from '../../queue/ticket-worker.js';
-import { checkCallbackUrl, type HostLookup } from './allowlist.js';
+import { vetCallbackUrl, type CallbackPolicy, type HostLookup } from './allowlist.js';
+import { createDeliveryAgent } from './delivery-agent.js';
 import type { WebhookEvent } from './events.js';
 import {
   WEBHOOK_QUEUE,
@@ -41,18 +44,16 @@ export interface WebhookWorkerDeps {
   secret: string;
   /** Opens the sealed `pageUrl` of `ticket.token_issued` jobs (the store's key). */
   cipher: PageUrlCipher;
-  /** Hosts or IPs delivered to even when private (`WEBHOOK_ALLOWED_HOSTS`). */
-  allowedHosts: readonly string[];
+  /** The callback URL policy (`WEBHOOK_ALLOWED_HOSTS`; https only in production). */
+  policy: CallbackPolicy;
   /** Per-attempt timeout of a delivery, in ms. */
   timeoutMs: number;
   /** Deliveries one worker makes at once. */
   concurrency: number;
   backoff: BackoffSettings;
   logger: Logger;
-  /** Replaces the global fetch (tests). */
-  fetch?: typeof fetch;
-  /** Replaces the DNS lookup of the URL check (tests). */
-  lookup?: HostLookup;
+  /** Resolves callback hosts, once per connection. Default: the system resolver. */
+  lookup?: HostLookup | undefined;
   /** Counts delivery attempts by outcome (`webhook_deliveries_total`). */
   telemetry?: Telemetry | undefined;
 }
@@ -73,8 +74,15 @@ export function retryAfterMs(value: string | null, now = Date.now()): number | u
 }
 
 function errorCode(err: unknown): string | undefined {
-  const cause = err instanceof Error ? (err.cause as { code?: unknown } | undefined) : undefined;
+  if (!(err instanceof Error)) return undefined;
+  const own = (err as { code?: unknown }).code;
+  if (typeof own === 'string') return own;
+  const cause = err.cause as { code?: unknown } | undefined;
   return typeof cause?.code === 'string' ? cause.code : undefined;
+}
+
+function header(value: string | string[] | undefined): string | null {
+  return (Array.isArray(value) ? value[0] : value) ?? null;
 }
 
 /**
@@ -96,8 +104,12 @@ function eventToDeliver(deps: WebhookWorkerDeps, data: WebhookJobData): WebhookE
 }
 
 /** Makes one delivery attempt; throws an {@link OrchestratorError} when it did not succeed. */
-async function deliver(deps: WebhookWorkerDeps, data: WebhookJobData): Promise<number> {
-  await checkCallbackUrl(data.url, deps.allowedHosts, deps.lookup);
+async function deliver(
+  deps: WebhookWorkerDeps,
+  dispatcher: Dispatcher,
+  data: WebhookJobData,
+): Promise<number> {
+  vetCallbackUrl(data.url, deps.policy);
   const body = JSON.stringify(eventToDeliver(deps, data));
   const headers = {
     'content-type': 'application/json',
@@ -106,16 +118,17 @@ async function deliver(deps: WebhookWorkerDeps, data: WebhookJobData): Promise<n
     [DELIVERY_HEADER]: data.event.id,
     [SIGNATURE_HEADER]: signWebhook(deps.secret, body, Math.floor(Date.now() / 1000)),
   };
-  let response: Response;
+  let response: Dispatcher.ResponseData;
   try {
-    response = await (deps.fetch ?? fetch)(data.url, {
+    response = await request(data.url, {
+      dispatcher,
       method: 'POST',
       headers,
       body,
-      redirect: 'manual',
       signal: AbortSignal.timeout(deps.timeoutMs),
     });
   } catch (err) {
+    if (err instanceof OrchestratorError) throw err;
     const timedOut = err instanceof Error && err.name === 'TimeoutError';
     throw new OrchestratorError(
       'WEBHOOK_UNDELIVERED',
@@ -124,11 +137,11 @@ async function deliver(deps: WebhookWorkerDeps, data: WebhookJobData): Promise<n
         : `receiver unreachable (${errorCode(err) ?? (err instanceof Error ? err.name : 'error')})`,
     );
   }
-  await response.body?.cancel().catch(() => undefined);
-  const status = response.status;
+  await response.body.dump().catch(() => undefined);
+  const status = response.statusCode;
   if (status >= 200 && status < 300) return status;
   if (status >= 500 || status === 429) {
-    const after = retryAfterMs(response.headers.get('retry-after'));
+    const after = retryAfterMs(header(response.headers['retry-after']));
     throw new OrchestratorError('WEBHOOK_UNDELIVERED', `receiver answered ${status}`, {
       httpStatus: status,
       ...(after === undefined ? {} : { retryAfterMs: after }),
@@ -154,6 +167,11 @@ function hostOf(url: string): string | undefined {
 /** Starts the `webhooks` worker: delivery, retries with `backoffDelay`, dead letters kept. */
 export function startWebhookWorker(deps: WebhookWorkerDeps): RunningWebhookWorker {
   const { logger } = deps;
+  const agent = createDeliveryAgent({
+    policy: deps.policy,
+    lookup: deps.lookup,
+    connectTimeoutMs: deps.timeoutMs,
+  });
   const processor = async (job: Job<WebhookJobData>): Promise<void> => {
     const { event } = job.data;
     const context = {
@@ -164,7 +182,7 @@ export function startWebhookWorker(deps: WebhookWorkerDeps): RunningWebhookWorke
       attempt: job.attemptsMade + 1,
     };
     try {
-      const status = await deliver(deps, job.data);
+      const status = await deliver(deps, agent, job.data);
       deps.telemetry?.webhookDeliveries.inc({ outcome: 'delivered' });
       logger.info({ ...context, status }, 'webhook delivered');
     } catch (err) {
@@ -194,6 +212,9 @@ export function startWebhookWorker(deps: WebhookWorkerDeps): RunningWebhookWorke
   worker.on('error', (err) => logger.error({ err: { message: err.message } }, 'worker error'));
   return {
     worker,
-    close: (deadlineMs: number) => closeWithDeadline(worker, deadlineMs, logger),
+    close: async (deadlineMs: number) => {
+      await closeWithDeadline(worker, deadlineMs, logger);
+      await agent.destroy();
+    },
   };
 }
