@@ -9,7 +9,9 @@ import { extname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { CsvError, parse } from 'csv-parse';
 import { IMAGE_FIELDS } from '../domain/binding.js';
+import { TICKET_ID_MAX } from '../queue/ticket-intake.js';
 import { CliError, usageError } from './exit-codes.js';
+import { columnOf, jsonSyntaxErrorOffset } from './json-syntax.js';
 
 /** The input formats, told apart by the file's extension. */
 export type InputFormat = 'csv' | 'jsonl';
@@ -37,13 +39,31 @@ export function formatOf(path: string): InputFormat {
   throw usageError(`${path}: unknown file type "${ext || '(none)'}": give a .csv or .jsonl file`);
 }
 
+/** A header cell that reads as a column name (a word, no long run of digits) may be quoted. */
+const COLUMN_NAME = /^[A-Za-z][A-Za-z0-9_]{0,39}$/;
+
+/**
+ * An unknown header cell as a usage error names it: quoted when it reads as a column name, by its
+ * position otherwise. A file without a header row has a data row there (a name, an ID number).
+ */
+function unknownColumn(name: string, index: number): string {
+  return COLUMN_NAME.test(name) && !/\d{5}/.test(name)
+    ? JSON.stringify(name)
+    : `column ${index + 1}`;
+}
+
 /** Checks a CSV header row; a usage error names unknown, repeated or missing columns. */
 export function checkCsvHeader(header: readonly string[], hasDefaultBiz: boolean): string[] {
   const columns = header.map((h) => h.trim());
-  const unknown = columns.filter((c) => !CSV_COLUMNS.includes(c));
+  const unknown = columns.flatMap((c, i) => (CSV_COLUMNS.includes(c) ? [] : [unknownColumn(c, i)]));
+  if (unknown.length > 0 && !columns.includes('TicketId')) {
+    throw usageError(
+      `the first row is not a header row (no TicketId column; unknown: ${unknown.join(', ')}): give a header row of ${CSV_COLUMNS.join(', ')}`,
+    );
+  }
   if (unknown.length > 0) {
     throw usageError(
-      `unknown CSV column${unknown.length > 1 ? 's' : ''}: ${unknown.map((c) => JSON.stringify(c)).join(', ')} (known: ${CSV_COLUMNS.join(', ')})`,
+      `unknown CSV column${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')} (known: ${CSV_COLUMNS.join(', ')})`,
     );
   }
   const repeated = columns.filter((c, i) => columns.indexOf(c) !== i);
@@ -74,7 +94,10 @@ export function csvRowToRequest(
   return request;
 }
 
-/** A JSONL line as a ticket request; its own Biz wins over `defaultBiz`. Throws a message. */
+/**
+ * A JSONL line as a ticket request; its own Biz wins over `defaultBiz`. Throws a message that
+ * gives the column where the JSON breaks, never `JSON.parse`'s, which quotes the line.
+ */
 export function jsonLineToRequest(
   text: string,
   defaultBiz: string | undefined,
@@ -82,8 +105,11 @@ export function jsonLineToRequest(
   let value: unknown;
   try {
     value = JSON.parse(text);
-  } catch (err) {
-    throw new Error(`not valid JSON (${(err as Error).message})`);
+  } catch {
+    const offset = jsonSyntaxErrorOffset(text);
+    throw new Error(
+      offset === undefined ? 'not valid JSON' : `not valid JSON (column ${columnOf(text, offset)})`,
+    );
   }
   if (value === null || typeof value !== 'object' || Array.isArray(value)) {
     throw new Error('is not a JSON object');
@@ -93,10 +119,14 @@ export function jsonLineToRequest(
   return request;
 }
 
-/** The TicketId a raw request carries, if it is a string. */
+/**
+ * The TicketId a raw request carries, if it is a well-formed one: what an invalid row is logged
+ * with. Anything else is left out, since a shifted column can put a name there.
+ */
 export function ticketIdOf(request: Record<string, unknown>): string | undefined {
-  return typeof request.TicketId === 'string' && request.TicketId !== ''
-    ? request.TicketId
+  const id = request.TicketId;
+  return typeof id === 'string' && id.length <= TICKET_ID_MAX && /^[\x21-\x7e]+$/.test(id)
+    ? id
     : undefined;
 }
 
@@ -183,13 +213,30 @@ async function* jsonlRows(path: string, source: ReadStream, defaultBiz: string |
   }
 }
 
+/**
+ * A CSV syntax error by its code, line and field only: csv-parse's message quotes the field it
+ * stopped in, which is a name or an identity number.
+ */
+export function csvSyntaxMessage(err: {
+  code?: unknown;
+  lines?: unknown;
+  column?: unknown;
+}): string {
+  const code = typeof err.code === 'string' && /^[A-Z_]+$/.test(err.code) ? err.code : 'CSV_ERROR';
+  const where = [
+    typeof err.lines === 'number' ? `line ${err.lines}` : undefined,
+    typeof err.column === 'number' ? `field ${err.column + 1}` : undefined,
+  ].filter((w) => w !== undefined);
+  return `not valid CSV${where.length > 0 ? ` at ${where.join(', ')}` : ''} (${code})`;
+}
+
 /** A read or CSV syntax error as a usage error naming the file; anything else as it is. */
 function readError(path: string, err: unknown): unknown {
   if (err instanceof CliError) return err;
   const code = (err as { code?: unknown }).code;
   // csv-parse names most codes CSV_*, but not all (INVALID_OPENING_QUOTE)
   if (err instanceof CsvError || (typeof code === 'string' && code.startsWith('CSV_'))) {
-    return usageError(`${path}: ${(err as Error).message}`);
+    return usageError(`${path}: ${csvSyntaxMessage(err as CsvError)}`);
   }
   if (typeof code === 'string' && /^E[A-Z]+$/.test(code)) {
     return usageError(`cannot read ${path} (${code})`);

@@ -10,6 +10,7 @@ import type { RowProblem } from './row-check.js';
 /** One invalid row. Carries no personal data: line, TicketId and field-level reasons only. */
 export interface InvalidRow {
   line: number;
+  /** Present when the row's TicketId is well formed (see `ticketIdOf`). */
   ticketId?: string;
   problems: RowProblem[];
 }

@@ -1,7 +1,7 @@
 /**
  * `report --batch <id> --out results.csv|results.jsonl`: one row per ticket of the batch, with
  * its outcome and no personal data, streamed from the store to a temporary file that is renamed
- * into place when complete.
+ * into place when complete. CSV text cells never start a formula (see {@link csvSafeCell}).
  */
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
@@ -51,12 +51,41 @@ export function reportRow(t: ListedTicket): ReportRow {
   };
 }
 
+/**
+ * What makes a spreadsheet read a CSV cell as a formula when the cell starts with it: `=`, `+`,
+ * `-`, `@`, tab and carriage return (OWASP), and the full-width `＝`, `＋`, `－`, `＠`, which some
+ * spreadsheets in CJK locales convert to their ASCII forms.
+ */
+const FORMULA_START = /^[=+\-@\t\r\uFF1D\uFF0B\uFF0D\uFF20]/;
+
+/**
+ * A text cell that cannot start a formula: one that would is prefixed with `'`, as OWASP advises
+ * (a spreadsheet shows it as text; the quote is visible in the cell and to other readers of the
+ * CSV). Numbers are written by the report as numbers, never through here.
+ */
+export function csvSafeCell(value: string): string {
+  return FORMULA_START.test(value) ? `'${value}` : value;
+}
+
 /** The report format by the output file's extension; a usage error for any other. */
 export function reportFormatOf(path: string): 'csv' | 'jsonl' {
   const ext = extname(path).toLowerCase();
   if (ext === '.csv') return 'csv';
   if (ext === '.jsonl' || ext === '.ndjson') return 'jsonl';
   throw usageError(`--out ${path}: give a .csv or .jsonl file`);
+}
+
+/** A stream from {@link ReportRow} objects to the report's text: CSV with a header, or JSONL. */
+export function reportEncoder(format: 'csv' | 'jsonl'): Transform {
+  if (format === 'csv') {
+    return stringify({ header: true, columns: [...REPORT_COLUMNS], cast: { string: csvSafeCell } });
+  }
+  return new Transform({
+    writableObjectMode: true,
+    transform(row: ReportRow, _encoding, done) {
+      done(null, `${JSON.stringify(row)}\n`);
+    },
+  });
 }
 
 /** Runs `report`; answers the exit code (5 when the batch has no ticket). */
@@ -76,15 +105,7 @@ export async function reportCommand(
         yield reportRow(t);
       }
     }
-    const encode =
-      format === 'csv'
-        ? stringify({ header: true, columns: [...REPORT_COLUMNS] })
-        : new Transform({
-            writableObjectMode: true,
-            transform(row: ReportRow, _encoding, done) {
-              done(null, `${JSON.stringify(row)}\n`);
-            },
-          });
+    const encode = reportEncoder(format);
     const tmp = `${out}.${process.pid}.tmp`;
     try {
       await pipeline(Readable.from(records()), encode, createWriteStream(tmp));

@@ -2,7 +2,8 @@
  * A ticket as producers send it (HTTP body, JSONL line, CSV row, producer library), in Cloudauth's
  * own names: `TicketId`, `Biz`, `Binding` (Name, IdentificationNumber, image materials), `UserData`,
  * and `callbackUrl`. Parsing checks everything that can be checked without I/O and reports every
- * problem with its field; images are checked further (bytes, size) before any provider call.
+ * problem with its field. Images given as bytes are checked from their headers (a JPEG, PNG or BMP
+ * within the pixel limits) without decoding; the worker decodes and fits them.
  */
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
@@ -17,8 +18,16 @@ import {
   type TicketBinding,
 } from '../domain/binding.js';
 import { flowOf } from '../domain/ticket.js';
+import { vetCallbackUrl, type CallbackPolicy } from './webhooks/allowlist.js';
 import { ValidationError } from '../errors.js';
-import { TICKET_ID_MAX, quotedBiz, type TicketInput } from '../queue/ticket-intake.js';
+import {
+  DEFAULT_IMAGE_LIMITS,
+  bufferReader,
+  checkImageHeader,
+  type ImageLimits,
+} from '../oss/image-header.js';
+import { USERDATA_MAX_BYTES, USERDATA_MAX_DEPTH, userDataProblem } from '../domain/user-data.js';
+import { TICKET_ID_MAX, unknownBizMessage, type TicketInput } from '../queue/ticket-intake.js';
 
 /** Every problem of one ticket request; `problems` has one error per field. */
 export class TicketRejectedError extends ValidationError {
@@ -29,6 +38,20 @@ export class TicketRejectedError extends ValidationError {
 }
 
 const imageValue = z.string().max(12 * 1024 * 1024);
+
+/**
+ * `UserData`: any JSON object up to {@link USERDATA_MAX_DEPTH} levels deep and
+ * {@link USERDATA_MAX_BYTES} bytes of JSON; refused naming the limit, never quoting the value.
+ */
+const userDataSchema = z
+  .record(z.string(), z.unknown())
+  .superRefine((value, ctx) => {
+    const problem = userDataProblem(value);
+    if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+  })
+  .describe(
+    `Echoed back by Cloudauth. At most ${USERDATA_MAX_DEPTH} levels of objects and arrays (this object is the first) and ${USERDATA_MAX_BYTES} bytes as JSON.`,
+  );
 
 /** The JSON shape; `.strict()` so that a misspelt field is named rather than ignored. */
 export const ticketRequestSchema = z
@@ -60,7 +83,7 @@ export const ticketRequestSchema = z
       })
       .strict()
       .default({}),
-    UserData: z.record(z.string(), z.unknown()).optional().describe('Echoed back by Cloudauth.'),
+    UserData: userDataSchema.optional(),
     callbackUrl: z
       .string()
       .url()
@@ -80,6 +103,17 @@ export interface ParseOptions {
   batchId?: string;
   /** Field names are prefixed with this (e.g. `rows[3].`). */
   fieldPrefix?: string;
+  /**
+   * Pixel limits of images given as bytes, checked from their headers (IMAGE_MAX_PIXELS,
+   * IMAGE_MAX_SIDE_PX). Default {@link DEFAULT_IMAGE_LIMITS}.
+   */
+  imageLimits?: ImageLimits;
+  /**
+   * The callback URL policy (WEBHOOK_ALLOWED_HOSTS; https only in production), checked without DNS:
+   * scheme, credentials, an IP literal's range. Names are resolved and vetted at delivery (and by
+   * the HTTP API at intake). Unset: the URL's form only.
+   */
+  callbackPolicy?: CallbackPolicy;
 }
 
 /** Materials a scheme needs in the Binding. */
@@ -93,6 +127,15 @@ const REQUIRED: Partial<Record<Scheme, readonly (keyof TicketBinding | ImageFiel
 };
 const WIRE_NAME: Record<string, string> = { name: 'Name', idNumber: 'IdentificationNumber' };
 
+/**
+ * How a refusal names a key the schema does not know: as it is when it reads as a field name,
+ * else as `(unknown field)`. A key is input like any other: a shifted or hand-made body can make it
+ * a name or an identity number, and a refusal never repeats personal data.
+ */
+export function unknownKeyName(key: string): string {
+  return /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/.test(key) && !/\d{5}/.test(key) ? key : '(unknown field)';
+}
+
 /** Parses and checks one request; throws {@link TicketRejectedError} naming every bad field. */
 export function parseTicketRequest(raw: unknown, options: ParseOptions): TicketInput {
   const prefix = options.fieldPrefix ?? '';
@@ -105,7 +148,7 @@ export function parseTicketRequest(raw: unknown, options: ParseOptions): TicketI
           return i.keys.map(
             (k) =>
               new ValidationError(
-                `${prefix}${[...at, k].map((p) => (p === '' ? '""' : p)).join('.')}`,
+                `${prefix}${[...at, unknownKeyName(k)].join('.')}`,
                 'is not a known field',
               ),
           );
@@ -129,9 +172,7 @@ export function parseTicketRequest(raw: unknown, options: ParseOptions): TicketI
   };
   const scheme = options.biz[r.Biz];
   if (!scheme) {
-    problems.push(
-      new ValidationError(`${prefix}Biz`, `${quotedBiz(r.Biz)} is not a configured Biz`),
-    );
+    problems.push(new ValidationError(`${prefix}Biz`, unknownBizMessage(options.biz)));
   }
   const binding: TicketBinding = { materials: {} };
   if (r.Binding.Name !== undefined) {
@@ -165,6 +206,11 @@ export function parseTicketRequest(raw: unknown, options: ParseOptions): TicketI
         : resolve(options.localFiles.baseDir, source.path);
       binding.materials[field] = { kind: 'file', path };
     } else {
+      if (source.kind === 'bytes') {
+        // the header only, never a decode: a bomb is refused here, before anything is stored
+        const limits = options.imageLimits ?? DEFAULT_IMAGE_LIMITS;
+        if (!attempt(() => checkImageHeader(name, bufferReader(source.data), limits))) continue;
+      }
       binding.materials[field] = toStoredSource(source);
     }
   }
@@ -197,6 +243,16 @@ export function parseTicketRequest(raw: unknown, options: ParseOptions): TicketI
           );
         }
       }
+    }
+  }
+  const { callbackPolicy } = options;
+  if (r.callbackUrl !== undefined && callbackPolicy !== undefined) {
+    try {
+      vetCallbackUrl(r.callbackUrl, callbackPolicy);
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      const reason = err.message.slice(`${err.field}: `.length);
+      problems.push(new ValidationError(`${prefix}callbackUrl`, reason));
     }
   }
   if (problems.length > 0) throw new TicketRejectedError(problems);

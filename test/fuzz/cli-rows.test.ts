@@ -7,6 +7,9 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative } from 'node:path';
+import { Readable } from 'node:stream';
+import { text as streamText } from 'node:stream/consumers';
+import { parse as parseCsv } from 'csv-parse/sync';
 import fc from 'fast-check';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CliError, ExitCode } from '../../src/cli/exit-codes.js';
@@ -17,11 +20,22 @@ import {
   readInputRows,
   type InputFormat,
 } from '../../src/cli/input-rows.js';
+import { jsonSyntaxErrorOffset } from '../../src/cli/json-syntax.js';
+import { reportEncoder, reportRow } from '../../src/cli/report-command.js';
 import { checkLocalFiles, parseRow, type RowCheck } from '../../src/cli/row-check.js';
+import { USERDATA_MAX_BYTES, USERDATA_MAX_DEPTH } from '../../src/domain/user-data.js';
+import { canonicalJson } from '../../src/queue/ticket-intake.js';
+import type { ListedTicket } from '../../src/store/ticket-store.js';
 import { PDF, smallJpeg } from '../support/images.js';
 
 const VALID_ID = '11010519491231002X';
 const KNOWN_TOP = new Set(['TicketId', 'Biz', 'Binding', 'UserData', 'callbackUrl', '(body)']);
+
+/** Every problem a row of a file can have: none quotes the row. */
+const ROW_PROBLEM =
+  /^(not valid JSON( \(column \d+\))?|is not a JSON object|has \d+ fields; the header has \d+)$/;
+/** A CSV syntax error: code, line and field only. */
+const CSV_SYNTAX = /: not valid CSV( at line \d+(, field \d+)?)? \([A-Z_]+\)$/;
 
 let dir: string;
 let fileCount = 0;
@@ -138,7 +152,7 @@ async function readAll(
     for await (const row of readInputRows(path, format, defaultBiz).rows) {
       rows++;
       expect(row.line).toBeGreaterThan(0);
-      if ('problem' in row) expect(row.problem.length).toBeGreaterThan(0);
+      if ('problem' in row) expect(row.problem).toMatch(ROW_PROBLEM);
       else checkAsEnqueueDoes(row.request);
     }
     return { rows };
@@ -153,6 +167,8 @@ function expectUsageErrorOrNone(error: unknown): void {
   if (error === undefined) return;
   expect(error, error instanceof Error ? error.message : 'not an Error').toBeInstanceOf(CliError);
   expect((error as CliError).exitCode).toBe(ExitCode.usage);
+  const message = (error as CliError).message;
+  if (message.includes('not valid CSV')) expect(message).toMatch(CSV_SYNTAX);
 }
 
 describe('CLI rows under random input', () => {
@@ -235,6 +251,157 @@ describe('CLI rows under random input', () => {
       fc.asyncProperty(fc.array(line, { maxLength: 8 }), async (lines) => {
         const { error } = await readAll(lines.join('\n'), 'jsonl', 'RPMin');
         expectUsageErrorOrNone(error);
+      }),
+      { numRuns: 300 },
+    );
+  });
+});
+
+/** A JSON text nested `depth` levels deep: objects, arrays, or both by turns. */
+function deepText(depth: number, kind: 'object' | 'array' | 'mixed'): string {
+  if (kind === 'object') return `${'{"k":'.repeat(depth)}0${'}'.repeat(depth)}`;
+  if (kind === 'array') return `${'['.repeat(depth)}${']'.repeat(depth)}`;
+  const opens = Array.from({ length: depth }, (_, i) => (i % 2 === 0 ? '{"k":' : '['));
+  const closes = opens.map((o) => (o === '[' ? ']' : '}')).reverse();
+  return `${opens.join('')}0${closes.join('')}`;
+}
+
+/** Text cells as a report may carry them: formulas in every form, odd whitespace, plain text. */
+const reportText = fc.oneof(
+  fc
+    .tuple(
+      fc.constantFrom('=', '+', '-', '@', '\t', '\r', '＝', '＋', '－', '＠', ' ', "'", ''),
+      fc.constantFrom(
+        'HYPERLINK("https://evil.example","x")',
+        'SUM(1+1)',
+        'cmd|" /C calc"!A0',
+        '1',
+        '',
+      ),
+    )
+    .map(([head, rest]) => `${head}${rest}`),
+  fc.string({ maxLength: 30 }),
+  fc.string({ unit: 'binary', maxLength: 30 }),
+);
+
+describe('CLI rows and reports under deep, wide and formula input', () => {
+  it('refuses JSONL lines whose UserData is too deep or too large by naming UserData, and fingerprints the rest', async () => {
+    const userData = fc.oneof(
+      fc
+        .tuple(
+          fc.oneof(fc.integer({ min: 1, max: 12 }), fc.integer({ min: 1, max: 30_000 })),
+          fc.constantFrom('object', 'array', 'mixed'),
+        )
+        .map(([depth, kind]) => ({ text: `{"x":${deepText(depth, kind)}}`, depth: depth + 1 })),
+      fc.integer({ min: 0, max: 5_000 }).map((keys) => ({
+        text: `{${Array.from({ length: keys }, (_, i) => `"k${i}":${i}`).join(',')}}`,
+        depth: 1,
+      })),
+      fc.integer({ min: 0, max: 20_000 }).map((n) => ({
+        text: JSON.stringify({ s: 'x'.repeat(n) }),
+        depth: 1,
+      })),
+    );
+    await fc.assert(
+      fc.asyncProperty(userData, async ({ text, depth }) => {
+        const line = `{"TicketId":"t-deep","Binding":{"Name":"李三","IdentificationNumber":"${VALID_ID}","FacePic":"face.jpg"},"UserData":${text}}`;
+        const path = join(dir, `deep-${fileCount++}.jsonl`);
+        writeFileSync(path, `${line}\n${deepText(depth * 10, 'array')}\n`);
+        try {
+          const rows = [];
+          for await (const row of readInputRows(path, 'jsonl', 'RPMin').rows) rows.push(row);
+          const [ticket, bare] = rows;
+          expect(bare).toMatchObject({ line: 2, problem: 'is not a JSON object' });
+          if (ticket === undefined || !('request' in ticket)) throw new Error('line 1 not read');
+          const check = parseRow(ticket.request, ctx());
+          const tooBig = Buffer.byteLength(text) > USERDATA_MAX_BYTES;
+          if (depth > USERDATA_MAX_DEPTH || tooBig) {
+            expect(check.ok).toBe(false);
+            if (!check.ok) expect(check.problems.map((p) => p.field)).toContain('UserData');
+          } else {
+            expect(check.ok).toBe(true);
+            if (check.ok) expect(() => canonicalJson(check.input)).not.toThrow();
+          }
+        } finally {
+          rmSync(path, { force: true });
+        }
+      }),
+      { numRuns: 150 },
+    );
+  });
+
+  it('finds a JSON syntax error exactly when JSON.parse refuses the text', () => {
+    const texts = fc.oneof(
+      fc.json(),
+      fc
+        .json()
+        .chain((j) =>
+          fc
+            .tuple(fc.nat({ max: j.length }), fc.string({ maxLength: 3 }), fc.nat({ max: 3 }))
+            .map(([at, insert, cut]) => `${j.slice(0, at)}${insert}${j.slice(at + cut)}`),
+        ),
+      fc.string({ maxLength: 40 }),
+      fc.string({ unit: 'binary', maxLength: 40 }),
+    );
+    fc.assert(
+      fc.property(texts, (text) => {
+        let valid = true;
+        try {
+          JSON.parse(text);
+        } catch {
+          valid = false;
+        }
+        const offset = jsonSyntaxErrorOffset(text);
+        if (valid) expect(offset, text).toBeUndefined();
+        else {
+          expect(offset, text).toBeGreaterThanOrEqual(0);
+          expect(offset, text).toBeLessThanOrEqual(text.length);
+        }
+      }),
+      { numRuns: 3000 },
+    );
+  });
+
+  it('writes report CSVs in which no cell starts a formula, each cell its value or the value quoted', async () => {
+    const row = fc.record({
+      ticketId: fc.oneof(reportText, fc.stringMatching(/^[=+\-@][\x21-\x7e]{0,20}$/)),
+      auditConclusions: reportText,
+      errorMessage: reportText,
+      score: fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.integer()),
+    });
+    await fc.assert(
+      fc.asyncProperty(fc.array(row, { minLength: 1, maxLength: 20 }), async (tickets) => {
+        const rows = tickets.map((t) =>
+          reportRow({
+            ticketId: t.ticketId,
+            biz: 'RPMin',
+            flow: 'server',
+            state: 'failed',
+            version: 1,
+            attempts: 1,
+            createdAt: 0,
+            updatedAt: 0,
+            verdict: {
+              statusCode: 2,
+              similarityScore: t.score,
+              auditConclusions: t.auditConclusions,
+            },
+            lastError: { code: 'X', message: t.errorMessage, retryable: false, at: 0 },
+          } as ListedTicket),
+        );
+        const text = await streamText(Readable.from(rows).pipe(reportEncoder('csv')));
+        const read = parseCsv<Record<string, string>>(text, { columns: true });
+        expect(read).toHaveLength(rows.length);
+        for (const [i, cells] of read.entries()) {
+          const written = rows[i]!;
+          for (const column of ['TicketId', 'auditConclusions', 'errorMessage'] as const) {
+            const cell = cells[column] ?? '';
+            const value = String(written[column]);
+            expect(cell).not.toMatch(/^[=+\-@\t\r＝＋－＠]/);
+            expect([value, `'${value}`]).toContain(cell);
+          }
+          expect(Number(cells.similarityScore) === tickets[i]!.score).toBe(true);
+        }
       }),
       { numRuns: 300 },
     );

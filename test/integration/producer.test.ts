@@ -74,4 +74,50 @@ describe('createTicketProducer', () => {
     ]);
     await producer.close();
   });
+
+  it('refuses callback URLs to internal addresses, and plain http under an https-only policy, storing nothing', async () => {
+    const request = async (TicketId: string, callbackUrl: string) => ({
+      TicketId,
+      Biz: 'kyc',
+      Binding: {
+        Name: '李三',
+        IdentificationNumber: '11010519491231002X',
+        FacePic: `data:image/jpeg;base64,${(await smallJpeg()).toString('base64')}`,
+      },
+      callbackUrl,
+    });
+    const key = randomBytes(32).toString('base64');
+    const open = createTicketProducer({ redis, prefix, encryptionKey: key, biz: { kyc: 'RPMin' } });
+    const strict = createTicketProducer({
+      redis,
+      prefix,
+      encryptionKey: key,
+      biz: { kyc: 'RPMin' },
+      callbackPolicy: { allowedHosts: ['hooks.internal.test'], httpsOnly: true },
+    });
+    try {
+      for (const [producer, id, url] of [
+        [open, 'p-cb-1', 'http://127.0.0.1:8080/hook'],
+        [open, 'p-cb-2', 'http://[::ffff:10.0.0.1]/hook'],
+        [open, 'p-cb-3', 'http://169.254.169.254/latest/meta-data'],
+        [strict, 'p-cb-4', 'http://hooks.example.test/hook'],
+      ] as const) {
+        const err = await producer.enqueue(await request(id, url)).catch((e: unknown) => e);
+        expect(err, url).toBeInstanceOf(TicketRejectedError);
+        expect(
+          (err as TicketRejectedError).problems.map((p) => p.field),
+          url,
+        ).toEqual(['callbackUrl']);
+        expect(await redis.exists(`${prefix}:t:{${id}}`), url).toBe(0);
+      }
+      const allowed = await strict.enqueue(
+        await request('p-cb-5', 'http://hooks.internal.test/hook'),
+      );
+      const https = await strict.enqueue(await request('p-cb-6', 'https://hooks.example.test/h'));
+      expect([allowed.created, https.created]).toEqual([true, true]);
+    } finally {
+      await open.close();
+      await strict.close();
+    }
+  });
 });

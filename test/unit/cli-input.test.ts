@@ -133,6 +133,24 @@ describe('row checks without I/O', () => {
     expect(check.ok && check.input.batchId).toBe('b');
   });
 
+  it('refuses a callback URL to an internal address, and plain http where the policy wants https', () => {
+    const row = (callbackUrl: string) => ({
+      TicketId: 't',
+      Biz: 'RPMin',
+      Binding: { Name: '李三', IdentificationNumber: '11010519491231002X', FacePic: 'a.jpg' },
+      callbackUrl,
+    });
+    const production = { ...ctx, callbackPolicy: { allowedHosts: ['10.1.2.3'], httpsOnly: true } };
+    const fieldsOf = (check: ReturnType<typeof parseRow>) =>
+      check.ok ? [] : check.problems.map((p) => p.field);
+    expect(fieldsOf(parseRow(row('http://10.0.0.7/hook'), production))).toEqual(['callbackUrl']);
+    expect(fieldsOf(parseRow(row('http://hooks.example.test/'), production))).toEqual([
+      'callbackUrl',
+    ]);
+    expect(fieldsOf(parseRow(row('http://10.1.2.3/hook'), production))).toEqual([]);
+    expect(fieldsOf(parseRow(row('https://hooks.example.test/'), production))).toEqual([]);
+  });
+
   it('asks for a Biz when the row names none and there is no --biz', () => {
     expect(parseRow({ TicketId: 't', Binding: {} }, ctx)).toEqual({
       ok: false,

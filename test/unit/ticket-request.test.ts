@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
 import { TicketRejectedError, parseTicketRequest } from '../../src/intake/ticket-request.js';
+import { pngClaiming } from '../support/images.js';
 
 const biz = { RPMin: 'RPMin', RPH5BioOnly: 'RPH5BioOnly', RPBasic: 'RPBasic' } as const;
-const FACE = `data:image/png;base64,${Buffer.alloc(90, 1).toString('base64')}`;
+// a PNG header of 64×64 px: intake reads image headers (type, pixel limits), never the pixels
+const FACE = `data:image/png;base64,${pngClaiming(64, 64).toString('base64')}`;
 
 function problems(raw: unknown, options: Partial<Parameters<typeof parseTicketRequest>[1]> = {}) {
   try {
@@ -67,7 +69,7 @@ describe('parseTicketRequest', () => {
 
   it('refuses an unknown Biz and a local path over HTTP, and takes the path from a file', () => {
     expect(problems({ TicketId: 't', Biz: 'Nope' })).toEqual([
-      ['Biz', 'Biz: "Nope" is not a configured Biz'],
+      ['Biz', 'Biz: is not a configured Biz (configured: RPMin, RPH5BioOnly, RPBasic)'],
     ]);
     const local = {
       TicketId: 't',

