@@ -10,8 +10,9 @@
  *   A lease that would run out within a margin is renewed by a new GetVerifyToken.
  * - Verdict: Cloudauth's StatusCode 1 (passed) or 2 (not passed), with scores; a ticket outcome,
  *   never an error.
- * - Version: bumped by every transition; the store advances a ticket only from the version the
- *   worker read (compare-and-set), so two workers can never both advance it.
+ * - Version: bumped by every transition and every recorded attempt error; the store advances a
+ *   ticket only from the version the worker read (compare-and-set), so two workers can never both
+ *   advance it, and a transition computed before an error was recorded cannot erase it.
  *
  * Pure types; no I/O.
  */
@@ -103,7 +104,7 @@ export interface Ticket {
   biz: string;
   flow: Flow;
   state: TicketState;
-  /** Bumped by every transition. */
+  /** Bumped by every transition and every recorded attempt error (which adds no history). */
   version: number;
   /** Failed processing attempts so far (status re-checks do not count). */
   attempts: number;

@@ -1,15 +1,16 @@
 /**
  * Operator commands on tickets, shared by the HTTP API and the CLI: cancel a ticket that has not
- * ended, retry a failed or expired one (its job is run again from `queued`), retry every failed
- * ticket of a batch.
+ * ended, retry a failed or expired one (its job is run again from `queued`, see `ticket-rerun.ts`),
+ * retry every failed ticket of a batch.
  */
 import type { Queue } from 'bullmq';
 import { canApply } from '../domain/ticket-machine.js';
 import type { TicketEvent } from '../domain/ticket.js';
 import { IllegalTransitionError } from '../errors.js';
 import type { StoredTicket, TicketStore } from '../store/ticket-store.js';
-import { jobIdOf, ticketJobOptions, type TicketJobData, type TicketJobSettings } from './queues.js';
+import { jobIdOf, type TicketJobData, type TicketJobSettings } from './queues.js';
 import type { TicketLifecycle } from './ticket-lifecycle.js';
+import { runJobAgain } from './ticket-rerun.js';
 
 export interface TicketOperationsDeps {
   store: TicketStore;
@@ -41,17 +42,14 @@ export class TicketOperations {
     return ticket;
   }
 
-  /** Sends a failed or expired ticket back to `queued` and runs its job again. */
+  /**
+   * Sends a failed or expired ticket back to `queued` and runs its job again. A job still active
+   * (its processor settled the ticket and has not yet failed or completed the job) is re-run by
+   * the worker that holds it when it settles, or by the reconciler if that worker dies first.
+   */
   async retry(ticketId: string): Promise<StoredTicket> {
     const ticket = await this.apply(ticketId, { type: 'retried' });
-    const jobId = jobIdOf(ticketId);
-    const job = await this.deps.queue.getJob(jobId);
-    if (job && (await job.isFailed())) {
-      await job.retry('failed');
-    } else {
-      if (job && !(await job.isActive())) await job.remove();
-      await this.deps.queue.add('ticket', { ticketId }, ticketJobOptions(ticketId, this.deps.jobs));
-    }
+    await runJobAgain(this.deps.queue, ticketId, this.deps.jobs);
     return ticket;
   }
 

@@ -32,7 +32,7 @@ import {
   type TicketEvent,
   type Verdict,
 } from '../domain/ticket.js';
-import { OrchestratorError, ThrottledError } from '../errors.js';
+import { OrchestratorError, StoreFullError, ThrottledError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Telemetry } from '../ops/metrics.js';
 import {
@@ -41,6 +41,7 @@ import {
   uploadMaterials,
   type PreparedMaterials,
 } from '../oss/materials.js';
+import type { ImageDecoding } from '../oss/decode-limit.js';
 import type { MaterialUploader } from '../oss/uploader.js';
 import type { TicketStore } from '../store/ticket-store.js';
 import type { TicketJobData } from './queues.js';
@@ -71,6 +72,17 @@ export interface TicketProcessorDeps {
   clock?: () => number;
   /** Counts retries, throttling and token renewals. */
   telemetry?: Telemetry | undefined;
+  /**
+   * The process's image limits and decode gate (IMAGE_MAX_PIXELS, IMAGE_DECODE_CONCURRENCY), shared
+   * by every job of the process. Default the process-wide defaults.
+   */
+  images?: ImageDecoding | undefined;
+  /**
+   * A pause point for tests: awaited after the ticket is settled and before the job is (after the
+   * processor marked the ticket failed and before it throws; after it found the ticket finished and
+   * before it returns). Default none.
+   */
+  beforeSettle?: ((ticketId: string, outcome: 'failed' | 'completed') => Promise<void>) | undefined;
 }
 
 /** What a ticket job answers when it completes. */
@@ -79,7 +91,12 @@ export type TicketJobResult = Ticket['state'] | 'missing';
 /** Steps one run may take before it yields; a ticket needs at most about six. */
 const MAX_STEPS = 16;
 
-type Outcome = { kind: 'continue' } | { kind: 'wait'; ms: number };
+/** Compare-and-set tries of one attempt error against a ticket that keeps changing. */
+const RECORD_TRIES = 5;
+
+/** `wait` moves the job to the delayed set: a later run, not a failed attempt. `poll` counts it as a
+ * status re-check (the poll interval grows); a wait for Redis memory is not one. */
+type Outcome = { kind: 'continue' } | { kind: 'wait'; ms: number; poll?: false };
 const CONTINUE: Outcome = { kind: 'continue' };
 
 interface Run {
@@ -98,6 +115,7 @@ interface Run {
 export function makeTicketProcessor(deps: TicketProcessorDeps) {
   const { store, cloudauth, limiter, logger, settings } = deps;
   const clock = deps.clock ?? Date.now;
+  const beforeSettle = deps.beforeSettle ?? (() => Promise.resolve());
 
   const call = async <T>(run: Run, action: string, f: () => Promise<T>): Promise<T> => {
     run.action = action;
@@ -182,7 +200,7 @@ export function makeTicketProcessor(deps: TicketProcessorDeps) {
     const lease = t.lease;
     if (!lease || needsRenewal(lease)) return renew(run, t);
     const binding = await bindingOf(run);
-    run.prepared ??= await prepareMaterials(sourcesOf(binding));
+    run.prepared ??= await prepareMaterials(sourcesOf(binding), deps.images);
     const entries = await uploadMaterials(deps.uploader, lease.sts, run.prepared);
     if (t.submitStartedAt !== undefined) {
       const status = await getStatus(run, t);
@@ -217,7 +235,7 @@ export function makeTicketProcessor(deps: TicketProcessorDeps) {
     switch (t.state) {
       case 'queued': {
         if (t.flow === 'server') {
-          run.prepared ??= await prepareMaterials(sourcesOf(await bindingOf(run)));
+          run.prepared ??= await prepareMaterials(sourcesOf(await bindingOf(run)), deps.images);
         }
         return advanceTo(t, { type: 'token_issued', lease: await getToken(run, t) });
       }
@@ -253,6 +271,38 @@ export function makeTicketProcessor(deps: TicketProcessorDeps) {
     await advance(fresh, { type: 'failed', error: ticketErrorOf(error, clock()) });
   };
 
+  /**
+   * Records a failed attempt on the version the step was computed from. When the ticket moved on
+   * meanwhile (another worker or an operator), re-reads it: the error is recorded on the fresh
+   * version if the ticket is still unfinished in the same state, and dropped otherwise (it belongs
+   * to a step of a state the ticket has left).
+   */
+  const recordError = async (t: Ticket, error: TicketError): Promise<void> => {
+    let current: Ticket | undefined = t;
+    for (let i = 0; i < RECORD_TRIES && current; i++) {
+      const recorded = await store.recordAttemptError(current.ticketId, current.version, error);
+      if (recorded.result === 'applied') return;
+      const fresh: Ticket | undefined = await store.get(t.ticketId);
+      current = fresh && !isTerminal(fresh.state) && fresh.state === t.state ? fresh : undefined;
+    }
+    logger.debug(
+      { ticketId: t.ticketId, code: error.code },
+      'attempt error not recorded: ticket moved on',
+    );
+  };
+
+  /**
+   * The version at which `t` entered its state: recorded attempt errors bump the version without a
+   * transition, one attempt each, and a transition into `awaiting_user` keeps the attempts (its
+   * history entry has them). Its event is published under that version, so a re-publish after
+   * recorded errors is the same event, not a second one.
+   */
+  const enteredVersion = async (t: Ticket): Promise<number> => {
+    if (t.attempts === 0) return t.version;
+    const last = (await store.history(t.ticketId)).at(-1);
+    return last === undefined ? t.version : t.version - (t.attempts - last.attempt);
+  };
+
   const onError = async (run: Run, t: Ticket, err: unknown): Promise<Outcome> => {
     const e =
       err instanceof OrchestratorError
@@ -266,16 +316,26 @@ export function makeTicketProcessor(deps: TicketProcessorDeps) {
       deps.telemetry?.throttled.inc({ action: run.action });
       await limiter.block(run.action, e.retryAfterMs ?? 1000);
     }
+    if (e instanceof StoreFullError) {
+      // Redis refuses writes (maxmemory): recording the error would be refused too, and an
+      // attempt spent on Redis's memory would fail tickets that did nothing wrong. The ticket waits
+      // as a status re-check does; if even the move to the delayed set is refused, BullMQ counts
+      // the attempt and retries with the backoff.
+      logger.warn({ ticketId: t.ticketId, err: e.toJSON() }, 'Redis is full; ticket waits');
+      return { kind: 'wait', ms: e.retryAfterMs ?? 10_000, poll: false };
+    }
     if (!e.retryable) {
       logger.warn({ ticketId: t.ticketId, err: e.toJSON() }, 'permanent error: ticket failed');
       await fail(t, e);
+      await beforeSettle(t.ticketId, 'failed');
       throw new UnrecoverableError(e.message);
     }
-    await store.recordAttemptError(t.ticketId, ticketErrorOf(e, clock()));
+    await recordError(t, ticketErrorOf(e, clock()));
     const last = run.job.attemptsMade + 1 >= (run.job.opts.attempts ?? 1);
     if (last) {
       logger.warn({ ticketId: t.ticketId, err: e.toJSON() }, 'retries exhausted: ticket failed');
       await fail(t, e);
+      await beforeSettle(t.ticketId, 'failed');
     } else {
       deps.telemetry?.retries.inc({ code: e.code });
       logger.info({ ticketId: t.ticketId, err: e.toJSON() }, 'retryable error; will retry');
@@ -293,9 +353,12 @@ export function makeTicketProcessor(deps: TicketProcessorDeps) {
       if (!t) return 'missing';
       if (isTerminal(t.state)) {
         await deps.lifecycle.publish(t);
+        await beforeSettle(t.ticketId, 'completed');
         return t.state;
       }
-      if (i === 0 && t.state === 'awaiting_user') await deps.lifecycle.publish(t);
+      if (i === 0 && t.state === 'awaiting_user') {
+        await deps.lifecycle.publish({ ...t, version: await enteredVersion(t) });
+      }
       let outcome: Outcome;
       try {
         outcome = await step(run, t);
@@ -303,7 +366,9 @@ export function makeTicketProcessor(deps: TicketProcessorDeps) {
         outcome = await onError(run, t, err);
       }
       if (outcome.kind === 'wait') {
-        await job.updateData({ ...job.data, polls: (job.data.polls ?? 0) + 1 });
+        if (outcome.poll !== false) {
+          await job.updateData({ ...job.data, polls: (job.data.polls ?? 0) + 1 });
+        }
         await job.moveToDelayed(Date.now() + outcome.ms, token);
         throw new DelayedError();
       }

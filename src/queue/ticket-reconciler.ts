@@ -3,16 +3,21 @@
  * unfinished tickets (by the state indexes) and looks up each one's job:
  * - no job (a crash between the ticket's creation and its job's, a Redis restored from an AOF
  *   cut short by a machine crash, a job removed by hand): the job is added again;
- * - a failed job (one that stalled more than the limit, its workers dying one after another, or
- *   whose processor could not record the failure): the ticket fails with `JOB_FAILED`, so its
+ * - a failed or completed job under a ticket an operator retried while the job ran or after it
+ *   (the ticket is `queued` and its last transition is later than the start of the job's last
+ *   attempt, see `ticket-rerun.ts`): the job is run again (the worker that ran it does so when the
+ *   job settles; this is for a worker that died in between, or an operator's retry cut short);
+ * - another failed job (one that stalled more than the limit, its workers dying one after another,
+ *   or whose processor could not record the failure): the ticket fails with `JOB_FAILED`, so its
  *   business hears of it and an operator can retry it;
- * - a completed job under an unfinished ticket: counted and logged, left alone (it should not
- *   happen; the ticket's record is the truth and an operator decides).
+ * - another completed job under an unfinished ticket: counted and logged, left alone (it should
+ *   not happen; the ticket's record is the truth and an operator decides).
  *
  * Every decision is taken on a fresh read of the ticket, and adding a job is idempotent by job
  * id, so a sweep racing intake or a worker does no harm. Workers sweep every
  * `RECONCILE_INTERVAL_SECONDS`, one process at a time (a lock in Redis); a job failing by stall is
- * reconciled at once.
+ * reconciled at once. After its sweep, a round also walks part of the tickets' hashes
+ * (`ticket-scan.ts`, `RECONCILE_SCAN_KEYS` keys a round) for tickets missing from the indexes.
  */
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -21,6 +26,11 @@ import type { Logger } from '../logger.js';
 import type { TicketStore } from '../store/ticket-store.js';
 import { jobIdOf, ticketJobOptions, type TicketJobData, type TicketJobSettings } from './queues.js';
 import type { TicketLifecycle } from './ticket-lifecycle.js';
+import { retriedDuringOrAfterRun, runJobAgain } from './ticket-rerun.js';
+import { scanRound, type ScanReport } from './ticket-scan.js';
+
+/** Keys the walk over the tickets' hashes examines per round when the deps do not say. */
+const DEFAULT_SCAN_KEYS = 100_000;
 
 /** The states a sweep looks at: every one that is not terminal. */
 export const UNFINISHED_STATES: readonly TicketState[] = Object.values(TicketState).filter(
@@ -38,6 +48,8 @@ export interface ReconcileReport {
   readded: number;
   /** Tickets failed because their job had failed. */
   failed: number;
+  /** Finished jobs run again for tickets retried while they ran or after. */
+  rerun: number;
   /** Unfinished tickets under a completed job, left alone. */
   anomalies: number;
 }
@@ -53,10 +65,12 @@ export interface TicketReconcilerDeps {
   logger: Logger;
   /** Tickets read per page. Default 500. */
   pageSize?: number;
+  /** Keys the walk over the tickets' hashes examines per round, about; 0: no walk. Default 100000. */
+  scanKeysPerRound?: number;
   clock?: () => number;
 }
 
-type Outcome = 'ok' | 'readded' | 'failed' | 'anomaly';
+type Outcome = 'ok' | 'readded' | 'failed' | 'rerun' | 'anomaly';
 
 export class TicketReconciler {
   readonly #deps: TicketReconcilerDeps;
@@ -72,7 +86,7 @@ export class TicketReconciler {
 
   /** Looks at every unfinished ticket once. */
   async sweep(): Promise<ReconcileReport> {
-    const report: ReconcileReport = { scanned: 0, readded: 0, failed: 0, anomalies: 0 };
+    const report: ReconcileReport = { scanned: 0, readded: 0, failed: 0, rerun: 0, anomalies: 0 };
     for (const state of UNFINISHED_STATES) {
       let cursor: string | undefined;
       do {
@@ -86,13 +100,14 @@ export class TicketReconciler {
         for (const o of outcomes) {
           if (o === 'readded') report.readded++;
           else if (o === 'failed') report.failed++;
+          else if (o === 'rerun') report.rerun++;
           else if (o === 'anomaly') report.anomalies++;
         }
         cursor = page.nextCursor;
       } while (cursor !== undefined);
     }
     const { logger } = this.#deps;
-    const repaired = report.readded + report.failed + report.anomalies > 0;
+    const repaired = report.readded + report.failed + report.rerun + report.anomalies > 0;
     (repaired ? logger.warn.bind(logger) : logger.debug.bind(logger))(
       { ...report },
       'reconciled unfinished tickets with their jobs',
@@ -113,15 +128,23 @@ export class TicketReconciler {
       logger.warn({ ticketId, state: ticket.state }, 'unfinished ticket had no job; added again');
       return 'readded';
     }
+    const job = await queue.getJob(jobId);
+    if (job === undefined) return 'ok';
+    if (retriedDuringOrAfterRun(ticket, job, jobState)) {
+      const outcome = await runJobAgain(queue, ticketId, this.#deps.jobs);
+      logger.warn(
+        { ticketId, jobState, outcome },
+        'ticket retried while its job ran, or after: job run again',
+      );
+      return 'rerun';
+    }
     if (jobState === 'completed') {
       logger.warn({ ticketId, state: ticket.state }, 'unfinished ticket under a completed job');
       return 'anomaly';
     }
-    // A failed job under a ticket moved on since (an operator's retry puts the ticket back to
-    // `queued` before it retries the job) is not this case: only a job that failed after the
-    // ticket's last transition fails the ticket.
-    const job = await queue.getJob(jobId);
-    if (job === undefined || (job.finishedOn ?? 0) < ticket.updatedAt) return 'ok';
+    // A failed job under a ticket moved on since it failed is not this case: only a job that
+    // failed after the ticket's last transition fails the ticket.
+    if ((job.finishedOn ?? 0) < ticket.updatedAt) return 'ok';
     const stalled = STALLED_OUT.test(job.failedReason ?? '');
     const applied = await this.#deps.lifecycle.advance(ticket, {
       type: 'failed',
@@ -172,6 +195,24 @@ export class TicketReconciler {
     await this.#running;
   }
 
+  /**
+   * One round of the walk over the tickets' hashes (see `ticket-scan.ts`): restores the index
+   * entries of tickets that lack them, adds the job again of the unfinished ones among them, and
+   * gives finished tickets without an expiry their retention.
+   */
+  async scanRound(): Promise<ScanReport> {
+    const { store, redis, prefix, logger } = this.#deps;
+    return scanRound({
+      store,
+      redis,
+      prefix,
+      keysPerRound: this.#deps.scanKeysPerRound ?? DEFAULT_SCAN_KEYS,
+      reconcile: (ticketId) => this.reconcile(ticketId),
+      logger,
+      clock: this.#clock,
+    });
+  }
+
   async #sweepIfLocked(intervalMs: number): Promise<void> {
     const lockKey = `${this.#deps.prefix}:reconcile:lock`;
     const took = await this.#deps.redis.set(
@@ -181,6 +222,8 @@ export class TicketReconciler {
       Math.max(1000, Math.floor(intervalMs * 0.9)),
       'NX',
     );
-    if (took === 'OK') await this.sweep();
+    if (took !== 'OK') return;
+    await this.sweep();
+    if ((this.#deps.scanKeysPerRound ?? DEFAULT_SCAN_KEYS) > 0) await this.scanRound();
   }
 }

@@ -1,7 +1,8 @@
 /**
  * The BullMQ worker of the `tickets` queue: concurrency, lock and stall settings, the one backoff
- * strategy, and a close that waits for active jobs up to a deadline before it gives up on them
- * (they are then recovered as stalled by another worker).
+ * strategy, the re-check of a job that settles under a ticket retried while it ran (see
+ * `ticket-rerun.ts`), and a close that waits for active jobs up to a deadline before it gives up on
+ * them (they are then recovered as stalled by another worker).
  */
 import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
@@ -9,6 +10,7 @@ import type { Logger } from '../logger.js';
 import { BACKOFF_TYPE, backoffDelay, type BackoffSettings } from './backoff.js';
 import { TICKET_QUEUE, bullPrefix, type TicketJobData } from './queues.js';
 import type { TicketJobResult } from './ticket-processor.js';
+import { rerunIfRetried, type RerunDeps } from './ticket-rerun.js';
 
 export interface TicketWorkerDeps {
   /** A connection with `maxRetriesPerRequest: null`, as BullMQ workers require. */
@@ -22,6 +24,11 @@ export interface TicketWorkerDeps {
   stalledIntervalMs: number;
   backoff: BackoffSettings;
   logger: Logger;
+  /**
+   * When a job fails or completes, its ticket is read again and the job re-run if an operator
+   * retried the ticket while the job ran. Unset: no re-check (the reconciler's sweep still does it).
+   */
+  rerun?: RerunDeps | undefined;
 }
 
 export interface RunningWorker {
@@ -44,17 +51,44 @@ export function startTicketWorker(deps: TicketWorkerDeps): RunningWorker {
     },
   });
   worker.on('error', (err) => deps.logger.error({ err: { message: err.message } }, 'worker error'));
+  const rechecks = new Set<Promise<void>>();
+  const recheck = (ticketId: string) => {
+    const { rerun } = deps;
+    if (rerun === undefined) return;
+    const p = rerunIfRetried(rerun, ticketId).then(
+      (outcome) => {
+        if (outcome !== undefined) {
+          deps.logger.info(
+            { ticketId, outcome },
+            'ticket retried while its job ran: job run again',
+          );
+        }
+      },
+      (err: unknown) =>
+        deps.logger.warn(
+          { ticketId, err: { message: err instanceof Error ? err.message : String(err) } },
+          'could not re-check a settled job; the reconciler will',
+        ),
+    );
+    rechecks.add(p);
+    void p.finally(() => rechecks.delete(p));
+  };
   worker.on('failed', (job, err) => {
     if (job && err.name !== 'DelayedError') {
       deps.logger.debug(
         { ticketId: job.data.ticketId, attemptsMade: job.attemptsMade },
         'job attempt failed',
       );
+      recheck(job.data.ticketId);
     }
   });
+  worker.on('completed', (job) => recheck(job.data.ticketId));
   return {
     worker,
-    close: (deadlineMs: number) => closeWithDeadline(worker, deadlineMs, deps.logger),
+    close: async (deadlineMs: number) => {
+      await closeWithDeadline(worker, deadlineMs, deps.logger);
+      await Promise.allSettled([...rechecks]);
+    },
   };
 }
 

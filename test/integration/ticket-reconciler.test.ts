@@ -1,4 +1,4 @@
-import { UnrecoverableError, Worker } from 'bullmq';
+import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -53,7 +53,7 @@ describe('TicketReconciler', () => {
     await (await o.app.queue.getJob(jobIdOf('r-3')))?.remove();
 
     const first = await reconcilerOf(o).sweep();
-    expect(first).toEqual({ scanned: 3, readded: 2, failed: 0, anomalies: 0 });
+    expect(first).toEqual({ scanned: 3, readded: 2, failed: 0, rerun: 0, anomalies: 0 });
     for (const id of ['r-1', 'r-2', 'r-3']) {
       expect(await o.app.queue.getJobState(jobIdOf(id))).toBe('waiting');
     }
@@ -61,6 +61,7 @@ describe('TicketReconciler', () => {
       scanned: 3,
       readded: 0,
       failed: 0,
+      rerun: 0,
       anomalies: 0,
     });
   });
@@ -90,17 +91,73 @@ describe('TicketReconciler', () => {
       retryable: false,
     });
     expect(await reconcilerOf(o).reconcile('r-dead')).toBe('ok');
-    // an operator's retry moves the ticket to queued before it retries the job: in that gap the
-    // failed job is older than the ticket's last transition and must not fail it again
+    // an operator's retry moves the ticket to queued before it re-runs the job: when it stops in
+    // that gap, the failed job is older than the ticket's last transition; it must not fail the
+    // ticket again but run again
     const failedTicket = await o.app.store.get('r-dead');
     if (!failedTicket) throw new Error('ticket vanished');
     expect(await o.app.lifecycle.advance(failedTicket, { type: 'retried' })).toBe('applied');
     expect(await o.app.queue.getJobState(jobIdOf('r-dead'))).toBe('failed');
-    expect(await reconcilerOf(o).reconcile('r-dead')).toBe('ok');
+    expect(await reconcilerOf(o).reconcile('r-dead')).toBe('rerun');
     expect(await o.app.store.get('r-dead')).toMatchObject({ state: 'queued' });
-    // the rest of the operator's retry runs the job again
-    await (await o.app.queue.getJob(jobIdOf('r-dead')))?.retry('failed');
     expect(await o.app.queue.getJobState(jobIdOf('r-dead'))).toBe('waiting');
+    expect(await reconcilerOf(o).reconcile('r-dead')).toBe('ok');
+  });
+
+  it('fails a retried ticket whose later run failed without recording it, and re-runs a completed job', async () => {
+    const o = await orchestrator();
+    const error = { code: 'PROVIDER_INTERNAL', message: 'boom', retryable: true, at: Date.now() };
+    for (const id of ['r-again', 'r-done']) {
+      await o.app.intake.enqueue({ ticketId: id, biz: 'RPMin', binding: aBinding(face) });
+      const t = await o.app.store.get(id);
+      if (!t) throw new Error('ticket vanished');
+      expect(await o.app.lifecycle.advance(t, { type: 'failed', error })).toBe('applied');
+    }
+    // r-again is retried before its job's next attempt starts (a millisecond later at least)
+    const failed = await o.app.store.get('r-again');
+    if (!failed) throw new Error('ticket vanished');
+    expect(await o.app.lifecycle.advance(failed, { type: 'retried' })).toBe('applied');
+    const retriedAt = (await o.app.store.get('r-again'))?.updatedAt ?? 0;
+    while (Date.now() <= retriedAt) await new Promise((r) => setTimeout(r, 1));
+
+    // r-again's attempt fails without a word on the ticket; r-done's job completes on the failed
+    // ticket
+    const connection = new Redis(inject('redisUrl'), { maxRetriesPerRequest: null });
+    const worker = new Worker(
+      TICKET_QUEUE,
+      (job: Job<{ ticketId: string }>) =>
+        job.data.ticketId === 'r-again'
+          ? Promise.reject(new UnrecoverableError('thrown without recording it on the ticket'))
+          : Promise.resolve('failed'),
+      { connection, prefix: bullPrefix(o.prefix), concurrency: 2 },
+    );
+    const settled = new Set<string>();
+    await new Promise<void>((resolve) => {
+      const seen = (job: Job<{ ticketId: string }> | undefined) => {
+        if (job) settled.add(job.data.ticketId);
+        if (settled.size === 2) resolve();
+      };
+      worker.on('failed', seen);
+      worker.on('completed', seen);
+    });
+    await worker.close();
+    connection.disconnect();
+
+    // the retry came before the attempt started: the attempt's silent failure fails the ticket
+    expect(await reconcilerOf(o).reconcile('r-again')).toBe('failed');
+    expect(await o.app.store.get('r-again')).toMatchObject({
+      state: 'failed',
+      lastError: { code: 'JOB_FAILED' },
+    });
+
+    // r-done is retried after its job completed (an operator's retry cut short before the job)
+    const done = await o.app.store.get('r-done');
+    if (!done) throw new Error('ticket vanished');
+    expect(await o.app.lifecycle.advance(done, { type: 'retried' })).toBe('applied');
+    expect(await o.app.queue.getJobState(jobIdOf('r-done'))).toBe('completed');
+    expect(await reconcilerOf(o).reconcile('r-done')).toBe('rerun');
+    expect(await o.app.queue.getJobState(jobIdOf('r-done'))).toBe('waiting');
+    expect(await o.app.store.get('r-done')).toMatchObject({ state: 'queued' });
   });
 
   it('leaves finished tickets and healthy jobs alone', async () => {
