@@ -8,12 +8,14 @@ import { Queue } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import { CloudauthClient } from './cloudauth/client.js';
 import type { Config } from './config.js';
+import { configWarnings } from './config-checks.js';
 import { ConfigError } from './errors.js';
 import type { Logger } from './logger.js';
 import { startConfiguredEmulators, type Emulators } from './emulator/start.js';
 import { loadOrCreateApiToken, startHttpApi } from './intake/http/index.js';
 import {
   WEBHOOK_QUEUE,
+  callbackPolicyOf,
   checkCallbackUrl,
   WebhookPublisher,
   loadOrCreateWebhookSecret,
@@ -24,6 +26,7 @@ import {
 } from './intake/webhooks/index.js';
 import { HealthCheck } from './ops/health.js';
 import { Telemetry } from './ops/metrics.js';
+import { createImageDecoding } from './oss/decode-limit.js';
 import { OssMaterialUploader } from './oss/uploader.js';
 import { TICKET_QUEUE, bullPrefix, type TicketJobData } from './queue/queues.js';
 import { ProviderRateLimiter } from './queue/rate-limiter.js';
@@ -34,7 +37,12 @@ import { STALLED_OUT, TicketReconciler } from './queue/ticket-reconciler.js';
 import { makeTicketProcessor } from './queue/ticket-processor.js';
 import { startTicketWorker, type RunningWorker } from './queue/ticket-worker.js';
 import { FieldCipher, loadOrCreateKey } from './store/crypto.js';
-import { durabilityWarning, readPersistence } from './store/durability.js';
+import {
+  durabilityWarning,
+  readPersistence,
+  readRedisVersion,
+  redisVersionProblem,
+} from './store/durability.js';
 import { RedisTicketStore } from './store/ticket-store.js';
 
 export interface AppOptions {
@@ -97,6 +105,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
     for (const release of releasers.reverse()) await release();
   };
   try {
+    for (const warning of configWarnings(config)) logger.warn(warning);
     const telemetry = new Telemetry({ logger });
     let emulators: Emulators | undefined;
     let endpoint = config.cloudauth.endpoint;
@@ -151,6 +160,10 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
     void readPersistence(redis).then((settings) => {
       const warning = durabilityWarning(settings);
       if (warning !== undefined) logger.warn({ redis: settings ?? 'unknown' }, warning);
+    });
+    void readRedisVersion(redis).then((version) => {
+      const problem = redisVersionProblem(version);
+      if (problem !== undefined) logger.error({ redisVersion: version }, problem);
     });
     const cipher = new FieldCipher(loadOrCreateKey(config));
     const store = new RedisTicketStore({
@@ -233,6 +246,11 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
           limiter,
           logger,
           telemetry,
+          images: createImageDecoding({
+            maxPixels: config.images.maxPixels,
+            maxSidePx: config.images.maxSidePx,
+            concurrency: config.images.decodeConcurrency,
+          }),
           settings: {
             leaseMarginMs: q.leaseMarginMs,
             pollInitialMs: q.pollInitialMs,
@@ -246,6 +264,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
         stalledIntervalMs: q.stalledIntervalMs,
         backoff: { baseMs: q.backoffBaseMs, capMs: q.backoffCapMs },
         logger,
+        rerun: { store, queue, jobs },
       });
       worker = running;
       releasers.push(() => running.close(q.shutdownTimeoutMs));
@@ -257,6 +276,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
         prefix: config.redisPrefix,
         jobs,
         logger,
+        scanKeysPerRound: q.reconcileScanKeys,
       });
       running.worker.on('failed', (job, err) => {
         // a job that stalled more than the limit never reached the processor: fail its ticket now
@@ -280,7 +300,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
         prefix: config.redisPrefix,
         secret: loadOrCreateWebhookSecret(config),
         cipher,
-        allowedHosts: config.webhooks.allowedHosts,
+        policy: callbackPolicyOf(config),
         timeoutMs: config.webhooks.timeoutMs,
         concurrency: config.webhooks.concurrency,
         backoff: { baseMs: q.backoffBaseMs, capMs: q.backoffCapMs },
@@ -306,11 +326,12 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
         operations,
         store,
         biz: config.cloudauth.biz,
+        imageLimits: { maxPixels: config.images.maxPixels, maxSidePx: config.images.maxSidePx },
         tokens,
         bodyLimitBytes: config.api.bodyLimitBytes,
         batchMax: config.api.batchMax,
         logger,
-        checkCallbackUrl: (url) => checkCallbackUrl(url, config.webhooks.allowedHosts),
+        checkCallbackUrl: (url) => checkCallbackUrl(url, callbackPolicyOf(config)),
         host: config.api.host,
         port: config.api.port,
         ops: { telemetry, health, metricsAuth: config.ops.metricsAuth },

@@ -4,6 +4,7 @@
  * made from the same declarations. `loadConfig(env)` is pure: pass `process.env` at the edge.
  */
 import { z } from 'zod';
+import { productionProblems } from './config-checks.js';
 import { ConfigError } from './errors.js';
 
 const bool = z
@@ -101,7 +102,7 @@ export const CONFIG_KEYS = {
   ORCHESTRATOR_MODE: key(
     z.enum(['embedded', 'production']),
     'embedded',
-    '`embedded` runs on local defaults (the emulator where no Cloudauth endpoint is set); `production` refuses to start without a real endpoint, credentials, `REDIS_URL`, `ENCRYPTION_KEY`, `WEBHOOK_SECRET` and `API_TOKENS`.',
+    "`embedded` runs on local defaults (the emulator where no Cloudauth endpoint is set); `production` refuses to start without a real endpoint, credentials, `REDIS_URL`, `ENCRYPTION_KEY`, `WEBHOOK_SECRET` and `API_TOKENS`, with an `http://` `CLOUDAUTH_ENDPOINT`, with the emulator's key pair, and with weak secrets (see each one: no dictionary, rules that refuse typed and placeholder values, never a long enough random one).",
   ),
   LOG_LEVEL: key(
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
@@ -111,7 +112,7 @@ export const CONFIG_KEYS = {
   REDIS_URL: key(
     z.string().url().optional(),
     undefined,
-    'Redis connection URL. Unset: `redis://127.0.0.1:6379`.',
+    'Redis connection URL. Unset: `redis://127.0.0.1:6379`. A `redis://` URL to a host other than loopback is logged at warn at start: use `rediss://` (TLS).',
   ),
   REDIS_PREFIX: key(
     z.string().regex(/^[A-Za-z0-9_.-]+$/),
@@ -127,7 +128,7 @@ export const CONFIG_KEYS = {
       )
       .optional(),
     undefined,
-    'AES-256-GCM key (base64 of 32 bytes) for the lease, binding, user data and provider materials held in Redis. Required in production. Unset in embedded mode: a key kept in `ENCRYPTION_KEY_FILE`, created on first use. Never logged.',
+    'AES-256-GCM key (base64 of 32 bytes) for the lease, binding, user data and provider materials held in Redis. Required in production, where its 32 bytes must have at least 16 distinct values and not all be printable text (`openssl rand -base64 32` always passes). Unset in embedded mode: a key kept in `ENCRYPTION_KEY_FILE`, created on first use. Never logged.',
     true,
   ),
   ENCRYPTION_KEY_FILE: key(
@@ -143,7 +144,7 @@ export const CONFIG_KEYS = {
   CLOUDAUTH_ENDPOINT: key(
     z.string().url().optional(),
     undefined,
-    'Cloudauth POP endpoint, e.g. `https://cloudauth.aliyuncs.com`. Unset in embedded mode: the built-in emulator.',
+    'Cloudauth POP endpoint, e.g. `https://cloudauth.aliyuncs.com`; `https://` in production (names, ID numbers and STS credentials cross it). Unset in embedded mode: the built-in emulator.',
   ),
   CLOUDAUTH_ACCESS_KEY_ID: key(
     z.string().min(1).optional(),
@@ -153,7 +154,7 @@ export const CONFIG_KEYS = {
   CLOUDAUTH_ACCESS_KEY_SECRET: key(
     z.string().min(1).optional(),
     undefined,
-    'AccessKeySecret for Cloudauth. Never logged.',
+    "AccessKeySecret for Cloudauth. In production it must pass the secret strength rule (see `API_TOKENS`) and not be the emulator's. Never logged.",
     true,
   ),
   CLOUDAUTH_SECURITY_TOKEN: key(
@@ -171,6 +172,21 @@ export const CONFIG_KEYS = {
     int(100, 600_000),
     '30000',
     'Per-request timeout of a material upload to OSS, in milliseconds. A timeout is retried.',
+  ),
+  IMAGE_MAX_PIXELS: key(
+    int(250_000, 268_402_689),
+    '25000000',
+    'Most pixels (width × height) an image material may have, read from its header before anything decodes it: larger ones are refused at intake (HTTP, producer, CLI preflight) and by the worker. Default 25 MP; a decoded image takes 3 bytes per pixel.',
+  ),
+  IMAGE_MAX_SIDE_PX: key(
+    int(480, 65_535),
+    '16384',
+    'Longest side an image material may have, in pixels, checked with IMAGE_MAX_PIXELS: refuses strips such as 25000000×1 that are within the pixel count but no photo.',
+  ),
+  IMAGE_DECODE_CONCURRENCY: key(
+    int(1, 64),
+    '2',
+    'Images one process decodes and fits at once, whatever WORKER_CONCURRENCY is: each holds its decoded pixels (up to 75 MB at IMAGE_MAX_PIXELS), so this bounds the memory decoding takes.',
   ),
   CLOUDAUTH_QPS: key(
     rates,
@@ -215,7 +231,12 @@ export const CONFIG_KEYS = {
   RECONCILE_INTERVAL_SECONDS: key(
     int(0, 86_400),
     '300',
-    'How often the workers check that every unfinished ticket has a job (re-adding missing ones, failing tickets whose job failed), in seconds; one process per round. 0 turns it off.',
+    'How often the workers check that every unfinished ticket has a job (re-adding missing ones, running again the job of a ticket retried while it ran, failing tickets whose job failed), in seconds; one process per round. 0 turns it off.',
+  ),
+  RECONCILE_SCAN_KEYS: key(
+    int(0, 100_000_000),
+    '100000',
+    "Keys each reconcile round's walk over the tickets' hashes examines, about (SCAN, 1000 a call; the next round goes on where it stopped). It finds tickets missing from the indexes: restores their entries and, when unfinished, their job; gives finished ones without an expiry their retention. 0 turns the walk off.",
   ),
   SHUTDOWN_TIMEOUT_MS: key(
     int(0, 600_000),
@@ -240,7 +261,7 @@ export const CONFIG_KEYS = {
   WEBHOOK_SECRET: key(
     z.string().min(16).optional(),
     undefined,
-    'HMAC-SHA256 key signing every webhook (`x-cloudauth-orchestrator-signature`), at least 16 characters. Required in production. Unset in embedded mode: a secret kept in `WEBHOOK_SECRET_FILE`, created on first use. Never logged.',
+    'HMAC-SHA256 key signing every webhook (`x-cloudauth-orchestrator-signature`), at least 16 characters. Required in production, where it must pass the secret strength rule (see `API_TOKENS`; `openssl rand -hex 32` always does). Unset in embedded mode: a secret kept in `WEBHOOK_SECRET_FILE`, created on first use. Never logged.',
     true,
   ),
   WEBHOOK_SECRET_FILE: key(
@@ -255,13 +276,13 @@ export const CONFIG_KEYS = {
       .refine((s) => /^https?:\/\//i.test(s), 'expected an http or https URL')
       .optional(),
     undefined,
-    'Webhook destination for tickets accepted without a callback URL. Unset: such tickets send no webhook.',
+    'Webhook destination for tickets accepted without a callback URL. Unset: such tickets send no webhook. In production it must be https unless its host is in `WEBHOOK_ALLOWED_HOSTS`.',
     true,
   ),
   WEBHOOK_ALLOWED_HOSTS: key(
     csv.optional().transform((v) => v ?? []),
     undefined,
-    'Host names or IPs webhooks may be delivered to even though they resolve to loopback, private or link-local addresses (refused otherwise), comma separated.',
+    'Host names or IPs webhooks may be delivered to even though they resolve to loopback, private, link-local or other non-public addresses (refused otherwise), comma separated. In production, also the only hosts a callback URL may reach over plain `http://`.',
   ),
   WEBHOOK_TIMEOUT_MS: key(
     int(100, 120_000),
@@ -289,7 +310,7 @@ export const CONFIG_KEYS = {
       .optional()
       .transform((v) => v ?? []),
     undefined,
-    'Bearer tokens the HTTP API accepts (`Authorization: Bearer <token>`), comma separated, each at least 16 characters. Required in production. Unset in embedded mode: a token kept in `API_TOKEN_FILE`, created on first use and printed at start-up. Never logged.',
+    'Bearer tokens the HTTP API accepts (`Authorization: Bearer <token>`), comma separated, each at least 16 characters. Required in production, where each must pass the secret strength rule: an estimated 90 bits or more (length × log2 of its character set: 16 for hex, else 10 digits + 26 lower + 26 upper + 33 others, as present), not a shorter piece repeated, and no stretch of half its length of one character or a sequence (`abcd`, `4321`). 32 hex digits (`openssl rand -hex 16`) or 24 base64 characters always pass. Unset in embedded mode: a token kept in `API_TOKEN_FILE`, created on first use and printed at start-up. Never logged.',
     true,
   ),
   API_TOKEN_FILE: key(
@@ -422,6 +443,14 @@ export interface Config {
   oss: {
     timeoutMs: number;
   };
+  images: {
+    /** Most pixels an image material may have (from its header, before decoding). */
+    maxPixels: number;
+    /** Longest side an image material may have, in pixels. */
+    maxSidePx: number;
+    /** Images one process decodes at once. */
+    decodeConcurrency: number;
+  };
   queue: {
     qps: Record<string, number>;
     qpsHeadroom: number;
@@ -436,6 +465,8 @@ export interface Config {
     lockDurationMs: number;
     stalledIntervalMs: number;
     reconcileIntervalSeconds: number;
+    /** Keys a reconcile round's walk over the tickets' hashes examines (about); 0: no walk. */
+    reconcileScanKeys: number;
     shutdownTimeoutMs: number;
     keepCompletedSeconds: number;
     keepFailedSeconds: number;
@@ -497,6 +528,32 @@ export interface Config {
   };
 }
 
+/** A host as `WEBHOOK_ALLOWED_HOSTS` compares it: the URL standard's form, no trailing dot. */
+function urlHost(host: string): string | undefined {
+  const h = host.trim();
+  const bracketed = h.includes(':') && !h.startsWith('[') ? `[${h}]` : h;
+  try {
+    return new URL(`http://${bracketed}/`).hostname.replace(/\.$/, '');
+  } catch {
+    return undefined;
+  }
+}
+
+/**
+ * In production, webhooks to `WEBHOOK_DEFAULT_URL` carry the `token_issued` page URL (a bearer
+ * link): refuse plain http unless its host is allow-listed. Names the host, never the URL.
+ */
+function refusePlainHttpDefaultUrl(webhooks: Config['webhooks']): void {
+  if (webhooks.defaultUrl === undefined) return;
+  const url = new URL(webhooks.defaultUrl);
+  if (url.protocol !== 'http:') return;
+  const host = url.hostname.replace(/\.$/, '');
+  if (webhooks.allowedHosts.some((h) => urlHost(h) === host)) return;
+  throw new ConfigError(
+    `WEBHOOK_DEFAULT_URL must be https in production: plain http would send the token_issued page URL, a bearer link, in clear (or add "${host}" to WEBHOOK_ALLOWED_HOSTS)`,
+  );
+}
+
 /**
  * Validates `env` against {@link CONFIG_KEYS}. Throws one {@link ConfigError} naming every bad key.
  * Unknown variables are ignored.
@@ -536,6 +593,11 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       biz: r.CLOUDAUTH_BIZ,
     },
     oss: { timeoutMs: r.OSS_TIMEOUT_MS },
+    images: {
+      maxPixels: r.IMAGE_MAX_PIXELS,
+      maxSidePx: r.IMAGE_MAX_SIDE_PX,
+      decodeConcurrency: r.IMAGE_DECODE_CONCURRENCY,
+    },
     queue: {
       qps: r.CLOUDAUTH_QPS,
       qpsHeadroom: r.CLOUDAUTH_QPS_HEADROOM,
@@ -550,6 +612,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
       lockDurationMs: r.WORKER_LOCK_MS,
       stalledIntervalMs: r.WORKER_STALLED_INTERVAL_MS,
       reconcileIntervalSeconds: r.RECONCILE_INTERVAL_SECONDS,
+      reconcileScanKeys: r.RECONCILE_SCAN_KEYS,
       shutdownTimeoutMs: r.SHUTDOWN_TIMEOUT_MS,
       keepCompletedSeconds: r.JOB_KEEP_COMPLETED_SECONDS,
       keepFailedSeconds: r.JOB_KEEP_FAILED_SECONDS,
@@ -611,7 +674,13 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     if (missing.length > 0) {
       throw new ConfigError(`ORCHESTRATOR_MODE=production requires ${missing.join(', ')}`);
     }
+    // https endpoints and strong secrets: the rules are in config-checks.ts
+    const weak = productionProblems(config);
+    if (weak.length > 0) {
+      throw new ConfigError(`ORCHESTRATOR_MODE=production refuses: ${weak.join(' | ')}`);
+    }
   }
+  if (config.mode === 'production') refusePlainHttpDefaultUrl(config.webhooks);
   if (config.cloudauth.endpoint !== undefined) {
     if (!config.cloudauth.accessKeyId || !config.cloudauth.accessKeySecret) {
       throw new ConfigError(

@@ -4,8 +4,10 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { ConfigError } from '../../src/errors.js';
+import { loadOrCreateApiToken } from '../../src/intake/http/api-token.js';
 import { loadOrCreateWebhookSecret } from '../../src/intake/webhooks/secret.js';
 import { readOrCreateSecretFile, readSecretFile } from '../../src/secret-file.js';
+import { loadOrCreateKey } from '../../src/store/crypto.js';
 
 const dirs: string[] = [];
 afterEach(() => {
@@ -73,5 +75,30 @@ describe('loadOrCreateWebhookSecret', () => {
         mode: 'production',
       }),
     ).toThrow(/requires WEBHOOK_SECRET/);
+  });
+});
+
+describe("embedded mode's generated secrets", () => {
+  it("pass production mode's strength rules", () => {
+    for (let i = 0; i < 50; i++) {
+      const dir = scratch();
+      const embedded = loadConfig({
+        API_TOKEN_FILE: join(dir, 'api.token'),
+        WEBHOOK_SECRET_FILE: join(dir, 'webhook.secret'),
+        ENCRYPTION_KEY_FILE: join(dir, 'encryption.key'),
+      });
+      const [token] = loadOrCreateApiToken(embedded).tokens;
+      const production = loadConfig({
+        ORCHESTRATOR_MODE: 'production',
+        CLOUDAUTH_ENDPOINT: 'https://cloudauth.aliyuncs.com',
+        CLOUDAUTH_ACCESS_KEY_ID: 'LTAI5tExampleKeyId0001',
+        CLOUDAUTH_ACCESS_KEY_SECRET: 'Xk2v9QpL0sWm4TnB7yRc1JdH8fGz3e',
+        REDIS_URL: 'rediss://redis.example.test:6380',
+        API_TOKENS: token ?? '',
+        WEBHOOK_SECRET: loadOrCreateWebhookSecret(embedded),
+        ENCRYPTION_KEY: loadOrCreateKey(embedded).toString('base64'),
+      });
+      expect(production.mode).toBe('production');
+    }
   });
 });

@@ -1,5 +1,13 @@
+import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import {
+  SECRET_MIN_BITS,
+  configWarnings,
+  estimatedBits,
+  weakKeyReason,
+  weakSecretReason,
+} from '../../src/config-checks.js';
 import { CONFIG_KEYS, loadConfig } from '../../src/config.js';
 import { renderConfigTable } from '../../src/config-docs.js';
 import { ConfigError } from '../../src/errors.js';
@@ -66,5 +74,175 @@ describe('loadConfig', () => {
   it('agrees with the README configuration table', () => {
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
     expect(readme).toContain(renderConfigTable());
+  });
+});
+
+/** A production environment whose every secret is random and every endpoint https. */
+function strongProduction(): Record<string, string> {
+  return {
+    ORCHESTRATOR_MODE: 'production',
+    CLOUDAUTH_ENDPOINT: 'https://cloudauth.aliyuncs.com',
+    CLOUDAUTH_ACCESS_KEY_ID: `LTAI${randomBytes(10).toString('hex')}`,
+    CLOUDAUTH_ACCESS_KEY_SECRET: randomBytes(22).toString('base64url').slice(0, 30),
+    REDIS_URL: 'rediss://redis.internal.example:6380',
+    ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+    WEBHOOK_SECRET: randomBytes(32).toString('hex'),
+    API_TOKENS: `${randomBytes(16).toString('hex')},${randomBytes(32).toString('base64url')}`,
+  };
+}
+
+/** The ConfigError `loadConfig(env)` throws (fails the test when it throws none). */
+function refusal(env: Record<string, string>): string {
+  try {
+    loadConfig(env);
+  } catch (err) {
+    expect(err).toBeInstanceOf(ConfigError);
+    return (err as Error).message;
+  }
+  throw new Error('loadConfig accepted the configuration');
+}
+
+describe('production strength checks', () => {
+  it('accepts random secrets, a random key and an https endpoint', () => {
+    const env = strongProduction();
+    const c = loadConfig(env);
+    expect(c.mode).toBe('production');
+    expect(c.api.tokens).toHaveLength(2);
+  });
+
+  it.each([
+    ['API_TOKENS', 'aaaaaaaaaaaaaaaa', /API_TOKENS is too weak: about 64 bits/],
+    ['API_TOKENS', 'qwertyuiopasdfgh', /API_TOKENS is too weak: about 75 bits, at least 90/],
+    [
+      'API_TOKENS',
+      'Tok3n-Tok3n-Tok3n-Tok3n-',
+      /API_TOKENS is too weak: it is a shorter piece repeated/,
+    ],
+    ['API_TOKENS', 'x9ABCDEFGHIJKLMNOPQRSTUVWXYZ', /API_TOKENS is too weak: half of it or more/],
+    [
+      'WEBHOOK_SECRET',
+      'changeme-changeme-changeme',
+      /WEBHOOK_SECRET is too weak: it is a shorter piece/,
+    ],
+    [
+      'WEBHOOK_SECRET',
+      '9876543210zyxwvutsrqponmlk',
+      /WEBHOOK_SECRET is too weak: half of it or more/,
+    ],
+    ['WEBHOOK_SECRET', '0123456789abcdef', /WEBHOOK_SECRET is too weak: about 64 bits/],
+    [
+      'CLOUDAUTH_ACCESS_KEY_SECRET',
+      'secretsecretsecretsecret',
+      /CLOUDAUTH_ACCESS_KEY_SECRET is too weak/,
+    ],
+    ['CLOUDAUTH_ACCESS_KEY_SECRET', 'demo-secret-change-me', /the emulator's key pair/],
+    ['CLOUDAUTH_ACCESS_KEY_ID', 'LTAIdemoOrchestrator', /the emulator's key pair/],
+  ])('refuses %s=%s, naming the key and never showing the value', (name, value, reason) => {
+    const message = refusal({ ...strongProduction(), [name]: value });
+    expect(message).toMatch(/^ORCHESTRATOR_MODE=production refuses: /);
+    expect(message).toMatch(reason);
+    expect(message).not.toContain(value);
+  });
+
+  it('names which token of several is weak', () => {
+    const good = randomBytes(16).toString('hex');
+    const message = refusal({ ...strongProduction(), API_TOKENS: `${good},aaaaaaaaaaaaaaaa` });
+    expect(message).toContain('API_TOKENS (token 2 of 2) is too weak');
+    expect(message).not.toContain(good);
+    expect(message).not.toContain('aaaaaaaaaaaaaaaa');
+  });
+
+  it.each([
+    [
+      'all zero',
+      Buffer.alloc(32),
+      /ENCRYPTION_KEY is too weak: its 32 bytes have 1 distinct value,/,
+    ],
+    ['two values', Buffer.from('abcd'.repeat(16), 'hex'), /have 2 distinct values/],
+    ['a typed passphrase', Buffer.from('correct horse battery staple 42!'), /all printable text/],
+  ])('refuses an ENCRYPTION_KEY that is %s, without showing it', (_what, key, reason) => {
+    const value = key.toString('base64');
+    const message = refusal({ ...strongProduction(), ENCRYPTION_KEY: value });
+    expect(message).toMatch(reason);
+    expect(message).not.toContain(value);
+  });
+
+  it('refuses a plain-http CLOUDAUTH_ENDPOINT, and lists every problem in one error', () => {
+    const message = refusal({
+      ...strongProduction(),
+      CLOUDAUTH_ENDPOINT: 'http://cloudauth.aliyuncs.com',
+      ENCRYPTION_KEY: Buffer.alloc(32).toString('base64'),
+      API_TOKENS: 'aaaaaaaaaaaaaaaa',
+    });
+    expect(message).toContain('CLOUDAUTH_ENDPOINT must be an https:// URL');
+    expect(message).toContain('ENCRYPTION_KEY is too weak');
+    expect(message).toContain('API_TOKENS is too weak');
+  });
+
+  it('leaves embedded mode alone', () => {
+    const c = loadConfig({
+      API_TOKENS: 'aaaaaaaaaaaaaaaa',
+      ENCRYPTION_KEY: Buffer.alloc(32).toString('base64'),
+      WEBHOOK_SECRET: 'changeme-changeme',
+      CLOUDAUTH_ENDPOINT: 'http://127.0.0.1:8787',
+      CLOUDAUTH_ACCESS_KEY_ID: 'LTAIdemoOrchestrator',
+      CLOUDAUTH_ACCESS_KEY_SECRET: 'demo-secret-change-me',
+    });
+    expect(c.mode).toBe('embedded');
+  });
+
+  it('never refuses random values of 128 bits from the usual generators', () => {
+    const generators: Record<string, () => string> = {
+      'hex 16 bytes': () => randomBytes(16).toString('hex'),
+      'base64 16 bytes': () => randomBytes(16).toString('base64'),
+      'base64url 16 bytes': () => randomBytes(16).toString('base64url'),
+      uuid: () => randomUUID(),
+      'hex 32 bytes': () => randomBytes(32).toString('hex'),
+    };
+    for (const [name, generate] of Object.entries(generators)) {
+      const refused: string[] = [];
+      for (let i = 0; i < 2000; i++) {
+        const value = generate();
+        if (weakSecretReason(value) !== undefined) refused.push(value);
+      }
+      expect(refused, name).toEqual([]);
+    }
+    for (let i = 0; i < 2000; i++) expect(weakKeyReason(randomBytes(32))).toBeUndefined();
+  });
+
+  it('estimates bits as length × log2 of the character classes used (16 for hex)', () => {
+    expect(estimatedBits('')).toBe(0);
+    expect(estimatedBits('0123456789abcdef')).toBe(64);
+    expect(estimatedBits('0123456789ABCDEF')).toBe(64);
+    expect(estimatedBits('abcdefghijklmnop')).toBeCloseTo(16 * Math.log2(26));
+    expect(estimatedBits('aB3-')).toBeCloseTo(4 * Math.log2(95));
+    expect(estimatedBits('Kq7w'.repeat(4))).toBeGreaterThanOrEqual(SECRET_MIN_BITS);
+    // the estimate alone would pass it: the repeat rule refuses it
+    expect(weakSecretReason('Kq7w'.repeat(4))).toBe('it is a shorter piece repeated');
+  });
+});
+
+describe('configWarnings', () => {
+  it('warns of a plain redis:// URL to a host that is not loopback, naming the host only', () => {
+    const [warning, ...rest] = configWarnings(
+      loadConfig({ REDIS_URL: 'redis://:hunter2pass@redis.internal.example:6379/0' }),
+    );
+    expect(rest).toEqual([]);
+    expect(warning).toContain('REDIS_URL reaches redis.internal.example without TLS');
+    expect(warning).not.toContain('hunter2pass');
+  });
+
+  it.each([
+    'rediss://redis.internal.example:6380',
+    'redis://127.0.0.1:6379',
+    'redis://127.0.0.5:6379',
+    'redis://localhost:6379',
+    'redis://[::1]:6379',
+  ])('says nothing of %s', (url) => {
+    expect(configWarnings(loadConfig({ REDIS_URL: url }))).toEqual([]);
+  });
+
+  it('says nothing when REDIS_URL is unset', () => {
+    expect(configWarnings(loadConfig({}))).toEqual([]);
   });
 });

@@ -148,8 +148,8 @@ describe('loadOrCreateKey', () => {
       loadConfig({
         ORCHESTRATOR_MODE: 'production',
         CLOUDAUTH_ENDPOINT: 'https://cloudauth.example.test',
-        CLOUDAUTH_ACCESS_KEY_ID: 'LTAIx',
-        CLOUDAUTH_ACCESS_KEY_SECRET: 'y',
+        CLOUDAUTH_ACCESS_KEY_ID: `LTAI${randomBytes(10).toString('hex')}`,
+        CLOUDAUTH_ACCESS_KEY_SECRET: randomBytes(24).toString('base64url'),
         REDIS_URL: 'redis://127.0.0.1:6379',
       }),
     ).toThrow(/requires ENCRYPTION_KEY/);

@@ -1,0 +1,186 @@
+/**
+ * The checks production mode adds to the configuration's types ({@link productionProblems}), and
+ * the warnings any mode logs at start ({@link configWarnings}). Pure; no I/O.
+ *
+ * Endpoints: `CLOUDAUTH_ENDPOINT` must be `https:` (each ticket sends names, ID numbers and the
+ * signed request over it, and its answers carry STS credentials). `WEBHOOK_DEFAULT_URL` has its
+ * own rule. A `redis://` URL to a host that is not loopback is a warning (use `rediss://`).
+ *
+ * Secrets are judged by simple, explainable rules with no dictionary: they refuse what is typed or
+ * left as a placeholder (`aaaaaaaaaaaaaaaa`, an all-zero key, `changeme-changeme`, `abcdef…`);
+ * a random value long enough for rule 1 fails rules 2 and 3 with odds below one in a billion. A
+ * strong-looking value chosen by a person (`my-company-token-2024`) passes: generate secrets, do
+ * not invent them.
+ *
+ * Text secrets (each of `API_TOKENS`, `WEBHOOK_SECRET`, `CLOUDAUTH_ACCESS_KEY_SECRET`) must
+ * 1. carry an estimated {@link SECRET_MIN_BITS} bits or more: length × log2(the size of the
+ *    character set it uses), the set being 16 for hex digits of one case, else the sum of the
+ *    classes present (10 digits, 26 lower-case, 26 upper-case, 33 others). Random values of 128
+ *    bits always pass: 32 hex digits (`openssl rand -hex 16`), 24 base64 characters
+ *    (`openssl rand -base64 16`), 22 base64url ones. 16 random letters and digits pass when they
+ *    mix both cases and digits (95 bits); 16 lower-case letters do not (75);
+ * 2. not be a shorter piece repeated (`aaaa…`, `abab…`, `changeme-changeme-…`);
+ * 3. have no stretch of half its length or more in which each character equals the previous one,
+ *    or each is the next, or each the previous, in code order (`aaaa…`, `abcd…`, `9876…`).
+ *
+ * Keys (`ENCRYPTION_KEY`, 32 bytes) must have at least {@link KEY_MIN_DISTINCT_BYTES} distinct
+ * byte values among their 32 (random keys have about 30, and fewer than 16 practically never; an
+ * all-zero key has one), and must not be all printable ASCII (a typed passphrase, not random
+ * bytes: odds of 1 in 10^14 for a random key).
+ */
+import type { Config } from './config.js';
+
+/** Estimated bits a text secret must carry in production (rule 1 above). */
+export const SECRET_MIN_BITS = 90;
+
+/** Distinct byte values a 32-byte key must have in production. */
+export const KEY_MIN_DISTINCT_BYTES = 16;
+
+/** length × log2(character set), as rule 1 of the module comment defines it. */
+export function estimatedBits(value: string): number {
+  const chars = [...value];
+  if (chars.length === 0) return 0;
+  if (/^[0-9a-f]+$/.test(value) || /^[0-9A-F]+$/.test(value)) return chars.length * 4;
+  let set = 0;
+  if (/[0-9]/.test(value)) set += 10;
+  if (/[a-z]/.test(value)) set += 26;
+  if (/[A-Z]/.test(value)) set += 26;
+  if (/[^0-9a-zA-Z]/.test(value)) set += 33;
+  return chars.length * Math.log2(set);
+}
+
+/** True when `value` is a shorter string repeated, the last copy possibly cut short. */
+function isRepeated(chars: readonly string[]): boolean {
+  const n = chars.length;
+  for (let period = 1; period <= n / 2; period++) {
+    let same = true;
+    for (let i = period; i < n && same; i++) same = chars[i] === chars[i - period];
+    if (same) return true;
+  }
+  return false;
+}
+
+/** The longest stretch of characters each equal to, or one after, or one before the previous. */
+function longestRun(chars: readonly string[]): number {
+  let best = Math.min(chars.length, 1);
+  let length = 1;
+  let step = 0;
+  for (let i = 1; i < chars.length; i++) {
+    const d = (chars[i]?.codePointAt(0) ?? 0) - (chars[i - 1]?.codePointAt(0) ?? 0);
+    if (Math.abs(d) > 1) length = 1;
+    else if (length > 1 && d === step) length++;
+    else {
+      length = 2;
+      step = d;
+    }
+    best = Math.max(best, length);
+  }
+  return best;
+}
+
+/**
+ * Why a text secret is too weak for production, in words that never quote it; undefined when it
+ * passes the rules of the module comment.
+ */
+export function weakSecretReason(value: string): string | undefined {
+  const chars = [...value];
+  const bits = estimatedBits(value);
+  if (bits < SECRET_MIN_BITS) {
+    return `about ${Math.floor(bits)} bits, at least ${SECRET_MIN_BITS} needed (use more random characters, e.g. \`openssl rand -base64 32\`)`;
+  }
+  if (isRepeated(chars)) return 'it is a shorter piece repeated';
+  if (longestRun(chars) * 2 >= chars.length) {
+    return 'half of it or more is one character repeated or a sequence (abcd…, 1234…)';
+  }
+  return undefined;
+}
+
+/** Why a 32-byte key is too weak for production (never quoting it); undefined when it passes. */
+export function weakKeyReason(key: Uint8Array): string | undefined {
+  const distinct = new Set(key).size;
+  if (distinct < KEY_MIN_DISTINCT_BYTES) {
+    return `its ${key.length} bytes have ${distinct} distinct value${distinct === 1 ? '' : 's'}, at least ${KEY_MIN_DISTINCT_BYTES} needed: not random bytes (use \`openssl rand -base64 32\`)`;
+  }
+  if (key.every((b) => b >= 0x20 && b <= 0x7e)) {
+    return 'its bytes are all printable text: a typed passphrase, not random bytes (use `openssl rand -base64 32`)';
+  }
+  return undefined;
+}
+
+/** True for `localhost` and the loopback addresses (127.0.0.0/8, ::1). */
+export function isLoopbackHost(hostname: string): boolean {
+  const h = hostname
+    .replace(/^\[|\]$/g, '')
+    .replace(/\.$/, '')
+    .toLowerCase();
+  return (
+    h === 'localhost' ||
+    h.endsWith('.localhost') ||
+    h === '::1' ||
+    /^127\.\d{1,3}\.\d{1,3}\.\d{1,3}$/.test(h)
+  );
+}
+
+/**
+ * The warning for a Redis URL that crosses a network in clear: `redis://` (not `rediss://`) to a
+ * host that is not loopback. The ticket store encrypts personal data, but ticket ids, job payloads
+ * and the connection's password travel as they are. Names the host only (a URL may hold a
+ * password).
+ */
+export function plainRedisWarning(redisUrl: string | undefined): string | undefined {
+  if (redisUrl === undefined) return undefined;
+  let url: URL;
+  try {
+    url = new URL(redisUrl);
+  } catch {
+    return undefined;
+  }
+  if (url.protocol !== 'redis:' || isLoopbackHost(url.hostname)) return undefined;
+  return `REDIS_URL reaches ${url.hostname} without TLS: use rediss:// (the password, ticket ids and job payloads cross the network in clear)`;
+}
+
+/**
+ * What production mode refuses in a configuration that has every required key: a plain-http
+ * Cloudauth endpoint, weak secrets and keys (see the module comment), and the emulator's key pair
+ * as Cloudauth credentials. One line per problem, naming the key and never quoting its value.
+ */
+export function productionProblems(config: Config): string[] {
+  const problems: string[] = [];
+  const { endpoint, accessKeyId, accessKeySecret } = config.cloudauth;
+  if (endpoint !== undefined && new URL(endpoint).protocol !== 'https:') {
+    problems.push(
+      'CLOUDAUTH_ENDPOINT must be an https:// URL: names, ID numbers and STS credentials cross it',
+    );
+  }
+  const emulatorKeys = config.emulator.accessKeys;
+  if (
+    (accessKeyId !== undefined && Object.hasOwn(emulatorKeys, accessKeyId)) ||
+    (accessKeySecret !== undefined && Object.values(emulatorKeys).includes(accessKeySecret))
+  ) {
+    problems.push(
+      "CLOUDAUTH_ACCESS_KEY_ID / CLOUDAUTH_ACCESS_KEY_SECRET: that is the emulator's key pair (EMULATOR_ACCESS_KEYS), not a Cloudauth one",
+    );
+  }
+  const text: [string, string | undefined][] = [
+    ['CLOUDAUTH_ACCESS_KEY_SECRET', accessKeySecret],
+    ['WEBHOOK_SECRET', config.webhooks.secret],
+    ...config.api.tokens.map((t, i, all): [string, string] => [
+      all.length === 1 ? 'API_TOKENS' : `API_TOKENS (token ${i + 1} of ${all.length})`,
+      t,
+    ]),
+  ];
+  for (const [name, value] of text) {
+    const reason = value === undefined ? undefined : weakSecretReason(value);
+    if (reason !== undefined) problems.push(`${name} is too weak: ${reason}`);
+  }
+  const key = config.store.encryptionKey;
+  const keyReason = key === undefined ? undefined : weakKeyReason(Buffer.from(key, 'base64'));
+  if (keyReason !== undefined) problems.push(`ENCRYPTION_KEY is too weak: ${keyReason}`);
+  return problems;
+}
+
+/** What a process logs at warn once at start about its configuration (any mode). */
+export function configWarnings(config: Config): string[] {
+  const redis = plainRedisWarning(config.redisUrl);
+  return redis === undefined ? [] : [redis];
+}
