@@ -176,9 +176,13 @@ export class Telemetry {
     };
   }
 
-  /** The registry rendered in Prometheus's text format. */
-  metrics(): Promise<string> {
-    return this.registry.metrics();
+  /**
+   * The registry rendered in Prometheus's text format. prom-client (15.1) writes a NaN sample as
+   * `Nan`, where the exposition format spells it `NaN`: the event-loop lag's mean is NaN until the
+   * first delay sample, so a scrape right after start-up would carry it.
+   */
+  async metrics(): Promise<string> {
+    return (await this.registry.metrics()).replace(/ Nan$/gm, ' NaN');
   }
 
   async #collectTickets(gauge: Gauge<'state'>): Promise<void> {

@@ -7,6 +7,7 @@ import { Queue } from 'bullmq';
 import fastify from 'fastify';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
+import { Gauge } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearerAuth } from '../../src/intake/http/auth.js';
 import { installProblemHandlers } from '../../src/intake/http/problems.js';
@@ -268,6 +269,14 @@ describe('GET /healthz and /readyz', () => {
       await app.close();
       dead.disconnect();
     }
+  });
+
+  it('spells a NaN sample NaN, as the exposition format does (prom-client writes Nan)', async () => {
+    const telemetry = new Telemetry({ defaultMetrics: false });
+    new Gauge({ name: 'test_not_a_number', help: 'NaN', registers: [telemetry.registry] }).set(NaN);
+    const text = await telemetry.metrics();
+    expect(text).toMatch(/^test_not_a_number NaN$/m);
+    expect(Number.isNaN(valueOf(parseExposition(text), 'test_not_a_number', {}))).toBe(true);
   });
 
   it('answers 503 naming the queue when its oldest waiting job waited too long', async () => {
