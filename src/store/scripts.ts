@@ -25,11 +25,14 @@ const CREATE = `#!lua
 -- Returns {1} when created: the hash keeps the token in its field 'creator', so that this call
 -- can take the ticket back (DISCARD_CREATED) if its job cannot be added.
 -- Returns {0, value1 .. valuen} (false for an absent field) when the ticket already exists; then
--- only 'creator' is removed: a repeat may be answered as accepted, so no call may discard the
--- ticket any more.
+-- only 'creator' is removed, unless it is this call's own token (the same TicketId twice in one
+-- call): a repeat by another call may be answered as accepted, so no call may discard the ticket
+-- any more, while one call's refusal covers all of its copies.
 local n = tonumber(ARGV[2])
 if redis.call('EXISTS', KEYS[1]) == 1 then
-  redis.call('HDEL', KEYS[1], 'creator')
+  if redis.call('HGET', KEYS[1], 'creator') ~= ARGV[1] then
+    redis.call('HDEL', KEYS[1], 'creator')
+  end
   local values = redis.call('HMGET', KEYS[1], unpack(ARGV, 3, n + 2))
   table.insert(values, 1, 0)
   return values

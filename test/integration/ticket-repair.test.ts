@@ -72,6 +72,16 @@ describe('taking back a created ticket', () => {
     expect(await redis.zscore(keys.batch('tb-batch'), 'tb-1')).toBeNull();
   });
 
+  it('deletes it when the same call gave its TicketId twice', async () => {
+    const store = aStore();
+    const keys = ticketStoreKeys(prefixes.at(-1) ?? '');
+    const results = await store.createMany([aNewTicket('tb-twice'), aNewTicket('tb-twice')]);
+    expect(results.map((r) => r.created)).toEqual([true, false]);
+    expect(await store.discardCreated(results)).toEqual(['tb-twice']);
+    expect(await redis.exists(keys.ticket('tb-twice'), keys.history('tb-twice'))).toBe(0);
+    expect(await redis.zscore(keys.all, 'tb-twice')).toBeNull();
+  });
+
   it('keeps it once a repeat of its TicketId was answered, once it moved on, or for another call', async () => {
     const store = aStore();
     const [repeated] = await store.createMany([aNewTicket('tb-repeat')]);
