@@ -75,6 +75,8 @@ export interface ImageHeader {
 
 /** Segments walked before a JPEG's frame header; real files have a few dozen. */
 const JPEG_MAX_SEGMENTS = 1024;
+/** Fill bytes (0xFF) accepted before one JPEG marker. */
+const JPEG_MAX_FILL_BYTES = 1024;
 const UINT31_MAX = 0x7fffffff;
 
 /**
@@ -179,9 +181,10 @@ function jpegHeader(field: string, reader: ByteReader): ImageHeader {
     if (!prefix || prefix[0] !== 0xff) throw damaged(field, 'jpeg');
     let marker = prefix[1] ?? 0;
     pos += 2;
-    // fill bytes: any number of 0xFF before a marker
-    while (marker === 0xff) {
-      const next = readExactly(reader, pos, 1);
+    // fill bytes: 0xFF before a marker. The format allows any number; encoders write a few, and a
+    // run of megabytes of them would make this loop the slow part of intake.
+    for (let fill = 0; marker === 0xff; fill++) {
+      const next = fill < JPEG_MAX_FILL_BYTES ? readExactly(reader, pos, 1) : undefined;
       if (!next) throw damaged(field, 'jpeg');
       marker = next[0] ?? 0;
       pos += 1;

@@ -4,6 +4,7 @@ import {
   DEFAULT_IMAGE_LIMITS,
   bufferReader,
   checkImageHeader,
+  type ByteReader,
   type ImageLimits,
 } from '../../src/oss/image-header.js';
 import {
@@ -68,6 +69,29 @@ describe('checkImageHeader', () => {
       width: 64,
       height: 64,
     });
+  });
+
+  it("refuses a JPEG whose fill bytes run on past any encoder's, without walking them all", async () => {
+    const jpeg = await smallJpeg();
+    const run = (n: number) =>
+      Buffer.concat([jpeg.subarray(0, 2), Buffer.alloc(n, 0xff), jpeg.subarray(2)]);
+    expect(checkImageHeader('F', bufferReader(run(1000)), DEFAULT_IMAGE_LIMITS)).toMatchObject({
+      type: 'jpeg',
+    });
+    let reads = 0;
+    const flood = run(9 * 1024 * 1024);
+    const inner = bufferReader(flood);
+    const counting: ByteReader = {
+      size: inner.size,
+      read: (offset, length) => {
+        reads++;
+        return inner.read(offset, length);
+      },
+    };
+    expect(() => checkImageHeader('F', counting, DEFAULT_IMAGE_LIMITS)).toThrow(
+      /^F: is a damaged or truncated JPEG/,
+    );
+    expect(reads).toBeLessThan(1100);
   });
 
   it.each([
