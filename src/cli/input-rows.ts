@@ -57,8 +57,10 @@ export function checkCsvHeader(header: readonly string[], hasDefaultBiz: boolean
   const columns = header.map((h) => h.trim());
   const unknown = columns.flatMap((c, i) => (CSV_COLUMNS.includes(c) ? [] : [unknownColumn(c, i)]));
   if (unknown.length > 0 && !columns.includes('TicketId')) {
+    // a data row, most likely: a romanised name reads as a column name too, so cells go unquoted
+    const positions = columns.flatMap((c, i) => (CSV_COLUMNS.includes(c) ? [] : [`${i + 1}`]));
     throw usageError(
-      `the first row is not a header row (no TicketId column; unknown: ${unknown.join(', ')}): give a header row of ${CSV_COLUMNS.join(', ')}`,
+      `the first row is not a header row (no TicketId column; unknown: column${positions.length > 1 ? 's' : ''} ${positions.join(', ')}): give a header row of ${CSV_COLUMNS.join(', ')}`,
     );
   }
   if (unknown.length > 0) {

@@ -118,10 +118,14 @@ describe('CSV headers that are really data', () => {
     const data = () => checkCsvHeader(['c-1', NAME, ID, 'faces/a.jpg'], true);
     const message = thrown(data).message;
     expect(message).toMatch(
-      /^the first row is not a header row \(no TicketId column; unknown: column 1, column 2, column 3, column 4\): give a header row of TicketId,/,
+      /^the first row is not a header row \(no TicketId column; unknown: columns 1, 2, 3, 4\): give a header row of TicketId,/,
     );
     expect(message).not.toContain(NAME);
     expect(leaks(message, ID)).toBe(false);
+    // a romanised name reads as a column name: in a row that is no header it is not quoted either
+    const romanised = thrown(() => checkCsvHeader(['c-2', 'Biz', 'WangFang', ID], true));
+    expect(romanised.message).toContain('unknown: columns 1, 3, 4)');
+    expect(romanised.message).not.toContain('WangFang');
     const mixed = thrown(() =>
       checkCsvHeader(['TicketId', 'Phone', 'Zhang San', 'id110105194912'], true),
     );
