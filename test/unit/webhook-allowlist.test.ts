@@ -213,7 +213,8 @@ describe('callback URL policy', () => {
       'hooks.example.com': ['8.8.8.8', '10.0.0.7'],
     });
     expect(err).toBeInstanceOf(ValidationError);
-    expect((err as Error).message).toContain('10.0.0.7');
+    expect((err as Error).message).toContain('resolves to an address in 10.0.0.0/8 (private)');
+    expect((err as Error).message).not.toContain('10.0.0.7');
   });
 
   it('reads the other spellings of IPv4 as the URL standard does', async () => {
@@ -400,7 +401,7 @@ describe('one resolution per connection', () => {
     });
     expect(asked).toBe(1);
     await expect(socketLookup(lookup, 'hooks.example.com', false)).rejects.toThrow(
-      /resolves to 127\.0\.0\.1, in 127\.0\.0\.0\/8 \(loopback\)/,
+      /resolves to an address in 127\.0\.0\.0\/8 \(loopback\)/,
     );
     expect(asked).toBe(2);
   });
@@ -420,7 +421,9 @@ describe('one resolution per connection', () => {
     const lookup = vettingLookup({ allowedHosts: [] }, dns.lookup);
     const err = await socketLookup(lookup, 'mixed.example.com', true).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ValidationError);
-    expect((err as Error).message).toContain('169.254.169.254');
+    expect((err as Error).message).toContain(
+      'resolves to an address in 169.254.0.0/16 (link-local)',
+    );
     await expect(
       resolveCallbackHost('mixed.example.com', ['169.254.169.254'], dns.lookup),
     ).resolves.toEqual({ address: '8.8.8.8', family: 4 });

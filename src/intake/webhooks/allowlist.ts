@@ -64,10 +64,15 @@ function allowedSet(policy: CallbackPolicy): Set<string> {
   return new Set(policy.allowedHosts.map(canonicalHost));
 }
 
+/**
+ * The refusal of a host whose address is refused. A name's address is not told, only its range:
+ * the message reaches API callers, who could otherwise map internal DNS names to addresses.
+ */
 function refuseAddress(host: string, address: string, reason: string): ValidationError {
+  const what = host === address ? 'is an address' : 'resolves to an address';
   return new ValidationError(
     'callbackUrl',
-    `host "${host}" resolves to ${address}, ${reason}; add it to WEBHOOK_ALLOWED_HOSTS to allow it`,
+    `host "${host}" ${what} ${reason}; add it to WEBHOOK_ALLOWED_HOSTS to allow it`,
   );
 }
 
