@@ -128,7 +128,7 @@ export const CONFIG_KEYS = {
       )
       .optional(),
     undefined,
-    'AES-256-GCM key (base64 of 32 bytes) for the lease, binding, user data and provider materials held in Redis. Required in production, where its 32 bytes must have at least 16 distinct values and not all be printable text (`openssl rand -base64 32` always passes). Unset in embedded mode: a key kept in `ENCRYPTION_KEY_FILE`, created on first use. Never logged.',
+    'AES-256-GCM key (base64 of 32 bytes) for the lease, binding, user data and provider materials held in Redis. Required in production, where its 32 bytes must have at least 20 distinct values, no run of 8 bytes in sequence, and not all be printable text (`openssl rand -base64 32` always passes). Unset in embedded mode: a key kept in `ENCRYPTION_KEY_FILE`, created on first use. Never logged.',
     true,
   ),
   ENCRYPTION_KEY_FILE: key(
@@ -310,7 +310,7 @@ export const CONFIG_KEYS = {
       .optional()
       .transform((v) => v ?? []),
     undefined,
-    'Bearer tokens the HTTP API accepts (`Authorization: Bearer <token>`), comma separated, each at least 16 characters. Required in production, where each must pass the secret strength rule: an estimated 90 bits or more (length × log2 of its character set: 16 for hex, else 10 digits + 26 lower + 26 upper + 33 others, as present), not a shorter piece repeated, and no stretch of half its length of one character or a sequence (`abcd`, `4321`). 32 hex digits (`openssl rand -hex 16`) or 24 base64 characters always pass. Unset in embedded mode: a token kept in `API_TOKEN_FILE`, created on first use and printed at start-up. Never logged.',
+    'Bearer tokens the HTTP API accepts (`Authorization: Bearer <token>`), comma separated, each at least 16 characters. Required in production, where each must pass the secret strength rule: an estimated 90 bits or more (length × log2 of its character set: 16 for hex, else 10 digits + 26 lower + 26 upper + 33 others, as present), not a shorter piece repeated, no stretch of half its length of one character or a sequence (`abcd`, `4321`), and at least 8 distinct characters (or half its length). 32 hex digits (`openssl rand -hex 16`) or 24 base64 characters always pass. Unset in embedded mode: a token kept in `API_TOKEN_FILE`, created on first use and printed at start-up. Never logged.',
     true,
   ),
   API_TOKEN_FILE: key(

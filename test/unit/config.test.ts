@@ -159,7 +159,7 @@ describe('production strength checks', () => {
       /ENCRYPTION_KEY is too weak: its 32 bytes have 1 distinct value,/,
     ],
     ['two values', Buffer.from('abcd'.repeat(16), 'hex'), /have 2 distinct values/],
-    ['a typed passphrase', Buffer.from('correct horse battery staple 42!'), /all printable text/],
+    ['a typed passphrase', Buffer.from('The quick brown fox jumps 2 lazy'), /all printable text/],
   ])('refuses an ENCRYPTION_KEY that is %s, without showing it', (_what, key, reason) => {
     const value = key.toString('base64');
     const message = refusal({ ...strongProduction(), ENCRYPTION_KEY: value });
@@ -208,6 +208,21 @@ describe('production strength checks', () => {
       expect(refused, name).toEqual([]);
     }
     for (let i = 0; i < 2000; i++) expect(weakKeyReason(randomBytes(32))).toBeUndefined();
+  });
+
+  it('refuses values with few distinct characters, and keys holding a byte sequence or few distinct bytes', () => {
+    for (const value of [
+      '00000000111111112222222233333333',
+      'aaaaaaaaaaBbbbbbbbbbCccccccccc',
+      'aaaaaaaa-bbbbbbbb-cccccccc',
+      `${'abc'.repeat(13)}X`,
+    ]) {
+      expect(weakSecretReason(value), value).toMatch(/distinct characters, at least \d+ needed/);
+    }
+    const rising = Uint8Array.from({ length: 32 }, (_, i) => i);
+    expect(weakKeyReason(rising)).toMatch(/run of 8 or more bytes in sequence/);
+    const twice = Uint8Array.from({ length: 32 }, (_, i) => (i % 16) * 17);
+    expect(weakKeyReason(twice)).toMatch(/16 distinct values, at least 20 needed/);
   });
 
   it('estimates bits as length × log2 of the character classes used (16 for hex)', () => {
