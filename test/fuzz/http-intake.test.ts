@@ -12,10 +12,13 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { USERDATA_MAX_BYTES, USERDATA_MAX_DEPTH } from '../../src/domain/user-data.js';
-import { buildHttpApi } from '../../src/intake/http/index.js';
 import { checkCallbackUrl } from '../../src/intake/webhooks/allowlist.js';
 import { bmpClaiming, jpegClaiming, pngClaiming, smallJpeg } from '../support/images.js';
-import { startTestOrchestrator, type TestOrchestrator } from '../support/orchestrator.js';
+import {
+  startTestOrchestrator,
+  testHttpApi,
+  type TestOrchestrator,
+} from '../support/orchestrator.js';
 
 const TOKEN = 'fuzz-token-0123456789abcdef';
 const VALID_ID = '11010519491231002X';
@@ -41,11 +44,7 @@ beforeAll(async () => {
       done();
     },
   });
-  api = buildHttpApi({
-    intake: o.app.intake,
-    operations: o.app.operations,
-    store: o.app.store,
-    biz: o.app.config.cloudauth.biz,
+  api = testHttpApi(o, {
     tokens: [TOKEN],
     bodyLimitBytes: 256 * 1024,
     batchMax: 20,

@@ -17,10 +17,14 @@ import {
 } from '../../src/domain/user-data.js';
 import { ValidationError } from '../../src/errors.js';
 import { TicketRejectedError, createTicketProducer } from '../../src/index.js';
-import { buildHttpApi } from '../../src/intake/http/index.js';
 import { CANONICAL_MAX_DEPTH, canonicalJson } from '../../src/queue/ticket-intake.js';
 import { smallJpeg } from '../support/images.js';
-import { aBinding, startTestOrchestrator, type TestOrchestrator } from '../support/orchestrator.js';
+import {
+  aBinding,
+  startTestOrchestrator,
+  testHttpApi,
+  type TestOrchestrator,
+} from '../support/orchestrator.js';
 
 const TOKEN = 'hostile-token-0123456789abcdef';
 const NAME = '李三';
@@ -77,14 +81,8 @@ beforeAll(async () => {
       done();
     },
   });
-  api = buildHttpApi({
-    intake: o.app.intake,
-    operations: o.app.operations,
-    store: o.app.store,
-    biz: o.app.config.cloudauth.biz,
+  api = testHttpApi(o, {
     tokens: [TOKEN],
-    bodyLimitBytes: o.app.config.api.bodyLimitBytes,
-    batchMax: o.app.config.api.batchMax,
     logger: pino({ level: 'info' }, sink),
   });
   await api.ready();

@@ -7,9 +7,12 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { buildHttpApi } from '../../src/intake/http/index.js';
 import { callbackPolicyOf, checkCallbackUrl } from '../../src/intake/webhooks/allowlist.js';
-import { startTestOrchestrator, type TestOrchestrator } from '../support/orchestrator.js';
+import {
+  startTestOrchestrator,
+  testHttpApi,
+  type TestOrchestrator,
+} from '../support/orchestrator.js';
 
 const TOKEN = 'callback-policy-token-0123456789';
 const DNS: Record<string, string[]> = {
@@ -27,14 +30,8 @@ beforeAll(async () => {
     mode: 'production',
     webhooks: { allowedHosts: ['receiver.internal'] },
   });
-  api = buildHttpApi({
-    intake: o.app.intake,
-    operations: o.app.operations,
-    store: o.app.store,
-    biz: o.app.config.cloudauth.biz,
+  api = testHttpApi(o, {
     tokens: [TOKEN],
-    bodyLimitBytes: o.app.config.api.bodyLimitBytes,
-    batchMax: o.app.config.api.batchMax,
     logger: pino({ level: 'silent' }),
     checkCallbackUrl: (url) => checkCallbackUrl(url, policy, lookup),
   });

@@ -3,11 +3,13 @@
  * app with (or without) workers, and a cleanup that deletes every key under the prefix.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { inject } from 'vitest';
 import { startApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
+import { buildHttpApi, type HttpApiDeps } from '../../src/intake/http/http-api.js';
 import type { CloudauthEmulatorOptions } from '../../src/emulator/cloudauth/index.js';
 import type { Emulators } from '../../src/emulator/start.js';
 import { isTerminal, type HistoryEntry } from '../../src/domain/ticket.js';
@@ -127,4 +129,24 @@ export function aBinding(
     idNumber,
     materials: { FacePic: { kind: 'bytes', base64: face.toString('base64') } },
   };
+}
+
+/**
+ * The HTTP API over a test orchestrator's intake, operations and store, built in process
+ * (`inject`), with the orchestrator's limits; `overrides` replace any of its deps.
+ */
+export function testHttpApi(
+  o: TestOrchestrator,
+  overrides: Partial<HttpApiDeps> & Pick<HttpApiDeps, 'tokens'>,
+): FastifyInstance {
+  return buildHttpApi({
+    intake: o.app.intake,
+    operations: o.app.operations,
+    store: o.app.store,
+    biz: o.app.config.cloudauth.biz,
+    bodyLimitBytes: o.app.config.api.bodyLimitBytes,
+    batchMax: o.app.config.api.batchMax,
+    logger: pino({ level: 'silent' }),
+    ...overrides,
+  });
 }
