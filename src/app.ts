@@ -249,7 +249,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
           images: createImageDecoding({
             maxPixels: config.images.maxPixels,
             maxSidePx: config.images.maxSidePx,
-            concurrency: config.images.decodeConcurrency,
+            budgetPixels: config.images.decodeBudgetPixels,
           }),
           settings: {
             leaseMarginMs: q.leaseMarginMs,

@@ -183,10 +183,10 @@ export const CONFIG_KEYS = {
     '16384',
     'Longest side an image material may have, in pixels, checked with IMAGE_MAX_PIXELS: refuses strips such as 25000000×1 that are within the pixel count but no photo.',
   ),
-  IMAGE_DECODE_CONCURRENCY: key(
-    int(1, 64),
-    '2',
-    'Images one process decodes and fits at once, whatever WORKER_CONCURRENCY is: each holds its decoded pixels (up to 75 MB at IMAGE_MAX_PIXELS), so this bounds the memory decoding takes.',
+  IMAGE_DECODE_BUDGET_PIXELS: key(
+    int(250_000, 1_073_741_824),
+    '50000000',
+    'Pixels one process decodes and fits at once, whatever WORKER_CONCURRENCY is: an image waits until its pixels fit in what the images decoding now leave (a BMP counts twice its pixels: it is decoded whole, where JPEG and PNG stream); one larger than the whole budget decodes alone. Default two images at the default IMAGE_MAX_PIXELS, about 80 MB of decoding for JPEG and PNG, 130 MB for one BMP.',
   ),
   CLOUDAUTH_QPS: key(
     rates,
@@ -448,8 +448,8 @@ export interface Config {
     maxPixels: number;
     /** Longest side an image material may have, in pixels. */
     maxSidePx: number;
-    /** Images one process decodes at once. */
-    decodeConcurrency: number;
+    /** Pixels one process decodes at once (a BMP counts twice). */
+    decodeBudgetPixels: number;
   };
   queue: {
     qps: Record<string, number>;
@@ -596,7 +596,7 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     images: {
       maxPixels: r.IMAGE_MAX_PIXELS,
       maxSidePx: r.IMAGE_MAX_SIDE_PX,
-      decodeConcurrency: r.IMAGE_DECODE_CONCURRENCY,
+      decodeBudgetPixels: r.IMAGE_DECODE_BUDGET_PIXELS,
     },
     queue: {
       qps: r.CLOUDAUTH_QPS,

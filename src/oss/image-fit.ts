@@ -1,20 +1,22 @@
 /**
  * Image checks before any provider call, and fitting under Cloudauth's 2 MB limit with sharp:
  * the type and size are read from the header and checked against the pixel limits before any
- * decoder runs (`image-header.ts`); then, one of at most `IMAGE_DECODE_CONCURRENCY` decodes in the
- * process (`decode-limit.ts`), the whole image is decoded (a truncated file is refused), and an
- * image over the limit is re-encoded as JPEG, then scaled down, until it fits. A BMP is decoded
- * with bmp-ts (`bmp.ts`) and always converted to JPEG. Every change is recorded.
+ * decoder runs (`image-header.ts`); then, once the process's decode budget
+ * (`IMAGE_DECODE_BUDGET_PIXELS`, `decode-limit.ts`) has room for its pixels, the whole image is
+ * decoded (a truncated file is refused), and an image over the limit is re-encoded as JPEG, then
+ * scaled down, until it fits. A JPEG or PNG is streamed through sharp from its bytes at each
+ * attempt, never held decoded; a BMP is decoded with bmp-ts in a worker thread (`bmp.ts`) and
+ * always converted to JPEG. Every change is recorded.
  *
  * JPEG for a converted BMP, even one with transparency (flattened onto white): the materials are
  * photographs of a face or an ID card, JPEG is what cameras and Cloudauth's own examples use, and
  * a photograph is several times smaller as JPEG than as PNG.
  */
-import sharp, { type SharpOptions } from 'sharp';
+import sharp, { type OutputInfo, type Sharp, type SharpOptions } from 'sharp';
 import { IMAGE_LIMIT_BYTES, type ImageType } from '../domain/binding.js';
 import { ValidationError } from '../errors.js';
-import { decodeBmp, type RawPixels } from './bmp.js';
-import { defaultImageDecoding, type ImageDecoding } from './decode-limit.js';
+import { decodeBmp } from './bmp.js';
+import { decodeWeight, defaultImageDecoding, type ImageDecoding } from './decode-limit.js';
 import {
   SOURCE_LIMIT_BYTES,
   bufferReader,
@@ -34,6 +36,13 @@ sharp.cache(false);
 export const MIN_SHORT_SIDE_PX = 480;
 
 const QUALITY = 85;
+/**
+ * No Huffman optimisation: libjpeg then keeps every coefficient of the image to count them before
+ * writing (about 160 MB at 25 MP) instead of streaming rows out, for files a few percent smaller.
+ */
+const ENCODING = { quality: QUALITY, optimiseCoding: false } as const;
+/** The damage check's encoding: the output is dropped, so as cheap as possible. */
+const CHECK_ENCODING = { quality: 1, optimiseCoding: false } as const;
 const SCALE_MARGIN = 0.92;
 const MAX_ATTEMPTS = 8;
 
@@ -81,7 +90,7 @@ export async function fitImage(
 ): Promise<FittedImage> {
   const decoding = options.decoding ?? defaultImageDecoding();
   const header = checkSource(field, bytes, decoding.limits);
-  return decoding.gate.run(() =>
+  return decoding.gate.run(decodeWeight(header.type, header), () =>
     fitChecked(field, bytes, header, decoding.limits, options.limitBytes),
   );
 }
@@ -107,29 +116,37 @@ export async function fitChecked(
 ): Promise<FittedImage> {
   const from = { field, bytes: bytes.length, type: header.type, size: sizeOf(header) };
   if (header.type === 'bmp') {
-    return encodeToFit(from, decodeBmp(field, bytes, header), limits, limitBytes);
+    const pixels = await decodeBmp(field, bytes, header);
+    try {
+      const raw = { width: pixels.width, height: pixels.height, channels: pixels.channels };
+      return await encodeToFit(from, limitBytes, () =>
+        sharp(pixels.data, { raw, limitInputPixels: limits.maxPixels }),
+      );
+    } finally {
+      pixels.release();
+    }
   }
   const input: SharpOptions = { failOn: 'warning', limitInputPixels: limits.maxPixels };
   if (bytes.length <= limitBytes) {
-    // decoded to the end to find damage; stats() keeps no pixels, unlike raw()
+    // decoded to the end to find damage, streamed into a JPEG encoder whose output is dropped:
+    // stats() finds the same damage but holds about 80 MB at 25 MP, raw() the whole image, and a
+    // shrinking resize lets libjpeg skip work that finds damage
     try {
-      await sharp(bytes, input).stats();
+      await sharp(bytes, input).jpeg(CHECK_ENCODING).toBuffer();
     } catch {
       throw damaged(field, header.type);
     }
     return { field, bytes, type: header.type, ...from.size };
   }
-  let pixels: RawPixels;
-  try {
-    const out = await sharp(bytes, { ...input, autoOrient: true })
-      .raw()
-      .toBuffer({ resolveWithObject: true });
-    const channels = out.info.channels;
-    pixels = { data: out.data, width: out.info.width, height: out.info.height, channels };
-  } catch {
-    throw damaged(field, header.type);
-  }
-  return encodeToFit(from, pixels, limits, limitBytes);
+  // each attempt decodes the source again, row by row into the encoder (sequential read), rather
+  // than holding the decoded image (75 MB at 25 MP) in a buffer between attempts; the first, at
+  // full size, also finds damage
+  return encodeToFit(
+    from,
+    limitBytes,
+    () => sharp(bytes, { ...input, autoOrient: true }),
+    () => damaged(field, header.type),
+  );
 }
 
 interface Source {
@@ -140,29 +157,35 @@ interface Source {
 }
 
 /**
- * Encodes `pixels` as JPEG, scaled down until the result fits in `limitBytes`. JPEG size grows
- * about with the pixel count: each miss rescales by the square root of how far over the limit it
- * was, with a margin, so that a few encodings suffice.
+ * Encodes the image of `source()` (a new sharp pipeline at each call) as JPEG, scaled down until
+ * the result fits in `limitBytes`. JPEG size grows about with the pixel count: each miss rescales
+ * by the square root of how far over the limit it was, with a margin, so that a few encodings
+ * suffice. A failing encode throws `onError()` when given.
  */
 async function encodeToFit(
   from: Source,
-  pixels: RawPixels,
-  limits: ImageLimits,
   limitBytes: number,
+  source: () => Sharp,
+  onError?: () => Error,
 ): Promise<FittedImage> {
-  const { width, height, channels } = pixels;
+  // the size after orientation, which the first attempt (at full size) tells
+  let width = 0;
+  let height = 0;
   let scale = 1;
   for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
     const w = Math.max(1, Math.round(width * scale));
     const h = Math.max(1, Math.round(height * scale));
     if (attempt > 0 && Math.min(w, h) < MIN_SHORT_SIDE_PX) break;
-    let pipeline = sharp(pixels.data, {
-      raw: { width, height, channels },
-      limitInputPixels: limits.maxPixels,
-    });
-    if (channels === 2 || channels === 4) pipeline = pipeline.flatten({ background: '#ffffff' });
-    if (w !== width || h !== height) pipeline = pipeline.resize(w, h);
-    const out = await pipeline.jpeg({ quality: QUALITY }).toBuffer({ resolveWithObject: true });
+    // flattening onto white is a no-op without alpha
+    let pipeline = source().flatten({ background: '#ffffff' });
+    if (attempt > 0) pipeline = pipeline.resize(w, h);
+    let out: { data: Buffer; info: OutputInfo };
+    try {
+      out = await pipeline.jpeg(ENCODING).toBuffer({ resolveWithObject: true });
+    } catch (err) {
+      throw onError?.() ?? err;
+    }
+    if (attempt === 0) ({ width, height } = out.info);
     if (out.data.length <= limitBytes) {
       const to = { width: out.info.width, height: out.info.height };
       return {

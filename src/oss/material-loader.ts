@@ -7,7 +7,7 @@ import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { MaterialSource } from '../domain/binding.js';
 import { ValidationError } from '../errors.js';
-import { defaultImageDecoding, type ImageDecoding } from './decode-limit.js';
+import { decodeWeight, defaultImageDecoding, type ImageDecoding } from './decode-limit.js';
 import { checkSource, fitChecked, fitImage, type FittedImage } from './image-fit.js';
 import {
   SOURCE_LIMIT_BYTES,
@@ -122,8 +122,8 @@ export async function prepareMaterial(
     case 'bytes':
       return { kind: 'image', image: await fitImage(field, source.data, { decoding }) };
     case 'file': {
-      checkImageFile(field, source.path, decoding.limits);
-      const image = await decoding.gate.run(async () => {
+      const checked = checkImageFile(field, source.path, decoding.limits);
+      const image = await decoding.gate.run(decodeWeight(checked.type, checked), async () => {
         // the file may have changed since its header was read: the bytes are checked again
         const bytes = await readMaterialFile(field, source.path);
         const header = checkSource(field, bytes, decoding.limits);

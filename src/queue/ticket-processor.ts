@@ -73,7 +73,7 @@ export interface TicketProcessorDeps {
   /** Counts retries, throttling and token renewals. */
   telemetry?: Telemetry | undefined;
   /**
-   * The process's image limits and decode gate (IMAGE_MAX_PIXELS, IMAGE_DECODE_CONCURRENCY), shared
+   * The process's image limits and decode gate (IMAGE_MAX_PIXELS, IMAGE_DECODE_BUDGET_PIXELS), shared
    * by every job of the process. Default the process-wide defaults.
    */
   images?: ImageDecoding | undefined;

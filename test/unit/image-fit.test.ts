@@ -27,15 +27,15 @@ async function refusal(p: Promise<unknown>): Promise<ValidationError> {
   throw new Error('expected a ValidationError');
 }
 
-/** A decoding whose only slot is held until `release` is called. */
+/** A decoding whose whole budget is held until `release` is called. */
 function heldGate(): { decoding: ImageDecoding; release: () => void } {
   const decoding = createImageDecoding({
     maxPixels: 25_000_000,
     maxSidePx: 16_384,
-    concurrency: 1,
+    budgetPixels: 50_000_000,
   });
   let release = () => {};
-  void decoding.gate.run(() => new Promise<void>((resolve) => (release = resolve)));
+  void decoding.gate.run(50_000_000, () => new Promise<void>((resolve) => (release = resolve)));
   return { decoding, release: () => release() };
 }
 
@@ -127,17 +127,23 @@ describe('fitImage', () => {
     },
   );
 
-  it('decodes no more images at once than the gate has slots', async () => {
+  it('decodes no more pixels at once than the budget, a BMP weighing twice', async () => {
     const decoding = createImageDecoding({
       maxPixels: 25_000_000,
       maxSidePx: 16_384,
-      concurrency: 2,
+      budgetPixels: 2 * 200 * 150,
     });
     const images = await Promise.all([1, 2, 3, 4, 5].map((seed) => noiseJpeg(200, 150, seed)));
     const fits = images.map((image) => fitImage('FacePic', image, { decoding }));
     expect([decoding.gate.active, decoding.gate.waiting]).toEqual([2, 3]);
     expect((await Promise.all(fits)).map((f) => f.type)).toEqual(Array(5).fill('jpeg'));
     expect([decoding.gate.active, decoding.gate.waiting]).toEqual([0, 0]);
+    const bmps = [1, 2].map(() =>
+      bmpFile({ width: 200, height: 150, bitsPerPixel: 24, pixel: quadrants(200, 150) }),
+    );
+    const bmpFits = bmps.map((bmp) => fitImage('FacePic', bmp, { decoding }));
+    expect([decoding.gate.active, decoding.gate.waiting]).toEqual([1, 1]);
+    expect((await Promise.all(bmpFits)).map((f) => f.type)).toEqual(['jpeg', 'jpeg']);
   });
 
   it('converts a BMP to JPEG, right way up, and records the change', async () => {
