@@ -5,18 +5,16 @@
  * column without repeating the names and ID numbers they hold, on stdout, stderr or in
  * `<file>.invalid.jsonl`.
  */
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { smallJpeg } from '../support/images.js';
+import { runCliProcess, type CliRun } from '../support/cli-process.js';
 import { startTestOrchestrator, type TestOrchestrator } from '../support/orchestrator.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const NAME = '李三';
 const ID = '11010519491231002X';
 const OTHER_NAME = '王五';
@@ -33,26 +31,8 @@ const FORMULA_IDS = [
 let o: TestOrchestrator;
 let dir: string;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(...args: string[]): Promise<Run> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-    cwd: ROOT,
-    env: { ...process.env, ...o.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function cli(...args: string[]): Promise<CliRun> {
+  return runCliProcess(o.env, args);
 }
 
 /** Whether `text` repeats six or more consecutive characters of `secret`. */
@@ -64,7 +44,7 @@ function leaks(text: string, secret: string): boolean {
 }
 
 /** Everything a run showed or left behind holds none of the names and ID numbers. */
-async function expectNoPersonalData(run: Run, file: string): Promise<void> {
+async function expectNoPersonalData(run: CliRun, file: string): Promise<void> {
   const log = existsSync(`${file}.invalid.jsonl`)
     ? await readFile(`${file}.invalid.jsonl`, 'utf8')
     : '';

@@ -3,17 +3,15 @@
  * workers of an in-process orchestrator, a CSV of applicants with photos next to it, good rows
  * and every kind of bad row.
  */
-import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PDF, smallJpeg, smallPng } from '../support/images.js';
+import { runCliProcess, type CliRun } from '../support/cli-process.js';
 import { startTestOrchestrator, type TestOrchestrator } from '../support/orchestrator.js';
 
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const GOOD = [
   ['c-1', '李三', '11010519491231002X', 'faces/a.jpg'],
   ['c-2', '王五', '372321199103099416', 'faces/b.png'],
@@ -34,26 +32,8 @@ let o: TestOrchestrator;
 let dir: string;
 let csv: string;
 
-interface Run {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-function cli(...args: string[]): Promise<Run> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
-    cwd: ROOT,
-    env: { ...process.env, ...o.env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, stdout, stderr }));
-  });
+function cli(...args: string[]): Promise<CliRun> {
+  return runCliProcess(o.env, args);
 }
 
 beforeAll(async () => {
