@@ -90,7 +90,7 @@ describe("embedded mode's generated secrets", () => {
       const [token] = loadOrCreateApiToken(embedded).tokens;
       const production = loadConfig({
         ORCHESTRATOR_MODE: 'production',
-        CLOUDAUTH_ENDPOINT: 'https://cloudauth.aliyuncs.com',
+        CLOUDAUTH_ENDPOINT: 'https://cloudauth.example.test',
         CLOUDAUTH_ACCESS_KEY_ID: 'LTAI5tExampleKeyId0001',
         CLOUDAUTH_ACCESS_KEY_SECRET: 'Xk2v9QpL0sWm4TnB7yRc1JdH8fGz3e',
         REDIS_URL: 'rediss://redis.example.test:6380',

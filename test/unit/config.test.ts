@@ -81,7 +81,7 @@ describe('loadConfig', () => {
 function strongProduction(): Record<string, string> {
   return {
     ORCHESTRATOR_MODE: 'production',
-    CLOUDAUTH_ENDPOINT: 'https://cloudauth.aliyuncs.com',
+    CLOUDAUTH_ENDPOINT: 'https://cloudauth.example.test',
     CLOUDAUTH_ACCESS_KEY_ID: `LTAI${randomBytes(10).toString('hex')}`,
     CLOUDAUTH_ACCESS_KEY_SECRET: randomBytes(22).toString('base64url').slice(0, 30),
     REDIS_URL: 'rediss://redis.internal.example:6380',
@@ -170,7 +170,7 @@ describe('production strength checks', () => {
   it('refuses a plain-http CLOUDAUTH_ENDPOINT, and lists every problem in one error', () => {
     const message = refusal({
       ...strongProduction(),
-      CLOUDAUTH_ENDPOINT: 'http://cloudauth.aliyuncs.com',
+      CLOUDAUTH_ENDPOINT: 'http://cloudauth.example.test',
       ENCRYPTION_KEY: Buffer.alloc(32).toString('base64'),
       API_TOKENS: 'aaaaaaaaaaaaaaaa',
     });
