@@ -11,7 +11,7 @@ import { pino } from 'pino';
 import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { StoredTicket } from '../../src/store/ticket-store.js';
 import { TICKET_QUEUE, bullPrefix, jobIdOf, type TicketJobData } from '../../src/queue/queues.js';
-import { makeTicketProcessor } from '../../src/queue/ticket-processor.js';
+import { makeTicketProcessor, type TicketProcessorDeps } from '../../src/queue/ticket-processor.js';
 import { TicketReconciler } from '../../src/queue/ticket-reconciler.js';
 import { startTicketWorker } from '../../src/queue/ticket-worker.js';
 import { smallJpeg } from '../support/images.js';
@@ -66,10 +66,7 @@ function jobsOf(o: TestOrchestrator) {
 
 function processorOf(
   o: TestOrchestrator,
-  hooks: {
-    beforeSettle?: (ticketId: string, outcome: 'failed' | 'completed') => Promise<void>;
-    clock?: () => number;
-  } = {},
+  overrides: Partial<Pick<TicketProcessorDeps, 'beforeSettle' | 'clock' | 'store'>> = {},
 ) {
   const q = o.app.config.queue;
   return makeTicketProcessor({
@@ -86,7 +83,7 @@ function processorOf(
       pollFactor: q.pollFactor,
       maxRenewalsPerRun: 3,
     },
-    ...hooks,
+    ...overrides,
   });
 }
 
@@ -259,25 +256,7 @@ describe('attempt errors', () => {
         return typeof value === 'function' ? (value as () => unknown).bind(target) : value;
       },
     });
-    const q = o.app.config.queue;
-    workerOf(
-      o,
-      makeTicketProcessor({
-        store,
-        lifecycle: o.app.lifecycle,
-        cloudauth: o.app.cloudauth,
-        uploader: o.app.uploader,
-        limiter: o.app.limiter,
-        logger,
-        settings: {
-          leaseMarginMs: q.leaseMarginMs,
-          pollInitialMs: q.pollInitialMs,
-          pollMaxMs: q.pollMaxMs,
-          pollFactor: q.pollFactor,
-          maxRenewalsPerRun: 3,
-        },
-      }),
-    );
+    workerOf(o, processorOf(o, { store }));
     o.emu.cloudauth.setFaults({ GetVerifyToken: { internalErrorRate: 1 } });
     await o.app.intake.enqueue({ ticketId: 'ae-cas', biz: 'RPMin', binding: aBinding(face) });
     const t = await o.waitFor('ae-cas');

@@ -27,6 +27,7 @@ import { USERDATA_MAX_BYTES, USERDATA_MAX_DEPTH } from '../../src/domain/user-da
 import { canonicalJson } from '../../src/queue/ticket-intake.js';
 import type { ListedTicket } from '../../src/store/ticket-store.js';
 import { PDF, smallJpeg } from '../support/images.js';
+import { deepText } from '../support/hostile-json.js';
 
 const VALID_ID = '11010519491231002X';
 const KNOWN_TOP = new Set(['TicketId', 'Biz', 'Binding', 'UserData', 'callbackUrl', '(body)']);
@@ -256,15 +257,6 @@ describe('CLI rows under random input', () => {
     );
   });
 });
-
-/** A JSON text nested `depth` levels deep: objects, arrays, or both by turns. */
-function deepText(depth: number, kind: 'object' | 'array' | 'mixed'): string {
-  if (kind === 'object') return `${'{"k":'.repeat(depth)}0${'}'.repeat(depth)}`;
-  if (kind === 'array') return `${'['.repeat(depth)}${']'.repeat(depth)}`;
-  const opens = Array.from({ length: depth }, (_, i) => (i % 2 === 0 ? '{"k":' : '['));
-  const closes = opens.map((o) => (o === '[' ? ']' : '}')).reverse();
-  return `${opens.join('')}0${closes.join('')}`;
-}
 
 /** Text cells as a report may carry them: formulas in every form, odd whitespace, plain text. */
 const reportText = fc.oneof(

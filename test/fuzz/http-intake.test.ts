@@ -19,6 +19,7 @@ import {
   testHttpApi,
   type TestOrchestrator,
 } from '../support/orchestrator.js';
+import { deepText } from '../support/hostile-json.js';
 
 const TOKEN = 'fuzz-token-0123456789abcdef';
 const VALID_ID = '11010519491231002X';
@@ -511,15 +512,6 @@ describe('the HTTP intake under random input', () => {
 /** Where a generated JSON value goes in a request. */
 type Spot =
   'UserData' | 'UserData.inner' | 'Binding.Deep' | 'Extra' | 'TicketId' | 'body' | 'batchItem';
-
-/** A JSON text nested `depth` levels deep: objects, arrays, or both by turns. */
-function deepText(depth: number, kind: 'object' | 'array' | 'mixed'): string {
-  if (kind === 'object') return `${'{"k":'.repeat(depth)}0${'}'.repeat(depth)}`;
-  if (kind === 'array') return `${'['.repeat(depth)}${']'.repeat(depth)}`;
-  const opens = Array.from({ length: depth }, (_, i) => (i % 2 === 0 ? '{"k":' : '['));
-  const closes = opens.map((o) => (o === '[' ? ']' : '}')).reverse();
-  return `${opens.join('')}0${closes.join('')}`;
-}
 
 /** Deep, wide and long JSON values, as text, with the depth and size they have. */
 const hugeJson = fc.oneof(

@@ -342,7 +342,7 @@ describe('plain http in production', () => {
   it('refuses an http WEBHOOK_DEFAULT_URL at config load unless its host is allowed', () => {
     const env = {
       ORCHESTRATOR_MODE: 'production',
-      CLOUDAUTH_ENDPOINT: 'https://cloudauth.aliyuncs.com',
+      CLOUDAUTH_ENDPOINT: 'https://cloudauth.example.test',
       CLOUDAUTH_ACCESS_KEY_ID: `LTAI${randomBytes(10).toString('hex')}`,
       CLOUDAUTH_ACCESS_KEY_SECRET: randomBytes(24).toString('base64url'),
       REDIS_URL: 'redis://127.0.0.1:6379',
