@@ -33,6 +33,7 @@
  * passphrase, not random bytes: odds of 1 in 10^14 for a random key).
  */
 import type { Config } from './config.js';
+import { PRODUCTION_REQUIREMENTS, type ProductionKey } from './config-mode.js';
 
 /** Estimated bits a text secret must carry in production (rule 1 above). */
 export const SECRET_MIN_BITS = 90;
@@ -160,12 +161,26 @@ export function plainRedisWarning(redisUrl: string | undefined): string | undefi
 /**
  * What production mode refuses in a configuration that has every required key: a plain-http
  * Cloudauth endpoint, weak secrets and keys (see the module comment), and the emulator's key pair
- * as Cloudauth credentials. One line per problem, naming the key and never quoting its value.
+ * as Cloudauth credentials. Only the keys in `needs` (a role's requirements; default all of them)
+ * are judged: a process is not refused for a setting it does not use. One line per problem, naming
+ * the key and never quoting its value.
  */
-export function productionProblems(config: Config): string[] {
+export function productionProblems(
+  config: Config,
+  needs: readonly ProductionKey[] = PRODUCTION_REQUIREMENTS.all,
+): string[] {
   const problems: string[] = [];
-  const { endpoint, accessKeyId, accessKeySecret } = config.cloudauth;
-  if (endpoint !== undefined && new URL(endpoint).protocol !== 'https:') {
+  const needed = (k: ProductionKey) => needs.includes(k);
+  const { endpoint } = config.cloudauth;
+  const accessKeyId = needed('CLOUDAUTH_ACCESS_KEY_ID') ? config.cloudauth.accessKeyId : undefined;
+  const accessKeySecret = needed('CLOUDAUTH_ACCESS_KEY_SECRET')
+    ? config.cloudauth.accessKeySecret
+    : undefined;
+  if (
+    needed('CLOUDAUTH_ENDPOINT') &&
+    endpoint !== undefined &&
+    new URL(endpoint).protocol !== 'https:'
+  ) {
     problems.push(
       'CLOUDAUTH_ENDPOINT must be an https:// URL: names, ID numbers and STS credentials cross it',
     );
@@ -179,10 +194,11 @@ export function productionProblems(config: Config): string[] {
       "CLOUDAUTH_ACCESS_KEY_ID / CLOUDAUTH_ACCESS_KEY_SECRET: that is the emulator's key pair (EMULATOR_ACCESS_KEYS), not a Cloudauth one",
     );
   }
+  const tokens = needed('API_TOKENS') ? config.api.tokens : [];
   const text: [string, string | undefined][] = [
     ['CLOUDAUTH_ACCESS_KEY_SECRET', accessKeySecret],
-    ['WEBHOOK_SECRET', config.webhooks.secret],
-    ...config.api.tokens.map((t, i, all): [string, string] => [
+    ['WEBHOOK_SECRET', needed('WEBHOOK_SECRET') ? config.webhooks.secret : undefined],
+    ...tokens.map((t, i, all): [string, string] => [
       all.length === 1 ? 'API_TOKENS' : `API_TOKENS (token ${i + 1} of ${all.length})`,
       t,
     ]),
@@ -191,7 +207,7 @@ export function productionProblems(config: Config): string[] {
     const reason = value === undefined ? undefined : weakSecretReason(value);
     if (reason !== undefined) problems.push(`${name} is too weak: ${reason}`);
   }
-  const key = config.store.encryptionKey;
+  const key = needed('ENCRYPTION_KEY') ? config.store.encryptionKey : undefined;
   const keyReason = key === undefined ? undefined : weakKeyReason(Buffer.from(key, 'base64'));
   if (keyReason !== undefined) problems.push(`ENCRYPTION_KEY is too weak: ${keyReason}`);
   return problems;

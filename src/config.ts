@@ -1,11 +1,24 @@
 /**
  * The one place that reads configuration. Every key is an environment variable, declared once in
  * {@link CONFIG_KEYS} with its type, default and description; the README's configuration table is
- * made from the same declarations. `loadConfig(env)` is pure: pass `process.env` at the edge.
+ * made from the same declarations. `loadConfig(env, role)` is pure: pass `process.env` at the edge.
+ * How the mode is chosen and what each role needs in production: `config-mode.ts`.
  */
 import { z } from 'zod';
 import { productionProblems } from './config-checks.js';
+import {
+  PRODUCTION_REQUIREMENTS,
+  callsCloudauth,
+  credentialsWithoutEndpoint,
+  missingInProduction,
+  resolveMode,
+  weakInProduction,
+  type ConfigRole,
+  type OrchestratorMode,
+} from './config-mode.js';
 import { ConfigError } from './errors.js';
+
+export type { ConfigRole, OrchestratorMode } from './config-mode.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -100,9 +113,9 @@ const key = <S extends z.ZodType>(
 /** Every configuration key, by environment variable name. */
 export const CONFIG_KEYS = {
   ORCHESTRATOR_MODE: key(
-    z.enum(['embedded', 'production']),
-    'embedded',
-    "`embedded` runs on local defaults (the emulator where no Cloudauth endpoint is set); `production` refuses to start without a real endpoint, credentials, `REDIS_URL`, `ENCRYPTION_KEY`, `WEBHOOK_SECRET` and `API_TOKENS`, with an `http://` `CLOUDAUTH_ENDPOINT`, with the emulator's key pair, and with weak secrets (see each one: no dictionary, rules that refuse typed and placeholder values, never a long enough random one).",
+    z.enum(['embedded', 'production']).optional(),
+    undefined,
+    "`embedded` runs on local defaults (the Cloudauth emulator where no `CLOUDAUTH_ENDPOINT` is set, generated secrets in files) and marks every verdict its workers reach `emulated: true`; `production` refuses to start without what its role uses: `all` a real `CLOUDAUTH_ENDPOINT` and credentials, `REDIS_URL`, `ENCRYPTION_KEY`, `WEBHOOK_SECRET` and `API_TOKENS`; `api` `REDIS_URL`, `ENCRYPTION_KEY` and `API_TOKENS`; `worker` the Cloudauth endpoint and credentials, `REDIS_URL`, `ENCRYPTION_KEY` and `WEBHOOK_SECRET`; the CLI `REDIS_URL` and `ENCRYPTION_KEY`; `emulator` nothing. It also refuses an `http://` `CLOUDAUTH_ENDPOINT`, the emulator's key pair, and weak secrets (see each one: no dictionary, rules that refuse typed and placeholder values, never a long enough random one). Unset: `production` when `NODE_ENV=production` or any of `CLOUDAUTH_ENDPOINT`, `CLOUDAUTH_ACCESS_KEY_ID`, `CLOUDAUTH_ACCESS_KEY_SECRET`, `CLOUDAUTH_SECURITY_TOKEN` is set, else `embedded`. Cloudauth credentials without `CLOUDAUTH_ENDPOINT` refuse to start in either mode.",
   ),
   LOG_LEVEL: key(
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
@@ -144,23 +157,23 @@ export const CONFIG_KEYS = {
   CLOUDAUTH_ENDPOINT: key(
     z.string().url().optional(),
     undefined,
-    'Cloudauth POP endpoint, e.g. `https://cloudauth.aliyuncs.com`; `https://` in production (names, ID numbers and STS credentials cross it). Unset in embedded mode: the built-in emulator.',
+    "Cloudauth POP endpoint, e.g. `https://cloudauth.aliyuncs.com`; `https://` in production (names, ID numbers and STS credentials cross it). Setting it selects production mode unless `ORCHESTRATOR_MODE=embedded` is given (as when it is an emulator's URL). Unset in embedded mode: the Cloudauth emulator.",
   ),
   CLOUDAUTH_ACCESS_KEY_ID: key(
     z.string().min(1).optional(),
     undefined,
-    'AccessKeyId for Cloudauth. Unset in embedded mode: the emulator demo key.',
+    'AccessKeyId for Cloudauth. Refused without `CLOUDAUTH_ENDPOINT` in every mode; setting it selects production mode unless `ORCHESTRATOR_MODE=embedded` is given. Unset in embedded mode without an endpoint: the emulator demo key.',
   ),
   CLOUDAUTH_ACCESS_KEY_SECRET: key(
     z.string().min(1).optional(),
     undefined,
-    "AccessKeySecret for Cloudauth. In production it must pass the secret strength rule (see `API_TOKENS`) and not be the emulator's. Never logged.",
+    "AccessKeySecret for Cloudauth. Refused without `CLOUDAUTH_ENDPOINT`, like `CLOUDAUTH_ACCESS_KEY_ID`. In production it must pass the secret strength rule (see `API_TOKENS`) and not be the emulator's. Never logged.",
     true,
   ),
   CLOUDAUTH_SECURITY_TOKEN: key(
     z.string().min(1).optional(),
     undefined,
-    'STS SecurityToken when the Cloudauth credentials are temporary. Never logged.',
+    'STS SecurityToken when the Cloudauth credentials are temporary. Refused without `CLOUDAUTH_ENDPOINT`, like `CLOUDAUTH_ACCESS_KEY_ID`. Never logged.',
     true,
   ),
   CLOUDAUTH_TIMEOUT_MS: key(
@@ -333,10 +346,15 @@ export const CONFIG_KEYS = {
     'false',
     '`GET /metrics` requires the API bearer token. Default no: Prometheus scrapers usually carry none, and the metrics hold counts by state, action and error code only (no ticket ids, no personal data). `/healthz` and `/readyz` never require it.',
   ),
-  READYZ_MAX_WAIT_SECONDS: key(
-    int(1, 86_400),
-    '300',
-    '`GET /readyz` answers 503 when the oldest waiting ticket job has waited longer than this, in seconds.',
+  WORKER_OPS_HOST: key(
+    z.string().min(1),
+    '127.0.0.1',
+    'Address where a `worker` process serves `/healthz`, `/readyz` and `/metrics`.',
+  ),
+  WORKER_OPS_PORT: key(
+    int(0, 65535),
+    '9464',
+    'Port where a `worker` process serves `/healthz`, `/readyz` and `/metrics`; 0 picks a free port.',
   ),
   EMULATOR_HOST: key(z.string().min(1), '127.0.0.1', 'Address the emulators listen on.'),
   EMULATOR_CLOUDAUTH_PORT: key(
@@ -417,7 +435,8 @@ type Raw = { [K in keyof Keys]: z.output<Keys[K]['schema']> };
 
 /** The validated configuration. */
 export interface Config {
-  mode: 'embedded' | 'production';
+  /** The resolved mode: `ORCHESTRATOR_MODE`, or what the environment implies (see config-mode.ts). */
+  mode: OrchestratorMode;
   logLevel: Raw['LOG_LEVEL'];
   redisUrl: string | undefined;
   /** Prefix of every ticket-store key. */
@@ -504,8 +523,10 @@ export interface Config {
   ops: {
     /** `GET /metrics` requires the API bearer token. */
     metricsAuth: boolean;
-    /** `GET /readyz` fails when the oldest waiting ticket job is older, in seconds. */
-    readyzMaxWaitSeconds: number;
+    /** Address where a `worker` process serves /healthz, /readyz and /metrics. */
+    workerHost: string;
+    /** Port where a `worker` process serves /healthz, /readyz and /metrics; 0 picks a free port. */
+    workerPort: number;
   };
   emulator: {
     host: string;
@@ -555,10 +576,15 @@ function refusePlainHttpDefaultUrl(webhooks: Config['webhooks']): void {
 }
 
 /**
- * Validates `env` against {@link CONFIG_KEYS}. Throws one {@link ConfigError} naming every bad key.
- * Unknown variables are ignored.
+ * Validates `env` against {@link CONFIG_KEYS} for a process of `role` (default `all`). Throws one
+ * {@link ConfigError} naming every bad key; then refuses Cloudauth credentials without an endpoint
+ * (every role but `emulator`), and in production the keys `role` needs that are missing or weak
+ * (none for `emulator`). Unknown variables are ignored; `NODE_ENV` is read to choose the mode.
  */
-export function loadConfig(env: Record<string, string | undefined>): Config {
+export function loadConfig(
+  env: Record<string, string | undefined>,
+  role: ConfigRole = 'all',
+): Config {
   const raw: Record<string, unknown> = {};
   const problems: string[] = [];
   for (const [name, spec] of Object.entries(CONFIG_KEYS) as [string, KeySpec<z.ZodType>][]) {
@@ -573,9 +599,10 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
   }
   if (problems.length > 0) throw new ConfigError(`invalid configuration: ${problems.join(' | ')}`);
   const r = raw as Raw;
+  const resolved = resolveMode(r.ORCHESTRATOR_MODE, env);
 
   const config: Config = {
-    mode: r.ORCHESTRATOR_MODE,
+    mode: resolved.mode,
     logLevel: r.LOG_LEVEL,
     redisUrl: r.REDIS_URL,
     redisPrefix: r.REDIS_PREFIX,
@@ -636,7 +663,8 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
     ops: {
       metricsAuth: r.METRICS_AUTH,
-      readyzMaxWaitSeconds: r.READYZ_MAX_WAIT_SECONDS,
+      workerHost: r.WORKER_OPS_HOST,
+      workerPort: r.WORKER_OPS_PORT,
     },
     emulator: {
       host: r.EMULATOR_HOST,
@@ -657,31 +685,22 @@ export function loadConfig(env: Record<string, string | undefined>): Config {
     },
   };
 
+  // the emulator is a test double: no mode makes it refuse
+  if (role === 'emulator') return config;
+  const stray = credentialsWithoutEndpoint(config);
+  if (stray !== undefined) throw new ConfigError(stray);
   if (config.mode === 'production') {
-    const missing = (
-      [
-        ['CLOUDAUTH_ENDPOINT', config.cloudauth.endpoint],
-        ['CLOUDAUTH_ACCESS_KEY_ID', config.cloudauth.accessKeyId],
-        ['CLOUDAUTH_ACCESS_KEY_SECRET', config.cloudauth.accessKeySecret],
-        ['REDIS_URL', config.redisUrl],
-        ['ENCRYPTION_KEY', config.store.encryptionKey],
-        ['WEBHOOK_SECRET', config.webhooks.secret],
-        ['API_TOKENS', config.api.tokens.length === 0 ? undefined : config.api.tokens],
-      ] as const
-    )
-      .filter(([, v]) => v === undefined)
-      .map(([k]) => k);
-    if (missing.length > 0) {
-      throw new ConfigError(`ORCHESTRATOR_MODE=production requires ${missing.join(', ')}`);
-    }
+    const missing = missingInProduction(config, role, resolved);
+    if (missing !== undefined) throw new ConfigError(missing);
     // https endpoints and strong secrets: the rules are in config-checks.ts
-    const weak = productionProblems(config);
-    if (weak.length > 0) {
-      throw new ConfigError(`ORCHESTRATOR_MODE=production refuses: ${weak.join(' | ')}`);
+    const weak = productionProblems(config, PRODUCTION_REQUIREMENTS[role]);
+    if (weak.length > 0) throw new ConfigError(weakInProduction(weak, resolved));
+    // the roles that deliver webhooks (they sign them)
+    if (PRODUCTION_REQUIREMENTS[role].includes('WEBHOOK_SECRET')) {
+      refusePlainHttpDefaultUrl(config.webhooks);
     }
   }
-  if (config.mode === 'production') refusePlainHttpDefaultUrl(config.webhooks);
-  if (config.cloudauth.endpoint !== undefined) {
+  if (callsCloudauth(role) && config.cloudauth.endpoint !== undefined) {
     if (!config.cloudauth.accessKeyId || !config.cloudauth.accessKeySecret) {
       throw new ConfigError(
         'CLOUDAUTH_ENDPOINT is set: CLOUDAUTH_ACCESS_KEY_ID and CLOUDAUTH_ACCESS_KEY_SECRET are required too',

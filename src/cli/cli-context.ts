@@ -31,10 +31,13 @@ export function processIo(): CliIo {
   };
 }
 
-/** The configuration; a configuration error becomes a usage error (exit 2). */
+/**
+ * The configuration as the command line needs it (in production only `REDIS_URL` and
+ * `ENCRYPTION_KEY`); a configuration error becomes a usage error (exit 2).
+ */
 export function loadCliConfig(io: CliIo): Config {
   try {
-    return loadConfig(io.env);
+    return loadConfig(io.env, 'cli');
   } catch (err) {
     if (err instanceof ConfigError) throw usageError(err.message);
     throw err;

@@ -82,6 +82,8 @@ const sink = new Writable({
 
 function envFor(redisPrefix: string, secret: string): Record<string, string> {
   return {
+    // the emulator's endpoint: embedded mode, asked for (an endpoint alone selects production)
+    ORCHESTRATOR_MODE: 'embedded',
     REDIS_URL: inject('redisUrl'),
     REDIS_PREFIX: redisPrefix,
     LOG_LEVEL: 'debug',

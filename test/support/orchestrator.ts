@@ -45,6 +45,9 @@ export async function startTestOrchestrator(
   const emu = await startTestEmulators(options.emulator);
   const prefix = `test-${randomUUID().slice(0, 8)}`;
   const env: Record<string, string> = {
+    // the Cloudauth endpoint is the emulator's: embedded mode, asked for (an endpoint alone
+    // would select production); its verdicts are marked emulated
+    ORCHESTRATOR_MODE: 'embedded',
     REDIS_URL: inject('redisUrl'),
     REDIS_PREFIX: prefix,
     CLOUDAUTH_ENDPOINT: emu.cloudauth.url,
@@ -61,6 +64,8 @@ export async function startTestOrchestrator(
     SHUTDOWN_TIMEOUT_MS: '2000',
     LOG_LEVEL: 'silent',
     API_PORT: '0',
+    // worker processes started with this environment each serve their probes on a free port
+    WORKER_OPS_PORT: '0',
     ...options.env,
   };
   const config = loadConfig(env);
@@ -100,7 +105,8 @@ export async function startTestOrchestrator(
   };
 }
 
-async function deleteKeys(redis: Redis, patterns: string[]): Promise<void> {
+/** Deletes every key matching `patterns` (SCAN + DEL), then disconnects `redis`. */
+export async function deleteKeys(redis: Redis, patterns: string[]): Promise<void> {
   for (const match of patterns) {
     let cursor = '0';
     do {

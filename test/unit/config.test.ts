@@ -60,9 +60,12 @@ describe('loadConfig', () => {
     expect(() => loadConfig({ ORCHESTRATOR_MODE: 'production' })).toThrow(
       /CLOUDAUTH_ENDPOINT, CLOUDAUTH_ACCESS_KEY_ID, CLOUDAUTH_ACCESS_KEY_SECRET, REDIS_URL/,
     );
-    expect(() => loadConfig({ CLOUDAUTH_ENDPOINT: 'https://cloudauth.example.test' })).toThrow(
-      /CLOUDAUTH_ACCESS_KEY_ID and CLOUDAUTH_ACCESS_KEY_SECRET are required/,
-    );
+    expect(() =>
+      loadConfig({
+        ORCHESTRATOR_MODE: 'embedded',
+        CLOUDAUTH_ENDPOINT: 'http://127.0.0.1:8787',
+      }),
+    ).toThrow(/CLOUDAUTH_ACCESS_KEY_ID and CLOUDAUTH_ACCESS_KEY_SECRET are required/);
   });
 
   it('documents every key with a description', () => {
@@ -89,6 +92,11 @@ function strongProduction(): Record<string, string> {
     WEBHOOK_SECRET: randomBytes(32).toString('hex'),
     API_TOKENS: `${randomBytes(16).toString('hex')},${randomBytes(32).toString('base64url')}`,
   };
+}
+
+/** `env` without `keys`. */
+function without(env: Record<string, string>, ...keys: string[]): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter(([k]) => !keys.includes(k)));
 }
 
 /** The ConfigError `loadConfig(env)` throws (fails the test when it throws none). */
@@ -181,6 +189,7 @@ describe('production strength checks', () => {
 
   it('leaves embedded mode alone', () => {
     const c = loadConfig({
+      ORCHESTRATOR_MODE: 'embedded',
       API_TOKENS: 'aaaaaaaaaaaaaaaa',
       ENCRYPTION_KEY: Buffer.alloc(32).toString('base64'),
       WEBHOOK_SECRET: 'changeme-changeme',
@@ -234,6 +243,185 @@ describe('production strength checks', () => {
     expect(estimatedBits('Kq7w'.repeat(4))).toBeGreaterThanOrEqual(SECRET_MIN_BITS);
     // the estimate alone would pass it: the repeat rule refuses it
     expect(weakSecretReason('Kq7w'.repeat(4))).toBe('it is a shorter piece repeated');
+  });
+});
+
+/** The emulator's demo key pair (EMULATOR_ACCESS_KEYS' default). */
+const EMULATOR_KEYS = {
+  CLOUDAUTH_ACCESS_KEY_ID: 'LTAIdemoOrchestrator',
+  CLOUDAUTH_ACCESS_KEY_SECRET: 'demo-secret-change-me',
+};
+
+describe('fail closed', () => {
+  /** What every role needs in production, strong, with no mode and no Cloudauth key. */
+  const PRODUCTION_BASICS = (): Record<string, string> =>
+    without(
+      strongProduction(),
+      'ORCHESTRATOR_MODE',
+      'CLOUDAUTH_ENDPOINT',
+      'CLOUDAUTH_ACCESS_KEY_ID',
+      'CLOUDAUTH_ACCESS_KEY_SECRET',
+    );
+  const EMULATOR = { CLOUDAUTH_ENDPOINT: 'http://127.0.0.1:8787', ...EMULATOR_KEYS };
+
+  it('is embedded only when nothing production-like is set', () => {
+    expect(loadConfig({}).mode).toBe('embedded');
+    expect(loadConfig({ NODE_ENV: 'development', REDIS_URL: 'redis://127.0.0.1:6379' }).mode).toBe(
+      'embedded',
+    );
+    const inferred = without(strongProduction(), 'ORCHESTRATOR_MODE');
+    expect(loadConfig(inferred).mode).toBe('production');
+    expect(loadConfig({ ...inferred, NODE_ENV: 'production' }).mode).toBe('production');
+  });
+
+  it('refuses NODE_ENV=production alone, saying why the mode is production and how to ask for embedded', () => {
+    expect(refusal({ NODE_ENV: 'production' })).toBe(
+      'NODE_ENV=production selects ORCHESTRATOR_MODE=production (ORCHESTRATOR_MODE is unset); it requires CLOUDAUTH_ENDPOINT, CLOUDAUTH_ACCESS_KEY_ID, CLOUDAUTH_ACCESS_KEY_SECRET, REDIS_URL, ENCRYPTION_KEY, WEBHOOK_SECRET, API_TOKENS (production never runs on the Cloudauth emulator). Set them, or ask for embedded mode explicitly with ORCHESTRATOR_MODE=embedded (local defaults and the Cloudauth emulator; its verdicts are marked emulated)',
+    );
+    expect(refusal({ ...PRODUCTION_BASICS(), NODE_ENV: 'Production' })).toMatch(
+      /^NODE_ENV=production selects ORCHESTRATOR_MODE=production \(ORCHESTRATOR_MODE is unset\); it requires CLOUDAUTH_ENDPOINT, CLOUDAUTH_ACCESS_KEY_ID, CLOUDAUTH_ACCESS_KEY_SECRET \(/,
+    );
+  });
+
+  it.each([
+    ['embedded, asked for', { ORCHESTRATOR_MODE: 'embedded' }],
+    ['inferred from the credentials', {}],
+    ['production', { ORCHESTRATOR_MODE: 'production' }],
+    [
+      'embedded with NODE_ENV=production',
+      { ORCHESTRATOR_MODE: 'embedded', NODE_ENV: 'production' },
+    ],
+  ])(
+    'refuses Cloudauth credentials without CLOUDAUTH_ENDPOINT (%s), naming the keys',
+    (_, mode) => {
+      const secret = randomBytes(24).toString('base64url');
+      const message = refusal({
+        ...PRODUCTION_BASICS(),
+        ...mode,
+        CLOUDAUTH_ACCESS_KEY_ID: 'LTAI5tExampleKeyId0001',
+        CLOUDAUTH_ACCESS_KEY_SECRET: secret,
+      });
+      expect(message).toBe(
+        'CLOUDAUTH_ACCESS_KEY_ID, CLOUDAUTH_ACCESS_KEY_SECRET are set but CLOUDAUTH_ENDPOINT is not: refusing to start, since without an endpoint the orchestrator would call the Cloudauth emulator with its demo key and ignore them. Set CLOUDAUTH_ENDPOINT to your Cloudauth endpoint (https://…), or unset CLOUDAUTH_ACCESS_KEY_ID, CLOUDAUTH_ACCESS_KEY_SECRET to run on the emulators (ORCHESTRATOR_MODE=embedded)',
+      );
+      expect(message).not.toContain(secret);
+      expect(message).not.toContain('LTAI5tExampleKeyId0001');
+    },
+  );
+
+  it('refuses a security token alone without CLOUDAUTH_ENDPOINT, in every role but the emulator', () => {
+    const env = { ORCHESTRATOR_MODE: 'embedded', CLOUDAUTH_SECURITY_TOKEN: 'sts-token-value' };
+    for (const role of ['all', 'api', 'worker', 'cli'] as const) {
+      expect(() => loadConfig(env, role), role).toThrow(
+        'CLOUDAUTH_SECURITY_TOKEN is set but CLOUDAUTH_ENDPOINT is not: refusing to start, since without an endpoint the orchestrator would call the Cloudauth emulator with its demo key and ignore it. Set CLOUDAUTH_ENDPOINT to your Cloudauth endpoint (https://…), or unset CLOUDAUTH_SECURITY_TOKEN to run on the emulators (ORCHESTRATOR_MODE=embedded)',
+      );
+    }
+    expect(loadConfig(env, 'emulator').mode).toBe('embedded');
+  });
+
+  it('refuses ORCHESTRATOR_MODE=production without CLOUDAUTH_ENDPOINT', () => {
+    expect(refusal(without(strongProduction(), 'CLOUDAUTH_ENDPOINT'))).toBe(
+      'CLOUDAUTH_ACCESS_KEY_ID, CLOUDAUTH_ACCESS_KEY_SECRET are set but CLOUDAUTH_ENDPOINT is not: refusing to start, since without an endpoint the orchestrator would call the Cloudauth emulator with its demo key and ignore them. Set CLOUDAUTH_ENDPOINT to your Cloudauth endpoint (https://…), or unset CLOUDAUTH_ACCESS_KEY_ID, CLOUDAUTH_ACCESS_KEY_SECRET to run on the emulators (ORCHESTRATOR_MODE=embedded)',
+    );
+    expect(refusal({ ...PRODUCTION_BASICS(), ORCHESTRATOR_MODE: 'production' })).toBe(
+      'ORCHESTRATOR_MODE=production requires CLOUDAUTH_ENDPOINT, CLOUDAUTH_ACCESS_KEY_ID, CLOUDAUTH_ACCESS_KEY_SECRET (production never runs on the Cloudauth emulator)',
+    );
+  });
+
+  it('holds a CLOUDAUTH_ENDPOINT without a mode to the production requirements', () => {
+    expect(refusal({ CLOUDAUTH_ENDPOINT: EMULATOR.CLOUDAUTH_ENDPOINT })).toBe(
+      'Setting CLOUDAUTH_ENDPOINT selects ORCHESTRATOR_MODE=production (ORCHESTRATOR_MODE is unset); it requires CLOUDAUTH_ACCESS_KEY_ID, CLOUDAUTH_ACCESS_KEY_SECRET, REDIS_URL, ENCRYPTION_KEY, WEBHOOK_SECRET, API_TOKENS. Set them, or ask for embedded mode explicitly with ORCHESTRATOR_MODE=embedded (local defaults and the Cloudauth emulator; its verdicts are marked emulated)',
+    );
+    // the emulator's endpoint and key pair, without a mode: production, and its checks refuse
+    const message = refusal({ ...PRODUCTION_BASICS(), ...EMULATOR });
+    expect(message).toMatch(
+      /^Setting CLOUDAUTH_ENDPOINT, CLOUDAUTH_ACCESS_KEY_ID, CLOUDAUTH_ACCESS_KEY_SECRET selects ORCHESTRATOR_MODE=production \(ORCHESTRATOR_MODE is unset\), which refuses: CLOUDAUTH_ENDPOINT must be an https:\/\/ URL/,
+    );
+    expect(message).toContain("that is the emulator's key pair");
+    expect(message).toMatch(
+      /\. Fix them, or ask for embedded mode explicitly with ORCHESTRATOR_MODE=embedded \(local defaults and the Cloudauth emulator; its verdicts are marked emulated\)$/,
+    );
+  });
+
+  it('allows embedded mode asked for explicitly, also with NODE_ENV=production and an emulator endpoint', () => {
+    expect(loadConfig({ ORCHESTRATOR_MODE: 'embedded', NODE_ENV: 'production' }).mode).toBe(
+      'embedded',
+    );
+    const c = loadConfig({ ORCHESTRATOR_MODE: 'embedded', NODE_ENV: 'production', ...EMULATOR });
+    expect(c.mode).toBe('embedded');
+    expect(c.cloudauth.endpoint).toBe(EMULATOR.CLOUDAUTH_ENDPOINT);
+  });
+});
+
+describe('per-role production requirements', () => {
+  it.each([
+    [
+      'all',
+      'CLOUDAUTH_ENDPOINT, CLOUDAUTH_ACCESS_KEY_ID, CLOUDAUTH_ACCESS_KEY_SECRET, REDIS_URL, ENCRYPTION_KEY, WEBHOOK_SECRET, API_TOKENS (production never runs on the Cloudauth emulator)',
+    ],
+    ['api', 'REDIS_URL, ENCRYPTION_KEY, API_TOKENS for the api role'],
+    [
+      'worker',
+      'CLOUDAUTH_ENDPOINT, CLOUDAUTH_ACCESS_KEY_ID, CLOUDAUTH_ACCESS_KEY_SECRET, REDIS_URL, ENCRYPTION_KEY, WEBHOOK_SECRET for the worker role (production never runs on the Cloudauth emulator)',
+    ],
+    ['cli', 'REDIS_URL, ENCRYPTION_KEY for the command line'],
+  ] as const)('the %s role requires %s', (role, list) => {
+    expect(() => loadConfig({ ORCHESTRATOR_MODE: 'production' }, role)).toThrow(
+      `ORCHESTRATOR_MODE=production requires ${list}`,
+    );
+  });
+
+  it('lets the command line read the store with REDIS_URL and ENCRYPTION_KEY only', () => {
+    const env = {
+      NODE_ENV: 'production',
+      REDIS_URL: 'rediss://redis.internal.example:6380',
+      ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      // not judged: the CLI signs no webhook and calls no API
+      WEBHOOK_SECRET: 'changeme-changeme-changeme',
+      API_TOKENS: 'aaaaaaaaaaaaaaaa',
+    };
+    expect(loadConfig(env, 'cli').mode).toBe('production');
+    expect(() => loadConfig(env, 'api')).toThrow(/API_TOKENS is too weak/);
+  });
+
+  it('needs no Cloudauth keys and no WEBHOOK_SECRET for the api role, and judges its token', () => {
+    const env = {
+      ORCHESTRATOR_MODE: 'production',
+      REDIS_URL: 'rediss://redis.internal.example:6380',
+      ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+      API_TOKENS: randomBytes(16).toString('hex'),
+      WEBHOOK_DEFAULT_URL: 'http://hooks.example.test/in',
+    };
+    expect(loadConfig(env, 'api').mode).toBe('production');
+    expect(() => loadConfig({ ...env, API_TOKENS: 'Tok3n-Tok3n-Tok3n-Tok3n-' }, 'api')).toThrow(
+      'ORCHESTRATOR_MODE=production refuses: API_TOKENS is too weak: it is a shorter piece repeated',
+    );
+  });
+
+  it('needs no API_TOKENS for the worker role, and judges its Cloudauth and webhook secrets', () => {
+    const env = without(strongProduction(), 'API_TOKENS');
+    expect(loadConfig({ ...env, API_TOKENS: 'aaaaaaaaaaaaaaaa' }, 'worker').mode).toBe(
+      'production',
+    );
+    expect(() =>
+      loadConfig({ ...env, WEBHOOK_SECRET: 'changeme-changeme-changeme' }, 'worker'),
+    ).toThrow(/WEBHOOK_SECRET is too weak/);
+    expect(() =>
+      loadConfig({ ...env, WEBHOOK_DEFAULT_URL: 'http://hooks.example.test/in' }, 'worker'),
+    ).toThrow(/WEBHOOK_DEFAULT_URL must be https in production/);
+    expect(() => loadConfig({ ...env, ...EMULATOR_KEYS }, 'worker')).toThrow(
+      /the emulator's key pair/,
+    );
+  });
+
+  it('never refuses the emulator role because of the mode', () => {
+    for (const env of [
+      { NODE_ENV: 'production' },
+      { ORCHESTRATOR_MODE: 'production' },
+      { CLOUDAUTH_ACCESS_KEY_ID: 'LTAI5tExampleKeyId0001' },
+    ]) {
+      expect(loadConfig(env, 'emulator').mode).toBe('production');
+    }
   });
 });
 
