@@ -23,14 +23,23 @@ export const REPORT_COLUMNS = [
   'trustedScore',
   'authorityComparisonScore',
   'auditConclusions',
+  'emulated',
   'errorCode',
   'errorMessage',
   'createdAt',
   'finishedAt',
 ] as const;
 
-/** One report row; absent values are empty strings. */
-export type ReportRow = Record<(typeof REPORT_COLUMNS)[number], string | number>;
+/**
+ * One report row; absent values are empty strings. `emulated` is true when the verdict was reached
+ * in embedded mode, on the Cloudauth emulator (`true` / `false` in CSV).
+ */
+export type ReportRow = Record<
+  Exclude<(typeof REPORT_COLUMNS)[number], 'emulated'>,
+  string | number
+> & {
+  emulated: boolean;
+};
 
 /** A ticket as a report row (times as ISO 8601). Pure. */
 export function reportRow(t: ListedTicket): ReportRow {
@@ -44,6 +53,7 @@ export function reportRow(t: ListedTicket): ReportRow {
     trustedScore: v?.trustedScore ?? '',
     authorityComparisonScore: v?.authorityComparisonScore ?? '',
     auditConclusions: v?.auditConclusions ?? '',
+    emulated: v?.emulated === true,
     errorCode: t.lastError?.code ?? '',
     errorMessage: t.lastError?.message ?? '',
     createdAt: new Date(t.createdAt).toISOString(),
@@ -78,7 +88,12 @@ export function reportFormatOf(path: string): 'csv' | 'jsonl' {
 /** A stream from {@link ReportRow} objects to the report's text: CSV with a header, or JSONL. */
 export function reportEncoder(format: 'csv' | 'jsonl'): Transform {
   if (format === 'csv') {
-    return stringify({ header: true, columns: [...REPORT_COLUMNS], cast: { string: csvSafeCell } });
+    return stringify({
+      header: true,
+      columns: [...REPORT_COLUMNS],
+      // csv-stringify writes true as 1 and false as an empty cell by default
+      cast: { string: csvSafeCell, boolean: (b) => String(b) },
+    });
   }
   return new Transform({
     writableObjectMode: true,

@@ -4,7 +4,7 @@
  */
 import type { TicketBinding } from '../domain/binding.js';
 import { maskIdNumber, maskName } from '../domain/mask.js';
-import type { HistoryEntry } from '../domain/ticket.js';
+import type { HistoryEntry, Verdict } from '../domain/ticket.js';
 import type { StoredTicket } from '../store/ticket-store.js';
 import { loadCliConfig, withApp, type CliIo } from './cli-context.js';
 import { CliError, ExitCode } from './exit-codes.js';
@@ -18,7 +18,9 @@ export interface TicketStatusView {
   batchId?: string;
   attempts: number;
   applicant: { name?: string; idNumber?: string };
-  verdict?: StoredTicket['verdict'];
+  verdict?: Omit<Verdict, 'emulated'>;
+  /** Present (true) when the verdict was reached in embedded mode, on the Cloudauth emulator. */
+  emulated?: true;
   lastError?: { code: string; message: string; retryable: boolean; at: string };
   createdAt: string;
   updatedAt: string;
@@ -45,7 +47,7 @@ export function statusView(
     ...(t.batchId === undefined ? {} : { batchId: t.batchId }),
     attempts: t.attempts,
     applicant,
-    ...(t.verdict === undefined ? {} : { verdict: t.verdict }),
+    ...(t.verdict === undefined ? {} : verdictParts(t.verdict)),
     ...(t.lastError === undefined
       ? {}
       : {
@@ -67,6 +69,14 @@ export function statusView(
       ...(h.cause === undefined ? {} : { cause: h.cause }),
     })),
   };
+}
+
+/** The verdict without its mark, and the mark beside it (only when set). */
+function verdictParts({
+  emulated,
+  ...verdict
+}: Verdict): Pick<TicketStatusView, 'verdict' | 'emulated'> {
+  return emulated === true ? { verdict, emulated } : { verdict };
 }
 
 /** The view as text for a person. Pure. */
@@ -93,6 +103,11 @@ export function formatStatus(v: TicketStatusView): string {
       `Verdict     ${verdict} (StatusCode ${d.statusCode})${scores.length ? `, ${scores.join(', ')}` : ''}`,
     );
     if (d.auditConclusions) lines.push(`Conclusion  ${d.auditConclusions}`);
+  }
+  if (v.emulated) {
+    lines.push(
+      'Emulated    yes: reached in embedded mode on the Cloudauth emulator, not a real check',
+    );
   }
   if (v.lastError) {
     const e = v.lastError;

@@ -9,7 +9,7 @@
  * - Lease: the VerifyToken and the STS credentials of one GetVerifyToken, each with an expiry.
  *   A lease that would run out within a margin is renewed by a new GetVerifyToken.
  * - Verdict: Cloudauth's StatusCode 1 (passed) or 2 (not passed), with scores; a ticket outcome,
- *   never an error.
+ *   never an error. One reached in embedded mode (on the emulator) is marked emulated.
  * - Version: bumped by every transition and every recorded attempt error; the store advances a
  *   ticket only from the version the worker read (compare-and-set), so two workers can never both
  *   advance it, and a transition computed before an error was recorded cannot erase it.
@@ -86,6 +86,12 @@ export interface Verdict {
   similarityScore?: number;
   authorityComparisonScore?: number;
   auditConclusions?: string;
+  /**
+   * Reached by a worker in embedded mode, on the Cloudauth emulator: no real check of the person
+   * was made. Absent for a verdict reached in production. Stored with the verdict (one field of
+   * the ticket's hash), so it goes wherever the verdict goes.
+   */
+  emulated?: true;
 }
 
 /** The log-safe form of the error that failed a ticket, or the last one retried. */

@@ -73,6 +73,11 @@ export interface TicketProcessorDeps {
   /** Counts retries, throttling and token renewals. */
   telemetry?: Telemetry | undefined;
   /**
+   * This worker runs in embedded mode (on the Cloudauth emulator): every verdict it saves is marked
+   * `emulated`. Default false.
+   */
+  emulated?: boolean | undefined;
+  /**
    * The process's image limits and decode gate (IMAGE_MAX_PIXELS, IMAGE_DECODE_BUDGET_PIXELS), shared
    * by every job of the process. Default the process-wide defaults.
    */
@@ -178,8 +183,9 @@ export function makeTicketProcessor(deps: TicketProcessorDeps) {
   };
 
   const finish = async (run: Run, t: Ticket, status: GetStatusResult): Promise<Outcome> => {
-    const verdict = verdictOf(status);
-    if (!verdict) return CONTINUE;
+    const found = verdictOf(status);
+    if (!found) return CONTINUE;
+    const verdict: Verdict = deps.emulated === true ? { ...found, emulated: true } : found;
     const materials = await call(run, 'GetMaterials', () =>
       cloudauth.getMaterials({ biz: t.biz, ticketId: t.ticketId }),
     );

@@ -161,7 +161,12 @@ describe('report, status, retry, cancel', () => {
     const rows = parse<Record<string, string>>(text, { columns: true });
     expect(rows.map((row) => row.TicketId).sort()).toEqual(GOOD_IDS);
     for (const row of rows) {
-      expect(row).toMatchObject({ Biz: 'RPMin', state: 'passed', statusCode: '1' });
+      expect(row).toMatchObject({
+        Biz: 'RPMin',
+        state: 'passed',
+        statusCode: '1',
+        emulated: 'true',
+      });
       expect(Number(row.similarityScore)).toBeGreaterThan(0);
       expect(row.finishedAt).toMatch(/^\d{4}-\d\d-\d\dT/);
     }
@@ -177,6 +182,7 @@ describe('report, status, retry, cancel', () => {
     const r = await cli('status', 'c-1');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/State +passed/);
+    expect(r.stdout).toMatch(/Emulated +yes: reached in embedded mode on the Cloudauth emulator/);
     expect(r.stdout).toContain('李*  1101**********002X');
     expect(r.stdout).toContain('queued → token_issued');
     expect(r.stdout).not.toContain('11010519491231002X');
@@ -187,8 +193,18 @@ describe('report, status, retry, cancel', () => {
       state: 'passed',
       applicant: { name: '李*', idNumber: '1101**********002X' },
       verdict: { statusCode: 1 },
+      emulated: true,
     });
     expect((await cli('status', 'no-such-ticket')).code).toBe(5);
+    // in production the command line needs REDIS_URL and ENCRYPTION_KEY only: no WEBHOOK_SECRET,
+    // no API_TOKENS (and the Cloudauth settings are not judged)
+    expect(o.env).not.toHaveProperty('WEBHOOK_SECRET');
+    const production = await runCliProcess({ ...o.env, ORCHESTRATOR_MODE: 'production' }, [
+      'status',
+      'c-1',
+    ]);
+    expect(production.code, production.stderr).toBe(0);
+    expect(production.stdout).toMatch(/State +passed/);
   }, 30_000);
 
   it('retry and cancel answer 5 for unknown ids and 6 for a ticket that has ended', async () => {

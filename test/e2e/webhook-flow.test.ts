@@ -58,7 +58,11 @@ it('sends signed token_issued and passed events for an interactive ticket', asyn
     }
     await new Promise((r) => setTimeout(r, 500));
     expect(received.map((e) => e.type)).toEqual(['ticket.token_issued', 'ticket.passed']);
-    expect(received[1]).toMatchObject({ ticketId: 'w-1', verdict: { statusCode: 1 } });
+    expect(received[1]).toMatchObject({
+      ticketId: 'w-1',
+      verdict: { statusCode: 1 },
+      emulated: true,
+    });
     expect(JSON.stringify(received)).not.toContain('11010519491231002X');
     expect(badSignatures).toBe(0);
   } finally {

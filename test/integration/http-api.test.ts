@@ -131,6 +131,7 @@ describe('POST /v1/tickets', () => {
     expect(got.body).toMatchObject({
       state: 'passed',
       verdict: { statusCode: 1 },
+      emulated: true,
       lastError: null,
       pageUrl: null,
       applicant: { name: '李*', idNumber: '1101**********002X' },
@@ -574,6 +575,7 @@ describe('GET /openapi.json', () => {
       expect.arrayContaining(['TicketId', 'Biz', 'Binding', 'UserData', 'callbackUrl']),
     );
     expect(doc.components.schemas.TicketView?.properties).toHaveProperty('applicant');
+    expect(doc.components.schemas.TicketView?.properties).toHaveProperty('emulated');
     expect(doc.components.schemas.Problem?.properties).toHaveProperty('errors');
     const create = doc.paths['/v1/tickets']?.post;
     expect(Object.keys(create?.responses ?? {})).toEqual(

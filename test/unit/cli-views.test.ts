@@ -1,7 +1,14 @@
+import { Readable } from 'node:stream';
+import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
 import { CliError, ExitCode } from '../../src/cli/exit-codes.js';
 import { operationError } from '../../src/cli/operation-error.js';
-import { REPORT_COLUMNS, reportFormatOf, reportRow } from '../../src/cli/report-command.js';
+import {
+  REPORT_COLUMNS,
+  reportEncoder,
+  reportFormatOf,
+  reportRow,
+} from '../../src/cli/report-command.js';
 import { checkRetryArguments } from '../../src/cli/retry-command.js';
 import { formatStatus, statusView } from '../../src/cli/status-command.js';
 import { IllegalTransitionError } from '../../src/errors.js';
@@ -101,6 +108,18 @@ describe('status', () => {
     );
     expect(text).toContain('  2025-03-01T08:00:01.000Z  queued → token_issued  (token_issued)\n');
     expect(text).toContain('(verdict: passed)\n');
+    expect(text).not.toContain('Emulated');
+  });
+
+  it('marks a verdict reached on the emulator, beside the verdict, in the view and the text', () => {
+    const emulated: StoredTicket = { ...passed, verdict: { statusCode: 1, emulated: true } };
+    const view = statusView(emulated, binding, history);
+    expect(view).toMatchObject({ verdict: { statusCode: 1 }, emulated: true });
+    expect(view.verdict).not.toHaveProperty('emulated');
+    expect(formatStatus(view)).toContain(
+      'Verdict     passed (StatusCode 1)\nEmulated    yes: reached in embedded mode on the Cloudauth emulator, not a real check\n',
+    );
+    expect(statusView(passed, binding, history)).not.toHaveProperty('emulated');
   });
 });
 
@@ -117,11 +136,42 @@ describe('report', () => {
       trustedScore: 97,
       authorityComparisonScore: 91.25,
       auditConclusions: 'ok',
+      emulated: false,
       errorCode: '',
       errorMessage: '',
       createdAt: '2025-03-01T08:00:00.000Z',
       finishedAt: '2025-03-01T08:00:02.000Z',
     });
+  });
+
+  const queued: StoredTicket = {
+    ticketId: 'q-1',
+    biz: 'RPMin',
+    flow: 'server',
+    state: 'queued',
+    version: 0,
+    attempts: 0,
+    createdAt: T0,
+    updatedAt: T0,
+    payloadHash: 'h',
+  };
+
+  it('writes the emulated column as true or false: in CSV as words, in JSONL as booleans', async () => {
+    const rows = [
+      reportRow({ ...passed, ticketId: 'e-1', verdict: { statusCode: 1, emulated: true } }),
+      reportRow(passed),
+      reportRow(queued),
+    ];
+    expect(rows.map((r) => r.emulated)).toEqual([true, false, false]);
+    const encode = async (format: 'csv' | 'jsonl') =>
+      (await Readable.from(rows).pipe(reportEncoder(format)).toArray()).join('');
+    const csv = parse<Record<string, string>>(await encode('csv'), { columns: true });
+    expect(csv.map((r) => r.emulated)).toEqual(['true', 'false', 'false']);
+    const jsonl = (await encode('jsonl'))
+      .trim()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { emulated: unknown }).emulated);
+    expect(jsonl).toEqual([true, false, false]);
   });
 
   it('writes CSV or JSONL by the extension, else a usage error', () => {

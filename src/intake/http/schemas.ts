@@ -119,6 +119,11 @@ export const ticketSummarySchema = z.object({
   updatedAt: timestamp,
   finishedAt: timestamp.nullable(),
   verdict: verdictSchema.nullable(),
+  emulated: z
+    .boolean()
+    .describe(
+      'True when the verdict was reached in embedded mode, on the Cloudauth emulator: no real check of the person was made. False for a real verdict and for a ticket without one.',
+    ),
   lastError: ticketErrorSchema.nullable(),
 });
 

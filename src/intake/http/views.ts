@@ -1,7 +1,7 @@
 /**
  * Tickets as the API shows them: Cloudauth's names for the keys the producer sent (`TicketId`,
- * `Biz`), ISO timestamps, the applicant masked, and nothing of the lease but the page URL of an
- * interactive ticket that waits for its person.
+ * `Biz`), ISO timestamps, the applicant masked, `emulated` beside the verdict, and nothing of the
+ * lease but the page URL of an interactive ticket that waits for its person.
  */
 import type { TicketBinding } from '../../domain/binding.js';
 import { maskIdNumber, maskName } from '../../domain/mask.js';
@@ -62,6 +62,7 @@ export function ticketSummaryView(t: Omit<Ticket, 'lease'>): TicketSummaryView {
     updatedAt: iso(t.updatedAt),
     finishedAt: t.finishedAt === undefined ? null : iso(t.finishedAt),
     verdict: t.verdict === undefined ? null : verdictView(t.verdict),
+    emulated: t.verdict?.emulated === true,
     lastError: t.lastError === undefined ? null : errorView(t.lastError),
   };
 }

@@ -38,6 +38,11 @@ export interface WebhookEvent {
     authorityComparisonScore?: number;
     auditConclusions?: string;
   };
+  /**
+   * `ticket.passed`, `ticket.not_passed`: present (true) when the verdict was reached in embedded
+   * mode, on the Cloudauth emulator: no real check of the person was made. Absent for a real one.
+   */
+  emulated?: true;
   /** `ticket.token_issued` only: the H5 page the business sends its user to. A bearer link. */
   pageUrl?: string;
   /** `ticket.failed` only: the log-safe cause. */
@@ -94,6 +99,7 @@ export function webhookEventOf(ticket: Ticket, type?: WebhookEventType): Webhook
         : { authorityComparisonScore: v.authorityComparisonScore }),
       ...(v.auditConclusions === undefined ? {} : { auditConclusions: v.auditConclusions }),
     };
+    if (v.emulated === true) event.emulated = true;
   }
   if (eventType === 'ticket.token_issued' && ticket.lease !== undefined) {
     event.pageUrl = ticket.lease.pageUrl;
