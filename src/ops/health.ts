@@ -1,9 +1,12 @@
 /**
- * Readiness of one process: Redis answers, the workers this process runs are running, and the
- * ticket queue is not falling behind. Liveness needs no check (a process that answers is alive).
+ * Readiness of one process: "can this process do its job now". Redis answers (when the process
+ * uses Redis) and the workers this process runs are running. A backlog is not a readiness
+ * failure: every API replica would turn not-ready at once under one large batch and an
+ * orchestrator would take intake offline when it is needed most. The backlog is the metric
+ * `queue_oldest_waiting_age_seconds` and an alert rule (`deploy/prometheus/alerts.yml`).
+ * Liveness needs no check (a process that answers is alive).
  */
 import type { Redis } from 'ioredis';
-import { oldestWaitingAgeSeconds, type ObservedQueue } from './queue-stats.js';
 import { withTimeLimit } from './time-limit.js';
 
 /** The result of one readiness check. */
@@ -13,13 +16,12 @@ export type CheckResult = 'ok' | 'fail';
 export interface Readiness {
   /** True when every check is `ok`. */
   ready: boolean;
+  /** Each check this process runs; a process without Redis or workers has no such check. */
   checks: {
     /** Redis answered PING within the time limit. */
-    redis: CheckResult;
-    /** Every worker of this process is running (`ok` when the process runs none). */
-    workers: CheckResult;
-    /** The oldest waiting ticket job is younger than `maxWaitSeconds`, and could be read. */
-    queue: CheckResult;
+    redis?: CheckResult;
+    /** Every worker of this process is running. */
+    workers?: CheckResult;
   };
 }
 
@@ -28,19 +30,14 @@ export interface CheckedWorker {
   isRunning(): boolean;
 }
 
-/** What {@link HealthCheck} needs. */
+/** What {@link HealthCheck} needs; a part left out is not checked. */
 export interface HealthCheckDeps {
   /** The connection PINGed. */
-  redis: Pick<Redis, 'ping'>;
-  /** The `tickets` queue. */
-  queue: ObservedQueue;
-  /** The workers of this process by name (`tickets`, `webhooks`); absent ones are skipped. */
+  redis?: Pick<Redis, 'ping'>;
+  /** The workers of this process by name (`tickets`, `webhooks`); undefined entries are skipped. */
   workers?: Readonly<Record<string, CheckedWorker | undefined>>;
-  /** Longest acceptable wait of the oldest waiting ticket job, in seconds (`READYZ_MAX_WAIT_SECONDS`). */
-  maxWaitSeconds: number;
-  /** Time limit of each Redis check, in ms. Default 1000. */
+  /** Time limit of the Redis check, in ms. Default 1000. */
   timeoutMs?: number;
-  clock?: () => number;
 }
 
 /** Answers whether this process is ready to take work. */
@@ -51,37 +48,21 @@ export class HealthCheck {
     this.#deps = deps;
   }
 
-  /** Runs every check at once; each Redis check fails after the time limit. */
+  /** Runs every check of this process; the Redis check fails after the time limit. */
   async readiness(): Promise<Readiness> {
-    const [redis, queue] = await Promise.all([this.#redis(), this.#queue()]);
-    const workers = this.#workers();
-    return {
-      ready: redis === 'ok' && workers === 'ok' && queue === 'ok',
-      checks: { redis, workers, queue },
-    };
+    const checks: Readiness['checks'] = {};
+    if (this.#deps.redis) checks.redis = await this.#redis(this.#deps.redis);
+    const workers = Object.values(this.#deps.workers ?? {}).filter((w) => w !== undefined);
+    if (workers.length > 0) checks.workers = workers.every((w) => w.isRunning()) ? 'ok' : 'fail';
+    return { ready: Object.values(checks).every((c) => c === 'ok'), checks };
   }
 
-  async #redis(): Promise<CheckResult> {
-    const pong = await this.#limit(this.#deps.redis.ping(), 'PING');
-    return pong === 'PONG' ? 'ok' : 'fail';
-  }
-
-  async #queue(): Promise<CheckResult> {
-    const now = (this.#deps.clock ?? Date.now)();
-    const age = await this.#limit(oldestWaitingAgeSeconds(this.#deps.queue, now), 'oldest job');
-    return age !== undefined && age <= this.#deps.maxWaitSeconds ? 'ok' : 'fail';
-  }
-
-  #workers(): CheckResult {
-    const workers = Object.values(this.#deps.workers ?? {});
-    return workers.every((w) => w === undefined || w.isRunning()) ? 'ok' : 'fail';
-  }
-
-  async #limit<T>(work: Promise<T>, what: string): Promise<T | undefined> {
+  async #redis(redis: Pick<Redis, 'ping'>): Promise<CheckResult> {
     try {
-      return await withTimeLimit(work, this.#deps.timeoutMs ?? 1000, what);
+      const pong = await withTimeLimit(redis.ping(), this.#deps.timeoutMs ?? 1000, 'PING');
+      return pong === 'PONG' ? 'ok' : 'fail';
     } catch {
-      return undefined;
+      return 'fail';
     }
   }
 }
