@@ -93,6 +93,9 @@ async function run(
   releasers.push(() => emulator.stop());
 
   const common: Record<string, string> = {
+    // the Cloudauth endpoint is the emulator's: embedded mode, asked for (an endpoint alone
+    // would select production)
+    ORCHESTRATOR_MODE: 'embedded',
     LOG_LEVEL: 'warn',
     REDIS_URL: redis.url,
     REDIS_PREFIX: 'chaos',
@@ -108,6 +111,8 @@ async function run(
   };
   const workerEnv: Record<string, string> = {
     ...common,
+    // several workers on one host: each serves its probes on a free port
+    WORKER_OPS_PORT: '0',
     CLOUDAUTH_TIMEOUT_MS: String(options.clientTimeoutMs),
     OSS_TIMEOUT_MS: String(options.clientTimeoutMs * 2),
     CLOUDAUTH_QPS: '*=0',

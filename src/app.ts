@@ -11,7 +11,7 @@ import type { Config } from './config.js';
 import { configWarnings } from './config-checks.js';
 import { ConfigError } from './errors.js';
 import type { Logger } from './logger.js';
-import { startConfiguredEmulators, type Emulators } from './emulator/start.js';
+import type { Emulators } from './emulator/start.js';
 import { loadOrCreateApiToken, startHttpApi } from './intake/http/index.js';
 import {
   WEBHOOK_QUEUE,
@@ -56,7 +56,8 @@ export interface AppOptions {
 
 export interface App {
   config: Config;
-  cloudauth: CloudauthClient;
+  /** The Cloudauth client, when workers run in this process. */
+  cloudauth: CloudauthClient | undefined;
   uploader: OssMaterialUploader;
   /** Present when the emulators run in this process. */
   emulators: Emulators | undefined;
@@ -108,36 +109,43 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
     for (const warning of configWarnings(config)) logger.warn(warning);
     const telemetry = new Telemetry({ logger });
     let emulators: Emulators | undefined;
-    let endpoint = config.cloudauth.endpoint;
-    let accessKeyId = config.cloudauth.accessKeyId;
-    let accessKeySecret = config.cloudauth.accessKeySecret;
-    if (endpoint === undefined) {
-      const [demo] = Object.entries(config.emulator.accessKeys);
-      if (!demo) throw new ConfigError('EMULATOR_ACCESS_KEYS has no key pair');
-      if (options.embedEmulators) {
-        const started = await startConfiguredEmulators(config, logger);
-        emulators = started;
-        releasers.push(() => started.close());
-        endpoint = started.cloudauth.url;
-      } else {
-        endpoint = `http://${config.emulator.host}:${config.emulator.cloudauthPort}`;
-        logger.info(
-          { endpoint },
-          'no CLOUDAUTH_ENDPOINT: using the emulator at its configured address',
-        );
+    let cloudauth: CloudauthClient | undefined;
+    if (options.workers) {
+      let endpoint = config.cloudauth.endpoint;
+      let accessKeyId = config.cloudauth.accessKeyId;
+      let accessKeySecret = config.cloudauth.accessKeySecret;
+      if (endpoint === undefined) {
+        // loadConfig allows no endpoint only in embedded mode, and never with credentials set
+        const [demo] = Object.entries(config.emulator.accessKeys);
+        if (!demo) throw new ConfigError('EMULATOR_ACCESS_KEYS has no key pair');
+        if (options.embedEmulators) {
+          // loaded here only: processes that talk to a real endpoint never load the emulators
+          const { startConfiguredEmulators } = await import('./emulator/start.js');
+          const started = await startConfiguredEmulators(config, logger);
+          emulators = started;
+          releasers.push(() => started.close());
+          endpoint = started.cloudauth.url;
+        } else {
+          endpoint = `http://${config.emulator.host}:${config.emulator.cloudauthPort}`;
+          logger.info(
+            { endpoint },
+            'no CLOUDAUTH_ENDPOINT: using the emulator at its configured address',
+          );
+        }
+        [accessKeyId, accessKeySecret] = demo;
       }
-      [accessKeyId, accessKeySecret] = demo;
+      const client = new CloudauthClient({
+        endpoint,
+        accessKeyId: accessKeyId ?? '',
+        accessKeySecret: accessKeySecret ?? '',
+        securityToken: config.cloudauth.securityToken,
+        timeoutMs: config.cloudauth.timeoutMs,
+        logger,
+        telemetry,
+      });
+      cloudauth = client;
+      releasers.push(() => client.close());
     }
-    const cloudauth = new CloudauthClient({
-      endpoint,
-      accessKeyId: accessKeyId ?? '',
-      accessKeySecret: accessKeySecret ?? '',
-      securityToken: config.cloudauth.securityToken,
-      timeoutMs: config.cloudauth.timeoutMs,
-      logger,
-      telemetry,
-    });
-    releasers.push(() => cloudauth.close());
     const uploader = new OssMaterialUploader({
       timeoutMs: config.oss.timeoutMs,
       logger,
@@ -228,7 +236,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
 
     let worker: RunningWorker | undefined;
     let webhookWorker: RunningWebhookWorker | undefined;
-    if (options.workers) {
+    if (options.workers && cloudauth) {
       const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
       connection.on('error', (err) =>
         logger.warn({ err: { message: err.message } }, 'redis error'),
@@ -243,6 +251,8 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
           lifecycle,
           cloudauth,
           uploader,
+          // embedded mode talks to an emulator: its verdicts are marked so everywhere they show
+          emulated: config.mode === 'embedded',
           limiter,
           logger,
           telemetry,
@@ -312,9 +322,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
     }
     const health = new HealthCheck({
       redis,
-      queue,
       workers: { [TICKET_QUEUE]: worker?.worker, [WEBHOOK_QUEUE]: webhookWorker?.worker },
-      maxWaitSeconds: config.ops.readyzMaxWaitSeconds,
     });
     let apiUrl: string | undefined;
     let apiTokenFile: string | undefined;

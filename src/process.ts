@@ -1,16 +1,37 @@
 /**
- * Process plumbing shared by the entry points: start, report a bad configuration in one line
- * (exit 2), and release everything on SIGINT/SIGTERM.
+ * Process plumbing shared by the long-running roles: start, report a bad configuration in one line
+ * (exit 2), release everything on the first SIGINT/SIGTERM and exit at once on a second one, and
+ * log an uncaught error before exiting 1.
  */
 import { ConfigError } from './errors.js';
+import type { Logger } from './logger.js';
 
+/** What a started process releases on shutdown. */
 export interface Running {
   close(): Promise<void>;
+  /** Where uncaught errors are logged; stderr until there is one. */
+  logger?: Logger;
 }
 
-/** Runs `start`; on SIGINT/SIGTERM closes what it returned and exits 0. */
+/** Exit code of a process ended by `signal` (128 + its number), as shells report it. */
+const SIGNAL_EXIT = { SIGINT: 130, SIGTERM: 143 } as const;
+
+/**
+ * Runs `start`. On SIGINT/SIGTERM closes what it returned (active tickets get their shutdown
+ * deadline) and exits 0; a second signal while closing exits at once with 130/143. An uncaught
+ * exception or unhandled rejection is logged (message and stack, no data) and exits 1: the state
+ * of the process is unknown, and BullMQ hands its jobs to another worker once their locks lapse.
+ */
 export async function runProcess(start: () => Promise<Running>): Promise<void> {
-  let running: Running;
+  let running: Running | undefined;
+  const fatal = (kind: string) => (err: unknown) => {
+    const error = err instanceof Error ? err : new Error(String(err));
+    if (running?.logger) running.logger.fatal({ err: error }, `${kind}: exiting`);
+    else process.stderr.write(`${kind}: ${error.stack ?? error.message}\n`);
+    process.exit(1);
+  };
+  process.on('uncaughtException', fatal('uncaught exception'));
+  process.on('unhandledRejection', fatal('unhandled rejection'));
   try {
     running = await start();
   } catch (err) {
@@ -20,12 +41,17 @@ export async function runProcess(start: () => Promise<Running>): Promise<void> {
     }
     throw err;
   }
+  const started = running;
   let stopping = false;
   for (const signal of ['SIGINT', 'SIGTERM'] as const) {
     process.on(signal, () => {
-      if (stopping) return;
+      if (stopping) {
+        process.stderr.write(`${signal} again: exiting now, without waiting for active work\n`);
+        process.exit(SIGNAL_EXIT[signal]);
+      }
       stopping = true;
-      void running.close().then(
+      started.logger?.info({ signal }, 'shutting down (send it again to exit at once)');
+      void started.close().then(
         () => process.exit(0),
         (err: unknown) => {
           process.stderr.write(`shutdown failed: ${String(err)}\n`);

@@ -47,6 +47,9 @@ export function ourWorkerEnv(
   overrides: Readonly<Record<string, string>> = {},
 ): Record<string, string> {
   return {
+    // the Cloudauth endpoint is the emulator's: embedded mode, asked for (an endpoint alone
+    // would select production)
+    ORCHESTRATOR_MODE: 'embedded',
     LOG_LEVEL: process.env.BENCH_WORKER_LOG_LEVEL ?? 'warn',
     REDIS_URL: options.redisUrl,
     REDIS_PREFIX: OUR_PREFIX,
@@ -101,7 +104,8 @@ export function startOurWorkers(
     startTsxChild(
       `${name}-${i}`,
       'workers/ticket.worker.ts',
-      env,
+      // several workers on one host: each serves its probes on a free port
+      { WORKER_OPS_PORT: '0', ...env },
       join(options.dir, `${name}-${i}.log`),
     ),
   );

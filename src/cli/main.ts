@@ -8,6 +8,7 @@
  *   report --batch <id> --out results.csv|results.jsonl
  *   retry <TicketId> | retry --failed [--batch <id>]
  *   cancel <TicketId>
+ *   api | worker | emulator | all   (long-running process roles; see src/roles/)
  *
  * Exit codes:
  *   0 success (enqueue: every valid row enqueued and no invalid rows; with --wait also every

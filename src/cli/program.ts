@@ -28,6 +28,23 @@ Examples:
 
 ${EXIT_CODES_HELP}`;
 
+/** The long-running process roles (`src/roles/`). */
+const ROLE_COMMANDS = [
+  ['api', 'serve the HTTP API (probes and /metrics on API_PORT)'],
+  ['worker', 'run ticket and webhook workers (probes and /metrics on WORKER_OPS_PORT)'],
+  ['emulator', 'run the Cloudauth and OSS emulators (probes and /metrics on their port)'],
+  [
+    'all',
+    'everything in one process (npm start): API, workers, and on embedded defaults Redis and the emulators',
+  ],
+] as const;
+
+const ROLE_HELP = `
+Configured from the environment (see the README's configuration table); each role checks only
+the settings it uses. /healthz answers while the process lives, /readyz when it can do its job
+now (Redis answers, its workers run). SIGINT/SIGTERM stop it gracefully; a second one at once.
+`;
+
 function examples(...lines: string[]): string {
   return `\nExamples:\n${lines.map((l) => `  $ ${NAME} ${l}`).join('\n')}\n\n${EXIT_CODES_HELP}`;
 }
@@ -139,6 +156,19 @@ export function buildProgram(io: CliIo, done: (code: ExitCode) => void): Command
       const { replayCommand } = await import('./webhooks-command.js');
       done(await replayCommand(options, io));
     });
+
+  for (const [role, description] of ROLE_COMMANDS) {
+    program
+      .command(role)
+      .description(description)
+      .addHelpText('after', ROLE_HELP)
+      .action(async () => {
+        const { runRole } = await import('../roles/run-role.js');
+        await runRole(role);
+        // serves until SIGINT/SIGTERM, whose handler exits the process
+        await new Promise<never>(() => undefined);
+      });
+  }
 
   return program;
 }

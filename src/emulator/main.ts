@@ -1,14 +1,7 @@
 /**
- * `npm run emulator`: the Cloudauth emulator on EMULATOR_HOST:EMULATOR_CLOUDAUTH_PORT, with the
- * Biz scenarios of CLOUDAUTH_BIZ and the key pairs of EMULATOR_ACCESS_KEYS.
+ * The emulators alone (the `emulator` role): `cloudauth-orchestrator emulator`, or this file under
+ * tsx in development (bench and chaos start it so).
  */
-import { loadConfig } from '../config.js';
-import { createLogger } from '../logger.js';
-import { runProcess } from '../process.js';
-import { startConfiguredEmulators } from './start.js';
+import { runRole } from '../roles/run-role.js';
 
-await runProcess(() => {
-  const config = loadConfig(process.env);
-  const logger = createLogger({ level: config.logLevel, name: 'cloudauth-emulator' });
-  return startConfiguredEmulators(config, logger);
-});
+await runRole('emulator');

@@ -4,6 +4,7 @@
  */
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
+import type { OpsRoutesOptions } from '../ops/ops-routes.js';
 import { startCloudauthEmulator, type CloudauthEmulator } from './cloudauth/index.js';
 import { EmulatorRegistry } from './cloudauth/registry.js';
 import { faultConfigSchema, type FaultConfig } from './faults.js';
@@ -80,7 +81,11 @@ export async function startEmulators(
 export async function startConfiguredEmulators(
   config: Config,
   logger: Logger,
-  overrides: { cloudauthPort?: number } = {},
+  overrides: {
+    cloudauthPort?: number;
+    /** Serve `/healthz`, `/readyz` and `/metrics` on the Cloudauth emulator's port. */
+    ops?: OpsRoutesOptions;
+  } = {},
 ): Promise<Emulators> {
   const e = config.emulator;
   const [demo] = Object.entries(e.accessKeys);
@@ -100,6 +105,7 @@ export async function startConfiguredEmulators(
       reviewNames: e.reviewNames,
       reviewMs: e.reviewMs,
       adminEnabled: e.adminEnabled,
+      ...(overrides.ops ? { ops: overrides.ops } : {}),
     },
     {
       host: e.host,

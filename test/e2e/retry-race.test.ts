@@ -9,11 +9,13 @@ import { Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { CloudauthClient } from '../../src/cloudauth/client.js';
 import type { StoredTicket } from '../../src/store/ticket-store.js';
 import { TICKET_QUEUE, bullPrefix, jobIdOf, type TicketJobData } from '../../src/queue/queues.js';
 import { makeTicketProcessor, type TicketProcessorDeps } from '../../src/queue/ticket-processor.js';
 import { TicketReconciler } from '../../src/queue/ticket-reconciler.js';
 import { startTicketWorker } from '../../src/queue/ticket-worker.js';
+import { TEST_KEY_ID, TEST_KEY_SECRET } from '../support/emulator.js';
 import { smallJpeg } from '../support/images.js';
 import { aBinding, startTestOrchestrator, type TestOrchestrator } from '../support/orchestrator.js';
 
@@ -69,10 +71,18 @@ function processorOf(
   overrides: Partial<Pick<TicketProcessorDeps, 'beforeSettle' | 'clock' | 'store'>> = {},
 ) {
   const q = o.app.config.queue;
+  // the orchestrator runs no workers, so it has no Cloudauth client: this worker brings its own
+  const cloudauth = new CloudauthClient({
+    endpoint: o.emu.cloudauth.url,
+    accessKeyId: TEST_KEY_ID,
+    accessKeySecret: TEST_KEY_SECRET,
+    timeoutMs: o.app.config.cloudauth.timeoutMs,
+  });
+  cleanups.push(() => Promise.resolve(cloudauth.close()));
   return makeTicketProcessor({
     store: o.app.store,
     lifecycle: o.app.lifecycle,
-    cloudauth: o.app.cloudauth,
+    cloudauth,
     uploader: o.app.uploader,
     limiter: o.app.limiter,
     logger,

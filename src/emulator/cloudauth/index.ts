@@ -17,6 +17,7 @@ import { registerPopGateway, type PopAction } from '../pop/gateway.js';
 import { cloudauthErrors } from './cloudauth-errors.js';
 import { cloudauthActions } from './actions.js';
 import { registerAdminRoutes } from './admin.js';
+import { opsRoutes, type OpsRoutesOptions } from '../../ops/ops-routes.js';
 import { registerH5Page } from './h5-page.js';
 import { MaterialLinkStore, type OssReader } from './material-links.js';
 import { EmulatorRegistry, type StsCredential } from './registry.js';
@@ -65,6 +66,8 @@ export interface CloudauthEmulatorOptions {
   clock?: () => number;
   random?: () => number;
   logger?: Logger;
+  /** Serve `/healthz`, `/readyz` and `/metrics` too (the `emulator` role's probes). */
+  ops?: OpsRoutesOptions;
 }
 
 export interface CloudauthEmulator {
@@ -154,6 +157,7 @@ export async function startCloudauthEmulator(
   registerH5Page(app, registry, { ...rules, clock });
   links.register(app);
   if (options.adminEnabled ?? true) registerAdminRoutes(app, { faults, registry, clock });
+  if (options.ops) await app.register(opsRoutes, options.ops);
 
   await app.listen({ host, port: options.port ?? 0 });
   const address = app.server.address();

@@ -1,0 +1,53 @@
+/**
+ * The `all` role (`npm start`): the orchestrator on the configured (or embedded) defaults in one
+ * process: the HTTP API, ticket workers, the emulators in process where no Cloudauth endpoint is
+ * configured, and a local redis-server where REDIS_URL is unset and nothing answers on
+ * 127.0.0.1:6379. On the embedded emulators it drives one demo ticket to its verdict, then serves
+ * until SIGINT/SIGTERM.
+ */
+import { startApp } from '../app.js';
+import type { Config } from '../config.js';
+import { runDemoTicket } from '../demo.js';
+import { ensureEmbeddedRedis } from '../embedded-redis.js';
+import type { Logger } from '../logger.js';
+import type { RunningRole } from './roles.js';
+
+/** Starts everything in this process. */
+export async function startAll(loaded: Config, logger: Logger): Promise<RunningRole> {
+  const redis =
+    loaded.mode === 'embedded' && loaded.redisUrl === undefined
+      ? await ensureEmbeddedRedis('data', logger)
+      : undefined;
+  const config = redis ? { ...loaded, redisUrl: redis.url } : loaded;
+  const app = await startApp(config, logger, { embedEmulators: true, workers: true, http: true });
+  const close = async () => {
+    await app.close();
+    await redis?.stop?.();
+  };
+  try {
+    process.stdout.write(
+      [
+        '',
+        `  HTTP API                             ${app.apiUrl ?? '(off)'}   (OpenAPI at /openapi.json)`,
+        ...(app.apiTokenFile
+          ? [
+              `  API token                            in ${app.apiTokenFile}, e.g.`,
+              `    curl -H "Authorization: Bearer $(cat ${app.apiTokenFile})" ${app.apiUrl ?? ''}/v1/tickets`,
+            ]
+          : []),
+        '',
+      ].join('\n') + '\n',
+    );
+    const serverBiz = Object.entries(config.cloudauth.biz).find(([, s]) => s === 'RPMin')?.[0];
+    if (app.emulators && serverBiz !== undefined) {
+      await runDemoTicket(app, serverBiz, logger);
+      logger.info('workers running; the emulators keep serving (Ctrl-C to stop)');
+    } else {
+      logger.info({ mode: config.mode }, 'workers running');
+    }
+  } catch (err) {
+    await close();
+    throw err;
+  }
+  return { logger, opsUrl: app.apiUrl ?? '', close };
+}

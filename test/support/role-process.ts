@@ -1,0 +1,83 @@
+/**
+ * A role of the orchestrator as an operator runs it: `node bin/cloudauth-orchestrator.js <role>`
+ * (the compiled JS the tests' global setup builds) in a process of its own, its output in a log
+ * file, with the environment given over a clean one (no NODE_ENV, no Cloudauth credentials leak in
+ * from the test's own environment).
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startProcess, waitUntil, type ManagedProcess } from '../../chaos/processes.js';
+
+/** A started role process. */
+export interface RoleProcess extends ManagedProcess {
+  /** Everything it wrote to stdout and stderr so far. */
+  output(): string;
+}
+
+/** The variables a role must not inherit from the test runner's environment. */
+const NOT_INHERITED = /^(NODE_ENV|ORCHESTRATOR_MODE|CLOUDAUTH_|REDIS_|API_|WEBHOOK_|ENCRYPTION_)/;
+
+/** Starts `cloudauth-orchestrator <role>` with `env`, logging to `<dir>/<name>.log`. */
+export function startRoleProcess(
+  role: string,
+  env: Record<string, string>,
+  dir: string,
+  name: string = role,
+): RoleProcess {
+  const logFile = join(dir, `${name}.log`);
+  const proc = startProcess({
+    name,
+    command: process.execPath,
+    args: ['bin/cloudauth-orchestrator.js', role],
+    // startProcess puts process.env under these; blank the ones a role must not inherit
+    env: {
+      ...Object.fromEntries(
+        Object.keys(process.env)
+          .filter((k) => NOT_INHERITED.test(k))
+          .map((k) => [k, '']),
+      ),
+      ...env,
+    },
+    logFile,
+  });
+  return Object.assign(proc, {
+    output: () => {
+      try {
+        return readFileSync(logFile, 'utf8');
+      } catch {
+        return '';
+      }
+    },
+  });
+}
+
+/** Waits until `url` answers 200 (or throws with the process's output after `timeoutMs`). */
+export async function waitForOk(proc: RoleProcess, url: string, timeoutMs = 30_000) {
+  try {
+    await waitUntil(
+      `${proc.name} at ${url}`,
+      async () => {
+        if (!proc.running()) throw new Error(`${proc.name} exited`);
+        return (await fetch(url)).status === 200;
+      },
+      timeoutMs,
+      100,
+    );
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n--- ${proc.name} output:\n${proc.output()}`);
+  }
+}
+
+/** Waits until the process's output matches `pattern` (or throws with the output). */
+export async function waitForOutput(proc: RoleProcess, pattern: RegExp, timeoutMs = 30_000) {
+  try {
+    await waitUntil(
+      `${proc.name} output ${String(pattern)}`,
+      () => Promise.resolve(pattern.test(proc.output())),
+      timeoutMs,
+      100,
+    );
+  } catch (err) {
+    throw new Error(`${(err as Error).message}\n--- ${proc.name} output:\n${proc.output()}`);
+  }
+}
