@@ -1,6 +1,13 @@
 #!/usr/bin/env node
-// The package's command: registers tsx, then runs the TypeScript CLI (src/cli/main.ts).
-import { register } from 'tsx/esm/api';
+// The package's command: the compiled CLI (dist/src/cli/main.js) under plain node. In a checkout,
+// `npm run build` makes it (`npm start` builds first).
+import { existsSync } from 'node:fs';
 
-register();
-await import('../src/cli/main.ts');
+const main = new URL('../dist/src/cli/main.js', import.meta.url);
+if (!existsSync(main)) {
+  process.stderr.write(
+    'cloudauth-orchestrator: the compiled code is missing (dist/src/cli/main.js); run `npm run build` first\n',
+  );
+  process.exit(2);
+}
+await import(main.href);

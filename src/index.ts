@@ -1,6 +1,8 @@
 /**
- * The package's public surface, for business systems that share the orchestrator's Redis or
- * receive its webhooks.
+ * The package's public surface (`import … from 'cloudauth-orchestrator'`), for business systems
+ * that share the orchestrator's Redis, receive its webhooks, or call Cloudauth's legacy API
+ * themselves: the producer library, the webhook verifier, the typed Cloudauth client, and the
+ * error codes, with their types. Everything else is internal and may change.
  */
 export { createTicketProducer } from './intake/producer.js';
 export type { TicketProducer, TicketProducerOptions } from './intake/producer.js';
@@ -13,5 +15,31 @@ export { SIGNATURE_HEADER, signWebhook, verifyWebhook } from './intake/webhooks/
 export type { VerifyWebhookInput } from './intake/webhooks/signature.js';
 export { WEBHOOK_EVENT_TYPES } from './intake/webhooks/events.js';
 export type { WebhookEvent, WebhookEventType } from './intake/webhooks/events.js';
-export { ERROR_CODES, OrchestratorError, StoreFullError, ValidationError } from './errors.js';
+export { CloudauthClient } from './cloudauth/client.js';
+export type { CloudauthAction, CloudauthClientDeps } from './cloudauth/client.js';
+export { CLOUDAUTH_API_VERSION } from './cloudauth/types.js';
+export type {
+  GetMaterialsResult,
+  GetStatusResult,
+  GetVerifyTokenInput,
+  GetVerifyTokenResult,
+  Material,
+  SubmitMaterialsInput,
+  SubmitMaterialsResult,
+  SubmitVerificationInput,
+  SubmitVerificationResult,
+  TicketRef,
+  VerifyStatusCode,
+} from './cloudauth/types.js';
+export {
+  ERROR_CODES,
+  OrchestratorError,
+  ProviderError,
+  StoreFullError,
+  ThrottledError,
+  TransportError,
+  ValidationError,
+  isRetryable,
+} from './errors.js';
+export type { ErrorCode, Fault } from './errors.js';
 export type { TicketState } from './domain/ticket.js';

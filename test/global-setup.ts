@@ -1,9 +1,11 @@
 /**
- * Makes sure a Redis answers before any test runs: REDIS_URL, else 127.0.0.1:6379, else a
- * `redis-server` started here on a free port with nothing on disk (stopped at the end).
- * Tests read the URL with `inject('redisUrl')`.
+ * Before any test runs: builds the package (`npm run build`: the compiled JS and declarations that
+ * the command, the role processes and the packed-tarball test run, as users run them), and makes
+ * sure a Redis answers: REDIS_URL, else 127.0.0.1:6379, else a `redis-server` started here on a
+ * free port with nothing on disk (stopped at the end). Tests read the URL with `inject('redisUrl')`.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { freePort } from '../chaos/processes.js';
 import { redisAnswers } from '../src/embedded-redis.js';
 import type { TestProject } from 'vitest/node';
@@ -16,7 +18,21 @@ declare module 'vitest' {
 
 let child: ChildProcess | undefined;
 
+/** `npm run build` on this process's node, so a suite run on Node 24 builds with Node 24. */
+function build(): void {
+  const root = fileURLToPath(new URL('..', import.meta.url));
+  try {
+    execFileSync(process.execPath, ['scripts/build.js'], { cwd: root, stdio: 'pipe' });
+  } catch (err) {
+    const { stdout, stderr } = err as { stdout?: Buffer; stderr?: Buffer };
+    throw new Error(
+      `npm run build failed before the tests:\n${stdout?.toString() ?? ''}${stderr?.toString() ?? ''}`,
+    );
+  }
+}
+
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  build();
   const candidate = process.env.REDIS_URL ?? 'redis://127.0.0.1:6379';
   let url = candidate;
   if (!(await redisAnswers(candidate))) {

@@ -1,5 +1,6 @@
 /**
- * The CLI as an operator runs it: `src/cli/main.ts` in a process of its own (through tsx), from
+ * The CLI as an operator runs it: the package's command (`bin/cloudauth-orchestrator.js`, the
+ * compiled JS that the tests' global setup builds) under plain node in a process of its own, from
  * the project's root, with the environment given over this process's.
  */
 import { spawn } from 'node:child_process';
@@ -20,7 +21,7 @@ export function runCliProcess(
   env: Record<string, string>,
   args: readonly string[],
 ): Promise<CliRun> {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/cli/main.ts', ...args], {
+  const child = spawn(process.execPath, ['bin/cloudauth-orchestrator.js', ...args], {
     cwd: ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -19,6 +19,12 @@ describe('webhook signatures', () => {
     expect(verifyWebhook({ secret, body, header, now: t - 300 })).toBe(true);
   });
 
+  it("takes Node's req.headers value as is: a header sent twice (an array) is refused", () => {
+    const header = signWebhook(secret, body, t);
+    expect(verifyWebhook({ secret, body, header: [header, header], now: t })).toBe(false);
+    expect(verifyWebhook({ secret, body, header: undefined, now: t })).toBe(false);
+  });
+
   it('refuses a tampered body, a tampered timestamp, and another secret', () => {
     const header = signWebhook(secret, body, t);
     expect(verifyWebhook({ secret, body: body.replace('passed', 'failed'), header, now: t })).toBe(

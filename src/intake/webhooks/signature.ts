@@ -32,8 +32,12 @@ export interface VerifyWebhookInput {
   secret: string;
   /** The raw request body, exactly as received. */
   body: string;
-  /** The {@link SIGNATURE_HEADER} value; undefined when absent. */
-  header: string | undefined;
+  /**
+   * The {@link SIGNATURE_HEADER} value, as a framework hands it over (Node's `req.headers[name]`
+   * is typed `string | string[] | undefined`); undefined when absent. A header sent twice
+   * (an array) is refused.
+   */
+  header: string | readonly string[] | undefined;
   /** Largest accepted distance between `t` and `now`, in seconds. Default 300. */
   toleranceSeconds?: number;
   /** The current time in unix seconds. Default: the system clock. */
@@ -66,7 +70,7 @@ function parseHeader(header: string): { t: number; signatures: Buffer[] } | unde
  * no `v1`, a `v1` that is not 64 hex digits, a part without `=`). Unknown schemes are ignored.
  */
 export function verifyWebhook(input: VerifyWebhookInput): boolean {
-  if (input.header === undefined) return false;
+  if (typeof input.header !== 'string') return false;
   const parsed = parseHeader(input.header);
   if (parsed === undefined) return false;
   const now = input.now ?? Math.floor(Date.now() / 1000);
