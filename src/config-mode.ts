@@ -23,8 +23,36 @@ export const CLOUDAUTH_CREDENTIAL_KEYS = [
   'CLOUDAUTH_SECURITY_TOKEN',
 ] as const;
 
-/** Keys whose presence selects production mode when `ORCHESTRATOR_MODE` is unset. */
-export const PRODUCTION_SIGNAL_KEYS = ['CLOUDAUTH_ENDPOINT', ...CLOUDAUTH_CREDENTIAL_KEYS] as const;
+/**
+ * Keys whose presence selects production mode when `ORCHESTRATOR_MODE` is unset: the Cloudauth
+ * settings, and the secrets embedded mode would otherwise make itself (whoever sets them is
+ * deploying). A `REDIS_URL` to a host other than loopback counts too (see {@link resolveMode}).
+ */
+export const PRODUCTION_SIGNAL_KEYS = [
+  'CLOUDAUTH_ENDPOINT',
+  ...CLOUDAUTH_CREDENTIAL_KEYS,
+  'ENCRYPTION_KEY',
+  'WEBHOOK_SECRET',
+  'API_TOKENS',
+] as const;
+
+/** True for a URL whose host is this machine (localhost, 127.0.0.0/8, ::1). */
+export function isLoopbackUrl(url: string): boolean {
+  let host: string;
+  try {
+    host = new URL(url).hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  } catch {
+    return false;
+  }
+  return host === 'localhost' || host === '::1' || /^127(?:\.\d{1,3}){3}$/.test(host);
+}
+
+/**
+ * Alibaba Cloud's own API hosts. Embedded mode marks every verdict `emulated` and skips the
+ * production checks, so it refuses to talk to one: a deployment that kept ORCHESTRATOR_MODE=embedded
+ * from the compose demo would otherwise run real verifications with generated secrets.
+ */
+const ALIBABA_HOST = /(^|\.)aliyuncs\.com$/i;
 
 /** The keys production mode requires of some role. */
 export type ProductionKey =
@@ -95,11 +123,42 @@ export function resolveMode(
   if (env.NODE_ENV?.trim().toLowerCase() === 'production') {
     return { mode: 'production', inferredFrom: 'NODE_ENV=production' };
   }
-  const signals = PRODUCTION_SIGNAL_KEYS.filter((k) => isSet(env[k]));
+  const signals: string[] = PRODUCTION_SIGNAL_KEYS.filter((k) => isSet(env[k]));
+  const redisUrl = env.REDIS_URL;
+  if (isSet(redisUrl) && !isLoopbackUrl(redisUrl)) signals.push('REDIS_URL (not loopback)');
   if (signals.length > 0) {
     return { mode: 'production', inferredFrom: `Setting ${signals.join(', ')}` };
   }
   return { mode: 'embedded', inferredFrom: undefined };
+}
+
+/**
+ * The refusal of an environment variable that looks like a setting of ours but is none (a
+ * misspelt `CLOUDAUTH_ENDPOINTS` would otherwise be ignored, and the process would run on the
+ * emulator); undefined when there is none. Looks at the `CLOUDAUTH_` and `ORCHESTRATOR_` prefixes,
+ * which only this project uses, and names the variables, never their values.
+ */
+export function unknownSettings(
+  env: Record<string, string | undefined>,
+  known: readonly string[],
+): string | undefined {
+  const unknown = Object.keys(env).filter(
+    (k) => /^(CLOUDAUTH|ORCHESTRATOR)_/.test(k) && isSet(env[k]) && !known.includes(k),
+  );
+  if (unknown.length === 0) return undefined;
+  const family = (k: string) => known.filter((n) => n.startsWith(k.slice(0, k.indexOf('_') + 1)));
+  return `unknown setting${unknown.length === 1 ? '' : 's'} ${unknown.join(', ')}: refusing to start rather than ignore ${unknown.length === 1 ? 'it' : 'them'} (a misspelt CLOUDAUTH_ENDPOINT would run on the emulator). The settings with ${unknown.length === 1 ? 'its' : 'their'} prefix: ${[...new Set(unknown.flatMap(family))].join(', ')}`;
+}
+
+/**
+ * The refusal of embedded mode pointed at Alibaba Cloud's own Cloudauth host (see
+ * {@link ALIBABA_HOST}); undefined otherwise.
+ */
+export function embeddedWithRealEndpoint(config: Config): string | undefined {
+  const { endpoint } = config.cloudauth;
+  if (config.mode !== 'embedded' || endpoint === undefined) return undefined;
+  if (!ALIBABA_HOST.test(new URL(endpoint).hostname.replace(/\.$/, ''))) return undefined;
+  return 'ORCHESTRATOR_MODE=embedded with an Alibaba Cloud CLOUDAUTH_ENDPOINT: embedded mode is for the emulators (its verdicts are marked emulated and its secrets are generated); use ORCHESTRATOR_MODE=production for real verifications';
 }
 
 /**

@@ -10,6 +10,8 @@ import {
   PRODUCTION_REQUIREMENTS,
   callsCloudauth,
   credentialsWithoutEndpoint,
+  embeddedWithRealEndpoint,
+  unknownSettings,
   missingInProduction,
   resolveMode,
   weakInProduction,
@@ -115,7 +117,7 @@ export const CONFIG_KEYS = {
   ORCHESTRATOR_MODE: key(
     z.enum(['embedded', 'production']).optional(),
     undefined,
-    "`embedded` runs on local defaults (the Cloudauth emulator where no `CLOUDAUTH_ENDPOINT` is set, generated secrets in files) and marks every verdict its workers reach `emulated: true`; `production` refuses to start without what its role uses: `all` a real `CLOUDAUTH_ENDPOINT` and credentials, `REDIS_URL`, `ENCRYPTION_KEY`, `WEBHOOK_SECRET` and `API_TOKENS`; `api` `REDIS_URL`, `ENCRYPTION_KEY` and `API_TOKENS`; `worker` the Cloudauth endpoint and credentials, `REDIS_URL`, `ENCRYPTION_KEY` and `WEBHOOK_SECRET`; the CLI `REDIS_URL` and `ENCRYPTION_KEY`; `emulator` nothing. It also refuses an `http://` `CLOUDAUTH_ENDPOINT`, the emulator's key pair, and weak secrets (see each one: no dictionary, rules that refuse typed and placeholder values, never a long enough random one). Unset: `production` when `NODE_ENV=production` or any of `CLOUDAUTH_ENDPOINT`, `CLOUDAUTH_ACCESS_KEY_ID`, `CLOUDAUTH_ACCESS_KEY_SECRET`, `CLOUDAUTH_SECURITY_TOKEN` is set, else `embedded`. Cloudauth credentials without `CLOUDAUTH_ENDPOINT` refuse to start in either mode.",
+    "`embedded` runs on local defaults (the Cloudauth emulator where no `CLOUDAUTH_ENDPOINT` is set, generated secrets in files) and marks every verdict its workers reach `emulated: true`; `production` refuses to start without what its role uses: `all` a real `CLOUDAUTH_ENDPOINT` and credentials, `REDIS_URL`, `ENCRYPTION_KEY`, `WEBHOOK_SECRET` and `API_TOKENS`; `api` `REDIS_URL`, `ENCRYPTION_KEY` and `API_TOKENS`; `worker` the Cloudauth endpoint and credentials, `REDIS_URL`, `ENCRYPTION_KEY` and `WEBHOOK_SECRET`; the CLI `REDIS_URL` and `ENCRYPTION_KEY`; `emulator` nothing. It also refuses an `http://` `CLOUDAUTH_ENDPOINT`, the emulator's key pair, and weak secrets (see each one: no dictionary, rules that refuse typed and placeholder values, never a long enough random one). Unset: `production` when `NODE_ENV=production`, any of `CLOUDAUTH_ENDPOINT`, `CLOUDAUTH_ACCESS_KEY_ID`, `CLOUDAUTH_ACCESS_KEY_SECRET`, `CLOUDAUTH_SECURITY_TOKEN`, `ENCRYPTION_KEY`, `WEBHOOK_SECRET`, `API_TOKENS` is set, or `REDIS_URL` names a host other than loopback; else `embedded`. Cloudauth credentials without `CLOUDAUTH_ENDPOINT` refuse to start in either mode, embedded mode refuses an Alibaba Cloud (`*.aliyuncs.com`) endpoint, and a `CLOUDAUTH_*` or `ORCHESTRATOR_*` variable that is no setting (a misspelling) refuses to start.",
   ),
   LOG_LEVEL: key(
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
@@ -344,7 +346,7 @@ export const CONFIG_KEYS = {
   METRICS_AUTH: key(
     bool,
     'false',
-    '`GET /metrics` requires the API bearer token. Default no: Prometheus scrapers usually carry none, and the metrics hold counts by state, action and error code only (no ticket ids, no personal data). `/healthz` and `/readyz` never require it.',
+    "`GET /metrics` on the API's port requires the API bearer token. Default no: Prometheus scrapers usually carry none, and the metrics hold counts by state, action and error code only (no ticket ids, no personal data). `/healthz` and `/readyz` never require it. A worker's ops port (`WORKER_OPS_HOST`) never asks for a token: keep it on a private interface.",
   ),
   WORKER_OPS_HOST: key(
     z.string().min(1),
@@ -579,13 +581,16 @@ function refusePlainHttpDefaultUrl(webhooks: Config['webhooks']): void {
  * Validates `env` against {@link CONFIG_KEYS} for a process of `role` (default `all`). Throws one
  * {@link ConfigError} naming every bad key; then refuses Cloudauth credentials without an endpoint
  * (every role but `emulator`), and in production the keys `role` needs that are missing or weak
- * (none for `emulator`). Unknown variables are ignored; `NODE_ENV` is read to choose the mode.
+ * (none for `emulator`). Unknown variables are ignored, except those with our `CLOUDAUTH_` and
+ * `ORCHESTRATOR_` prefixes (a misspelt setting is refused); `NODE_ENV` is read to choose the mode.
  */
 export function loadConfig(
   env: Record<string, string | undefined>,
   role: ConfigRole = 'all',
 ): Config {
   const raw: Record<string, unknown> = {};
+  const unknown = unknownSettings(env, Object.keys(CONFIG_KEYS));
+  if (unknown !== undefined) throw new ConfigError(unknown);
   const problems: string[] = [];
   for (const [name, spec] of Object.entries(CONFIG_KEYS) as [string, KeySpec<z.ZodType>][]) {
     const given = env[name];
@@ -593,7 +598,10 @@ export function loadConfig(
     const parsed = spec.schema.safeParse(value);
     if (parsed.success) raw[name] = parsed.data;
     else {
-      const shown = spec.secret ? '(secret)' : JSON.stringify(value);
+      // a URL with user information carries a password (redis://:password@host)
+      const withCredentials =
+        typeof value === 'string' && /^[a-z][a-z0-9+.-]*:\/\/[^/?#]*@/i.test(value);
+      const shown = spec.secret || withCredentials ? '(secret)' : JSON.stringify(value);
       problems.push(`${name}=${shown}: ${parsed.error.issues.map((i) => i.message).join('; ')}`);
     }
   }
@@ -687,7 +695,7 @@ export function loadConfig(
 
   // the emulator is a test double: no mode makes it refuse
   if (role === 'emulator') return config;
-  const stray = credentialsWithoutEndpoint(config);
+  const stray = credentialsWithoutEndpoint(config) ?? embeddedWithRealEndpoint(config);
   if (stray !== undefined) throw new ConfigError(stray);
   if (config.mode === 'production') {
     const missing = missingInProduction(config, role, resolved);

@@ -622,7 +622,10 @@ describe('loadOrCreateApiToken', () => {
   });
 
   it('takes API_TOKENS when set, and requires them in production', () => {
-    const config = loadConfig({ API_TOKENS: `${TOKEN},second-token-0123456789` });
+    const config = loadConfig({
+      ORCHESTRATOR_MODE: 'embedded',
+      API_TOKENS: `${TOKEN},second-token-0123456789`,
+    });
     expect(loadOrCreateApiToken(config)).toEqual({
       tokens: [TOKEN, 'second-token-0123456789'],
       file: undefined,

@@ -335,12 +335,65 @@ describe('fail closed', () => {
     // the emulator's endpoint and key pair, without a mode: production, and its checks refuse
     const message = refusal({ ...PRODUCTION_BASICS(), ...EMULATOR });
     expect(message).toMatch(
-      /^Setting CLOUDAUTH_ENDPOINT, CLOUDAUTH_ACCESS_KEY_ID, CLOUDAUTH_ACCESS_KEY_SECRET selects ORCHESTRATOR_MODE=production \(ORCHESTRATOR_MODE is unset\), which refuses: CLOUDAUTH_ENDPOINT must be an https:\/\/ URL/,
+      /^Setting CLOUDAUTH_ENDPOINT, CLOUDAUTH_ACCESS_KEY_ID, CLOUDAUTH_ACCESS_KEY_SECRET, ENCRYPTION_KEY, WEBHOOK_SECRET, API_TOKENS, REDIS_URL \(not loopback\) selects ORCHESTRATOR_MODE=production \(ORCHESTRATOR_MODE is unset\), which refuses: CLOUDAUTH_ENDPOINT must be an https:\/\/ URL/,
     );
     expect(message).toContain("that is the emulator's key pair");
     expect(message).toMatch(
       /\. Fix them, or ask for embedded mode explicitly with ORCHESTRATOR_MODE=embedded \(local defaults and the Cloudauth emulator; its verdicts are marked emulated\)$/,
     );
+  });
+
+  it('counts the secrets embedded mode would make itself, and a Redis off this machine, as production', () => {
+    // a misspelt endpoint no longer leaves the rest of a production environment on the emulator
+    for (const [key, value] of [
+      ['ENCRYPTION_KEY', randomBytes(32).toString('base64')],
+      ['WEBHOOK_SECRET', randomBytes(16).toString('hex')],
+      ['API_TOKENS', randomBytes(16).toString('hex')],
+      ['REDIS_URL', 'rediss://redis.prod.example.test:6380'],
+    ] as const) {
+      const message = refusal({ [key]: value });
+      expect(message, key).toMatch(
+        new RegExp(`^Setting ${key}( \\(not loopback\\))? selects ORCHESTRATOR_MODE=production`),
+      );
+      expect(message, key).not.toContain(value);
+    }
+    expect(loadConfig({ REDIS_URL: 'redis://localhost:6379' }).mode).toBe('embedded');
+    expect(loadConfig({ REDIS_URL: 'redis://[::1]:6379' }).mode).toBe('embedded');
+  });
+
+  it('refuses a CLOUDAUTH_ or ORCHESTRATOR_ variable that is no setting, instead of ignoring it', () => {
+    const message = refusal({
+      ...PRODUCTION_BASICS(),
+      CLOUDAUTH_ENDPOINTS: 'https://cloudauth.example.test',
+    });
+    expect(message).toMatch(
+      /^unknown setting CLOUDAUTH_ENDPOINTS: refusing to start rather than ignore it \(a misspelt CLOUDAUTH_ENDPOINT would run on the emulator\)\. The settings with its prefix: CLOUDAUTH_ENDPOINT, /,
+    );
+    expect(message).not.toContain('example.test');
+    expect(refusal({ ORCHESTRATOR_MOD: 'production' })).toMatch(
+      /^unknown setting ORCHESTRATOR_MOD: .* The settings with its prefix: ORCHESTRATOR_MODE$/,
+    );
+    // set but empty is unset, as for every key
+    expect(loadConfig({ CLOUDAUTH_ENDPOINTS: '' }).mode).toBe('embedded');
+  });
+
+  it('refuses embedded mode pointed at an Alibaba Cloud Cloudauth host', () => {
+    const host = 'cloudauth.aliyuncs.com'; // never called: the configuration is refused
+    expect(
+      refusal({
+        ORCHESTRATOR_MODE: 'embedded',
+        ...EMULATOR_KEYS,
+        CLOUDAUTH_ENDPOINT: `https://${host}`,
+      }),
+    ).toBe(
+      'ORCHESTRATOR_MODE=embedded with an Alibaba Cloud CLOUDAUTH_ENDPOINT: embedded mode is for the emulators (its verdicts are marked emulated and its secrets are generated); use ORCHESTRATOR_MODE=production for real verifications',
+    );
+  });
+
+  it('never shows a URL that carries a password in a refusal', () => {
+    const message = refusal({ REDIS_URL: 'redis://:hunter2-password@redis.example.test:6379x' });
+    expect(message).toMatch(/^invalid configuration: REDIS_URL=\(secret\): /);
+    expect(message).not.toContain('hunter2');
   });
 
   it('allows embedded mode asked for explicitly, also with NODE_ENV=production and an emulator endpoint', () => {
@@ -428,7 +481,10 @@ describe('per-role production requirements', () => {
 describe('configWarnings', () => {
   it('warns of a plain redis:// URL to a host that is not loopback, naming the host only', () => {
     const [warning, ...rest] = configWarnings(
-      loadConfig({ REDIS_URL: 'redis://:hunter2pass@redis.internal.example:6379/0' }),
+      loadConfig({
+        ORCHESTRATOR_MODE: 'embedded',
+        REDIS_URL: 'redis://:hunter2pass@redis.internal.example:6379/0',
+      }),
     );
     expect(rest).toEqual([]);
     expect(warning).toContain('REDIS_URL reaches redis.internal.example without TLS');
@@ -442,7 +498,9 @@ describe('configWarnings', () => {
     'redis://localhost:6379',
     'redis://[::1]:6379',
   ])('says nothing of %s', (url) => {
-    expect(configWarnings(loadConfig({ REDIS_URL: url }))).toEqual([]);
+    expect(configWarnings(loadConfig({ ORCHESTRATOR_MODE: 'embedded', REDIS_URL: url }))).toEqual(
+      [],
+    );
   });
 
   it('says nothing when REDIS_URL is unset', () => {

@@ -118,7 +118,10 @@ describe('loadOrCreateKey', () => {
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
   it('uses ENCRYPTION_KEY when set', () => {
-    const config = loadConfig({ ENCRYPTION_KEY: OTHER_KEY.toString('base64') });
+    const config = loadConfig({
+      ORCHESTRATOR_MODE: 'embedded',
+      ENCRYPTION_KEY: OTHER_KEY.toString('base64'),
+    });
     expect(loadOrCreateKey(config).equals(OTHER_KEY)).toBe(true);
   });
 
