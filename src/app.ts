@@ -25,6 +25,7 @@ import {
   type WebhookJobData,
 } from './intake/webhooks/index.js';
 import { HealthCheck } from './ops/health.js';
+import { releaseInReverse } from './process.js';
 import { Telemetry } from './ops/metrics.js';
 import { createImageDecoding } from './oss/decode-limit.js';
 import { OssMaterialUploader } from './oss/uploader.js';
@@ -52,6 +53,8 @@ export interface AppOptions {
   workers: boolean;
   /** Serve the HTTP API in this process. */
   http?: boolean;
+  /** This process's metrics, when the caller serves them before the app is up. Default: a new one. */
+  telemetry?: Telemetry;
 }
 
 export interface App {
@@ -102,12 +105,11 @@ const COMMAND_CONNECTION = {
 
 export async function startApp(config: Config, logger: Logger, options: AppOptions): Promise<App> {
   const releasers: (() => Promise<unknown> | void)[] = [];
-  const close = async () => {
-    for (const release of releasers.reverse()) await release();
-  };
+  let closing: Promise<void> | undefined;
+  const close = () => (closing ??= releaseInReverse(releasers));
   try {
     for (const warning of configWarnings(config)) logger.warn(warning);
-    const telemetry = new Telemetry({ logger });
+    const telemetry = options.telemetry ?? new Telemetry({ logger });
     let emulators: Emulators | undefined;
     let cloudauth: CloudauthClient | undefined;
     if (options.workers) {

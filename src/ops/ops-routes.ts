@@ -20,7 +20,7 @@ export interface OpsRoutesOptions {
   /** Serves `GET /metrics`. */
   telemetry?: Telemetry;
   /** Serves `GET /readyz`. */
-  health?: HealthCheck;
+  health?: Pick<HealthCheck, 'readiness'>;
   /** `GET /metrics` requires the API's bearer token (`METRICS_AUTH`). Default false. */
   metricsAuth?: boolean;
 }

@@ -5,26 +5,31 @@
  * 127.0.0.1:6379. On the embedded emulators it drives one demo ticket to its verdict, then serves
  * until SIGINT/SIGTERM.
  */
-import { startApp } from '../app.js';
+import { startApp, type App } from '../app.js';
 import type { Config } from '../config.js';
 import { runDemoTicket } from '../demo.js';
 import { ensureEmbeddedRedis } from '../embedded-redis.js';
 import type { Logger } from '../logger.js';
+import { releaseInReverse } from '../process.js';
 import type { RunningRole } from './roles.js';
 
 /** Starts everything in this process. */
 export async function startAll(loaded: Config, logger: Logger): Promise<RunningRole> {
-  const redis =
-    loaded.mode === 'embedded' && loaded.redisUrl === undefined
-      ? await ensureEmbeddedRedis('data', logger)
-      : undefined;
-  const config = redis ? { ...loaded, redisUrl: redis.url } : loaded;
-  const app = await startApp(config, logger, { embedEmulators: true, workers: true, http: true });
-  const close = async () => {
-    await app.close();
-    await redis?.stop?.();
-  };
+  const releasers: (() => Promise<unknown> | void)[] = [];
+  const close = () => releaseInReverse(releasers);
   try {
+    const redis =
+      loaded.mode === 'embedded' && loaded.redisUrl === undefined
+        ? await ensureEmbeddedRedis('data', logger)
+        : undefined;
+    if (redis?.stop) releasers.push(redis.stop);
+    const config = redis ? { ...loaded, redisUrl: redis.url } : loaded;
+    const app: App = await startApp(config, logger, {
+      embedEmulators: true,
+      workers: true,
+      http: true,
+    });
+    releasers.push(() => app.close());
     process.stdout.write(
       [
         '',
@@ -45,9 +50,9 @@ export async function startAll(loaded: Config, logger: Logger): Promise<RunningR
     } else {
       logger.info({ mode: config.mode }, 'workers running');
     }
+    return { logger, opsUrl: app.apiUrl ?? '', close };
   } catch (err) {
     await close();
     throw err;
   }
-  return { logger, opsUrl: app.apiUrl ?? '', close };
 }

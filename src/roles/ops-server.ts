@@ -24,6 +24,7 @@ export async function startOpsServer(
   const address = app.server.address();
   if (address === null || typeof address === 'string') throw new Error('no TCP port bound');
   const url = `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
-  logger.info({ url }, 'serving /healthz, /readyz and /metrics');
+  // (not under the key `url`, which the logger redacts: it holds callback URLs elsewhere)
+  logger.info({ opsHost: host, opsPort: address.port }, 'serving /healthz, /readyz and /metrics');
   return { url, close: () => app.close() };
 }

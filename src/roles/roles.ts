@@ -10,12 +10,12 @@
  * - `all` (`npm start`): everything in one process, with an embedded Redis and the emulators on
  *   embedded defaults, and one demo ticket.
  */
-import { startApp } from '../app.js';
+import { startApp, type App } from '../app.js';
 import { loadConfig, type Config } from '../config.js';
 import { createLogger, type Logger } from '../logger.js';
-import { HealthCheck } from '../ops/health.js';
+import { HealthCheck, type Readiness } from '../ops/health.js';
 import { Telemetry } from '../ops/metrics.js';
-import type { Running } from '../process.js';
+import { releaseInReverse, type Running } from '../process.js';
 import { startOpsServer } from './ops-server.js';
 
 /** The role names, as the command line takes them. */
@@ -63,30 +63,37 @@ async function startApi(config: Config, logger: Logger): Promise<RunningRole> {
 }
 
 async function startWorker(config: Config, logger: Logger): Promise<RunningRole> {
-  const app = await startApp(config, logger, { embedEmulators: false, workers: true });
+  // The probes first: a port already taken fails the start before any job is taken, and /readyz
+  // answers 503 until the workers run.
+  const telemetry = new Telemetry({ logger });
+  let app: App | undefined;
+  const ops = await startOpsServer({
+    host: config.ops.workerHost,
+    port: config.ops.workerPort,
+    logger,
+    telemetry,
+    health: {
+      readiness: () => (app ? app.health.readiness() : Promise.resolve(STARTING)),
+    },
+  });
   try {
-    const ops = await startOpsServer({
-      host: config.ops.workerHost,
-      port: config.ops.workerPort,
-      logger,
-      health: app.health,
-      telemetry: app.telemetry,
-      metricsAuth: false,
-    });
-    logger.info({ concurrency: config.queue.concurrency }, 'ticket worker running');
-    return {
-      logger,
-      opsUrl: ops.url,
-      close: async () => {
-        await ops.close();
-        await app.close();
-      },
-    };
+    app = await startApp(config, logger, { embedEmulators: false, workers: true, telemetry });
   } catch (err) {
-    await app.close();
+    await ops.close();
     throw err;
   }
+  const started = app;
+  process.stdout.write(`\n  worker probes  ${ops.url}/healthz, /readyz, /metrics\n\n`);
+  logger.info({ concurrency: config.queue.concurrency }, 'ticket worker running');
+  return {
+    logger,
+    opsUrl: ops.url,
+    close: () => releaseInReverse([() => ops.close(), () => started.close()]),
+  };
 }
+
+/** What a worker's /readyz answers while it starts. */
+const STARTING: Readiness = { ready: false, checks: { workers: 'fail' } };
 
 async function startEmulator(config: Config, logger: Logger): Promise<RunningRole> {
   const { startConfiguredEmulators } = await import('../emulator/start.js');

@@ -53,12 +53,7 @@ function sample(text: string, name: string, labels = ''): number | undefined {
 beforeAll(async () => {
   redis = new Redis(inject('redisUrl'));
   face = (await smallJpeg('#8a6a50')).toString('base64');
-  const [cloudauthPort, ossPort, apiPort, opsPort] = await Promise.all([
-    freePort(),
-    freePort(),
-    freePort(),
-    freePort(),
-  ]);
+  const [cloudauthPort, ossPort, apiPort] = await Promise.all([freePort(), freePort(), freePort()]);
   common = {
     ORCHESTRATOR_MODE: 'embedded',
     REDIS_URL: inject('redisUrl'),
@@ -69,7 +64,6 @@ beforeAll(async () => {
   };
   urls.emulator = `http://127.0.0.1:${cloudauthPort}`;
   urls.api = `http://127.0.0.1:${apiPort}`;
-  urls.worker = `http://127.0.0.1:${opsPort}`;
   workerEnv = {
     ...common,
     CLOUDAUTH_ENDPOINT: urls.emulator,
@@ -81,7 +75,8 @@ beforeAll(async () => {
     POLL_INITIAL_MS: '100',
     POLL_MAX_MS: '300',
     SHUTDOWN_TIMEOUT_MS: '120000',
-    WORKER_OPS_PORT: String(opsPort),
+    // a free port, which the worker prints (as several workers on one host would use)
+    WORKER_OPS_PORT: '0',
   };
   const emulator = start('emulator', {
     CLOUDAUTH_BIZ: common.CLOUDAUTH_BIZ!,
@@ -146,6 +141,8 @@ describe('cloudauth-orchestrator emulator, api and worker, each in its own proce
 
   it('the worker serves its probes and metrics on WORKER_OPS_PORT', async () => {
     const worker = start('worker', workerEnv);
+    await waitForOutput(worker, /worker probes +http:\/\/\S+\/healthz/);
+    urls.worker = /worker probes +(http:\/\/\S+)\/healthz/.exec(worker.output())![1]!;
     await waitForOk(worker, `${urls.worker}/readyz`);
     expect(await getJson(`${urls.worker}/healthz`)).toEqual({
       status: 200,

@@ -9,8 +9,14 @@ import { describe, expect, it } from 'vitest';
 
 const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 
-/** Runs `body` as an ES module beside a started runProcess; answers its exit code and stderr. */
-function runScript(body: string): Promise<{ code: number | null; stderr: string }> {
+/**
+ * Runs `body` as an ES module that can import runProcess; answers its exit code and stderr. With
+ * `signalOn`, sends SIGTERM once stderr matches it.
+ */
+function runScript(
+  body: string,
+  signalOn?: RegExp,
+): Promise<{ code: number | null; stderr: string }> {
   const script = `
     import { runProcess } from './dist/src/process.js';
     import { ConfigError } from './dist/src/errors.js';
@@ -21,7 +27,14 @@ function runScript(body: string): Promise<{ code: number | null; stderr: string 
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   let stderr = '';
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  let signalled = false;
+  child.stderr.on('data', (c: Buffer) => {
+    stderr += c.toString();
+    if (signalOn && !signalled && signalOn.test(stderr)) {
+      signalled = true;
+      child.kill('SIGTERM');
+    }
+  });
   return new Promise((resolve, reject) => {
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, stderr }));
@@ -48,6 +61,34 @@ describe('runProcess', () => {
     );
     expect(code).toBe(1);
     expect(stderr).toContain('unhandled rejection: Error: nobody awaited');
+  });
+
+  it('a signal during start-up stops the process gracefully once start-up ends', async () => {
+    const { code, stderr } = await runScript(
+      `await runProcess(async () => {
+        // start-up ends only after the signal has come
+        const signalled = new Promise((r) => process.once('SIGTERM', r));
+        const alive = setInterval(() => undefined, 1000);
+        process.stderr.write('starting\\n');
+        await signalled;
+        return { close: async () => { clearInterval(alive); process.stderr.write('closed\\n'); } };
+      });`,
+      /starting/,
+    );
+    expect(code).toBe(0);
+    expect(stderr).toContain('SIGTERM: stopping once start-up ends');
+    expect(stderr).toMatch(/closed\n$/);
+  });
+
+  it('exits 1 when closing fails', async () => {
+    const { code, stderr } = await runScript(
+      `await runProcess(async () => ({ close: async () => { throw new Error('could not close'); } }));
+       process.stderr.write('serving\\n');
+       setInterval(() => undefined, 1000);`,
+      /serving/,
+    );
+    expect(code).toBe(1);
+    expect(stderr).toContain('shutdown failed: Error: could not close');
   });
 
   it('reports a configuration error in one line and exits 2', async () => {
