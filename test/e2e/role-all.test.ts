@@ -10,9 +10,9 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, describe, expect, inject, it } from 'vitest';
-import { freePort } from '../../chaos/processes.js';
 import { deleteKeys } from '../support/orchestrator.js';
 import {
+  printedUrl,
   startRoleProcess,
   waitForOk,
   waitForOutput,
@@ -31,20 +31,15 @@ afterAll(async () => {
 
 describe('cloudauth-orchestrator all', () => {
   it('runs its demo ticket to passed and serves /healthz, /readyz and /metrics', async () => {
-    const [apiPort, cloudauthPort, ossPort] = await Promise.all([
-      freePort(),
-      freePort(),
-      freePort(),
-    ]);
     const all = startRoleProcess(
       'all',
       {
         // nothing production-like is set: embedded mode, the emulators in process
         REDIS_URL: inject('redisUrl'),
         REDIS_PREFIX: prefix,
-        API_PORT: String(apiPort),
-        EMULATOR_CLOUDAUTH_PORT: String(cloudauthPort),
-        EMULATOR_OSS_PORT: String(ossPort),
+        API_PORT: '0',
+        EMULATOR_CLOUDAUTH_PORT: '0',
+        EMULATOR_OSS_PORT: '0',
         ENCRYPTION_KEY_FILE: join(dir, 'encryption.key'),
         WEBHOOK_SECRET_FILE: join(dir, 'webhook.secret'),
         API_TOKEN_FILE: join(dir, 'api.token'),
@@ -56,7 +51,7 @@ describe('cloudauth-orchestrator all', () => {
     );
     started.push(all);
     await waitForOutput(all, /"state":"passed"[^\n]*demo: ticket finished/, 60_000);
-    const api = `http://127.0.0.1:${apiPort}`;
+    const api = await printedUrl(all, /HTTP API +(http:\/\/\S+)/);
     await waitForOk(all, `${api}/healthz`);
     const ready = await fetch(`${api}/readyz`);
     expect(ready.status).toBe(200);
@@ -131,19 +126,15 @@ describe('every role fails closed', () => {
   });
 
   it('the emulator role, a test double, starts under NODE_ENV=production', async () => {
-    const [cloudauthPort, ossPort] = await Promise.all([freePort(), freePort()]);
     const emulator = startRoleProcess(
       'emulator',
-      {
-        NODE_ENV: 'production',
-        EMULATOR_CLOUDAUTH_PORT: String(cloudauthPort),
-        EMULATOR_OSS_PORT: String(ossPort),
-      },
+      { NODE_ENV: 'production', EMULATOR_CLOUDAUTH_PORT: '0', EMULATOR_OSS_PORT: '0' },
       dir,
       'emulator-prod',
     );
     started.push(emulator);
-    await waitForOk(emulator, `http://127.0.0.1:${cloudauthPort}/readyz`);
+    const url = await printedUrl(emulator, /Cloudauth emulator \(API [\d-]+\) +(http:\/\/\S+)/);
+    await waitForOk(emulator, `${url}/readyz`);
     await emulator.stop('SIGTERM', 10_000);
     expect(await emulator.exited).toBe('exit 0');
   });

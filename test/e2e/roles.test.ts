@@ -11,11 +11,11 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { freePort } from '../../chaos/processes.js';
 import { TICKET_QUEUE, bullPrefix } from '../../src/queue/queues.js';
 import { smallJpeg } from '../support/images.js';
 import { deleteKeys } from '../support/orchestrator.js';
 import {
+  printedUrl,
   startRoleProcess,
   waitForOk,
   waitForOutput,
@@ -53,7 +53,6 @@ function sample(text: string, name: string, labels = ''): number | undefined {
 beforeAll(async () => {
   redis = new Redis(inject('redisUrl'));
   face = (await smallJpeg('#8a6a50')).toString('base64');
-  const [cloudauthPort, ossPort, apiPort] = await Promise.all([freePort(), freePort(), freePort()]);
   common = {
     ORCHESTRATOR_MODE: 'embedded',
     REDIS_URL: inject('redisUrl'),
@@ -62,8 +61,22 @@ beforeAll(async () => {
     CLOUDAUTH_BIZ: 'RPMin=RPMin',
     LOG_LEVEL: 'info',
   };
-  urls.emulator = `http://127.0.0.1:${cloudauthPort}`;
-  urls.api = `http://127.0.0.1:${apiPort}`;
+  // every role on a free port (0), read from what it prints, as an operator would
+  const emulator = start('emulator', {
+    CLOUDAUTH_BIZ: common.CLOUDAUTH_BIZ!,
+    EMULATOR_CLOUDAUTH_PORT: '0',
+    EMULATOR_OSS_PORT: '0',
+    EMULATOR_REVIEW_MS: '0',
+  });
+  const api = start('api', { ...common, API_PORT: '0', API_TOKENS: TOKEN });
+  [urls.emulator, urls.api] = await Promise.all([
+    printedUrl(emulator, /Cloudauth emulator \(API [\d-]+\) +(http:\/\/\S+)/),
+    printedUrl(api, /HTTP API +(http:\/\/\S+)/),
+  ]);
+  await Promise.all([
+    waitForOk(emulator, `${urls.emulator}/readyz`),
+    waitForOk(api, `${urls.api}/readyz`),
+  ]);
   workerEnv = {
     ...common,
     CLOUDAUTH_ENDPOINT: urls.emulator,
@@ -78,17 +91,6 @@ beforeAll(async () => {
     // a free port, which the worker prints (as several workers on one host would use)
     WORKER_OPS_PORT: '0',
   };
-  const emulator = start('emulator', {
-    CLOUDAUTH_BIZ: common.CLOUDAUTH_BIZ!,
-    EMULATOR_CLOUDAUTH_PORT: String(cloudauthPort),
-    EMULATOR_OSS_PORT: String(ossPort),
-    EMULATOR_REVIEW_MS: '0',
-  });
-  const api = start('api', { ...common, API_PORT: String(apiPort), API_TOKENS: TOKEN });
-  await Promise.all([
-    waitForOk(emulator, `${urls.emulator}/readyz`),
-    waitForOk(api, `${urls.api}/readyz`),
-  ]);
 }, 60_000);
 
 afterAll(async () => {
@@ -141,8 +143,7 @@ describe('cloudauth-orchestrator emulator, api and worker, each in its own proce
 
   it('the worker serves its probes and metrics on WORKER_OPS_PORT', async () => {
     const worker = start('worker', workerEnv);
-    await waitForOutput(worker, /worker probes +http:\/\/\S+\/healthz/);
-    urls.worker = /worker probes +(http:\/\/\S+)\/healthz/.exec(worker.output())![1]!;
+    urls.worker = await printedUrl(worker, /worker probes +(http:\/\/\S+)\/healthz/);
     await waitForOk(worker, `${urls.worker}/readyz`);
     expect(await getJson(`${urls.worker}/healthz`)).toEqual({
       status: 200,

@@ -81,3 +81,11 @@ export async function waitForOutput(proc: RoleProcess, pattern: RegExp, timeoutM
     throw new Error(`${(err as Error).message}\n--- ${proc.name} output:\n${proc.output()}`);
   }
 }
+
+/** Waits until the process prints `pattern` and answers its first group (a URL it listens on). */
+export async function printedUrl(proc: RoleProcess, pattern: RegExp): Promise<string> {
+  await waitForOutput(proc, pattern);
+  const url = pattern.exec(proc.output())?.[1];
+  if (url === undefined) throw new Error(`${String(pattern)} has no group`);
+  return url;
+}
