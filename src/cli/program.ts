@@ -43,6 +43,12 @@ const ROLE_HELP = `
 Configured from the environment (see the README's configuration table); each role checks only
 the settings it uses. /healthz answers while the process lives, /readyz when it can do its job
 now (Redis answers, its workers run). SIGINT/SIGTERM stop it gracefully; a second one at once.
+
+Exit codes of a role:
+  0    stopped by SIGINT/SIGTERM after active work finished
+  1    an uncaught error, or closing failed
+  2    configuration error (the message names the settings)
+  130  a second SIGINT (143: a second SIGTERM) while stopping
 `;
 
 function examples(...lines: string[]): string {
@@ -54,7 +60,8 @@ export function buildProgram(io: CliIo, done: (code: ExitCode) => void): Command
   const program = new Command(NAME)
     .description(
       'Identity-verification tickets for Alibaba Cloud Cloudauth: enqueue a file of applicants, ' +
-        'follow, report, retry, cancel. Configured from the environment, like the workers.',
+        'follow, report, retry, cancel; and run the process roles (api, worker, emulator, all). ' +
+        'Configured from the environment.',
     )
     .exitOverride()
     .configureOutput({

@@ -129,13 +129,15 @@ describe('enqueue', () => {
   it('refuses an unknown file type, a missing file, unknown CSV columns and options with exit 2; --help exits 0', async () => {
     const odd = join(dir, 'odd.csv');
     await writeFile(odd, 'TicketId,Name,Phone,Email\nx,y,z,w\n');
-    const [txt, missing, columns, biz, option, help] = await Promise.all([
+    const [txt, missing, columns, biz, option, help, top, role] = await Promise.all([
       cli('enqueue', join(dir, 'x.txt'), '--biz', 'RPMin'),
       cli('enqueue', join(dir, 'nope.csv'), '--biz', 'RPMin'),
       cli('enqueue', odd, '--biz', 'RPMin'),
       cli('enqueue', csv, '--biz', 'NoSuchBiz'),
       cli('enqueue', csv, '--biz', 'RPMin', '--bogus'),
       cli('enqueue', '--help'),
+      cli('--help'),
+      cli('worker', '--help'),
     ]);
     expect(txt.code).toBe(2);
     expect(txt.stderr).toContain('unknown file type ".txt"');
@@ -149,6 +151,14 @@ describe('enqueue', () => {
     expect(help.code).toBe(0);
     expect(help.stdout).toContain('Examples:');
     expect(help.stdout).toContain('3  some rows invalid');
+    // the process roles are commands too, with their own exit codes
+    expect(top.code).toBe(0);
+    expect(top.stdout).toMatch(/^ {2}api +serve the HTTP API/m);
+    expect(top.stdout).toMatch(/^ {2}worker +run ticket and webhook workers/m);
+    expect(top.stdout).toMatch(/^ {2}emulator +run the Cloudauth and OSS emulators/m);
+    expect(top.stdout).toMatch(/^ {2}all +everything in one process/m);
+    expect(role.code).toBe(0);
+    expect(role.stdout).toContain('130  a second SIGINT');
   }, 60_000);
 });
 
