@@ -126,6 +126,17 @@ describe('image bombs at intake', () => {
   });
 });
 
+/** The job once BullMQ has moved it to the failed set (polled, with a deadline). */
+async function waitForFailedJob(jobId: string, timeoutMs = 10_000) {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const job = await o.app.queue.getJob(jobId);
+    if (job && (await job.getState()) === 'failed') return job;
+    if (Date.now() > deadline) throw new Error(`job ${jobId} did not fail in time`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 describe('image bombs that reached the worker', () => {
   it(`fails ${BOMBS} bomb tickets stored past intake with VALIDATION_FAILED naming the field, first attempt, no provider call`, async () => {
     o.emu.cloudauth.resetCounters();
@@ -147,8 +158,9 @@ describe('image bombs that reached the worker', () => {
         retryable: false,
         message: `materials: FacePic: ${BOMB_SIZE}`,
       });
-      const job = await o.app.queue.getJob(`t-${ticketId}`);
-      expect(job?.attemptsMade).toBe(1);
+      // the ticket fails before BullMQ records the job's end: wait for the job to be failed too
+      const job = await waitForFailedJob(`t-${ticketId}`);
+      expect(job.attemptsMade).toBe(1);
     }
     expect(o.emu.cloudauth.counters()).toEqual({});
   }, 90_000);
