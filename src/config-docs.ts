@@ -1,6 +1,7 @@
 /**
- * The README's configuration table, made from {@link CONFIG_KEYS}. `npm run docs` rewrites the
- * README between the markers; a test checks that the two agree.
+ * The README's configuration table, made from the declarations in config.ts ({@link SETTINGS}, one
+ * row per key in their order). `npm run docs` rewrites the README between the markers; a test
+ * checks that the two agree.
  */
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';

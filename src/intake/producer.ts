@@ -16,7 +16,7 @@
  */
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import type { Scheme } from '../config.js';
+import { CONFIG_DEFAULTS, type Scheme } from '../config.js';
 import type { ImageLimits } from '../oss/image-header.js';
 import {
   TICKET_QUEUE,
@@ -33,15 +33,21 @@ import type { CallbackPolicy } from './webhooks/allowlist.js';
 export interface TicketProducerOptions {
   /** A connection to the orchestrator's Redis; the producer does not close it. */
   redis: Redis;
-  /** The orchestrator's REDIS_PREFIX. Default `ca`. */
+  /** The orchestrator's REDIS_PREFIX. Default its default, `ca`. */
   prefix?: string;
   /** The orchestrator's ENCRYPTION_KEY (base64 of 32 bytes). */
   encryptionKey: string;
   /** Biz → scheme, as in the orchestrator's CLOUDAUTH_BIZ. */
   biz: Readonly<Record<string, Scheme>>;
-  /** Job settings; defaults match the orchestrator's. */
+  /**
+   * Job settings, as the orchestrator's JOB_ATTEMPTS, JOB_KEEP_COMPLETED_SECONDS and
+   * JOB_KEEP_FAILED_SECONDS. Default theirs (8 attempts, 1 day, 7 days).
+   */
   jobs?: Partial<TicketJobSettings>;
-  /** Finished tickets are kept this long, in seconds. Default 30 days. */
+  /**
+   * Finished tickets are kept this long, in seconds, as the orchestrator's
+   * TICKET_RETENTION_SECONDS. Default its default, 30 days.
+   */
   retentionSeconds?: number;
   /**
    * Pixel limits of images given as bytes, checked from their headers before anything is stored;
@@ -72,14 +78,52 @@ export interface TicketProducer {
   close(): Promise<void>;
 }
 
+/** What a producer's options leave out, filled in. */
+export interface ProducerSettings {
+  prefix: string;
+  retentionSeconds: number;
+  jobs: TicketJobSettings;
+  imageLimits: ImageLimits;
+  callbackPolicy: CallbackPolicy;
+}
+
+/**
+ * The settings a producer runs with: `options`, and for what they leave out the orchestrator's
+ * own defaults ({@link CONFIG_DEFAULTS}), so that a producer and an orchestrator run with no
+ * configuration agree.
+ */
+export function producerSettings(
+  options: Pick<
+    TicketProducerOptions,
+    'prefix' | 'retentionSeconds' | 'jobs' | 'imageLimits' | 'callbackPolicy'
+  >,
+): ProducerSettings {
+  const { redisPrefix, store, queue, images, webhooks } = CONFIG_DEFAULTS;
+  return {
+    prefix: options.prefix ?? redisPrefix,
+    retentionSeconds: options.retentionSeconds ?? store.retentionSeconds,
+    jobs: {
+      attempts: options.jobs?.attempts ?? queue.attempts,
+      keepCompletedSeconds: options.jobs?.keepCompletedSeconds ?? queue.keepCompletedSeconds,
+      keepFailedSeconds: options.jobs?.keepFailedSeconds ?? queue.keepFailedSeconds,
+    },
+    imageLimits: options.imageLimits ?? {
+      maxPixels: images.maxPixels,
+      maxSidePx: images.maxSidePx,
+    },
+    callbackPolicy: options.callbackPolicy ?? { allowedHosts: webhooks.allowedHosts },
+  };
+}
+
 export function createTicketProducer(options: TicketProducerOptions): TicketProducer {
-  const prefix = options.prefix ?? 'ca';
+  const settings = producerSettings(options);
+  const { prefix } = settings;
   const cipher = new FieldCipher(parseKey(options.encryptionKey, 'encryptionKey'));
   const store = new RedisTicketStore({
     redis: options.redis,
     prefix,
     cipher,
-    retentionSeconds: options.retentionSeconds ?? 30 * 24 * 3600,
+    retentionSeconds: settings.retentionSeconds,
   });
   const queue = new Queue<TicketJobData>(TICKET_QUEUE, {
     connection: options.redis,
@@ -89,11 +133,7 @@ export function createTicketProducer(options: TicketProducerOptions): TicketProd
     store,
     queue,
     biz: options.biz,
-    jobs: {
-      attempts: options.jobs?.attempts ?? 8,
-      keepCompletedSeconds: options.jobs?.keepCompletedSeconds ?? 86_400,
-      keepFailedSeconds: options.jobs?.keepFailedSeconds ?? 604_800,
-    },
+    jobs: settings.jobs,
     fingerprint: (text) => cipher.fingerprint(text),
   });
   const parse = (r: TicketRequest, batchId: string | undefined, i?: number) =>
@@ -101,8 +141,8 @@ export function createTicketProducer(options: TicketProducerOptions): TicketProd
       biz: options.biz,
       ...(batchId === undefined ? {} : { batchId }),
       ...(i === undefined ? {} : { fieldPrefix: `[${i}].` }),
-      ...(options.imageLimits === undefined ? {} : { imageLimits: options.imageLimits }),
-      callbackPolicy: options.callbackPolicy ?? { allowedHosts: [] },
+      imageLimits: settings.imageLimits,
+      callbackPolicy: settings.callbackPolicy,
     });
   return {
     enqueue: async (request, o = {}) => intake.enqueue(parse(request, o.batchId)),

@@ -8,9 +8,10 @@ import {
   weakKeyReason,
   weakSecretReason,
 } from '../../src/config-checks.js';
-import { CONFIG_KEYS, loadConfig } from '../../src/config.js';
+import { CONFIG_DEFAULTS, CONFIG_KEYS, SETTINGS, Setting, loadConfig } from '../../src/config.js';
 import { renderConfigTable } from '../../src/config-docs.js';
 import { ConfigError } from '../../src/errors.js';
+import { producerSettings } from '../../src/intake/producer.js';
 
 describe('loadConfig', () => {
   it('gives documented defaults for an empty environment', () => {
@@ -77,6 +78,72 @@ describe('loadConfig', () => {
   it('agrees with the README configuration table', () => {
     const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
     expect(readme).toContain(renderConfigTable());
+  });
+});
+
+describe('the one declaration of the configuration', () => {
+  const tree: Record<string, Setting | Record<string, Setting>> = SETTINGS;
+  /** Every declared key with its place in Config, e.g. `queue.attempts`. */
+  const declared = Object.entries(tree).flatMap(([field, node]) =>
+    node instanceof Setting
+      ? [{ path: field, env: node.env }]
+      : Object.entries(node).map(([inner, s]) => ({ path: `${field}.${inner}`, env: s.env })),
+  );
+
+  it('holds every declared key exactly once in the nested Config, and nothing else', () => {
+    const envs = declared.map((d) => d.env);
+    expect(new Set(envs).size).toBe(envs.length);
+    expect(Object.keys(CONFIG_KEYS)).toEqual(envs);
+    const config = loadConfig({}) as unknown as Record<string, unknown>;
+    const paths = Object.entries(config).flatMap(([field, value]) =>
+      tree[field] instanceof Setting
+        ? [field]
+        : Object.keys(value as object).map((inner) => `${field}.${inner}`),
+    );
+    expect(paths).toEqual(declared.map((d) => d.path));
+  });
+
+  it('puts each value where its declaration says, converting LEASE_MARGIN_SECONDS to ms', () => {
+    const c = loadConfig({
+      JOB_ATTEMPTS: '3',
+      CLOUDAUTH_BIZ: 'kyc=RPMin',
+      LEASE_MARGIN_SECONDS: '30',
+      WEBHOOK_ATTEMPTS: '4',
+      EMULATOR_REVIEW_MS: '5',
+    });
+    expect([c.queue.attempts, c.webhooks.attempts, c.emulator.reviewMs]).toEqual([3, 4, 5]);
+    expect(c.cloudauth.biz).toEqual({ kyc: 'RPMin' });
+    expect(c.queue.leaseMarginMs).toBe(30_000);
+    expect(loadConfig({}).queue.leaseMarginMs).toBe(120_000);
+  });
+
+  it('exports the defaults as an empty environment loads them, frozen', () => {
+    expect(CONFIG_DEFAULTS).toEqual({ ...loadConfig({}), mode: undefined });
+    expect(CONFIG_DEFAULTS.queue.attempts).toBe(8);
+    expect(Object.isFrozen(CONFIG_DEFAULTS.queue)).toBe(true);
+    expect(Object.isFrozen(CONFIG_DEFAULTS.emulator.rejectNames)).toBe(true);
+    // a caller mutating a loaded configuration never reaches the defaults
+    const c = loadConfig({});
+    c.emulator.rejectNames.push('Someone');
+    expect(CONFIG_DEFAULTS.emulator.rejectNames).toEqual(['拒绝', 'Reject Me']);
+  });
+
+  it('gives the producer library the defaults an orchestrator loads from an empty environment', () => {
+    const c = loadConfig({});
+    expect(producerSettings({})).toEqual({
+      prefix: c.redisPrefix,
+      retentionSeconds: c.store.retentionSeconds,
+      jobs: {
+        attempts: c.queue.attempts,
+        keepCompletedSeconds: c.queue.keepCompletedSeconds,
+        keepFailedSeconds: c.queue.keepFailedSeconds,
+      },
+      imageLimits: { maxPixels: c.images.maxPixels, maxSidePx: c.images.maxSidePx },
+      callbackPolicy: { allowedHosts: c.webhooks.allowedHosts },
+    });
+    const given = producerSettings({ prefix: 'p', jobs: { attempts: 2 }, retentionSeconds: 60 });
+    expect([given.prefix, given.jobs.attempts, given.retentionSeconds]).toEqual(['p', 2, 60]);
+    expect(given.jobs.keepFailedSeconds).toBe(c.queue.keepFailedSeconds);
   });
 });
 
