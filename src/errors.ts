@@ -104,7 +104,12 @@ export const ERROR_CODES = {
   STORE_UNAVAILABLE: {
     retryable: true,
     fault: 'internal',
-    doc: 'Redis (the ticket store and queues) could not be reached within a few seconds: the HTTP API answers 503 with `Retry-After`; send the request again.',
+    doc: 'Redis (the ticket store and queues) could not be reached within a few seconds (connection refused or closed, a timeout, a server still loading its data): the HTTP API answers 503 with `Retry-After`, the CLI exits with code 1 saying so, workers retry the job; send the request again.',
+  },
+  TICKET_NOT_FOUND: {
+    retryable: false,
+    fault: 'client',
+    doc: 'No ticket has this TicketId: it was never created, or it finished and expired after `TICKET_RETENTION_SECONDS`. The HTTP API answers 404, the CLI exits with code 5.',
   },
   STORE_FULL: {
     retryable: true,
@@ -238,6 +243,33 @@ export class IllegalTransitionError extends OrchestratorError {
 export class StoreFullError extends OrchestratorError {
   constructor(options: { retryAfterMs: number; cause?: unknown }) {
     super('STORE_FULL', 'Redis is out of memory (maxmemory): the write was refused', options);
+  }
+}
+
+/**
+ * Redis could not be reached (connection refused or closed, a timeout, a server still loading its
+ * AOF): `STORE_UNAVAILABLE`, retryable after `retryAfterMs`. Raised by the ticket store at its
+ * boundary, and by the queue calls of the intake and the operator commands (see
+ * `src/store/store-unavailable.ts`, the one place that recognises ioredis's outage errors);
+ * `cause` is the client's error.
+ */
+export class StoreUnavailableError extends OrchestratorError {
+  constructor(options: { retryAfterMs: number; cause?: unknown }) {
+    super('STORE_UNAVAILABLE', 'Redis is unreachable', options);
+  }
+}
+
+/**
+ * No ticket has this TicketId (never created, or expired after it finished): `TICKET_NOT_FOUND`,
+ * not retryable. The message does not repeat the TicketId (a caller's id may be anything); it is
+ * in `ticketId`.
+ */
+export class TicketNotFoundError extends OrchestratorError {
+  /** The TicketId asked for. */
+  readonly ticketId: string;
+  constructor(ticketId: string) {
+    super('TICKET_NOT_FOUND', 'no such ticket');
+    this.ticketId = ticketId;
   }
 }
 

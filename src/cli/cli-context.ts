@@ -6,9 +6,9 @@
 import { pino } from 'pino';
 import type { App } from '../app.js';
 import { loadConfig, type Config } from '../config.js';
-import { ConfigError } from '../errors.js';
+import { ConfigError, StoreUnavailableError, TicketNotFoundError } from '../errors.js';
 import { createLogger } from '../logger.js';
-import { usageError } from './exit-codes.js';
+import { CliError, ExitCode, usageError } from './exit-codes.js';
 
 /** The process as a command sees it. */
 export interface CliIo {
@@ -48,7 +48,8 @@ const QUIETER_THAN_WARN = new Set(['error', 'fatal', 'silent']);
 
 /**
  * Runs `f` with the app (no workers, no emulators), and closes it whatever happens. The app's
- * modules are loaded here, so that help and argument errors answer at once.
+ * modules are loaded here, so that help and argument errors answer at once. An unknown TicketId
+ * ends the command with exit code 5; an unreachable Redis with exit code 1, saying so.
  */
 export async function withApp<T>(config: Config, f: (app: App) => Promise<T>): Promise<T> {
   const level = QUIETER_THAN_WARN.has(config.logLevel) ? config.logLevel : 'warn';
@@ -70,8 +71,12 @@ export async function withApp<T>(config: Config, f: (app: App) => Promise<T>): P
   try {
     return await f(app);
   } catch (err) {
-    if (err instanceof Error && err.name === 'MaxRetriesPerRequestError') {
-      throw new Error(`Redis does not answer (REDIS_URL): ${err.message}`);
+    if (err instanceof StoreUnavailableError) {
+      const cause = err.cause instanceof Error ? err.cause.message : err.message;
+      throw new Error(`Redis does not answer (REDIS_URL): ${cause}`);
+    }
+    if (err instanceof TicketNotFoundError) {
+      throw new CliError(ExitCode.unknown, `no ticket ${JSON.stringify(err.ticketId)}`);
     }
     throw err;
   } finally {

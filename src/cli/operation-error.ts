@@ -2,8 +2,7 @@
  * How the CLI reports an operator command's refusal: an unknown TicketId is exit 5, a ticket
  * whose state does not allow the command exit 6.
  */
-import { IllegalTransitionError } from '../errors.js';
-import { UnknownTicketError } from '../queue/ticket-operations.js';
+import { IllegalTransitionError, TicketNotFoundError } from '../errors.js';
 import { CliError, ExitCode } from './exit-codes.js';
 
 const ALLOWED: Record<'retry' | 'cancel', string> = {
@@ -13,7 +12,7 @@ const ALLOWED: Record<'retry' | 'cancel', string> = {
 
 /** An operation's error as the CLI reports it: unknown (5), wrong state (6), or as it is. */
 export function operationError(err: unknown, command: 'retry' | 'cancel'): unknown {
-  if (err instanceof UnknownTicketError) {
+  if (err instanceof TicketNotFoundError) {
     return new CliError(ExitCode.unknown, `no ticket ${JSON.stringify(err.ticketId)}`);
   }
   if (err instanceof IllegalTransitionError) {

@@ -139,7 +139,7 @@ export async function statusCommand(
   return withApp(config, async (app) => {
     const t = await app.store.get(ticketId);
     if (!t) throw new CliError(ExitCode.unknown, `no ticket ${JSON.stringify(ticketId)}`);
-    const binding = (await app.store.getBinding(ticketId)) as Partial<TicketBinding> | undefined;
+    const binding = await app.store.getBinding(ticketId);
     const view = statusView(t, binding, await app.store.history(ticketId));
     io.stdout.write(options.json ? `${JSON.stringify(view, null, 2)}\n` : formatStatus(view));
     return ExitCode.ok;

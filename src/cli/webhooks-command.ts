@@ -1,5 +1,6 @@
 /** `webhooks dead-letters` and `webhooks replay`: list and send again dead-lettered webhook events. */
 import { listDeadLetters, replayDeadLetters } from '../intake/webhooks/dead-letters.js';
+import { unavailableWhenDown } from '../store/store-unavailable.js';
 import { loadCliConfig, withApp, type CliIo } from './cli-context.js';
 import { ExitCode } from './exit-codes.js';
 
@@ -11,9 +12,11 @@ export interface WebhooksOptions {
 export async function deadLettersCommand(options: WebhooksOptions, io: CliIo): Promise<ExitCode> {
   const config = loadCliConfig(io);
   return withApp(config, async (app) => {
-    const dead = await listDeadLetters(
-      app.webhookQueue,
-      options.ticket === undefined ? {} : { ticketId: options.ticket },
+    const dead = await unavailableWhenDown(() =>
+      listDeadLetters(
+        app.webhookQueue,
+        options.ticket === undefined ? {} : { ticketId: options.ticket },
+      ),
     );
     for (const job of dead) {
       const e = job.data.event;
@@ -28,9 +31,11 @@ export async function deadLettersCommand(options: WebhooksOptions, io: CliIo): P
 export async function replayCommand(options: WebhooksOptions, io: CliIo): Promise<ExitCode> {
   const config = loadCliConfig(io);
   return withApp(config, async (app) => {
-    const n = await replayDeadLetters(
-      app.webhookQueue,
-      options.ticket === undefined ? {} : { ticketId: options.ticket },
+    const n = await unavailableWhenDown(() =>
+      replayDeadLetters(
+        app.webhookQueue,
+        options.ticket === undefined ? {} : { ticketId: options.ticket },
+      ),
     );
     io.stdout.write(`${n} dead-lettered event(s) queued for delivery again.\n`);
     return ExitCode.ok;

@@ -5,8 +5,9 @@
  *
  * A ticket is accepted once its job is added. When the job cannot be added (Redis full or gone),
  * the tickets this call created that have no job are taken back before the error is thrown
- * (a `StoreFullError` when Redis is full): nothing refused stays. One that cannot be taken back
- * (Redis gone) is found by the reconciler, which gives it its job.
+ * (a `StoreFullError` when Redis is full, a `StoreUnavailableError` when it cannot be reached):
+ * nothing refused stays. One that cannot be taken back (Redis gone) is found by the reconciler,
+ * which gives it its job.
  */
 import type { Queue } from 'bullmq';
 import type { Scheme } from '../config.js';
@@ -15,6 +16,7 @@ import { flowOf, type Ticket } from '../domain/ticket.js';
 import { userDataProblem } from '../domain/user-data.js';
 import { ValidationError } from '../errors.js';
 import { storeFullOf } from '../store/store-full.js';
+import { storeUnavailableOf } from '../store/store-unavailable.js';
 import type { CreateResult, NewTicket, TicketStore } from '../store/ticket-store.js';
 import { jobIdOf, ticketJobOptions, type TicketJobData, type TicketJobSettings } from './queues.js';
 
@@ -102,7 +104,7 @@ export class TicketIntake {
       else if (jobs.length > 1) await this.deps.queue.addBulk(jobs);
     } catch (err) {
       await this.takeBack(created).catch(() => undefined);
-      throw storeFullOf(err) ?? err;
+      throw storeFullOf(err) ?? storeUnavailableOf(err) ?? err;
     }
     return results;
   }

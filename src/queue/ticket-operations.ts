@@ -1,12 +1,14 @@
 /**
  * Operator commands on tickets, shared by the HTTP API and the CLI: cancel a ticket that has not
  * ended, retry a failed or expired one (its job is run again from `queued`, see `ticket-rerun.ts`),
- * retry every failed ticket of a batch.
+ * retry every failed ticket of a batch. An unknown TicketId is a `TicketNotFoundError`; an
+ * unreachable Redis, from the store or the queue, a `StoreUnavailableError`.
  */
 import type { Queue } from 'bullmq';
 import { canApply } from '../domain/ticket-machine.js';
 import type { TicketEvent } from '../domain/ticket.js';
-import { IllegalTransitionError } from '../errors.js';
+import { IllegalTransitionError, TicketNotFoundError } from '../errors.js';
+import { unavailableWhenDown } from '../store/store-unavailable.js';
 import type { StoredTicket, TicketStore } from '../store/ticket-store.js';
 import { jobIdOf, type TicketJobData, type TicketJobSettings } from './queues.js';
 import type { TicketLifecycle } from './ticket-lifecycle.js';
@@ -19,14 +21,6 @@ export interface TicketOperationsDeps {
   jobs: TicketJobSettings;
 }
 
-/** Raised for an unknown TicketId. */
-export class UnknownTicketError extends Error {
-  constructor(readonly ticketId: string) {
-    super('no such ticket');
-    this.name = 'UnknownTicketError';
-  }
-}
-
 const CAS_TRIES = 5;
 
 export class TicketOperations {
@@ -35,10 +29,12 @@ export class TicketOperations {
   /** Cancels a ticket that has not ended. Throws IllegalTransitionError for one that has. */
   async cancel(ticketId: string): Promise<StoredTicket> {
     const ticket = await this.apply(ticketId, { type: 'cancelled' });
-    const job = await this.deps.queue.getJob(jobIdOf(ticketId));
-    if (job && ((await job.isDelayed()) || (await job.isWaiting()))) {
-      await job.remove().catch(() => undefined);
-    }
+    await unavailableWhenDown(async () => {
+      const job = await this.deps.queue.getJob(jobIdOf(ticketId));
+      if (job && ((await job.isDelayed()) || (await job.isWaiting()))) {
+        await job.remove().catch(() => undefined);
+      }
+    });
     return ticket;
   }
 
@@ -49,7 +45,7 @@ export class TicketOperations {
    */
   async retry(ticketId: string): Promise<StoredTicket> {
     const ticket = await this.apply(ticketId, { type: 'retried' });
-    await runJobAgain(this.deps.queue, ticketId, this.deps.jobs);
+    await unavailableWhenDown(() => runJobAgain(this.deps.queue, ticketId, this.deps.jobs));
     return ticket;
   }
 
@@ -80,7 +76,7 @@ export class TicketOperations {
   private async apply(ticketId: string, event: TicketEvent): Promise<StoredTicket> {
     for (let i = 0; i < CAS_TRIES; i++) {
       const t = await this.deps.store.get(ticketId);
-      if (!t) throw new UnknownTicketError(ticketId);
+      if (!t) throw new TicketNotFoundError(ticketId);
       if (!canApply(t.state, event.type)) throw new IllegalTransitionError(t.state, event.type);
       if ((await this.deps.lifecycle.advance(t, event)) === 'applied') {
         return (await this.deps.store.get(ticketId)) ?? t;

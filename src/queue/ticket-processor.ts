@@ -132,9 +132,7 @@ export function makeTicketProcessor(deps: TicketProcessorDeps) {
     (await deps.lifecycle.advance(t, event)) === 'applied';
 
   const bindingOf = async (run: Run): Promise<TicketBinding> =>
-    (run.binding ??= ((await store.getBinding(run.ticketId)) as TicketBinding | undefined) ?? {
-      materials: {},
-    });
+    (run.binding ??= await store.getBinding(run.ticketId));
 
   const sourcesOf = (binding: TicketBinding): Partial<Record<ImageField, MaterialSource>> => {
     const out: Partial<Record<ImageField, MaterialSource>> = {};

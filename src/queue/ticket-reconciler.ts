@@ -17,13 +17,16 @@
  * id, so a sweep racing intake or a worker does no harm. Workers sweep every
  * `RECONCILE_INTERVAL_SECONDS`, one process at a time (a lock in Redis); a job failing by stall is
  * reconciled at once. After its sweep, a round also walks part of the tickets' hashes
- * (`ticket-scan.ts`, `RECONCILE_SCAN_KEYS` keys a round) for tickets missing from the indexes.
+ * (`ticket-scan.ts`, `RECONCILE_SCAN_KEYS` keys a round) for tickets missing from the indexes,
+ * and drops the index entries that outlived their ticket or its state
+ * ({@link TicketStore.cleanIndexes}): the store's reads never write, so this is where the
+ * indexes are cleaned.
  */
 import type { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
 import { TERMINAL_STATES, TicketState, isTerminal } from '../domain/ticket.js';
 import type { Logger } from '../logger.js';
-import type { TicketStore } from '../store/ticket-store.js';
+import type { IndexCleanupReport, TicketStore } from '../store/ticket-store.js';
 import { jobIdOf, ticketJobOptions, type TicketJobData, type TicketJobSettings } from './queues.js';
 import type { TicketLifecycle } from './ticket-lifecycle.js';
 import { retriedDuringOrAfterRun, runJobAgain } from './ticket-rerun.js';
@@ -67,6 +70,11 @@ export interface TicketReconcilerDeps {
   pageSize?: number;
   /** Keys the walk over the tickets' hashes examines per round, about; 0: no walk. Default 100000. */
   scanKeysPerRound?: number;
+  /**
+   * Entries of the `all` and batch indexes the index cleanup checks per round, at most (see
+   * {@link TicketStore.cleanIndexes}). Default the store's (10000).
+   */
+  indexChecksPerRound?: number;
   clock?: () => number;
 }
 
@@ -213,6 +221,24 @@ export class TicketReconciler {
     });
   }
 
+  /**
+   * Drops the index entries that outlived their ticket (expired) or its state (an index update
+   * lost to a crash); see `src/store/index-cleanup.ts`.
+   */
+  async cleanIndexes(): Promise<IndexCleanupReport> {
+    const maxChecks = this.#deps.indexChecksPerRound;
+    const report = await this.#deps.store.cleanIndexes(
+      maxChecks === undefined ? {} : { maxChecks },
+    );
+    const { logger } = this.#deps;
+    // expired entries are routine; a stale one tells of a lost index update
+    (report.stale > 0 ? logger.warn.bind(logger) : logger.debug.bind(logger))(
+      { ...report },
+      'cleaned the ticket indexes',
+    );
+    return report;
+  }
+
   async #sweepIfLocked(intervalMs: number): Promise<void> {
     const lockKey = `${this.#deps.prefix}:reconcile:lock`;
     const took = await this.#deps.redis.set(
@@ -225,5 +251,6 @@ export class TicketReconciler {
     if (took !== 'OK') return;
     await this.sweep();
     if ((this.#deps.scanKeysPerRound ?? DEFAULT_SCAN_KEYS) > 0) await this.scanRound();
+    await this.cleanIndexes();
   }
 }

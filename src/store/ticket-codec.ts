@@ -3,6 +3,7 @@
  * JSON, and the lease, binding, user data and provider materials as {@link FieldCipher} tokens whose associated data
  * names the ticket and the field.
  */
+import { IMAGE_FIELDS, type StoredMaterialSource, type TicketBinding } from '../domain/binding.js';
 import { TicketState, type Flow, type Ticket } from '../domain/ticket.js';
 import type { FieldCipher } from './crypto.js';
 import type { ListedTicket, NewTicket, StoredTicket } from './ticket-store.js';
@@ -59,6 +60,53 @@ export function openJson(
   token: string,
 ): unknown {
   return JSON.parse(cipher.decryptText(token, aadOf(ticketId, field)));
+}
+
+/** The one string property of each stored material source's kind. */
+const SOURCE_FIELD = { file: 'path', bytes: 'base64', url: 'url', oss: 'ref' } as const;
+
+/**
+ * The binding of `ticketId` from its sealed field (null: absent), decrypted and checked to be a
+ * {@link TicketBinding}: a copy with only its known fields. An absent or malformed binding is an
+ * Error naming the field, never its value. (Hand-checked rather than with a schema library: it
+ * runs on every worker step that needs the binding, and a material's bytes are a long string.)
+ */
+export function decodeBinding(
+  cipher: FieldCipher,
+  ticketId: string,
+  sealed: string | null,
+): TicketBinding {
+  const corrupt = (field: string) =>
+    new Error(`ticket ${ticketId}: stored binding${field} is missing or invalid`);
+  if (sealed === null) throw corrupt('');
+  const value = openJson(cipher, ticketId, 'binding', sealed);
+  if (!isObject(value)) throw corrupt('');
+  const binding: TicketBinding = { materials: {} };
+  for (const field of ['name', 'idNumber'] as const) {
+    const text = value[field];
+    if (text === undefined) continue;
+    if (typeof text !== 'string') throw corrupt(`.${field}`);
+    binding[field] = text;
+  }
+  const materials = value.materials;
+  if (!isObject(materials)) throw corrupt('.materials');
+  for (const field of IMAGE_FIELDS) {
+    const source = materials[field];
+    if (source === undefined) continue;
+    const kind = isObject(source) ? source.kind : undefined;
+    if (typeof kind !== 'string' || !Object.hasOwn(SOURCE_FIELD, kind)) {
+      throw corrupt(`.materials.${field}`);
+    }
+    const key = SOURCE_FIELD[kind as StoredMaterialSource['kind']];
+    const text = (source as Record<string, unknown>)[key];
+    if (typeof text !== 'string') throw corrupt(`.materials.${field}`);
+    binding.materials[field] = { kind, [key]: text } as StoredMaterialSource;
+  }
+  return binding;
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
 }
 
 /** Field/value pairs of a new ticket in state `queued`, version 0. */

@@ -14,6 +14,7 @@ export function ticketStoreKeys(prefix: string) {
     state: (state: TicketState) => `${prefix}:idx:state:${state}`,
     batch: (batchId: string) => `${prefix}:idx:batch:${batchId}`,
     all: `${prefix}:idx:all`,
+    batches: `${prefix}:idx:batches`,
   };
 }
 

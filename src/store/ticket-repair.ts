@@ -126,8 +126,9 @@ async function readTickets(ctx: RepairContext, ticketIds: readonly string[]): Pr
  * Gives each ticket the index entries it lacks, with the scores it was indexed with (the
  * creation time in `all` and its batch, the last transition's time in its state's index; an
  * entry present is left as it is), and a finished ticket without an expiry the rest of its
- * retention (counted from when it finished; at least a second). Absent tickets, and those
- * created at or after `createdBefore` (ms since the epoch), are left out.
+ * retention (counted from when it finished; at least a second), and each one's batch a place in
+ * the batch registry. Absent tickets, and those created at or after `createdBefore` (ms since the
+ * epoch), are left out.
  */
 export async function restoreTickets(
   ctx: RepairContext,
@@ -159,6 +160,16 @@ export async function restoreTickets(
     }
     return { t, start, zadds, expire };
   });
+  // a batch indexed before the batch registry existed gets into it, for the index cleanup
+  const newest = new Map<string, number>();
+  for (const t of found) {
+    if (t.batchId !== undefined) {
+      newest.set(t.batchId, Math.max(newest.get(t.batchId) ?? 0, t.createdAt));
+    }
+  }
+  for (const [batchId, createdAt] of newest) {
+    write.zadd(ctx.keys.batches, 'GT', createdAt, batchId);
+  }
   const replies = await refusingWhenFull(async () => {
     const results = (await write.exec()) ?? [];
     const failed = results.find(([err]) => err !== null)?.[0];

@@ -8,15 +8,22 @@
  *   The hash tag `{<ticketId>}` puts both keys in one cluster slot, so one script changes both.
  * - `<p>:idx:state:<state>`: sorted set of ticket ids by `updatedAt`.
  * - `<p>:idx:batch:<batchId>` and `<p>:idx:all`: sorted sets of ticket ids by `createdAt`.
+ * - `<p>:idx:batches`: sorted set of batch ids by the `createdAt` of their newest ticket, for the
+ *   cleanup of the batch indexes.
  *
  * A finished ticket's two keys expire after the retention period. Index keys live in other slots,
  * so they are updated after the ticket's script, in a pipeline: a crash in between, or two
- * transitions whose index updates land out of order, leaves an index entry stale. Reads heal it:
- * {@link TicketStore.list} re-checks each ticket's hash and drops entries whose ticket is gone or
- * no longer matches (only if the entry is unchanged since it was read), and
- * {@link TicketStore.countByState} drops finished entries older than the retention period. A
- * ticket missing from its indexes (or finished without an expiry) is found by the reconciler's walk
- * over the tickets' hashes ({@link TicketStore.scanTickets}, {@link TicketStore.restore}).
+ * transitions whose index updates land out of order, leaves an index entry stale, and an expired
+ * ticket leaves its entries behind. Reads only read: {@link TicketStore.list} re-checks each
+ * ticket's hash and skips entries whose ticket is gone or no longer matches, and
+ * {@link TicketStore.countByState} leaves out finished entries older than the retention period.
+ * The reconciler's round drops such entries ({@link TicketStore.cleanIndexes}, `index-cleanup.ts`).
+ * A ticket missing from its indexes (or finished without an expiry) is found by the reconciler's
+ * walk over the tickets' hashes ({@link TicketStore.scanTickets}, {@link TicketStore.restore}).
+ *
+ * Every method raises a `StoreUnavailableError` (`STORE_UNAVAILABLE`) when Redis cannot be
+ * reached (see `store-unavailable.ts`), and a `TicketNotFoundError` (`TICKET_NOT_FOUND`) where it
+ * says so.
  *
  * A new ticket's hash keeps the creating call's token in the field `creator` until a repeat of its
  * TicketId is answered: until then that call may take the ticket back
@@ -25,11 +32,11 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { Redis } from 'ioredis';
-import { ValidationError } from '../errors.js';
+import type { TicketBinding } from '../domain/binding.js';
+import { TicketNotFoundError, ValidationError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import {
   isTerminal,
-  TERMINAL_STATES,
   TicketState,
   type Flow,
   type HistoryEntry,
@@ -37,6 +44,7 @@ import {
   type TicketError,
 } from '../domain/ticket.js';
 import type { FieldCipher } from './crypto.js';
+import { cleanIndexes, type IndexCleanupReport } from './index-cleanup.js';
 import {
   installScripts,
   isNoScriptReply,
@@ -45,6 +53,7 @@ import {
   type StoreScripts,
 } from './scripts.js';
 import { isOutOfMemoryReply, storeFullOf } from './store-full.js';
+import { storeUnavailableOf, unavailableWhenDown } from './store-unavailable.js';
 import {
   discardCreations,
   restoreTickets,
@@ -53,14 +62,9 @@ import {
   type RestoredTicket,
   type TicketScanPage,
 } from './ticket-repair.js';
+import { decodeCursor, encodeCursor, entriesAfter, ticketStoreKeys } from './ticket-index.js';
 import {
-  decodeCursor,
-  encodeCursor,
-  entriesAfter,
-  ticketStoreKeys,
-  type IndexEntry,
-} from './ticket-index.js';
-import {
+  decodeBinding,
   decodeSummary,
   decodeTicket,
   encodeNewTicket,
@@ -73,6 +77,7 @@ import {
 
 export { ticketStoreKeys } from './ticket-index.js';
 export type { RestoredTicket, TicketScanPage } from './ticket-repair.js';
+export type { IndexCleanupReport } from './index-cleanup.js';
 
 /** A ticket with what only the store keeps about it. */
 export type StoredTicket = Ticket & {
@@ -92,8 +97,8 @@ export interface NewTicket {
   ticketId: string;
   biz: string;
   flow: Flow;
-  /** The applicant's data (name, identity number, material sources), JSON-serialisable; stored encrypted. */
-  binding: unknown;
+  /** The applicant's data (name, identity number, material sources); stored encrypted. */
+  binding: TicketBinding;
   /** The caller's opaque data, JSON-serialisable; stored encrypted. */
   userData?: unknown;
   batchId?: string;
@@ -177,8 +182,11 @@ export interface TicketStore {
   ): Promise<RestoredTicket[]>;
   /** The ticket with its lease decrypted; undefined when absent or expired. */
   get(ticketId: string): Promise<StoredTicket | undefined>;
-  /** The decrypted binding; undefined when the ticket is absent. */
-  getBinding(ticketId: string): Promise<unknown>;
+  /**
+   * The decrypted binding, checked to be a {@link TicketBinding} (an Error naming the field when
+   * the stored one is not). Throws {@link TicketNotFoundError} when the ticket is absent.
+   */
+  getBinding(ticketId: string): Promise<TicketBinding>;
   /** The decrypted user data; undefined when absent. */
   getUserData(ticketId: string): Promise<unknown>;
   /**
@@ -215,9 +223,12 @@ export interface TicketStore {
   markSubmitStarted(ticketId: string, at: number): Promise<void>;
   /** The ticket's history, oldest first; empty when absent. */
   history(ticketId: string): Promise<HistoryEntry[]>;
-  /** Tickets per state, from the indexes (see the module comment on staleness). */
+  /**
+   * Tickets per state, from the indexes, finished ones past the retention left out (see the
+   * module comment on staleness). Read only.
+   */
   countByState(): Promise<Record<TicketState, number>>;
-  /** A page of tickets, newest first. */
+  /** A page of tickets, newest first; index entries whose ticket is gone or moved on are skipped. Read only. */
   list(query: ListQuery): Promise<TicketPage>;
   /** Which of `ticketIds` exist (pipelined EXISTS, in chunks). */
   existing(ticketIds: readonly string[]): Promise<Set<string>>;
@@ -228,16 +239,12 @@ export interface TicketStore {
   countBatch(batchId: string): Promise<Record<TicketState, number>>;
   /** A batch's tickets, oldest first, read `pageSize` at a time (never the whole batch in memory). */
   batchTickets(batchId: string, pageSize?: number): AsyncIterable<ListedTicket>;
-}
-
-/** The ticket does not exist (never created, or expired after it finished). */
-export class TicketNotFoundError extends Error {
-  readonly ticketId: string;
-  constructor(ticketId: string) {
-    super(`ticket ${ticketId} does not exist`);
-    this.name = 'TicketNotFoundError';
-    this.ticketId = ticketId;
-  }
+  /**
+   * Drops the index entries that outlived their ticket or its state (see `index-cleanup.ts`):
+   * the reconciler's round runs it, in one process at a time. `maxChecks` (default 10000) bounds
+   * the entries of `all` and of the batches checked in one call; the next call goes on.
+   */
+  cleanIndexes(options?: { maxChecks?: number }): Promise<IndexCleanupReport>;
 }
 
 /** What {@link RedisTicketStore} needs. */
@@ -288,81 +295,92 @@ export class RedisTicketStore implements TicketStore {
     return result;
   }
 
-  async createMany(inputs: readonly NewTicket[]): Promise<CreateResult[]> {
-    if (inputs.length === 0) return [];
-    const now = this.#clock();
-    const token = randomBytes(8).toString('hex');
-    const encoded = inputs.map((input) => encodeNewTicket(this.#cipher, input, now));
-    await scriptsLoaded(this.#redis);
-    const creates = this.#redis.pipeline();
-    const scripts = storePipeline(creates);
-    inputs.forEach((input, i) => {
-      scripts.ticketStoreCreate(
-        this.#keys.ticket(input.ticketId),
-        this.#keys.history(input.ticketId),
-        token,
-        TICKET_FIELDS.length,
-        ...TICKET_FIELDS,
-        ...(encoded[i] ?? []),
-      );
-    });
-    const replies = (await creates.exec()) ?? [];
-    const indexes = this.#redis.pipeline();
-    let failure: Error | undefined;
-    const results: CreateResult[] = [];
-    inputs.forEach((input, i) => {
-      const [err, reply] = replies[i] ?? [new Error('no reply')];
-      if (err) {
-        // Redis full is the cause to report; a NOSCRIPT beside it came of the same refusal
-        if (failure === undefined || (isOutOfMemoryReply(err) && !isOutOfMemoryReply(failure))) {
-          failure = err;
+  createMany(inputs: readonly NewTicket[]): Promise<CreateResult[]> {
+    return unavailableWhenDown(async () => {
+      if (inputs.length === 0) return [];
+      const now = this.#clock();
+      const token = randomBytes(8).toString('hex');
+      const encoded = inputs.map((input) => encodeNewTicket(this.#cipher, input, now));
+      await scriptsLoaded(this.#redis);
+      const creates = this.#redis.pipeline();
+      const scripts = storePipeline(creates);
+      inputs.forEach((input, i) => {
+        scripts.ticketStoreCreate(
+          this.#keys.ticket(input.ticketId),
+          this.#keys.history(input.ticketId),
+          token,
+          TICKET_FIELDS.length,
+          ...TICKET_FIELDS,
+          ...(encoded[i] ?? []),
+        );
+      });
+      const replies = (await creates.exec()) ?? [];
+      const indexes = this.#redis.pipeline();
+      let failure: Error | undefined;
+      const results: CreateResult[] = [];
+      inputs.forEach((input, i) => {
+        const [err, reply] = replies[i] ?? [new Error('no reply')];
+        if (err) {
+          // Redis full is the cause to report; a NOSCRIPT beside it came of the same refusal
+          if (failure === undefined || (isOutOfMemoryReply(err) && !isOutOfMemoryReply(failure))) {
+            failure = err;
+          }
+          if (isNoScriptReply(err)) void scriptsLoaded(this.#redis, true);
+        } else {
+          const r = this.#createResult(input, encoded[i] ?? [], reply as Reply, indexes, now);
+          results.push(r.created ? { ...r, creation: token } : r);
         }
-        if (isNoScriptReply(err)) void scriptsLoaded(this.#redis, true);
-      } else {
-        const r = this.#createResult(input, encoded[i] ?? [], reply as Reply, indexes, now);
-        results.push(r.created ? { ...r, creation: token } : r);
+      });
+      for (const [batchId, newest] of newestByBatch(results)) {
+        indexes.zadd(this.#keys.batches, 'GT', newest, batchId);
       }
+      if (failure === undefined && indexes.length > 0) failure = await indexUpdateError(indexes);
+      if (failure !== undefined) {
+        await this.discardCreated(results).catch((err: unknown) =>
+          this.#logger?.warn(
+            { err: { message: err instanceof Error ? err.message : String(err) } },
+            'could not take back tickets after a failed create; the reconciler will queue them',
+          ),
+        );
+        throw storeFullOf(failure) ?? failure;
+      }
+      return results;
     });
-    if (failure === undefined && indexes.length > 0) failure = await indexUpdateError(indexes);
-    if (failure !== undefined) {
-      await this.discardCreated(results).catch((err: unknown) =>
-        this.#logger?.warn(
-          { err: { message: err instanceof Error ? err.message : String(err) } },
-          'could not take back tickets after a failed create; the reconciler will queue them',
+  }
+
+  discardCreated(results: readonly CreateResult[]): Promise<string[]> {
+    return unavailableWhenDown(async () => {
+      return discardCreations(
+        this.#repairContext(),
+        results.flatMap((r) =>
+          r.created && r.creation !== undefined
+            ? [
+                {
+                  ticketId: r.ticket.ticketId,
+                  token: r.creation,
+                  createdAt: r.ticket.createdAt,
+                  ...(r.ticket.batchId === undefined ? {} : { batchId: r.ticket.batchId }),
+                },
+              ]
+            : [],
         ),
       );
-      throw storeFullOf(failure) ?? failure;
-    }
-    return results;
+    });
   }
 
-  async discardCreated(results: readonly CreateResult[]): Promise<string[]> {
-    return discardCreations(
-      this.#repairContext(),
-      results.flatMap((r) =>
-        r.created && r.creation !== undefined
-          ? [
-              {
-                ticketId: r.ticket.ticketId,
-                token: r.creation,
-                createdAt: r.ticket.createdAt,
-                ...(r.ticket.batchId === undefined ? {} : { batchId: r.ticket.batchId }),
-              },
-            ]
-          : [],
-      ),
-    );
+  scanTickets(cursor: string, count: number): Promise<TicketScanPage> {
+    return unavailableWhenDown(async () => {
+      return scanTicketIds(this.#redis, this.#prefix, cursor, count);
+    });
   }
 
-  async scanTickets(cursor: string, count: number): Promise<TicketScanPage> {
-    return scanTicketIds(this.#redis, this.#prefix, cursor, count);
-  }
-
-  async restore(
+  restore(
     ticketIds: readonly string[],
     options: { createdBefore?: number } = {},
   ): Promise<RestoredTicket[]> {
-    return restoreTickets(this.#repairContext(), ticketIds, options.createdBefore);
+    return unavailableWhenDown(async () => {
+      return restoreTickets(this.#repairContext(), ticketIds, options.createdBefore);
+    });
   }
 
   #repairContext(): RepairContext {
@@ -409,224 +427,273 @@ export class RedisTicketStore implements TicketStore {
     return { created: true, ticket, payloadHash: input.payloadHash };
   }
 
-  async get(ticketId: string): Promise<StoredTicket | undefined> {
-    const values = await this.#redis.hmget(this.#keys.ticket(ticketId), ...TICKET_FIELDS);
-    return decodeTicket(this.#cipher, ticketId, values);
+  get(ticketId: string): Promise<StoredTicket | undefined> {
+    return unavailableWhenDown(async () => {
+      const values = await this.#redis.hmget(this.#keys.ticket(ticketId), ...TICKET_FIELDS);
+      return decodeTicket(this.#cipher, ticketId, values);
+    });
   }
 
-  async getBinding(ticketId: string): Promise<unknown> {
-    const sealed = await this.#redis.hget(this.#keys.ticket(ticketId), 'binding');
-    return sealed === null ? undefined : openJson(this.#cipher, ticketId, 'binding', sealed);
+  getBinding(ticketId: string): Promise<TicketBinding> {
+    return unavailableWhenDown(async () => {
+      const [state, sealed] = await this.#redis.hmget(
+        this.#keys.ticket(ticketId),
+        'state',
+        'binding',
+      );
+      if (state === null || state === undefined) throw new TicketNotFoundError(ticketId);
+      return decodeBinding(this.#cipher, ticketId, sealed ?? null);
+    });
   }
 
-  async getUserData(ticketId: string): Promise<unknown> {
-    const sealed = await this.#redis.hget(this.#keys.ticket(ticketId), 'userData');
-    return sealed === null ? undefined : openJson(this.#cipher, ticketId, 'userData', sealed);
+  getUserData(ticketId: string): Promise<unknown> {
+    return unavailableWhenDown(async () => {
+      const sealed = await this.#redis.hget(this.#keys.ticket(ticketId), 'userData');
+      return sealed === null ? undefined : openJson(this.#cipher, ticketId, 'userData', sealed);
+    });
   }
 
-  async apply(
+  apply(
     ticketId: string,
     expectedVersion: number,
     next: Ticket,
     history: HistoryEntry,
   ): Promise<ApplyOutcome> {
-    if (next.ticketId !== ticketId) {
-      throw new RangeError(`apply: next.ticketId ${next.ticketId} is not ${ticketId}`);
-    }
-    if (next.version !== expectedVersion + 1) {
-      throw new RangeError(
-        `apply: next.version ${next.version} must be expectedVersion + 1 (${expectedVersion + 1})`,
+    return unavailableWhenDown(async () => {
+      if (next.ticketId !== ticketId) {
+        throw new RangeError(`apply: next.ticketId ${next.ticketId} is not ${ticketId}`);
+      }
+      if (next.version !== expectedVersion + 1) {
+        throw new RangeError(
+          `apply: next.version ${next.version} must be expectedVersion + 1 (${expectedVersion + 1})`,
+        );
+      }
+      const { set, del } = encodeTransition(this.#cipher, next);
+      const ttl = isTerminal(next.state) ? this.#retentionSeconds : 0;
+      const reply = await this.#scripts.ticketStoreApply(
+        this.#keys.ticket(ticketId),
+        this.#keys.history(ticketId),
+        expectedVersion,
+        JSON.stringify(history),
+        ttl,
+        set.length / 2,
+        ...set,
+        ...del,
       );
-    }
-    const { set, del } = encodeTransition(this.#cipher, next);
-    const ttl = isTerminal(next.state) ? this.#retentionSeconds : 0;
-    const reply = await this.#scripts.ticketStoreApply(
-      this.#keys.ticket(ticketId),
-      this.#keys.history(ticketId),
-      expectedVersion,
-      JSON.stringify(history),
-      ttl,
-      set.length / 2,
-      ...set,
-      ...del,
-    );
-    if (reply[0] === 'missing') return 'missing';
-    if (reply[0] === 'conflict') return 'conflict';
-    const previous = reply[1];
-    const pipeline = this.#redis.pipeline();
-    if (previous !== undefined && previous !== next.state) {
-      pipeline.zrem(this.#keys.state(previous as TicketState), ticketId);
-    }
-    pipeline.zadd(this.#keys.state(next.state), next.updatedAt, ticketId);
-    await this.#execIndexUpdate(pipeline, ticketId);
-    return 'applied';
+      if (reply[0] === 'missing') return 'missing';
+      if (reply[0] === 'conflict') return 'conflict';
+      const previous = reply[1];
+      const pipeline = this.#redis.pipeline();
+      if (previous !== undefined && previous !== next.state) {
+        pipeline.zrem(this.#keys.state(previous as TicketState), ticketId);
+      }
+      pipeline.zadd(this.#keys.state(next.state), next.updatedAt, ticketId);
+      await this.#execIndexUpdate(pipeline, ticketId);
+      return 'applied';
+    });
   }
 
-  async recordAttemptError(
+  recordAttemptError(
     ticketId: string,
     expectedVersion: number,
     error: TicketError,
   ): Promise<RecordErrorOutcome> {
-    const [result, attempts] = await this.#scripts.ticketStoreRecordError(
-      this.#keys.ticket(ticketId),
-      expectedVersion,
-      JSON.stringify(error),
-    );
-    if (result === 'missing') throw new TicketNotFoundError(ticketId);
-    if (result === 'conflict') return { result: 'conflict' };
-    return { result: 'applied', attempts: Number(attempts), version: expectedVersion + 1 };
-  }
-
-  async saveProviderMaterials(ticketId: string, materials: unknown): Promise<void> {
-    const written = await this.#scripts.ticketStoreSetIfExists(
-      this.#keys.ticket(ticketId),
-      'providerMaterials',
-      sealJson(this.#cipher, ticketId, 'providerMaterials', materials),
-    );
-    if (written === 0) throw new TicketNotFoundError(ticketId);
-  }
-
-  async getProviderMaterials(ticketId: string): Promise<unknown> {
-    const sealed = await this.#redis.hget(this.#keys.ticket(ticketId), 'providerMaterials');
-    return sealed === null
-      ? undefined
-      : openJson(this.#cipher, ticketId, 'providerMaterials', sealed);
-  }
-
-  async markSubmitStarted(ticketId: string, at: number): Promise<void> {
-    const written = await this.#scripts.ticketStoreSetIfExists(
-      this.#keys.ticket(ticketId),
-      'submitStartedAt',
-      at,
-    );
-    if (written === 0) throw new TicketNotFoundError(ticketId);
-  }
-
-  async history(ticketId: string): Promise<HistoryEntry[]> {
-    const lines = await this.#redis.lrange(this.#keys.history(ticketId), 0, -1);
-    return lines.map((line) => JSON.parse(line) as HistoryEntry);
-  }
-
-  async countByState(): Promise<Record<TicketState, number>> {
-    const states = Object.values(TicketState);
-    const cutoff = this.#clock() - this.#retentionSeconds * 1000;
-    const pipeline = this.#redis.pipeline();
-    for (const state of TERMINAL_STATES) {
-      pipeline.zremrangebyscore(this.#keys.state(state), '-inf', `(${cutoff}`);
-    }
-    for (const state of states) pipeline.zcard(this.#keys.state(state));
-    const results = (await pipeline.exec()) ?? [];
-    const counts = {} as Record<TicketState, number>;
-    states.forEach((state, i) => {
-      const [err, count] = results[TERMINAL_STATES.length + i] ?? [null, 0];
-      if (err) throw err;
-      counts[state] = Number(count);
+    return unavailableWhenDown(async () => {
+      const [result, attempts] = await this.#scripts.ticketStoreRecordError(
+        this.#keys.ticket(ticketId),
+        expectedVersion,
+        JSON.stringify(error),
+      );
+      if (result === 'missing') throw new TicketNotFoundError(ticketId);
+      if (result === 'conflict') return { result: 'conflict' };
+      return { result: 'applied', attempts: Number(attempts), version: expectedVersion + 1 };
     });
-    return counts;
   }
 
-  async list(query: ListQuery): Promise<TicketPage> {
-    if (!Number.isSafeInteger(query.limit) || query.limit < 1) {
-      throw new ValidationError('limit', 'must be a positive integer');
-    }
-    const { state, batchId, limit } = query;
-    const key =
-      batchId !== undefined
-        ? this.#keys.batch(batchId)
-        : state !== undefined
-          ? this.#keys.state(state)
-          : this.#keys.all;
-    let position = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
-    const tickets: ListedTicket[] = [];
-    const chunk = limit + 1;
-    for (;;) {
-      const entries = await entriesAfter(this.#redis, key, position, chunk);
+  saveProviderMaterials(ticketId: string, materials: unknown): Promise<void> {
+    return unavailableWhenDown(async () => {
+      const written = await this.#scripts.ticketStoreSetIfExists(
+        this.#keys.ticket(ticketId),
+        'providerMaterials',
+        sealJson(this.#cipher, ticketId, 'providerMaterials', materials),
+      );
+      if (written === 0) throw new TicketNotFoundError(ticketId);
+    });
+  }
+
+  getProviderMaterials(ticketId: string): Promise<unknown> {
+    return unavailableWhenDown(async () => {
+      const sealed = await this.#redis.hget(this.#keys.ticket(ticketId), 'providerMaterials');
+      return sealed === null
+        ? undefined
+        : openJson(this.#cipher, ticketId, 'providerMaterials', sealed);
+    });
+  }
+
+  markSubmitStarted(ticketId: string, at: number): Promise<void> {
+    return unavailableWhenDown(async () => {
+      const written = await this.#scripts.ticketStoreSetIfExists(
+        this.#keys.ticket(ticketId),
+        'submitStartedAt',
+        at,
+      );
+      if (written === 0) throw new TicketNotFoundError(ticketId);
+    });
+  }
+
+  history(ticketId: string): Promise<HistoryEntry[]> {
+    return unavailableWhenDown(async () => {
+      const lines = await this.#redis.lrange(this.#keys.history(ticketId), 0, -1);
+      return lines.map((line) => JSON.parse(line) as HistoryEntry);
+    });
+  }
+
+  countByState(): Promise<Record<TicketState, number>> {
+    return unavailableWhenDown(async () => {
+      const states = Object.values(TicketState);
+      const cutoff = this.#clock() - this.#retentionSeconds * 1000;
       const pipeline = this.#redis.pipeline();
-      for (const entry of entries)
-        pipeline.hmget(this.#keys.ticket(entry.member), ...SUMMARY_FIELDS);
-      const rows = entries.length === 0 ? [] : ((await pipeline.exec()) ?? []);
-      const stale: IndexEntry[] = [];
-      for (const [i, entry] of entries.entries()) {
-        if (tickets.length === limit) {
-          await this.#removeStale(key, stale);
-          return position === undefined
-            ? { tickets }
-            : { tickets, nextCursor: encodeCursor(position) };
-        }
-        position = entry;
-        const [err, values] = rows[i] ?? [null, null];
-        if (err) throw err;
-        const ticket = decodeSummary(entry.member, (values as (string | null)[] | null) ?? []);
-        const belongs =
-          ticket !== undefined &&
-          (batchId === undefined
-            ? state === undefined || ticket.state === state
-            : ticket.batchId === batchId);
-        if (!belongs) stale.push(entry);
-        else if (state === undefined || ticket.state === state) tickets.push(ticket);
+      for (const state of states) {
+        // a finished entry older than the retention is an expired ticket's (the reconciler's
+        // round drops it): not counted
+        if (isTerminal(state)) pipeline.zcount(this.#keys.state(state), cutoff, '+inf');
+        else pipeline.zcard(this.#keys.state(state));
       }
-      await this.#removeStale(key, stale);
-      if (entries.length < chunk) return { tickets };
-    }
-  }
-
-  async existing(ticketIds: readonly string[]): Promise<Set<string>> {
-    const found = new Set<string>();
-    for (let i = 0; i < ticketIds.length; i += BATCH_READ_CHUNK) {
-      const ids = ticketIds.slice(i, i + BATCH_READ_CHUNK);
-      const pipeline = this.#redis.pipeline();
-      for (const id of ids) pipeline.exists(this.#keys.ticket(id));
       const results = (await pipeline.exec()) ?? [];
-      ids.forEach((id, j) => {
-        const [err, n] = results[j] ?? [null, 0];
+      const counts = {} as Record<TicketState, number>;
+      states.forEach((state, i) => {
+        const [err, count] = results[i] ?? [null, 0];
         if (err) throw err;
-        if (Number(n) > 0) found.add(id);
+        counts[state] = Number(count);
       });
-    }
-    return found;
+      return counts;
+    });
   }
 
-  async countBatch(batchId: string): Promise<Record<TicketState, number>> {
-    const counts = Object.fromEntries(Object.values(TicketState).map((s) => [s, 0])) as Record<
-      TicketState,
-      number
-    >;
-    for await (const ids of this.#batchMembers(batchId, BATCH_READ_CHUNK)) {
-      const pipeline = this.#redis.pipeline();
-      for (const id of ids) pipeline.hmget(this.#keys.ticket(id), 'state', 'batchId');
-      for (const [err, values] of (await pipeline.exec()) ?? []) {
-        if (err) throw err;
-        const [state, batch] = values as (string | null)[];
-        if (
-          batch === batchId &&
-          state !== null &&
-          state !== undefined &&
-          Object.hasOwn(counts, state)
-        ) {
-          counts[state as TicketState]++;
+  list(query: ListQuery): Promise<TicketPage> {
+    return unavailableWhenDown(async () => {
+      if (!Number.isSafeInteger(query.limit) || query.limit < 1) {
+        throw new ValidationError('limit', 'must be a positive integer');
+      }
+      const { state, batchId, limit } = query;
+      const key =
+        batchId !== undefined
+          ? this.#keys.batch(batchId)
+          : state !== undefined
+            ? this.#keys.state(state)
+            : this.#keys.all;
+      let position = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+      const tickets: ListedTicket[] = [];
+      const chunk = limit + 1;
+      for (;;) {
+        const entries = await entriesAfter(this.#redis, key, position, chunk);
+        const pipeline = this.#redis.pipeline();
+        for (const entry of entries)
+          pipeline.hmget(this.#keys.ticket(entry.member), ...SUMMARY_FIELDS);
+        const rows = entries.length === 0 ? [] : ((await pipeline.exec()) ?? []);
+        for (const [i, entry] of entries.entries()) {
+          if (tickets.length === limit) {
+            return position === undefined
+              ? { tickets }
+              : { tickets, nextCursor: encodeCursor(position) };
+          }
+          position = entry;
+          const [err, values] = rows[i] ?? [null, null];
+          if (err) throw err;
+          const ticket = decodeSummary(entry.member, (values as (string | null)[] | null) ?? []);
+          // an entry whose ticket is gone or moved on is skipped (the reconciler's round drops it)
+          const belongs =
+            ticket !== undefined &&
+            (batchId === undefined || ticket.batchId === batchId) &&
+            (state === undefined || ticket.state === state);
+          if (belongs) tickets.push(ticket);
+        }
+        if (entries.length < chunk) return { tickets };
+      }
+    });
+  }
+
+  existing(ticketIds: readonly string[]): Promise<Set<string>> {
+    return unavailableWhenDown(async () => {
+      const found = new Set<string>();
+      for (let i = 0; i < ticketIds.length; i += BATCH_READ_CHUNK) {
+        const ids = ticketIds.slice(i, i + BATCH_READ_CHUNK);
+        const pipeline = this.#redis.pipeline();
+        for (const id of ids) pipeline.exists(this.#keys.ticket(id));
+        const results = (await pipeline.exec()) ?? [];
+        ids.forEach((id, j) => {
+          const [err, n] = results[j] ?? [null, 0];
+          if (err) throw err;
+          if (Number(n) > 0) found.add(id);
+        });
+      }
+      return found;
+    });
+  }
+
+  countBatch(batchId: string): Promise<Record<TicketState, number>> {
+    return unavailableWhenDown(async () => {
+      const counts = Object.fromEntries(Object.values(TicketState).map((s) => [s, 0])) as Record<
+        TicketState,
+        number
+      >;
+      for await (const ids of this.#batchMembers(batchId, BATCH_READ_CHUNK)) {
+        const pipeline = this.#redis.pipeline();
+        for (const id of ids) pipeline.hmget(this.#keys.ticket(id), 'state', 'batchId');
+        for (const [err, values] of (await pipeline.exec()) ?? []) {
+          if (err) throw err;
+          const [state, batch] = values as (string | null)[];
+          if (
+            batch === batchId &&
+            state !== null &&
+            state !== undefined &&
+            Object.hasOwn(counts, state)
+          ) {
+            counts[state as TicketState]++;
+          }
         }
       }
-    }
-    return counts;
+      return counts;
+    });
   }
 
   async *batchTickets(batchId: string, pageSize = BATCH_READ_CHUNK): AsyncIterable<ListedTicket> {
-    for await (const ids of this.#batchMembers(batchId, pageSize)) {
-      const pipeline = this.#redis.pipeline();
-      for (const id of ids) pipeline.hmget(this.#keys.ticket(id), ...SUMMARY_FIELDS);
-      const rows = (await pipeline.exec()) ?? [];
-      for (const [i, id] of ids.entries()) {
-        const [err, values] = rows[i] ?? [null, null];
-        if (err) throw err;
-        const ticket = decodeSummary(id, (values as (string | null)[] | null) ?? []);
-        if (ticket?.batchId === batchId) yield ticket;
+    try {
+      for await (const ids of this.#batchMembers(batchId, pageSize)) {
+        const pipeline = this.#redis.pipeline();
+        for (const id of ids) pipeline.hmget(this.#keys.ticket(id), ...SUMMARY_FIELDS);
+        const rows = (await pipeline.exec()) ?? [];
+        for (const [i, id] of ids.entries()) {
+          const [err, values] = rows[i] ?? [null, null];
+          if (err) throw err;
+          const ticket = decodeSummary(id, (values as (string | null)[] | null) ?? []);
+          if (ticket?.batchId === batchId) yield ticket;
+        }
       }
+    } catch (err) {
+      throw storeUnavailableOf(err) ?? err;
     }
+  }
+
+  cleanIndexes(options: { maxChecks?: number } = {}): Promise<IndexCleanupReport> {
+    return unavailableWhenDown(() =>
+      cleanIndexes(
+        {
+          redis: this.#redis,
+          keys: this.#keys,
+          scripts: this.#scripts,
+          retentionSeconds: this.#retentionSeconds,
+          now: this.#clock(),
+        },
+        options.maxChecks ?? DEFAULT_CLEANUP_CHECKS,
+      ),
+    );
   }
 
   /**
    * The batch index's members, oldest first, by rank. A batch's index grows at its end; only an
-   * expired ticket's entry is ever removed (by {@link list}), which may shift one entry unread.
+   * expired ticket's entry is ever removed (by {@link cleanIndexes}), which may shift one entry
+   * unread.
    */
   async *#batchMembers(batchId: string, chunk: number): AsyncGenerator<string[]> {
     const key = this.#keys.batch(batchId);
@@ -637,16 +704,13 @@ export class RedisTicketStore implements TicketStore {
     }
   }
 
-  async #removeStale(key: string, entries: readonly IndexEntry[]): Promise<void> {
-    await Promise.all(
-      entries.map((e) => this.#scripts.ticketStoreRemoveIfScore(key, e.member, e.score)),
-    );
-  }
-
   async #execIndexUpdate(pipeline: ReturnType<Redis['pipeline']>, ticketId: string): Promise<void> {
     const error = await indexUpdateError(pipeline);
     if (error) {
-      this.#logger?.warn({ ticketId, err: error }, 'ticket index update failed; reads heal it');
+      this.#logger?.warn(
+        { ticketId, err: error },
+        'ticket index update failed; the reconciler heals it',
+      );
     }
   }
 }
@@ -664,6 +728,19 @@ async function indexUpdateError(
   } catch (err) {
     return err instanceof Error ? err : new Error(String(err));
   }
+}
+
+/** Entries of `all` and of the batches {@link RedisTicketStore.cleanIndexes} checks a call by default. */
+const DEFAULT_CLEANUP_CHECKS = 10_000;
+
+/** The creation time of the newest ticket of each batch among `results`. */
+function newestByBatch(results: readonly CreateResult[]): Map<string, number> {
+  const newest = new Map<string, number>();
+  for (const { ticket } of results) {
+    if (ticket.batchId === undefined) continue;
+    newest.set(ticket.batchId, Math.max(newest.get(ticket.batchId) ?? 0, ticket.createdAt));
+  }
+  return newest;
 }
 
 /** Tickets read per round trip by the batch and existence queries. */

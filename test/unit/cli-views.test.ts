@@ -11,8 +11,7 @@ import {
 } from '../../src/cli/report-command.js';
 import { checkRetryArguments } from '../../src/cli/retry-command.js';
 import { formatStatus, statusView } from '../../src/cli/status-command.js';
-import { IllegalTransitionError } from '../../src/errors.js';
-import { UnknownTicketError } from '../../src/queue/ticket-operations.js';
+import { IllegalTransitionError, TicketNotFoundError } from '../../src/errors.js';
 import type { StoredTicket } from '../../src/store/ticket-store.js';
 
 const T0 = Date.UTC(2025, 2, 1, 8, 0, 0);
@@ -196,7 +195,7 @@ describe('retry and cancel', () => {
   });
 
   it('maps an unknown ticket to 5 and a wrong state to 6', () => {
-    const unknown = operationError(new UnknownTicketError('t-9'), 'cancel') as CliError;
+    const unknown = operationError(new TicketNotFoundError('t-9'), 'cancel') as CliError;
     expect(unknown.exitCode).toBe(ExitCode.unknown);
     expect(unknown.message).toBe('no ticket "t-9"');
     const wrong = operationError(

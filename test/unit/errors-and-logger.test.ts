@@ -2,6 +2,7 @@ import { readFileSync, readdirSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
+import type { Lease } from '../../src/domain/ticket.js';
 import { ERROR_CODES, OrchestratorError, ValidationError, isRetryable } from '../../src/errors.js';
 import { createLogger } from '../../src/logger.js';
 
@@ -25,6 +26,8 @@ describe('the error registry', () => {
     CONFIG_INVALID: 'new ConfigError(',
     VALIDATION_FAILED: 'new ValidationError(',
     ILLEGAL_TRANSITION: 'new IllegalTransitionError(',
+    STORE_UNAVAILABLE: 'new StoreUnavailableError(',
+    TICKET_NOT_FOUND: 'new TicketNotFoundError(',
   };
 
   it.each(Object.keys(ERROR_CODES) as (keyof typeof ERROR_CODES)[])(
@@ -54,16 +57,21 @@ describe('the error registry', () => {
   });
 });
 
+/** A debug logger writing into `lines`. */
+function capturingLogger(lines: string[]) {
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, done) {
+      lines.push(chunk.toString());
+      done();
+    },
+  });
+  return createLogger({ level: 'debug' }, sink);
+}
+
 describe('the logger', () => {
   it('redacts secrets and personal data at any depth', () => {
     const lines: string[] = [];
-    const sink = new Writable({
-      write(chunk: Buffer, _enc, done) {
-        lines.push(chunk.toString());
-        done();
-      },
-    });
-    const logger = createLogger({ level: 'debug' }, sink);
+    const logger = capturingLogger(lines);
     logger.info(
       {
         AccessKeySecret: 'sk-1',
@@ -88,5 +96,39 @@ describe('the logger', () => {
     }
     expect(out).toContain('kept');
     expect(out).toContain('[redacted]');
+  });
+
+  it("redacts a lease's own camelCase fields: the STS secret and token, the VerifyToken", () => {
+    const lease: Lease = {
+      verifyToken: 'vt-0f1e2d3c4b5a',
+      tokenExpiresAt: 1_760_000_000_000,
+      sts: {
+        accessKeyId: 'STS.kept-key-id',
+        accessKeySecret: 'sts-secret-9a8b7c6d',
+        securityToken: 'CAIS-sts-token-5e4f',
+        endPoint: 'https://oss.example.test',
+        bucketName: 'bucket',
+        path: 'verify/abc/',
+        expiresAt: 1_760_000_000_000,
+      },
+      pageUrl: 'https://h5.example.test/verify',
+      issuedAt: 1_759_999_000_000,
+    };
+    const lines: string[] = [];
+    const logger = capturingLogger(lines);
+    // the lease as a log line's object, as a field, inside a ticket, and its credential alone
+    logger.info(lease, 'lease');
+    logger.info({ lease }, 'field');
+    logger.info({ ticket: { ticketId: 't-1', lease } }, 'ticket');
+    logger.info({ sts: lease.sts }, 'credential');
+    const out = lines.join('');
+    expect(lines).toHaveLength(4);
+    for (const secret of ['sts-secret-9a8b7c6d', 'CAIS-sts-token-5e4f', 'vt-0f1e2d3c4b5a']) {
+      expect(out).not.toContain(secret);
+    }
+    const logged = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
+    expect(logged[3]).toMatchObject({
+      sts: { accessKeyId: 'STS.kept-key-id', accessKeySecret: '[redacted]' },
+    });
   });
 });

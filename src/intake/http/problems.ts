@@ -10,16 +10,16 @@ import type { z } from 'zod';
 import {
   IllegalTransitionError,
   OrchestratorError,
+  StoreUnavailableError,
+  TicketNotFoundError,
   ValidationError,
   type ErrorCode,
 } from '../../errors.js';
 import type { Logger } from '../../logger.js';
-import { UnknownTicketError } from '../../queue/ticket-operations.js';
 import { STORE_FULL_RETRY_AFTER_MS, storeFullOf } from '../../store/store-full.js';
-import { TicketNotFoundError } from '../../store/ticket-store.js';
+import { STORE_RETRY_AFTER_MS } from '../../store/store-unavailable.js';
 import { TicketRejectedError, unknownKeyName } from '../ticket-request.js';
 import type { FieldProblem, Problem } from './schemas.js';
-import { STORE_RETRY_AFTER_MS, storeOutageOf } from './store-outage.js';
 
 /** The media type of every error answer. */
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
@@ -175,7 +175,7 @@ function fromFastify(err: FastifyLikeError): ProblemError | undefined {
 }
 
 /** A `STORE_UNAVAILABLE` error as a 503 problem with `Retry-After` (whole seconds, at least 1). */
-function storeUnavailableProblem(err: OrchestratorError): ProblemError {
+function storeUnavailableProblem(err: StoreUnavailableError): ProblemError {
   const seconds = Math.max(1, Math.ceil((err.retryAfterMs ?? STORE_RETRY_AFTER_MS) / 1000));
   return problemError(
     'STORE_UNAVAILABLE',
@@ -209,7 +209,7 @@ export function problemOf(
       errors: fieldProblems(err),
     });
   }
-  if (err instanceof UnknownTicketError || err instanceof TicketNotFoundError) {
+  if (err instanceof TicketNotFoundError) {
     return problemError('UNKNOWN_TICKET', 'There is no ticket with this TicketId.');
   }
   if (err instanceof IllegalTransitionError) {
@@ -223,18 +223,17 @@ export function problemOf(
     logger.warn({ err: full.toJSON(), ...context }, 'http api: the store is out of memory');
     return storeFullProblem(full);
   }
-  const outage = storeOutageOf(err);
-  if (outage) {
-    const cause = outage.cause instanceof Error ? outage.cause : undefined;
+  if (err instanceof StoreUnavailableError) {
+    const cause = err.cause instanceof Error ? err.cause : undefined;
     logger.warn(
       {
-        err: outage.toJSON(),
+        err: err.toJSON(),
         cause: cause && { name: cause.name, message: cause.message },
         ...context,
       },
       'http api: the store is unreachable',
     );
-    return storeUnavailableProblem(outage);
+    return storeUnavailableProblem(err);
   }
   if (typeof err === 'object' && err !== null && !(err instanceof OrchestratorError)) {
     const known = fromFastify(err);
