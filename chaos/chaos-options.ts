@@ -55,7 +55,7 @@ export interface ChaosFigures {
   tokensIssued: number;
   /** SubmitMaterials calls the emulator answered OK (billable). */
   submitMaterialsCalls: number;
-  /** SubmitMaterials calls answered OK beyond one per server ticket. */
+  /** SubmitMaterials calls answered OK beyond one per server ticket; any fails the run. */
   duplicateBillableCalls: number;
   /** Accepted TicketIds the orchestrator does not know. */
   lost: number;
@@ -74,7 +74,7 @@ export interface ChaosFigures {
 /** A run's outcome. */
 export interface ChaosReport {
   ok: boolean;
-  /** Why it is not ok: each loss, mismatch or broken history (first ones only). */
+  /** Why it is not ok: each loss, mismatch, broken history or duplicate billing (first ones only). */
   failures: string[];
   figures: ChaosFigures;
   /** The run's directory (logs, AOF), when kept. */

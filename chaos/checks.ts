@@ -6,7 +6,9 @@
  * - stuck: known but not terminal;
  * - verdict mismatch: passed ↔ the emulator's latest submission has StatusCode 1, not_passed ↔ 2,
  *   expired ↔ no submission; failed or cancelled is a mismatch too (every accepted item is valid);
- * - advanced twice: the history is not one chain from `queued` (each `from` is the previous `to`).
+ * - advanced twice: the history is not one chain from `queued` (each `from` is the previous `to`);
+ * - billed twice: the emulator answered more SubmitMaterials than there are submitted server
+ *   tickets (see {@link billingProblems}).
  */
 import { mapLimit, request, type OrchestratorApi } from './api-client.js';
 import type { PlannedTicket } from './chaos-tickets.js';
@@ -52,8 +54,37 @@ export interface CheckResult {
   tokensIssued: number;
   /** Server tickets with at least one recorded SubmitMaterials. */
   serverTicketsSubmitted: number;
-  /** Recorded SubmitMaterials beyond one per ticket (a passed verdict stops the recording). */
-  recordedDuplicateSubmissions: number;
+  /**
+   * Tickets the emulator recorded more than one SubmitMaterials for, as `id: n SubmitMaterials`
+   * (a passed verdict stops the recording, so a later duplicate is counted but not named here).
+   */
+  recordedDuplicateSubmissions: string[];
+}
+
+/** SubmitMaterials answered OK (billed) beyond one per submitted server ticket. */
+export function duplicateBillableCalls(
+  submitMaterialsOk: number,
+  checks: Pick<CheckResult, 'serverTicketsSubmitted'>,
+): number {
+  return Math.max(0, submitMaterialsOk - checks.serverTicketsSubmitted);
+}
+
+/**
+ * The billing check: every SubmitMaterials the emulator answered OK is billed, and a server ticket
+ * needs one. Any call beyond that is a failure of the run, whatever caused it (a crash between
+ * SubmitMaterials and its transition must be caught by the next run's GetStatus). The tickets
+ * are named where the emulator recorded their duplicates.
+ */
+export function billingProblems(
+  submitMaterialsOk: number,
+  checks: Pick<CheckResult, 'serverTicketsSubmitted' | 'recordedDuplicateSubmissions'>,
+): string[] {
+  const duplicates = duplicateBillableCalls(submitMaterialsOk, checks);
+  if (duplicates === 0) return [];
+  return [
+    `${duplicates} duplicate billable SubmitMaterials: ${submitMaterialsOk} answered OK for ${checks.serverTicketsSubmitted} submitted server tickets`,
+    ...checks.recordedDuplicateSubmissions,
+  ];
 }
 
 /**
@@ -115,7 +146,7 @@ export async function checkTickets(options: {
     renewals: 0,
     tokensIssued: 0,
     serverTicketsSubmitted: 0,
-    recordedDuplicateSubmissions: 0,
+    recordedDuplicateSubmissions: [],
   };
   const accepted = options.tickets.filter((t) => options.accepted.has(t.ticketId));
   await mapLimit(accepted, 8, async (planned) => {
@@ -151,7 +182,8 @@ export async function checkTickets(options: {
       result.tokensIssued += record.tokensIssued;
       const submitted = record.submissions.filter((s) => s.via === 'SubmitMaterials').length;
       if (submitted > 0) result.serverTicketsSubmitted++;
-      result.recordedDuplicateSubmissions += Math.max(0, submitted - 1);
+      if (submitted > 1)
+        result.recordedDuplicateSubmissions.push(`${id}: ${submitted} SubmitMaterials`);
     }
     const problem = verdictProblem(view, record);
     if (problem !== undefined) result.mismatches.push(`${id}: ${problem}`);

@@ -12,7 +12,12 @@ import { join } from 'node:path';
 import { OrchestratorApi, request } from './api-client.js';
 import { startChaosRedis, type CrashReport } from './chaos-redis.js';
 import { faceJpegs, planTickets, seededRandom, type PlannedTicket } from './chaos-tickets.js';
-import { checkTickets, type CheckResult } from './checks.js';
+import {
+  billingProblems,
+  checkTickets,
+  duplicateBillableCalls,
+  type CheckResult,
+} from './checks.js';
 import { startH5Driver } from './h5-driver.js';
 import { freePort, sleep, startTsxProcess, waitUntil, type ManagedProcess } from './processes.js';
 import { enqueueTickets } from './producer.js';
@@ -270,6 +275,7 @@ async function run(
     ...checks.stuck.map((s) => `not terminal: ${s}`),
     ...checks.mismatches.map((m) => `verdict: ${m}`),
     ...checks.brokenHistories.map((h) => `advanced twice: ${h}`),
+    ...billingProblems(submitOk, checks).map((b) => `billed twice: ${b}`),
     ...leftButNotExpired(tickets, intake.accepted, checks),
   ];
   const figures: ChaosFigures = {
@@ -288,7 +294,7 @@ async function run(
     renewals: checks.renewals,
     tokensIssued: checks.tokensIssued,
     submitMaterialsCalls: submitOk,
-    duplicateBillableCalls: Math.max(0, submitOk - checks.serverTicketsSubmitted),
+    duplicateBillableCalls: duplicateBillableCalls(submitOk, checks),
     lost: checks.lost.length,
     stuck: checks.stuck.length,
     verdictMismatches: checks.mismatches.length,

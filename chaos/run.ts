@@ -1,7 +1,7 @@
 /**
  * `npm run chaos [-- --tickets N --kills N --quick --seed N --power-loss MS --keep]`: one chaos
- * run (see `run-chaos.ts`), its figures printed; exit 1 on any loss, mismatch or double advance,
- * 2 when the run could not be set up.
+ * run (see `run-chaos.ts`), its figures printed; exit 1 on any loss, mismatch, double advance or
+ * duplicate billable call, 2 when the run could not be set up.
  */
 import { parseArgs } from 'node:util';
 import { formatReport } from './report.js';

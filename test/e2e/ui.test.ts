@@ -10,6 +10,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TicketState } from '../../src/domain/ticket.js';
 import { smallJpeg } from '../support/images.js';
+import { expectNothingWithin } from '../support/waiting.js';
 import {
   aBinding,
   startTestOrchestrator,
@@ -271,8 +272,9 @@ describe('the operations page', () => {
       (t) => t.startsWith('Paused'),
     );
     const before = calls.length;
-    await new Promise((r) => setTimeout(r, 2_500));
-    expect(calls.length).toBe(before);
+    // an absence: watched for 2.5 s, longer than the 2 s poll period, so a poll that was not
+    // paused would have been requested within the window
+    await expectNothingWithin(2_500, 'a poll while the tab is hidden', () => calls.length > before);
     await setHidden(false);
     await until(
       'resumed',

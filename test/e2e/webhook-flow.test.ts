@@ -10,7 +10,9 @@ import {
   SIGNATURE_HEADER,
   type WebhookEvent,
 } from '../../src/intake/webhooks/index.js';
+import { jobIdOf } from '../../src/queue/queues.js';
 import { startTestOrchestrator } from '../support/orchestrator.js';
+import { waitUntil } from '../support/waiting.js';
 
 it('sends signed token_issued and passed events for an interactive ticket', async () => {
   const secret = 'webhook-secret-for-tests-0123456789';
@@ -41,10 +43,11 @@ it('sends signed token_issued and passed events for an interactive ticket', asyn
       binding: { name: '李三', idNumber: '11010519491231002X', materials: {} },
       callbackUrl: `http://127.0.0.1:${port}/hooks`,
     });
-    const deadline = Date.now() + 15_000;
-    while (!received.some((e) => e.type === 'ticket.token_issued') && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
+    await waitUntil(
+      'ticket.token_issued received',
+      () => received.some((e) => e.type === 'ticket.token_issued'),
+      15_000,
+    );
     const issued = received.find((e) => e.type === 'ticket.token_issued');
     expect(issued?.pageUrl).toContain('/h5/verify?token=');
     const token = new URL(issued?.pageUrl ?? 'http://x').searchParams.get('token') ?? '';
@@ -53,10 +56,22 @@ it('sends signed token_issued and passed events for an interactive ticket', asyn
       headers: { 'content-type': 'application/x-www-form-urlencoded' },
       body: new URLSearchParams({ token, outcome: 'complete' }).toString(),
     });
-    while (!received.some((e) => e.type === 'ticket.passed') && Date.now() < deadline) {
-      await new Promise((r) => setTimeout(r, 50));
-    }
-    await new Promise((r) => setTimeout(r, 500));
+    // Once the ticket's job has completed nothing publishes again, and once the webhook queue has
+    // nothing left to deliver no event can still arrive: what was received is then all there is.
+    await waitUntil(
+      'the ticket job completed and every webhook delivered',
+      async () => {
+        if ((await o.app.queue.getJobState(jobIdOf('w-1'))) !== 'completed') return false;
+        const pending = await o.app.webhookQueue.getJobCounts(
+          'waiting',
+          'active',
+          'delayed',
+          'prioritized',
+        );
+        return Object.values(pending).every((n) => n === 0);
+      },
+      15_000,
+    );
     expect(received.map((e) => e.type)).toEqual(['ticket.token_issued', 'ticket.passed']);
     expect(received[1]).toMatchObject({
       ticketId: 'w-1',

@@ -1,7 +1,7 @@
 /**
  * Two worker processes on one Redis; one is killed with SIGKILL in the middle of a batch. The
  * other takes over its stalled tickets: every ticket ends, none is lost, none advanced twice, and
- * none was submitted twice.
+ * none was submitted (billed) twice.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
@@ -54,6 +54,11 @@ it('finishes every ticket of a worker killed mid-batch, none lost, none advanced
       (id) => o.emu.cloudauth.registry.ticket('RPMin', id)?.submissions.length ?? 0,
     );
     expect(submissions.filter((n) => n !== 1)).toEqual([]);
+    // The bill: the emulator records no submission once a ticket has passed, but it counts every
+    // SubmitMaterials it answered. Exactly one per ticket: a call the victim had in flight is
+    // answered and recorded (the emulator finishes it after the client is gone) long before the
+    // survivor takes the ticket over (lock 2 s), so the survivor's GetStatus finds it.
+    expect(o.emu.cloudauth.counters().SubmitMaterials).toEqual({ ok: ids.length });
   } finally {
     if (victim.exitCode === null && victim.signalCode === null) victim.kill('SIGKILL');
     if (survivor.exitCode === null && survivor.signalCode === null) {

@@ -5,7 +5,7 @@
  * fastify's own JSON, and never repeating the refused input. Over a real store, through `inject`
  * and, for what only a socket can send, a listening server.
  */
-import { connect } from 'node:net';
+import { connect, type AddressInfo } from 'node:net';
 import type { FastifyInstance, InjectOptions } from 'fastify';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -17,6 +17,7 @@ import {
 } from '../../src/intake/http/index.js';
 import { problemOf } from '../../src/intake/http/problems.js';
 import { startTestOrchestrator, type TestOrchestrator } from '../support/orchestrator.js';
+import { within } from '../support/waiting.js';
 
 const TOKEN = 'framework-token-0123456789abcdef';
 const NAME = '李三';
@@ -282,9 +283,24 @@ describe('requests Node refuses, on a listening server', () => {
 
 describe('a server shutting down', () => {
   it('answers a request that arrives on an open connection with a 503 problem and Retry-After', async () => {
-    const running = await startHttpApi({ ...deps, host: '127.0.0.1', port: 0 });
-    const { hostname, port } = new URL(running.url);
-    const socket = connect(Number(port), hostname);
+    // what startHttpApi does (build, listen; close is the app's), with two hooks of the test's own
+    // that tell when the server holds the first request and when it has begun to close
+    const app = buildHttpApi(deps);
+    let reached!: () => void;
+    const firstRequestReached = new Promise<void>((resolve) => (reached = resolve));
+    let began!: () => void;
+    const closingBegan = new Promise<void>((resolve) => (began = resolve));
+    app.addHook('onRequest', (_request, _reply, done) => {
+      reached();
+      done();
+    });
+    // after the API's own preClose hook (hooks run in the order they were added)
+    app.addHook('preClose', (done) => {
+      began();
+      done();
+    });
+    await app.listen({ host: '127.0.0.1', port: 0 });
+    const socket = connect((app.server.address() as AddressInfo).port, '127.0.0.1');
     let received = '';
     socket.on('data', (chunk: Buffer) => (received += chunk.toString('utf8')));
     const closed = new Promise((resolve) => socket.on('close', resolve));
@@ -295,11 +311,11 @@ describe('a server shutting down', () => {
       `Content-Type: application/json\r\nContent-Length: ${length}\r\n\r\n`;
     // the first request is in flight (its body half sent) when the server starts closing
     socket.write(head(body.length) + body.slice(0, 5));
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    const closing = running.close();
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    await within('the first request reaches the server', firstRequestReached, 5000);
+    const closing = app.close();
+    await within('the server begins to close', closingBegan, 5000);
     socket.write(body.slice(5) + head(2) + '{}');
-    await Promise.race([closed, new Promise((resolve) => setTimeout(resolve, 5000))]);
+    await within('the server closes the connection', closed, 5000);
     socket.destroy();
     await closing;
 

@@ -17,13 +17,16 @@ import {
 import {
   WEBHOOK_QUEUE,
   WebhookPublisher,
+  sealedPageUrlAad,
   webhookJobId,
+  webhookJobOptions,
   type WebhookJobData,
 } from '../../src/intake/webhooks/publisher.js';
 import { SIGNATURE_HEADER, verifyWebhook } from '../../src/intake/webhooks/signature.js';
 import { startWebhookWorker, type RunningWebhookWorker } from '../../src/intake/webhooks/worker.js';
 import { bullPrefix } from '../../src/queue/queues.js';
 import { FieldCipher } from '../../src/store/crypto.js';
+import { waitUntil } from '../support/waiting.js';
 
 const SECRET = 'whsec-integration-test-secret';
 const logger = pino({ level: 'silent' });
@@ -93,6 +96,8 @@ interface Harness {
   queue: Queue<WebhookJobData>;
   publisher: WebhookPublisher;
   worker: RunningWebhookWorker;
+  /** The publisher's cipher (and the worker's, unless the test gave it another). */
+  cipher: FieldCipher;
 }
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -156,7 +161,7 @@ function start(
     cipher,
     logger: options.logger ?? logger,
   });
-  return { queue, publisher, worker };
+  return { queue, publisher, worker, cipher };
 }
 
 async function receiver(
@@ -212,29 +217,41 @@ function anEvent(ticketId: string, type: WebhookEventType = 'ticket.passed'): We
   };
 }
 
-async function waitUntil(what: string, ok: () => boolean | Promise<boolean>, ms = 10_000) {
-  const deadline = Date.now() + ms;
-  while (Date.now() < deadline) {
-    if (await ok()) return;
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  throw new Error(`timed out waiting for ${what}`);
-}
-
-const settle = () => new Promise((r) => setTimeout(r, 400));
-
 async function stateOf(queue: Queue<WebhookJobData>, event: WebhookEvent) {
   return (await queue.getJob(webhookJobId(event.id)))?.getState();
 }
 
+/**
+ * True once the event's job has settled: delivered (`completed`) or dead-lettered (`failed`, which
+ * BullMQ reaches only after the last attempt or an unrecoverable error). A settled job makes no
+ * further delivery, so the receiver's record is then complete: no need to watch it for longer.
+ */
+async function settled(queue: Queue<WebhookJobData>, event: WebhookEvent): Promise<boolean> {
+  const state = await stateOf(queue, event);
+  return state === 'completed' || state === 'failed';
+}
+
+/** A `ticket.token_issued` event carrying a page URL. */
+function aTokenIssuedEvent(ticketId: string, pageUrl: string): WebhookEvent {
+  const event: WebhookEvent = {
+    ...anEvent(ticketId, 'ticket.token_issued'),
+    state: 'awaiting_user',
+    pageUrl,
+  };
+  delete event.verdict;
+  return event;
+}
+
 describe('webhook delivery', () => {
   it('delivers each of five events once, signed, with its event and delivery headers', async () => {
-    const { publisher } = start();
+    const { publisher, queue } = start();
     const r = await receiver();
     const events = ['a', 'b', 'c', 'd', 'e'].map((x) => anEvent(`order:${x}`));
     for (const event of events) await publisher.publish(event, r.url);
-    await waitUntil('five deliveries', () => r.deliveries.length >= 5);
-    await settle();
+    await waitUntil('five jobs delivered', async () => {
+      const states = await Promise.all(events.map((e) => stateOf(queue, e)));
+      return states.every((s) => s === 'completed');
+    });
     expect(r.deliveries).toHaveLength(5);
     expect(r.deliveries.every((d) => d.verified)).toBe(true);
     const received = r.deliveries.map((d) => JSON.parse(d.body) as WebhookEvent);
@@ -300,6 +317,32 @@ describe('webhook delivery', () => {
     expect(r.deliveries).toHaveLength(0);
   });
 
+  it('opens a sealed page URL only under its own event id: moved to another event, it dead-letters', async () => {
+    const { queue, cipher } = start();
+    const r = await receiver();
+    const pageUrl = 'https://h5.example.test/verify?token=bound-bearer-token';
+    const own = aTokenIssuedEvent('sealed-own', pageUrl);
+    const other = aTokenIssuedEvent('sealed-other', 'https://h5.example.test/unused');
+    const sealed = cipher.encrypt(pageUrl, sealedPageUrlAad(own.id));
+    // the same sealed value on its own event's job, and copied onto another event's job
+    for (const event of [own, other]) {
+      const { pageUrl: _, ...rest } = event;
+      const data: WebhookJobData = { url: r.url, event: rest, sealedPageUrl: sealed };
+      await queue.add(event.type, data, webhookJobOptions(event.id, 10));
+    }
+    await waitUntil('both jobs settled', async () => {
+      const done = await Promise.all([settled(queue, own), settled(queue, other)]);
+      return done.every(Boolean);
+    });
+    expect(await stateOf(queue, own)).toBe('completed');
+    expect(await stateOf(queue, other)).toBe('failed');
+    const job = await queue.getJob(webhookJobId(other.id));
+    expect(job?.attemptsMade).toBe(1);
+    expect(job?.failedReason).toContain('cannot be decrypted');
+    expect(job?.failedReason).not.toContain('bound-bearer-token');
+    expect(r.deliveries.map((d) => JSON.parse(d.body) as WebhookEvent)).toEqual([own]);
+  });
+
   it('delivers an event published twice once', async () => {
     const { publisher, queue } = start();
     const r = await receiver();
@@ -307,7 +350,14 @@ describe('webhook delivery', () => {
     await Promise.all([publisher.publish(event, r.url), publisher.publish(event, r.url)]);
     await waitUntil('completed', async () => (await stateOf(queue, event)) === 'completed');
     await publisher.publish(event, r.url);
-    await settle();
+    // the third publish added no job: the delivered one is the queue's only job, so no second
+    // delivery can follow
+    expect(await queue.getJobCounts('waiting', 'active', 'delayed', 'completed')).toEqual({
+      waiting: 0,
+      active: 0,
+      delayed: 0,
+      completed: 1,
+    });
     expect(r.deliveries).toHaveLength(1);
   });
 
@@ -335,7 +385,6 @@ describe('webhook delivery', () => {
     const event = anEvent('flaky');
     await publisher.publish(event, r.url);
     await waitUntil('completed', async () => (await stateOf(queue, event)) === 'completed');
-    await settle();
     expect(r.deliveries.map((d) => d.status)).toEqual([503, 503, 200]);
     expect(r.ok()).toHaveLength(1);
     expect(r.deliveries.every((d) => d.verified)).toBe(true);
@@ -372,7 +421,6 @@ describe('webhook delivery', () => {
     const event = anEvent('refused');
     await publisher.publish(event, r.url);
     await waitUntil('failed', async () => (await stateOf(queue, event)) === 'failed');
-    await settle();
     expect(r.deliveries).toHaveLength(1);
     const job = await queue.getJob(webhookJobId(event.id));
     expect(job?.attemptsMade).toBe(1);
@@ -406,7 +454,6 @@ describe('webhook delivery', () => {
     const event = anEvent('outage');
     await publisher.publish(event, r.url);
     await waitUntil('failed', async () => (await stateOf(queue, event)) === 'failed');
-    await settle();
     expect(r.deliveries.map((d) => d.status)).toEqual([500, 500, 500]);
     expect((await queue.getFailed()).map((j) => j.id)).toEqual([webhookJobId(event.id)]);
 
@@ -425,7 +472,6 @@ describe('webhook delivery', () => {
     const event = anEvent('loopback');
     await publisher.publish(event, r.url);
     await waitUntil('failed', async () => (await stateOf(queue, event)) === 'failed');
-    await settle();
     expect(r.deliveries).toHaveLength(0);
     const job = await queue.getJob(webhookJobId(event.id));
     expect(job?.attemptsMade).toBe(1);

@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { ConfigError } from '../../src/errors.js';
+import { webhookEventId } from '../../src/intake/webhooks/events.js';
+import { sealedPageUrlAad } from '../../src/intake/webhooks/publisher.js';
 import { DecryptionError, FieldCipher, keyIdOf, loadOrCreateKey } from '../../src/store/crypto.js';
 
 const KEY = Buffer.alloc(32, 7);
@@ -89,6 +91,21 @@ describe('FieldCipher', () => {
     const token = cipher.encrypt(SECRET, AAD);
     expect(() => cipher.decrypt(token, '["T-0002","binding"]')).toThrow(/authentication failed/);
     expect(() => cipher.decrypt(token, '["T-0001","userData"]')).toThrow(/authentication failed/);
+  });
+
+  it("opens a webhook's sealed page URL under its own event id only", () => {
+    const pageUrl = 'https://h5.example.test/verify?token=bearer-page-token';
+    const own = webhookEventId('T-0001', 3, 'ticket.token_issued');
+    const sealed = cipher.encrypt(pageUrl, sealedPageUrlAad(own));
+    expect(cipher.decryptText(sealed, sealedPageUrlAad(own))).toBe(pageUrl);
+    for (const other of [
+      webhookEventId('T-0002', 3, 'ticket.token_issued'),
+      webhookEventId('T-0001', 5, 'ticket.token_issued'),
+    ]) {
+      const error = failure(() => cipher.decryptText(sealed, sealedPageUrlAad(other)));
+      expect(error).toBeInstanceOf(DecryptionError);
+      expect(error.message).not.toContain('bearer-page-token');
+    }
   });
 
   it('refuses another key with a message naming both key ids and never the plaintext', () => {

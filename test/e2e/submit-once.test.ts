@@ -1,0 +1,117 @@
+/**
+ * SubmitMaterials is billed once per ticket. A run that dies after SubmitMaterials reached the
+ * provider and before its transition was saved leaves the ticket in `token_issued` with its
+ * submit mark; the next run must ask GetStatus and carry on from the provider's answer, never
+ * submit again. The emulator's call counters are the bill: they count every SubmitMaterials it
+ * answered, including those it no longer records once the ticket has passed.
+ */
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import type { CloudauthClient } from '../../src/cloudauth/client.js';
+import type { TicketEvent } from '../../src/domain/ticket.js';
+import type { TicketLifecycle } from '../../src/queue/ticket-lifecycle.js';
+import { smallJpeg } from '../support/images.js';
+import {
+  aBinding,
+  isOneChain,
+  startTestOrchestrator,
+  type TestOrchestrator,
+} from '../support/orchestrator.js';
+import {
+  cloudauthOf,
+  killPoint,
+  testProcessor,
+  testWorker,
+  type Cleanups,
+} from '../support/processor.js';
+
+let face: Buffer;
+beforeAll(async () => {
+  face = await smallJpeg('#6e4f3a');
+});
+
+const cleanups: Cleanups = [];
+afterEach(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
+});
+
+async function orchestrator(): Promise<TestOrchestrator> {
+  const o = await startTestOrchestrator({
+    workers: false,
+    emulator: { reviewNames: ['审核'], reviewMs: 400 },
+  });
+  cleanups.push(() => o.close());
+  return o;
+}
+
+const eventIs =
+  (type: TicketEvent['type']) =>
+  (args: unknown[]): boolean =>
+    (args[1] as TicketEvent | undefined)?.type === type;
+
+describe('a run that dies after SubmitMaterials reached the provider', () => {
+  it('dies once the answer is back: the next run asks GetStatus, submits nothing, and passes', async () => {
+    const o = await orchestrator();
+    const crash = killPoint<CloudauthClient, 'submitMaterials'>(
+      cloudauthOf(o, cleanups),
+      'submitMaterials',
+      'after',
+    );
+    testWorker(o, cleanups, testProcessor(o, cleanups, { cloudauth: crash.port }));
+    await o.app.intake.enqueue({ ticketId: 'once-answer', biz: 'RPMin', binding: aBinding(face) });
+
+    const t = await o.waitFor('once-answer');
+    expect(crash.fired()).toBe(true);
+    expect(t.state).toBe('passed');
+    const calls = o.emu.cloudauth.counters();
+    expect(calls.SubmitMaterials).toEqual({ ok: 1 });
+    // the second run's question, not a second submission
+    expect(calls.GetStatus).toEqual({ ok: 1 });
+    expect(o.emu.cloudauth.registry.ticket('RPMin', 'once-answer')?.submissions).toHaveLength(1);
+    const history = await o.app.store.history('once-answer');
+    expect(history.map((h) => h.event)).toEqual(['token_issued', 'verdict']);
+  });
+
+  it('dies before the verdict is saved: the next run finds the verdict, submits nothing', async () => {
+    const o = await orchestrator();
+    const crash = killPoint<TicketLifecycle, 'advance'>(
+      o.app.lifecycle,
+      'advance',
+      'before',
+      eventIs('verdict'),
+    );
+    testWorker(o, cleanups, testProcessor(o, cleanups, { lifecycle: crash.port }));
+    await o.app.intake.enqueue({ ticketId: 'once-save', biz: 'RPMin', binding: aBinding(face) });
+
+    const t = await o.waitFor('once-save');
+    expect(crash.fired()).toBe(true);
+    expect(t.state).toBe('passed');
+    expect(o.emu.cloudauth.counters().SubmitMaterials).toEqual({ ok: 1 });
+    expect(o.emu.cloudauth.counters().GetMaterials).toEqual({ ok: 2 });
+    const history = await o.app.store.history('once-save');
+    expect(history.map((h) => h.event)).toEqual(['token_issued', 'verdict']);
+  });
+
+  it('dies before the move to submitted is saved (under review): the next run waits, submits nothing', async () => {
+    const o = await orchestrator();
+    const crash = killPoint<TicketLifecycle, 'advance'>(
+      o.app.lifecycle,
+      'advance',
+      'before',
+      eventIs('submitted'),
+    );
+    testWorker(o, cleanups, testProcessor(o, cleanups, { lifecycle: crash.port }));
+    await o.app.intake.enqueue({
+      ticketId: 'once-review',
+      biz: 'RPMin',
+      binding: aBinding(face, '审核'),
+    });
+
+    const t = await o.waitFor('once-review');
+    expect(crash.fired()).toBe(true);
+    expect(t.state).toBe('passed');
+    expect(o.emu.cloudauth.counters().SubmitMaterials).toEqual({ ok: 1 });
+    const history = await o.app.store.history('once-review');
+    expect(history.map((h) => h.to)).toEqual(['token_issued', 'submitted', 'passed']);
+    expect(history).toSatisfy(isOneChain);
+  });
+});
