@@ -30,6 +30,8 @@ export const REDACTED_KEYS = [
   'encryptionKey',
   'url',
   'signedUrl',
+  // the H5 page URL of a lease or a token_issued event carries the VerifyToken (a bearer link)
+  'pageUrl',
   // personal data
   'Binding',
   'binding',

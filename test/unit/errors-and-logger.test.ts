@@ -98,7 +98,7 @@ describe('the logger', () => {
     expect(out).toContain('[redacted]');
   });
 
-  it("redacts a lease's own camelCase fields: the STS secret and token, the VerifyToken", () => {
+  it("redacts a lease's own camelCase fields: the STS secret and token, the VerifyToken, the page URL", () => {
     const lease: Lease = {
       verifyToken: 'vt-0f1e2d3c4b5a',
       tokenExpiresAt: 1_760_000_000_000,
@@ -111,7 +111,7 @@ describe('the logger', () => {
         path: 'verify/abc/',
         expiresAt: 1_760_000_000_000,
       },
-      pageUrl: 'https://h5.example.test/verify',
+      pageUrl: 'https://h5.example.test/verify?token=vt-in-the-page-url',
       issuedAt: 1_759_999_000_000,
     };
     const lines: string[] = [];
@@ -123,7 +123,12 @@ describe('the logger', () => {
     logger.info({ sts: lease.sts }, 'credential');
     const out = lines.join('');
     expect(lines).toHaveLength(4);
-    for (const secret of ['sts-secret-9a8b7c6d', 'CAIS-sts-token-5e4f', 'vt-0f1e2d3c4b5a']) {
+    for (const secret of [
+      'sts-secret-9a8b7c6d',
+      'CAIS-sts-token-5e4f',
+      'vt-0f1e2d3c4b5a',
+      'vt-in-the-page-url',
+    ]) {
       expect(out).not.toContain(secret);
     }
     const logged = lines.map((l) => JSON.parse(l) as Record<string, unknown>);
