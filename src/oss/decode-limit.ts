@@ -5,11 +5,12 @@
  * {@link DecodeGate} per process, which admits images by their pixel count up to a budget, and the
  * pixel limits are checked from the header before.
  */
+import { CONFIG_DEFAULTS } from '../config.js';
 import type { ImageType } from '../domain/binding.js';
 import { DEFAULT_IMAGE_LIMITS, type ImageLimits } from './image-header.js';
 
 /** The default of `IMAGE_DECODE_BUDGET_PIXELS`: two images at the default `IMAGE_MAX_PIXELS`. */
-export const DEFAULT_DECODE_BUDGET_PIXELS = 2 * DEFAULT_IMAGE_LIMITS.maxPixels;
+export const DEFAULT_DECODE_BUDGET_PIXELS = CONFIG_DEFAULTS.images.decodeBudgetPixels;
 
 /**
  * How many pixels of the budget an image takes while it decodes and fits. A JPEG or PNG streams

@@ -14,6 +14,7 @@
  */
 import { describeNonImage, sniffImageType, type ImageType } from '../domain/binding.js';
 import { ValidationError } from '../errors.js';
+import { CONFIG_DEFAULTS } from '../config.js';
 
 /** Largest input accepted before any decoding, in bytes. */
 export const SOURCE_LIMIT_BYTES = 50 * 1024 * 1024;
@@ -26,10 +27,10 @@ export interface ImageLimits {
   maxSidePx: number;
 }
 
-/** The defaults of `IMAGE_MAX_PIXELS` and `IMAGE_MAX_SIDE_PX`. */
+/** The defaults of `IMAGE_MAX_PIXELS` and `IMAGE_MAX_SIDE_PX`, from the configuration's declaration. */
 export const DEFAULT_IMAGE_LIMITS: Readonly<ImageLimits> = {
-  maxPixels: 25_000_000,
-  maxSidePx: 16_384,
+  maxPixels: CONFIG_DEFAULTS.images.maxPixels,
+  maxSidePx: CONFIG_DEFAULTS.images.maxSidePx,
 };
 
 /** Random access to the bytes of an image; `read` answers fewer bytes at the end of the data. */
