@@ -5,7 +5,18 @@ import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['dist/', 'dist.*/', 'coverage/', 'node_modules/', 'bench/results/', 'data/'] },
+  {
+    ignores: [
+      'dist/',
+      'dist.*/',
+      'reports/',
+      '.stryker-tmp/',
+      'coverage/',
+      'node_modules/',
+      'bench/results/',
+      'data/',
+    ],
+  },
   js.configs.recommended,
   ...tseslint.configs.recommendedTypeChecked,
   {
@@ -26,6 +37,63 @@ export default tseslint.config(
     // expect.any() and friends are typed `any` by design.
     files: ['test/**/*.ts'],
     rules: { '@typescript-eslint/no-unsafe-assignment': 'off' },
+  },
+  // The direction of imports. The product (src/, workers/) ships alone, so it never imports what
+  // only tests, benchmarks and the chaos run use; testkit/ is what those three share, so it imports
+  // none of them; test/ and bench/ take shared helpers from testkit/, never from chaos/ (only the
+  // tests of the chaos run itself, test/**/chaos-*.test.ts, import it). Relative imports only: the
+  // regexes match a path that climbs out of its folder into the forbidden one.
+  {
+    files: ['src/**/*.ts', 'workers/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(\\.\\./)+(test|testkit|bench|chaos)/',
+              message:
+                'The product must not import test/, testkit/, bench/ or chaos/: it ships without them.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['testkit/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(\\.\\./)+(test|bench|chaos)/',
+              message:
+                'testkit/ is shared by test/, bench/ and chaos/: it imports only src/ and itself.',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['test/**/*.ts', 'bench/**/*.ts'],
+    ignores: ['test/**/chaos-*.test.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              regex: '^(\\.\\./)+chaos/',
+              message:
+                'Take shared helpers from testkit/, not chaos/ (only the tests of the chaos run, test/**/chaos-*.test.ts, import it).',
+            },
+          ],
+        },
+      ],
+    },
   },
   { files: ['**/*.js'], ...tseslint.configs.disableTypeChecked },
   // plain-node scripts: the package's command and the build

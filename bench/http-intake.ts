@@ -13,7 +13,6 @@ import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { freePort, startTsxProcess, waitUntil, type ManagedProcess } from '../chaos/processes.js';
 import { bullPrefix, TICKET_QUEUE } from '../src/queue/queues.js';
 import { ticketStoreKeys } from '../src/store/ticket-index.js';
 import {
@@ -23,6 +22,13 @@ import {
   type LoadFigures,
 } from './http-intake-support.js';
 import { median, type Benchmark, type BenchOptions, type BenchRow } from './types.js';
+import {
+  exitedReason,
+  freePorts,
+  startTsxProcess,
+  type ManagedProcess,
+} from '../testkit/processes.js';
+import { waitUntil } from '../testkit/waiting.js';
 
 const PREFIX = 'bench';
 const LOG_LEVEL = 'warn';
@@ -62,12 +68,12 @@ async function startServers(
   round: number,
   env: Readonly<Record<string, string>>,
 ): Promise<Servers> {
-  const [apiPort, barePort] = await distinctPorts(2);
+  const [apiPort, barePort] = await freePorts(2);
   const apiUrl = `http://127.0.0.1:${apiPort}`;
   const bareUrl = `http://127.0.0.1:${barePort}`;
   const api = startTsxProcess(
     'api',
-    'chaos/api-process.ts',
+    'testkit/api-process.ts',
     { ...env, API_PORT: String(apiPort) },
     join(options.dir, `http-intake-api-r${round}.log`),
   );
@@ -80,11 +86,11 @@ async function startServers(
   const servers = { api, bare, apiUrl, bareUrl };
   try {
     await Promise.all(
-      [apiUrl, bareUrl].map((url) =>
+      [[api, apiUrl] as const, [bare, bareUrl] as const].map(([proc, url]) =>
         waitUntil(
           url,
           async () => (await fetch(`${url}/healthz`, { signal: AbortSignal.timeout(1000) })).ok,
-          60_000,
+          { timeoutMs: 60_000, everyMs: 200, abortIf: exitedReason(proc) },
         ),
       ),
     );
@@ -234,19 +240,19 @@ function rpsRow(shape: HttpBenchLoad, rounds: readonly HttpRound[]): BenchRow {
   };
 }
 
-/** Waits until `count` answers the same twice 200 ms apart (at most 10 s). */
+/**
+ * Waits until `count` answers the same twice 200 ms apart, at most 10 s: then goes on, and the
+ * comparison after it says what is wrong.
+ */
 async function settled(count: () => Promise<number>): Promise<void> {
-  let last = await count();
-  for (let i = 0; i < 50; i++) {
-    await new Promise((r) => setTimeout(r, 200));
+  let last: number | undefined;
+  const unchanged = async () => {
     const now = await count();
-    if (now === last) return;
+    const same = now === last;
     last = now;
-  }
-}
-
-async function distinctPorts(n: number): Promise<number[]> {
-  const ports = new Set<number>();
-  while (ports.size < n) ports.add(await freePort());
-  return [...ports];
+    return same;
+  };
+  await waitUntil('the store to settle', unchanged, { timeoutMs: 10_000, everyMs: 200 }).catch(
+    () => undefined,
+  );
 }

@@ -22,7 +22,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { Queue } from 'bullmq';
 import sharp from 'sharp';
 import { Redis } from 'ioredis';
-import type { ManagedProcess } from '../chaos/processes.js';
+import type { ManagedProcess } from '../testkit/processes.js';
 import { TICKET_QUEUE, bullPrefix, type TicketJobData } from '../src/queue/queues.js';
 import { TicketIntake, type TicketInput } from '../src/queue/ticket-intake.js';
 import { FieldCipher, parseKey } from '../src/store/crypto.js';

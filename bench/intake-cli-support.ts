@@ -6,7 +6,7 @@
  */
 import { createWriteStream } from 'node:fs';
 import { once } from 'node:events';
-import { anIdNumber, seededRandom } from '../chaos/chaos-tickets.js';
+import { anIdNumber, seededRandom } from '../testkit/generators.js';
 
 /** The CSV's header: the columns the CLI needs for RPMin (Biz comes from `--biz`). */
 export const APPLICANT_COLUMNS = ['TicketId', 'Name', 'IdentificationNumber', 'FacePic'] as const;

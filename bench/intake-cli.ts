@@ -15,7 +15,7 @@ import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { startProcess, type ManagedProcess } from '../chaos/processes.js';
+import { startProcess, type ManagedProcess } from '../testkit/processes.js';
 import { CHUNK_ROWS } from '../src/cli/preflight.js';
 import { bullPrefix, TICKET_QUEUE } from '../src/queue/queues.js';
 import { ticketStoreKeys } from '../src/store/ticket-index.js';

@@ -12,7 +12,7 @@
  * the completed count first reaches the early mark and again at the end. Tickets are enqueued while
  * it works, at most a few thousand ahead.
  */
-import type { ManagedProcess } from '../chaos/processes.js';
+import type { ManagedProcess } from '../testkit/processes.js';
 import { Redis } from 'ioredis';
 import { BenchTickets } from './lib/bench-tickets.js';
 import { emulatorAdmin } from './lib/bench-emulator.js';

@@ -17,7 +17,7 @@ import {
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { REPO_ROOT } from '../chaos/processes.js';
+import { REPO_ROOT } from '../testkit/processes.js';
 import { benchHttpIntake } from './http-intake.js';
 import { benchImageBombs } from './image-bombs.js';
 import { benchIntakeCli } from './intake-cli.js';

@@ -3,7 +3,7 @@
  * endpoints: fetch with a timeout, and retries of what an outage causes (connection refused, 5xx,
  * a timeout) — never of a 4xx, which is a finding.
  */
-import { sleep } from './processes.js';
+import { sleep } from '../testkit/waiting.js';
 
 /** An answer: status and parsed JSON (or text). */
 export interface Answer<T = unknown> {

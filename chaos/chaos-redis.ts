@@ -1,6 +1,6 @@
 /**
- * The chaos run's own `redis-server`: AOF with `appendfsync everysec` in the run's directory, on a
- * free port. It is killed with SIGKILL and restarted from its AOF on the same port, and a probe
+ * The chaos run's own `redis-server` (testkit/redis.ts): AOF with `appendfsync everysec` in the
+ * run's directory, on a free port. It is killed with SIGKILL and restarted from its AOF on the same port, and a probe
  * measures how many acknowledged writes the kill lost.
  *
  * A SIGKILL of the Redis process alone loses no acknowledged write: Redis write(2)s the AOF buffer
@@ -12,8 +12,8 @@
 import { readFileSync, statSync, truncateSync } from 'node:fs';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
-import { redisAnswers } from '../src/embedded-redis.js';
-import { startProcess, sleep, waitUntil, type ManagedProcess } from './processes.js';
+import { startRedisServer } from '../testkit/redis.js';
+import { sleep } from '../testkit/waiting.js';
 
 /** The running server. */
 export interface ChaosRedis {
@@ -47,42 +47,15 @@ const PROBE_KEY = 'chaos:probe';
 
 /** Starts the server and its write probe; resolves once it answers PING. */
 export async function startChaosRedis(options: ChaosRedisOptions): Promise<ChaosRedis> {
-  const url = `redis://127.0.0.1:${options.port}`;
-  const spawnServer = (): ManagedProcess =>
-    startProcess({
-      name: 'redis',
-      command: 'redis-server',
-      args: [
-        '--port',
-        String(options.port),
-        '--bind',
-        '127.0.0.1',
-        '--dir',
-        options.dir,
-        '--appendonly',
-        'yes',
-        '--appendfsync',
-        'everysec',
-        '--save',
-        '',
-        '--auto-aof-rewrite-percentage',
-        '0',
-        '--maxmemory-policy',
-        'noeviction',
-      ],
-      env: {},
-      logFile: join(options.dir, 'redis.log'),
-    });
-  let server = spawnServer();
-  const early = await Promise.race([
-    server.exited,
-    waitUntil('redis-server', () => redisAnswers(url), 15_000, 100).then(() => undefined),
-  ]);
-  if (early !== undefined) {
-    throw new Error(
-      `redis-server did not start (${early}): the chaos run needs redis-server on PATH (Debian/Ubuntu: apt-get install redis-server)`,
-    );
-  }
+  const server = await startRedisServer({
+    name: 'redis',
+    port: options.port,
+    dir: options.dir,
+    aof: { fsync: 'everysec' },
+    // one AOF file between kills: the power-loss cut needs a file that only grows
+    args: ['--auto-aof-rewrite-percentage', '0'],
+  });
+  const url = server.url;
 
   const probe = new Redis(url, { maxRetriesPerRequest: 0, enableOfflineQueue: false });
   probe.on('error', () => undefined);
@@ -114,7 +87,7 @@ export async function startChaosRedis(options: ChaosRedisOptions): Promise<Chaos
     url,
     async crashAndRestart(outageMs) {
       const killedAt = Date.now();
-      await server.stop('SIGKILL');
+      await server.kill();
       const ackedBeforeKill = acked;
       let truncatedBytes = 0;
       if (options.powerLossMs !== undefined) {
@@ -128,8 +101,7 @@ export async function startChaosRedis(options: ChaosRedisOptions): Promise<Chaos
         }
       }
       await sleep(outageMs);
-      server = spawnServer();
-      await waitUntil('redis-server after restart', () => redisAnswers(url), 60_000, 100);
+      await server.restart(60_000);
       const downMs = Date.now() - killedAt;
       const checker = new Redis(url, { maxRetriesPerRequest: 1 });
       checker.on('error', () => undefined);
@@ -142,7 +114,7 @@ export async function startChaosRedis(options: ChaosRedisOptions): Promise<Chaos
       if (sampler) clearInterval(sampler);
       await probeLoop;
       probe.disconnect();
-      await server.stop('SIGTERM');
+      await server.stop();
     },
   };
 }

@@ -4,8 +4,7 @@
  * identity numbers, some names on the emulator's reject and review lists, a few items the intake
  * must refuse, and for each interactive ticket what the "person" will do on the H5 page.
  */
-import sharp from 'sharp';
-import { idNumberCheckChar } from '../src/domain/id-number.js';
+import { anIdNumber, seededRandom } from '../testkit/generators.js';
 
 /** What the simulated person does with an interactive ticket's page. */
 export type H5Plan = 'complete' | 'fail' | 'leave';
@@ -33,49 +32,6 @@ export interface TicketPlanOptions {
 
 const SURNAMES = ['张', '王', '刘', '陈', '杨', '赵', '黄', '周', '吴', '徐', '孙', '胡'];
 const GIVEN = ['伟', '芳', '娜', '敏', '静', '磊', '洋', '艳', '勇', '军', '杰', '涛', '明', '霞'];
-const REGIONS = ['110105', '310104', '440305', '330106', '510107', '420106', '320102', '610113'];
-
-/** mulberry32: small, fast, seeded. */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** A valid identity number (region, birth date 1950–2004, sequence, check character). */
-export function anIdNumber(random: () => number): string {
-  const region = REGIONS[Math.floor(random() * REGIONS.length)] ?? '110105';
-  const birth = new Date(Date.UTC(1950, 0, 1) + Math.floor(random() * 55 * 365.25) * 86_400_000);
-  const date = birth.toISOString().slice(0, 10).replaceAll('-', '');
-  const seq = String(Math.floor(random() * 1000)).padStart(3, '0');
-  const first17 = `${region}${date}${seq}`;
-  return `${first17}${idNumberCheckChar(first17)}`;
-}
-
-/** Small JPEGs of distinct colours (distinct bytes: distinct content-addressed OSS keys). */
-export async function faceJpegs(count: number): Promise<string[]> {
-  const out: string[] = [];
-  for (let i = 0; i < count; i++) {
-    const hue = Math.round((360 * i) / count);
-    const jpeg = await sharp({
-      create: {
-        width: 48,
-        height: 64,
-        channels: 3,
-        background: `hsl(${hue}, 60%, 55%)`,
-      },
-    })
-      .jpeg({ quality: 80 })
-      .toBuffer();
-    out.push(`data:image/jpeg;base64,${jpeg.toString('base64')}`);
-  }
-  return out;
-}
 
 /** The tickets of one run, in enqueue order. */
 export function planTickets(options: TicketPlanOptions, faces: readonly string[]): PlannedTicket[] {

@@ -7,7 +7,7 @@
  */
 import { request, type OrchestratorApi } from './api-client.js';
 import type { H5Plan, PlannedTicket } from './chaos-tickets.js';
-import { sleep } from './processes.js';
+import { sleep } from '../testkit/waiting.js';
 
 /** What happened on the page of one ticket. */
 export type H5Outcome =

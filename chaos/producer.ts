@@ -6,7 +6,7 @@
  */
 import type { OrchestratorApi } from './api-client.js';
 import type { PlannedTicket } from './chaos-tickets.js';
-import { sleep } from './processes.js';
+import { sleep } from '../testkit/waiting.js';
 
 /** One item's answer in a batch result. */
 interface BatchItemResult {

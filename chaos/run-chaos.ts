@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OrchestratorApi, request } from './api-client.js';
 import { startChaosRedis, type CrashReport } from './chaos-redis.js';
-import { faceJpegs, planTickets, seededRandom, type PlannedTicket } from './chaos-tickets.js';
+import { planTickets, type PlannedTicket } from './chaos-tickets.js';
 import {
   billingProblems,
   checkTickets,
@@ -19,10 +19,17 @@ import {
   type CheckResult,
 } from './checks.js';
 import { startH5Driver } from './h5-driver.js';
-import { freePort, sleep, startTsxProcess, waitUntil, type ManagedProcess } from './processes.js';
 import { enqueueTickets } from './producer.js';
 import type { ChaosFigures, ChaosOptions, ChaosReport } from './chaos-options.js';
 import { settleRound } from './settle.js';
+import { faceJpegs, seededRandom } from '../testkit/generators.js';
+import {
+  exitedReason,
+  freePorts,
+  startTsxProcess,
+  type ManagedProcess,
+} from '../testkit/processes.js';
+import { sleep, waitUntil } from '../testkit/waiting.js';
 
 export * from './chaos-options.js';
 
@@ -54,7 +61,7 @@ async function run(
   releasers: (() => Promise<void>)[],
 ): Promise<ChaosReport> {
   const random = seededRandom(options.seed ^ 0x5eed);
-  const [redisPort = 0, cloudauthPort = 0, ossPort = 0, apiPort = 0] = await distinctPorts(4);
+  const [redisPort = 0, cloudauthPort = 0, ossPort = 0, apiPort = 0] = await freePorts(4);
   const runId = randomBytes(3).toString('hex');
   const batchId = `chaos-${runId}`;
   log(`run ${runId}, seed ${options.seed}, directory ${dir}`);
@@ -134,7 +141,7 @@ async function run(
   };
   const api = startTsxProcess(
     'api',
-    'chaos/api-process.ts',
+    'testkit/api-process.ts',
     { ...common, API_HOST: '127.0.0.1', API_PORT: String(apiPort) },
     join(dir, 'api.log'),
   );
@@ -164,12 +171,12 @@ async function run(
     'the emulator',
     async () =>
       (await request(`${emulatorUrl}/__admin/counters`, { timeoutMs: 1000 })).status === 200,
-    60_000,
+    { timeoutMs: 60_000, everyMs: 200, abortIf: exitedReason(emulator) },
   );
   await waitUntil(
     'the API',
     async () => (await request(`${apiUrl}/openapi.json`, { timeoutMs: 1000 })).status === 200,
-    60_000,
+    { timeoutMs: 60_000, everyMs: 200, abortIf: exitedReason(api) },
   );
   log(`emulator ${emulatorUrl}, API ${apiUrl}, Redis ${redis.url}, ${options.workers} workers`);
 
@@ -331,10 +338,4 @@ function leftButNotExpired(
       return state !== undefined && state !== 'expired';
     })
     .map((t) => `left alone but ${checks.stateOf.get(t.ticketId)}: ${t.ticketId}`);
-}
-
-async function distinctPorts(n: number): Promise<number[]> {
-  const ports = new Set<number>();
-  while (ports.size < n) ports.add(await freePort());
-  return [...ports];
 }

@@ -3,6 +3,10 @@
  * `redis-server` from PATH is started there with AOF into `data/redis` (appendfsync always: an
  * accepted ticket survives a machine crash), and stopped (SHUTDOWN, which writes the AOF) when the
  * app closes. Without one on PATH the error says how to get it.
+ *
+ * Tests, benchmarks and the chaos run start their own servers with testkit/redis.ts, not with this:
+ * this is product code, shipped in the package, and the product never imports the test kit (a lint
+ * rule in eslint.config.js keeps it so). The kit reuses {@link redisAnswers} from here.
  */
 import { spawn } from 'node:child_process';
 import { mkdirSync } from 'node:fs';

@@ -1,14 +1,14 @@
 /**
  * Before any test runs: builds the package (`npm run build`: the compiled JS and declarations that
  * the command, the role processes and the packed-tarball test run, as users run them), and makes
- * sure a Redis answers: REDIS_URL, else 127.0.0.1:6379, else a `redis-server` started here on a
- * free port with nothing on disk (stopped at the end). Tests read the URL with `inject('redisUrl')`.
+ * sure a Redis answers: REDIS_URL, else 127.0.0.1:6379, else a `redis-server` started here
+ * (testkit/redis.ts) on a free port with nothing on disk (stopped at the end). Tests read the URL with `inject('redisUrl')`.
  */
-import { execFileSync, spawn, type ChildProcess } from 'node:child_process';
+import { execFileSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
-import { freePort } from '../chaos/processes.js';
-import { redisAnswers } from '../src/embedded-redis.js';
 import type { TestProject } from 'vitest/node';
+import { redisAnswers } from '../src/embedded-redis.js';
+import { startRedisServer, type RedisServer } from '../testkit/redis.js';
 
 declare module 'vitest' {
   export interface ProvidedContext {
@@ -16,7 +16,7 @@ declare module 'vitest' {
   }
 }
 
-let child: ChildProcess | undefined;
+let server: RedisServer | undefined;
 
 /** `npm run build` on this process's node, so a suite run on Node 24 builds with Node 24. */
 function build(): void {
@@ -37,27 +37,11 @@ export default async function setup(project: TestProject): Promise<() => Promise
   let url = candidate;
   if (!(await redisAnswers(candidate))) {
     if (process.env.REDIS_URL) throw new Error(`REDIS_URL=${candidate} does not answer PING`);
-    const port = await freePort();
-    child = spawn(
-      'redis-server',
-      ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-      {
-        stdio: 'ignore',
-      },
-    );
-    child.on('error', (err) => {
-      throw new Error(
-        `no Redis on 127.0.0.1:6379 and redis-server could not start (${err.message}); install redis-server`,
-      );
-    });
-    url = `redis://127.0.0.1:${port}`;
-    for (let i = 0; i < 50 && !(await redisAnswers(url)); i++)
-      await new Promise((r) => setTimeout(r, 100));
-    if (!(await redisAnswers(url))) throw new Error('redis-server started but does not answer');
+    server = await startRedisServer({ name: "the tests' redis-server" });
+    url = server.url;
   }
   project.provide('redisUrl', url);
-  return () => {
-    child?.kill('SIGTERM');
-    return Promise.resolve();
+  return async () => {
+    await server?.stop();
   };
 }

@@ -5,7 +5,8 @@
  */
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { freePort, startTsxProcess, waitUntil } from '../../chaos/processes.js';
+import { exitedReason, freePorts, startTsxProcess } from '../../testkit/processes.js';
+import { waitUntil } from '../../testkit/waiting.js';
 
 /** Calls by action and outcome (`ok` or the error code), as `/__admin/counters` answers. */
 export type EmulatorCounters = Record<string, Record<string, number>>;
@@ -33,7 +34,7 @@ export interface BenchEmulator extends EmulatorAdmin {
 
 /** Starts both emulators on free loopback ports with a generated key pair. */
 export async function startBenchEmulator(dir: string): Promise<BenchEmulator> {
-  const [cloudauthPort, ossPort] = await twoPorts();
+  const [cloudauthPort = 0, ossPort = 0] = await freePorts(2);
   const accessKeyId = `LTAIbench${randomBytes(4).toString('hex')}`;
   const accessKeySecret = randomBytes(18).toString('base64url');
   const child = startTsxProcess(
@@ -50,15 +51,11 @@ export async function startBenchEmulator(dir: string): Promise<BenchEmulator> {
     join(dir, 'emulator.log'),
   );
   const url = `http://127.0.0.1:${cloudauthPort}`;
-  const early = await Promise.race([
-    child.exited,
-    waitUntil(
-      'the emulator',
-      async () => (await adminCall(`${url}/__admin/counters`)).ok,
-      60_000,
-    ).then(() => undefined),
-  ]);
-  if (early !== undefined) throw new Error(`the emulator exited at start (${early})`);
+  await waitUntil('the emulator', async () => (await adminCall(`${url}/__admin/counters`)).ok, {
+    timeoutMs: 60_000,
+    everyMs: 200,
+    abortIf: exitedReason(child),
+  });
   return {
     ...emulatorAdmin(url),
     url,
@@ -92,13 +89,6 @@ export function emulatorAdmin(url: string): EmulatorAdmin {
 
 async function adminCall(url: string, init?: RequestInit): Promise<Response> {
   return fetch(url, { ...init, signal: AbortSignal.timeout(10_000) });
-}
-
-async function twoPorts(): Promise<[number, number]> {
-  const a = await freePort();
-  let b = await freePort();
-  while (b === a) b = await freePort();
-  return [a, b];
 }
 
 /** Successful calls (`ok`) per action. */

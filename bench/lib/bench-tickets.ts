@@ -1,9 +1,10 @@
 /**
  * Synthetic server-flow tickets (Biz RPMin): generated names, valid GB 11643 identity numbers and
- * small generated face JPEGs (the chaos run's generators), none on the emulator's reject or review
- * lists, so that SubmitMaterials answers the verdict (passed) at once. No real person's data.
+ * small generated face JPEGs (testkit/generators.ts, as in the chaos run), none on the emulator's
+ * reject or review lists, so that SubmitMaterials answers the verdict (passed) at once. No real
+ * person's data.
  */
-import { anIdNumber, faceJpegs, seededRandom } from '../../chaos/chaos-tickets.js';
+import { anIdNumber, faceJpegs, seededRandom } from '../../testkit/generators.js';
 import type { TicketRequest } from '../../src/intake/ticket-request.js';
 
 /** The Biz every benchmark ticket uses (server flow). */

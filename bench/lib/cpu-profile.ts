@@ -44,7 +44,7 @@ export function moduleOf(url: string, functionName: string): string {
 }
 
 function shortUrl(url: string): string {
-  const inRepo = /\/(src|bench|workers|chaos|node_modules)\/.*$/.exec(url);
+  const inRepo = /\/(src|bench|workers|chaos|testkit|node_modules)\/.*$/.exec(url);
   return inRepo ? inRepo[0].slice(1) : url;
 }
 

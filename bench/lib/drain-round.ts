@@ -5,7 +5,7 @@
  * finish, so neither the intake nor the workers' start-up is in it.
  */
 import type { Redis } from 'ioredis';
-import type { ManagedProcess } from '../../chaos/processes.js';
+import type { ManagedProcess } from '../../testkit/processes.js';
 import type { BenchOptions } from '../types.js';
 import { emulatorAdmin, type EmulatorAdmin, type EmulatorCounters } from './bench-emulator.js';
 import {

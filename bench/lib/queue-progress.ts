@@ -6,7 +6,8 @@
  * workers. Intake and process start-up fall outside that window.
  */
 import type { Redis } from 'ioredis';
-import type { ManagedProcess } from '../../chaos/processes.js';
+import type { ManagedProcess } from '../../testkit/processes.js';
+import { sleep } from '../../testkit/waiting.js';
 import type { CommandMeter } from './redis-stats.js';
 
 /** The keys of one queue. */
@@ -59,7 +60,7 @@ export async function waitForFinished(
       lastLog = Date.now();
       options.log(`  ${completed}/${options.count} completed, ${failed} failed`);
     }
-    await new Promise((resolve) => setTimeout(resolve, options.everyMs ?? 100));
+    await sleep(options.everyMs ?? 100);
   }
 }
 

@@ -7,7 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { startProcess, type ManagedProcess } from '../../chaos/processes.js';
+import { startProcess, type ManagedProcess } from '../../testkit/processes.js';
 import { createTicketProducer, type TicketProducer } from '../../src/index.js';
 import type { TicketRequest } from '../../src/intake/ticket-request.js';
 import { TICKET_QUEUE, bullPrefix } from '../../src/queue/queues.js';

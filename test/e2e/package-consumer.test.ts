@@ -13,9 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { freePort, startProcess, waitUntil, type ManagedProcess } from '../../chaos/processes.js';
 import {
-  REPO_ROOT,
   WRONG_LINES,
   errorLines,
   packProject,
@@ -25,6 +23,14 @@ import {
   type PackedTarball,
 } from '../support/package-consumer.js';
 import { smallJpeg } from '../support/images.js';
+import {
+  REPO_ROOT,
+  exitedReason,
+  freePorts,
+  startProcess,
+  type ManagedProcess,
+} from '../../testkit/processes.js';
+import { waitUntil } from '../../testkit/waiting.js';
 
 /** The runtime exports of src/index.ts; a new export must be added here and to the consumer. */
 const RUNTIME_EXPORTS = [
@@ -139,11 +145,7 @@ describe('the packed package', () => {
     beforeAll(async () => {
       redis = new Redis(inject('redisUrl'));
       bin = join(consumerDir, 'node_modules/.bin/cloudauth-orchestrator');
-      const [cloudauthPort, ossPort, workerOpsPort] = await Promise.all([
-        freePort(),
-        freePort(),
-        freePort(),
-      ]);
+      const [cloudauthPort = 0, ossPort = 0, workerOpsPort = 0] = await freePorts(3);
       emulatorUrl = `http://127.0.0.1:${cloudauthPort}`;
       const common = {
         NODE_OPTIONS: '',
@@ -151,51 +153,53 @@ describe('the packed package', () => {
         ORCHESTRATOR_MODE: 'embedded',
         CLOUDAUTH_BIZ: 'RPMin=RPMin',
       };
-      children.push(
-        startProcess({
-          name: 'emulator',
-          command: bin,
-          args: ['emulator'],
-          env: {
-            ...common,
-            EMULATOR_HOST: '127.0.0.1',
-            EMULATOR_CLOUDAUTH_PORT: String(cloudauthPort),
-            EMULATOR_OSS_PORT: String(ossPort),
-          },
-          logFile: join(workDir, 'emulator.log'),
-        }),
-        startProcess({
-          name: 'worker',
-          command: bin,
-          args: ['worker'],
-          env: {
-            ...common,
-            REDIS_URL: inject('redisUrl'),
-            REDIS_PREFIX: prefix,
-            ENCRYPTION_KEY: encryptionKey,
-            WEBHOOK_SECRET: webhookSecret,
-            WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
-            CLOUDAUTH_ENDPOINT: emulatorUrl,
-            CLOUDAUTH_ACCESS_KEY_ID: DEMO_KEY_ID,
-            CLOUDAUTH_ACCESS_KEY_SECRET: DEMO_KEY_SECRET,
-            CLOUDAUTH_QPS: '*=0',
-            POLL_INITIAL_MS: '100',
-            POLL_MAX_MS: '300',
-            WORKER_OPS_HOST: '127.0.0.1',
-            WORKER_OPS_PORT: String(workerOpsPort),
-          },
-          logFile: join(workDir, 'worker.log'),
-        }),
-      );
+      const emulator = startProcess({
+        name: 'emulator',
+        command: bin,
+        args: ['emulator'],
+        env: {
+          ...common,
+          EMULATOR_HOST: '127.0.0.1',
+          EMULATOR_CLOUDAUTH_PORT: String(cloudauthPort),
+          EMULATOR_OSS_PORT: String(ossPort),
+        },
+        logFile: join(workDir, 'emulator.log'),
+      });
+      const worker = startProcess({
+        name: 'worker',
+        command: bin,
+        args: ['worker'],
+        env: {
+          ...common,
+          REDIS_URL: inject('redisUrl'),
+          REDIS_PREFIX: prefix,
+          ENCRYPTION_KEY: encryptionKey,
+          WEBHOOK_SECRET: webhookSecret,
+          WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
+          CLOUDAUTH_ENDPOINT: emulatorUrl,
+          CLOUDAUTH_ACCESS_KEY_ID: DEMO_KEY_ID,
+          CLOUDAUTH_ACCESS_KEY_SECRET: DEMO_KEY_SECRET,
+          CLOUDAUTH_QPS: '*=0',
+          POLL_INITIAL_MS: '100',
+          POLL_MAX_MS: '300',
+          WORKER_OPS_HOST: '127.0.0.1',
+          WORKER_OPS_PORT: String(workerOpsPort),
+        },
+        logFile: join(workDir, 'worker.log'),
+      });
+      children.push(emulator, worker);
       const ready = (url: string) => async () => (await fetch(url)).status === 200;
       await Promise.all([
-        waitUntil('the emulator /readyz', ready(`${emulatorUrl}/readyz`), 30_000, 100),
-        waitUntil(
-          'the worker /readyz',
-          ready(`http://127.0.0.1:${workerOpsPort}/readyz`),
-          30_000,
-          100,
-        ),
+        waitUntil('the emulator /readyz', ready(`${emulatorUrl}/readyz`), {
+          timeoutMs: 30_000,
+          everyMs: 100,
+          abortIf: exitedReason(emulator),
+        }),
+        waitUntil('the worker /readyz', ready(`http://127.0.0.1:${workerOpsPort}/readyz`), {
+          timeoutMs: 30_000,
+          everyMs: 100,
+          abortIf: exitedReason(worker),
+        }),
       ]).catch((err: unknown) => {
         throw new Error(`${String(err)}\n${logs(workDir)}`);
       });

@@ -21,6 +21,7 @@ import {
   waitForOutput,
   type RoleProcess,
 } from '../support/role-process.js';
+import { waitFor, waitUntil } from '../../testkit/waiting.js';
 
 const P = 'cloudauth_orchestrator_';
 const TOKEN = randomBytes(16).toString('hex');
@@ -170,12 +171,16 @@ describe('cloudauth-orchestrator emulator, api and worker, each in its own proce
       }),
     });
     expect(posted.status).toBe(202);
-    let view: { state?: string; emulated?: boolean } = {};
-    const deadline = Date.now() + 30_000;
-    while (view.state !== 'passed' && Date.now() < deadline) {
-      view = (await getJson(`${urls.api}/v1/tickets/${ticketId}`)).body as typeof view;
-      if (view.state !== 'passed') await new Promise((r) => setTimeout(r, 100));
-    }
+    const view = await waitFor(
+      `${ticketId} passed`,
+      async () =>
+        (await getJson(`${urls.api}/v1/tickets/${ticketId}`)).body as {
+          state?: string;
+          emulated?: boolean;
+        },
+      (v) => v.state === 'passed',
+      { timeoutMs: 30_000, everyMs: 100 },
+    );
     expect(view).toMatchObject({ state: 'passed', emulated: true });
     const metrics = await (await fetch(`${urls.worker}/metrics`)).text();
     expect(
@@ -205,10 +210,14 @@ describe('cloudauth-orchestrator emulator, api and worker, each in its own proce
         }),
       });
       expect(posted.status).toBe(202);
-      const deadline = Date.now() + 20_000;
-      while ((await queue.getActiveCount()) === 0 && Date.now() < deadline) {
-        await new Promise((r) => setTimeout(r, 50));
-      }
+      await waitUntil(
+        'the ticket held by the worker',
+        async () => (await queue.getActiveCount()) > 0,
+        {
+          timeoutMs: 20_000,
+          everyMs: 50,
+        },
+      );
       expect(await queue.getActiveCount()).toBe(1);
       process.kill(worker.pid!, 'SIGTERM');
       await waitForOutput(worker, /shutting down/);

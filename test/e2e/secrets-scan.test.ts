@@ -30,6 +30,7 @@ import { TEST_KEY_ID, TEST_KEY_SECRET } from '../support/emulator.js';
 import { startTestEmulators } from '../support/emulators.js';
 import { smallJpeg } from '../support/images.js';
 import { TEST_BIZ } from '../support/orchestrator.js';
+import { waitUntil } from '../../testkit/waiting.js';
 
 const API_TOKEN = `scan-token-${randomBytes(12).toString('hex')}`;
 const WRONG_SECRET = `wrong-secret-${randomBytes(8).toString('hex')}`;
@@ -246,13 +247,8 @@ function serverTicket(id: string, i: number, callback?: string): Record<string, 
   };
 }
 
-async function waitFor(what: string, done: () => Promise<boolean>, timeoutMs = 60_000) {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await done())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+/** How long the scan's waits may take: a whole flow under injected faults. */
+const SLOW = { timeoutMs: 60_000, everyMs: 100 };
 
 /** Every value under `match` in Redis, key by key and field by field. */
 async function redisHaystacks(redis: Redis, match: string): Promise<Haystack[]> {
@@ -366,7 +362,7 @@ it('leaks no secret and no personal datum on any error path', async () => {
     ];
     for (const [inject, seen] of schedule) {
       inject();
-      await waitFor('an injected fault to be met', () => Promise.resolve(seen()), 30_000);
+      await waitUntil('an injected fault to be met', seen, { ...SLOW, timeoutMs: 30_000 });
     }
     emu.cloudauth.setFaults({
       '*': { internalErrorRate: 0.15, throttleRate: 0.05, hangRate: 0.05, hangMs: 1200 },
@@ -471,14 +467,18 @@ it('leaks no secret and no personal datum on any error path', async () => {
   // The people: one completes the page, one fails it.
   for (const [i, id] of interactive.entries()) {
     let pageUrl = '';
-    await waitFor(`${id} awaiting the person`, async () => {
-      const view = JSON.parse((await api('GET', `/v1/tickets/${id}`)).text) as {
-        state: string;
-        pageUrl: string | null;
-      };
-      pageUrl = view.pageUrl ?? '';
-      return view.state === 'awaiting_user' || isTerminal(view.state as 'failed');
-    });
+    await waitUntil(
+      `${id} awaiting the person`,
+      async () => {
+        const view = JSON.parse((await api('GET', `/v1/tickets/${id}`)).text) as {
+          state: string;
+          pageUrl: string | null;
+        };
+        pageUrl = view.pageUrl ?? '';
+        return view.state === 'awaiting_user' || isTerminal(view.state as 'failed');
+      },
+      SLOW,
+    );
     if (pageUrl === '') continue;
     const token = new URL(pageUrl).searchParams.get('token') ?? '';
     await fetch(`${emu.cloudauth.url}/h5/verify`, {
@@ -488,15 +488,23 @@ it('leaks no secret and no personal datum on any error path', async () => {
     });
   }
 
-  await waitFor('every ticket to end', async () => {
-    const states = await Promise.all(ids.map((id) => app.store.get(id)));
-    const wrong = await wrongApp?.store.get(wrongId);
-    return states.every((t) => t && isTerminal(t.state)) && wrong?.state === 'failed';
-  });
-  await waitFor('webhook deliveries to settle', async () => {
-    const c = await app.webhookQueue.getJobCounts('wait', 'active', 'delayed', 'prioritized');
-    return Object.values(c).every((n) => n === 0);
-  });
+  await waitUntil(
+    'every ticket to end',
+    async () => {
+      const states = await Promise.all(ids.map((id) => app.store.get(id)));
+      const wrong = await wrongApp?.store.get(wrongId);
+      return states.every((t) => t && isTerminal(t.state)) && wrong?.state === 'failed';
+    },
+    SLOW,
+  );
+  await waitUntil(
+    'webhook deliveries to settle',
+    async () => {
+      const c = await app.webhookQueue.getJobCounts('wait', 'active', 'delayed', 'prioritized');
+      return Object.values(c).every((n) => n === 0);
+    },
+    SLOW,
+  );
   await api('POST', `/v1/tickets/${ghost}/cancel`);
   await api('POST', `/v1/tickets/${ids[0] ?? ''}/retry`);
   for (const id of ids) await api('GET', `/v1/tickets/${id}`);

@@ -10,7 +10,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { TicketState } from '../../src/domain/ticket.js';
 import { smallJpeg } from '../support/images.js';
-import { expectNothingWithin } from '../support/waiting.js';
+import { expectNothingWithin, waitFor } from '../../testkit/waiting.js';
 import {
   aBinding,
   startTestOrchestrator,
@@ -44,21 +44,13 @@ let context: BrowserContext;
 let page: Page;
 const problems: string[] = [];
 
-async function until<T>(
+/** What the page shows once `ok` holds of it (read every 100 ms, for 10 s unless told). */
+const until = <T>(
   what: string,
   read: () => Promise<T>,
   ok: (value: T) => boolean,
   timeoutMs = 10_000,
-): Promise<T> {
-  const deadline = Date.now() + timeoutMs;
-  let last = await read();
-  while (!ok(last)) {
-    if (Date.now() > deadline) throw new Error(`${what}: still ${JSON.stringify(last)}`);
-    await new Promise((r) => setTimeout(r, 100));
-    last = await read();
-  }
-  return last;
-}
+): Promise<T> => waitFor(what, read, ok, { timeoutMs, everyMs: 100 });
 
 const text = (selector: string) => page.locator(selector).innerText();
 const count = async (state: TicketState) =>

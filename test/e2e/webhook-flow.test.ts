@@ -12,7 +12,7 @@ import {
 } from '../../src/intake/webhooks/index.js';
 import { jobIdOf } from '../../src/queue/queues.js';
 import { startTestOrchestrator } from '../support/orchestrator.js';
-import { waitUntil } from '../support/waiting.js';
+import { waitUntil } from '../../testkit/waiting.js';
 
 it('sends signed token_issued and passed events for an interactive ticket', async () => {
   const secret = 'webhook-secret-for-tests-0123456789';
@@ -46,7 +46,7 @@ it('sends signed token_issued and passed events for an interactive ticket', asyn
     await waitUntil(
       'ticket.token_issued received',
       () => received.some((e) => e.type === 'ticket.token_issued'),
-      15_000,
+      { timeoutMs: 15_000 },
     );
     const issued = received.find((e) => e.type === 'ticket.token_issued');
     expect(issued?.pageUrl).toContain('/h5/verify?token=');
@@ -70,7 +70,7 @@ it('sends signed token_issued and passed events for an interactive ticket', asyn
         );
         return Object.values(pending).every((n) => n === 0);
       },
-      15_000,
+      { timeoutMs: 15_000 },
     );
     expect(received.map((e) => e.type)).toEqual(['ticket.token_issued', 'ticket.passed']);
     expect(received[1]).toMatchObject({

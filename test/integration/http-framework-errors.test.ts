@@ -17,7 +17,7 @@ import {
 } from '../../src/intake/http/index.js';
 import { problemOf } from '../../src/intake/http/problems.js';
 import { startTestOrchestrator, type TestOrchestrator } from '../support/orchestrator.js';
-import { within } from '../support/waiting.js';
+import { within } from '../../testkit/waiting.js';
 
 const TOKEN = 'framework-token-0123456789abcdef';
 const NAME = '李三';

@@ -4,12 +4,11 @@
  * port. Requests must get 503 `STORE_UNAVAILABLE` with `Retry-After` within a few seconds, not a
  * 500 or a hang, and succeed again once Redis is back.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort } from '../../chaos/processes.js';
-import { redisAnswers } from '../../src/embedded-redis.js';
 import { startTestOrchestrator, type TestOrchestrator } from '../support/orchestrator.js';
+import { startRedisServer, type RedisServer } from '../../testkit/redis.js';
+import { sleep, waitFor } from '../../testkit/waiting.js';
 
 const TOKEN = 'outage-token-0123456789abcdef';
 const NAME = '李三';
@@ -20,58 +19,12 @@ const ID_NUMBER = '11010519491231002X';
  */
 const FAIL_FAST_MS = 5000;
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** A `redis-server` of this test only, that can be killed and started again on its port. */
-class OwnRedis {
-  #child: ChildProcess | undefined;
-  constructor(readonly port: number) {}
-
-  get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
-  }
-
-  async start(): Promise<void> {
-    const child = spawn(
-      'redis-server',
-      ['--port', String(this.port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-      { stdio: 'ignore' },
-    );
-    this.#child = child;
-    const exited = new Promise<never>((_resolve, reject) => {
-      child.once('error', reject);
-      child.once('exit', (code) => reject(new Error(`redis-server exited (${code})`)));
-    });
-    exited.catch(() => undefined);
-    const deadline = Date.now() + 10_000;
-    while (!(await Promise.race([redisAnswers(this.url), exited]))) {
-      if (Date.now() > deadline) throw new Error(`redis-server on ${this.port} does not answer`);
-      await sleep(50);
-    }
-  }
-
-  /** SIGKILL; resolves once the process is gone. */
-  async kill(): Promise<void> {
-    const child = this.#child;
-    this.#child = undefined;
-    if (!child || child.exitCode !== null || child.signalCode !== null) return;
-    const gone = new Promise((resolve) => child.once('exit', resolve));
-    child.kill('SIGKILL');
-    await gone;
-  }
-
-  get running(): boolean {
-    return this.#child !== undefined;
-  }
-}
-
-let redis: OwnRedis;
+let redis: RedisServer;
 let o: TestOrchestrator;
 let api: string;
 
 beforeAll(async () => {
-  redis = new OwnRedis(await freePort());
-  await redis.start();
+  redis = await startRedisServer({ name: 'redis-outage' });
   o = await startTestOrchestrator({
     workers: false,
     http: true,
@@ -81,9 +34,9 @@ beforeAll(async () => {
 }, 30_000);
 
 afterAll(async () => {
-  if (redis && !redis.running) await redis.start();
+  if (redis && !redis.running()) await redis.restart();
   await o?.close();
-  await redis?.kill();
+  await redis?.stop();
 }, 30_000);
 
 const newTicket = () => ({
@@ -139,7 +92,8 @@ describe('the HTTP API while Redis is down', () => {
     expect((await request('GET', `/v1/tickets/${before.TicketId}`)).status).toBe(200);
 
     await redis.kill();
-    // at once, and after ioredis's reconnection delay has grown to its cap
+    // at once, and after ioredis's reconnection delay has grown to its cap (a stated outage
+    // window, not a wait for an outcome)
     for (const pause of [0, 3000]) {
       await sleep(pause);
       expectStoreUnavailable(await request('POST', '/v1/tickets', newTicket(), FAIL_FAST_MS));
@@ -151,16 +105,15 @@ describe('the HTTP API while Redis is down', () => {
     expect(ready.status).toBe(503);
     expect(JSON.parse(ready.text)).toMatchObject({ checks: { redis: 'fail' } });
 
-    await redis.start();
-    const back = Date.now();
-    let created: Answer | undefined;
+    await redis.restart();
     const after = newTicket();
-    while (Date.now() - back < 10_000) {
-      created = await request('POST', '/v1/tickets', after);
-      if (created.status !== 503) break;
-      await sleep(100);
-    }
-    expect(created?.status, created?.text).toBe(202);
+    const created = await waitFor(
+      'intake once Redis is back',
+      () => request('POST', '/v1/tickets', after),
+      (answer) => answer.status !== 503,
+      { timeoutMs: 10_000, everyMs: 100 },
+    );
+    expect(created.status, created.text).toBe(202);
     const got = await request('GET', `/v1/tickets/${after.TicketId}`);
     expect(got.status).toBe(200);
     expect(JSON.parse(got.text)).toMatchObject({ TicketId: after.TicketId, state: 'queued' });

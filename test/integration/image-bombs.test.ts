@@ -14,6 +14,7 @@ import { TicketRejectedError, createTicketProducer } from '../../src/index.js';
 import type { TicketInput } from '../../src/queue/ticket-intake.js';
 import { bmpClaiming, jpegClaiming, pngBomb } from '../support/images.js';
 import { startTestOrchestrator, type TestOrchestrator } from '../support/orchestrator.js';
+import { waitUntil } from '../../testkit/waiting.js';
 
 const TOKEN = `bombs-${randomBytes(12).toString('hex')}`;
 const ID = '11010519491231002X';
@@ -127,14 +128,14 @@ describe('image bombs at intake', () => {
 });
 
 /** The job once BullMQ has moved it to the failed set (polled, with a deadline). */
-async function waitForFailedJob(jobId: string, timeoutMs = 10_000) {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    const job = await o.app.queue.getJob(jobId);
-    if (job && (await job.getState()) === 'failed') return job;
-    if (Date.now() > deadline) throw new Error(`job ${jobId} did not fail in time`);
-    await new Promise((r) => setTimeout(r, 20));
-  }
+async function waitForFailedJob(jobId: string) {
+  await waitUntil(
+    `job ${jobId} failed`,
+    async () => (await o.app.queue.getJobState(jobId)) === 'failed',
+  );
+  const job = await o.app.queue.getJob(jobId);
+  if (!job) throw new Error(`job ${jobId} vanished`);
+  return job;
 }
 
 describe('image bombs that reached the worker', () => {

@@ -18,6 +18,7 @@ import { oldestWaitingAgeSeconds } from '../../src/ops/queue-stats.js';
 import { bullPrefix } from '../../src/queue/queues.js';
 import { smallJpeg } from '../support/images.js';
 import { aBinding, startTestOrchestrator, type TestOrchestrator } from '../support/orchestrator.js';
+import { waitUntil } from '../../testkit/waiting.js';
 
 const TOKEN = 'metrics-test-token-0123456789';
 const P = 'cloudauth_orchestrator_';
@@ -156,13 +157,11 @@ describe('GET /metrics', () => {
     }
     for (const ticketId of ids) expect((await o.waitFor(ticketId)).state).toBe('passed');
     // A ticket is passed before BullMQ moves its job to `completed`: wait for the queue too.
-    const deadline = Date.now() + 5000;
-    while (
-      ((await o.app.queue.getJobCounts('completed')).completed ?? 0) < 3 &&
-      Date.now() < deadline
-    ) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
+    await waitUntil(
+      'three jobs completed',
+      async () => ((await o.app.queue.getJobCounts('completed')).completed ?? 0) >= 3,
+      { timeoutMs: 5000 },
+    );
     const after = await scrape();
     const grew = (name: string, labels: Record<string, string> = {}) =>
       valueOf(after, name, labels) - valueOf(before, name, labels);

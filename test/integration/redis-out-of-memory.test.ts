@@ -14,10 +14,8 @@ import { PassThrough } from 'node:stream';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, startProcess, waitUntil, type ManagedProcess } from '../../chaos/processes.js';
 import { runCli } from '../../src/cli/program.js';
 import { isTerminal } from '../../src/domain/ticket.js';
-import { redisAnswers } from '../../src/embedded-redis.js';
 import { StoreFullError } from '../../src/errors.js';
 import { createTicketProducer } from '../../src/intake/producer.js';
 import { jobIdOf } from '../../src/queue/queues.js';
@@ -26,6 +24,8 @@ import { isOutOfMemoryReply } from '../../src/store/store-full.js';
 import { ticketStoreKeys } from '../../src/store/ticket-store.js';
 import { noiseJpeg, smallJpeg } from '../support/images.js';
 import { startTestOrchestrator, type TestOrchestrator } from '../support/orchestrator.js';
+import { startRedisServer, type RedisServer } from '../../testkit/redis.js';
+import { waitUntil } from '../../testkit/waiting.js';
 
 const TOKEN = 'oom-token-0123456789abcdef0123';
 const NAME = '李三';
@@ -35,7 +35,7 @@ const FILLER = 'oom-filler:';
 const FILLER_BYTES = 64 * 1024;
 
 let dir: string;
-let server: ManagedProcess;
+let server: RedisServer;
 let url: string;
 let admin: Redis;
 let o: TestOrchestrator;
@@ -46,19 +46,8 @@ let fillers = 0;
 
 beforeAll(async () => {
   dir = await mkdtemp(join(tmpdir(), 'redis-oom-'));
-  const port = await freePort();
-  url = `redis://127.0.0.1:${port}`;
-  server = startProcess({
-    name: 'redis-oom',
-    command: 'redis-server',
-    args: [
-      ...['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'],
-      ...['--maxmemory', String(MAXMEMORY), '--maxmemory-policy', 'noeviction'],
-    ],
-    env: {},
-    logFile: join(dir, 'redis.log'),
-  });
-  await waitUntil('redis-server', () => redisAnswers(url), 10_000, 50);
+  server = await startRedisServer({ name: 'redis-oom', dir, maxmemoryBytes: MAXMEMORY });
+  url = server.url;
   admin = new Redis(url);
   o = await startTestOrchestrator({
     http: true,
@@ -82,7 +71,7 @@ afterAll(async () => {
   await freeAll().catch(() => undefined);
   await o?.close();
   admin?.disconnect();
-  await server?.stop('SIGTERM');
+  await server?.stop();
   if (dir) await rm(dir, { recursive: true, force: true });
 }, 30_000);
 
@@ -204,14 +193,10 @@ describe('a Redis out of memory', () => {
       expect((await post('/v1/tickets', request(id))).status).toBe(202);
       accepted.push(id);
     }
-    await waitUntil(
-      'jobs active',
-      async () =>
-        (await Promise.all(inFlight.map((id) => o.app.queue.getJobState(jobIdOf(id))))).every(
-          (s) => s === 'active',
-        ),
-      10_000,
-      20,
+    await waitUntil('jobs active', async () =>
+      (await Promise.all(inFlight.map((id) => o.app.queue.getJobState(jobIdOf(id))))).every(
+        (s) => s === 'active',
+      ),
     );
     await fill();
     o.emu.cloudauth.setFaults({});
@@ -266,8 +251,7 @@ describe('a Redis out of memory', () => {
         (await Promise.all(inFlight.map((id) => o.app.queue.getJobState(jobIdOf(id))))).every(
           (s) => s === 'delayed',
         ),
-      20_000,
-      50,
+      { timeoutMs: 20_000, everyMs: 50 },
     );
     for (const id of inFlight) {
       const job = await o.app.queue.getJob(jobIdOf(id));

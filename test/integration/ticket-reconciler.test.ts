@@ -11,6 +11,7 @@ import {
 import type { TicketStore } from '../../src/store/ticket-store.js';
 import { smallJpeg } from '../support/images.js';
 import { aBinding, startTestOrchestrator, type TestOrchestrator } from '../support/orchestrator.js';
+import { waitUntil } from '../../testkit/waiting.js';
 
 let face: Buffer;
 beforeAll(async () => {
@@ -118,7 +119,7 @@ describe('TicketReconciler', () => {
     if (!failed) throw new Error('ticket vanished');
     expect(await o.app.lifecycle.advance(failed, { type: 'retried' })).toBe('applied');
     const retriedAt = (await o.app.store.get('r-again'))?.updatedAt ?? 0;
-    while (Date.now() <= retriedAt) await new Promise((r) => setTimeout(r, 1));
+    await waitUntil('the clock past the retry', () => Date.now() > retriedAt, { everyMs: 1 });
 
     // r-again's attempt fails without a word on the ticket; r-done's job completes on the failed
     // ticket

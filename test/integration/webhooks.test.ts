@@ -26,7 +26,7 @@ import { SIGNATURE_HEADER, verifyWebhook } from '../../src/intake/webhooks/signa
 import { startWebhookWorker, type RunningWebhookWorker } from '../../src/intake/webhooks/worker.js';
 import { bullPrefix } from '../../src/queue/queues.js';
 import { FieldCipher } from '../../src/store/crypto.js';
-import { waitUntil } from '../support/waiting.js';
+import { waitUntil } from '../../testkit/waiting.js';
 
 const SECRET = 'whsec-integration-test-secret';
 const logger = pino({ level: 'silent' });

@@ -4,10 +4,7 @@
  * the project's root, with the environment given over this process's.
  */
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
-
-/** The project's root: the CLI runs from there. */
-const ROOT = fileURLToPath(new URL('../..', import.meta.url));
+import { REPO_ROOT } from '../../testkit/processes.js';
 
 /** What a CLI run ended with. */
 export interface CliRun {
@@ -22,7 +19,7 @@ export function runCliProcess(
   args: readonly string[],
 ): Promise<CliRun> {
   const child = spawn(process.execPath, ['bin/cloudauth-orchestrator.js', ...args], {
-    cwd: ROOT,
+    cwd: REPO_ROOT,
     env: { ...process.env, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -16,6 +16,7 @@ import { isTerminal, type HistoryEntry } from '../../src/domain/ticket.js';
 import type { StoredTicket } from '../../src/store/ticket-store.js';
 import { TEST_KEY_ID, TEST_KEY_SECRET } from './emulator.js';
 import { startTestEmulators } from './emulators.js';
+import { waitUntil } from '../../testkit/waiting.js';
 
 export interface TestOrchestrator {
   emu: Omit<Emulators, 'demoKey'>;
@@ -87,14 +88,22 @@ export async function startTestOrchestrator(
     prefix,
     env,
     async waitFor(ticketId, until = (t) => isTerminal(t.state), timeoutMs = 20_000) {
-      const deadline = Date.now() + timeoutMs;
-      let last: StoredTicket | undefined;
-      while (Date.now() < deadline) {
-        last = await app.store.get(ticketId);
-        if (last && until(last)) return last;
-        await new Promise((r) => setTimeout(r, 50));
+      // the message names the last state only: a ticket holds its lease's secrets
+      const seen: { last?: StoredTicket } = {};
+      const there = async () => {
+        const t = await app.store.get(ticketId);
+        if (t) seen.last = t;
+        return t !== undefined && until(t);
+      };
+      try {
+        await waitUntil(`ticket ${ticketId}`, there, { timeoutMs, everyMs: 50 });
+      } catch (err) {
+        throw new Error(
+          `ticket ${ticketId} did not get there in time; last state ${seen.last?.state}`,
+          { cause: err },
+        );
       }
-      throw new Error(`ticket ${ticketId} did not get there in time; last state ${last?.state}`);
+      return seen.last as StoredTicket;
     },
     async close() {
       const redis = app.redis;

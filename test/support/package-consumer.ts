@@ -7,10 +7,7 @@
 import { execFile } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
-
-/** The project's root: what `npm pack` packs. */
-export const REPO_ROOT = fileURLToPath(new URL('../..', import.meta.url));
+import { REPO_ROOT } from '../../testkit/processes.js';
 
 /** What a child process ended with. */
 export interface ChildRun {

@@ -6,7 +6,8 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startProcess, waitUntil, type ManagedProcess } from '../../chaos/processes.js';
+import { exitedReason, startProcess, type ManagedProcess } from '../../testkit/processes.js';
+import { waitUntil } from '../../testkit/waiting.js';
 
 /** A started role process. */
 export interface RoleProcess extends ManagedProcess {
@@ -54,15 +55,11 @@ export function startRoleProcess(
 /** Waits until `url` answers 200 (or throws with the process's output after `timeoutMs`). */
 export async function waitForOk(proc: RoleProcess, url: string, timeoutMs = 30_000) {
   try {
-    await waitUntil(
-      `${proc.name} at ${url}`,
-      async () => {
-        if (!proc.running()) throw new Error(`${proc.name} exited`);
-        return (await fetch(url)).status === 200;
-      },
+    await waitUntil(`${proc.name} at ${url}`, async () => (await fetch(url)).status === 200, {
       timeoutMs,
-      100,
-    );
+      everyMs: 100,
+      abortIf: exitedReason(proc),
+    });
   } catch (err) {
     throw new Error(`${(err as Error).message}\n--- ${proc.name} output:\n${proc.output()}`);
   }
@@ -71,12 +68,10 @@ export async function waitForOk(proc: RoleProcess, url: string, timeoutMs = 30_0
 /** Waits until the process's output matches `pattern` (or throws with the output). */
 export async function waitForOutput(proc: RoleProcess, pattern: RegExp, timeoutMs = 30_000) {
   try {
-    await waitUntil(
-      `${proc.name} output ${String(pattern)}`,
-      () => Promise.resolve(pattern.test(proc.output())),
+    await waitUntil(`${proc.name} output ${String(pattern)}`, () => pattern.test(proc.output()), {
       timeoutMs,
-      100,
-    );
+      everyMs: 100,
+    });
   } catch (err) {
     throw new Error(`${(err as Error).message}\n--- ${proc.name} output:\n${proc.output()}`);
   }

@@ -1,6 +1,8 @@
 /**
- * The chaos run's API process: the orchestrator's HTTP API alone (no workers, no emulators), on
- * the Redis and the emulator named by the environment. Prints one JSON line with its URL.
+ * The orchestrator's HTTP API alone (no workers, no emulators) as a process of its own, started
+ * from source with `startTsxProcess('…', 'testkit/api-process.ts', env, log)` by the chaos run and
+ * the HTTP intake benchmark, on the Redis and the emulator named by the environment. Prints one
+ * JSON line with its URL.
  */
 import { startApp } from '../src/app.js';
 import { loadConfig } from '../src/config.js';

@@ -1,7 +1,7 @@
 /**
- * The child processes of a chaos run: each spawned with its own log file in the run's directory,
- * stopped by its own pid (never by name), and killed with SIGKILL when the run's process exits
- * whatever the reason.
+ * The child processes of tests, benchmarks and the chaos run: each spawned from the repository's
+ * root with its own log file, stopped by its own pid (never by name), and killed with SIGKILL when
+ * the process that started it exits, whatever the reason. Free loopback ports to give them.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
@@ -9,10 +9,10 @@ import { createServer } from 'node:net';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** The repository root (chaos/ is one level below it). */
+/** The repository root (testkit/ is one level below it); children start there. */
 export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..');
 
-/** A child process of the run. */
+/** A started child process. */
 export interface ManagedProcess {
   readonly name: string;
   readonly pid: number | undefined;
@@ -25,9 +25,11 @@ export interface ManagedProcess {
 
 /** How to start one child. */
 export interface ProcessSpec {
+  /** Names the process in errors and logs. */
   name: string;
   command: string;
   args: readonly string[];
+  /** Put over this process's environment (an empty string blanks an inherited variable). */
   env: Readonly<Record<string, string>>;
   /** Appended with the child's stdout and stderr. */
   logFile: string;
@@ -36,6 +38,7 @@ export interface ProcessSpec {
 const live = new Set<ChildProcess>();
 let exitHookInstalled = false;
 
+/** On exit of this process, SIGKILL every child still running: none outlives its test or run. */
 function installExitHook(): void {
   if (exitHookInstalled) return;
   exitHookInstalled = true;
@@ -59,7 +62,10 @@ export function startProcess(spec: ProcessSpec): ManagedProcess {
   child.stdout?.pipe(log, { end: false });
   child.stderr?.pipe(log, { end: false });
   const exited = new Promise<string>((resolveExit) => {
+    let ended = false;
     const done = (how: string) => {
+      if (ended) return;
+      ended = true;
       live.delete(child);
       log.end();
       resolveExit(how);
@@ -105,6 +111,14 @@ export function startTsxProcess(
   });
 }
 
+/**
+ * A reason to stop waiting for `proc` (for `abortIf` of testkit/waiting.ts): set once it has
+ * exited.
+ */
+export function exitedReason(proc: ManagedProcess): () => string | undefined {
+  return () => (proc.running() ? undefined : `${proc.name} exited`);
+}
+
 /** A TCP port free on 127.0.0.1 at the time of asking. */
 export function freePort(): Promise<number> {
   return new Promise((resolvePort, reject) => {
@@ -121,21 +135,9 @@ export function freePort(): Promise<number> {
   });
 }
 
-/** Polls `probe` every `everyMs` until it answers true; throws after `timeoutMs`. */
-export async function waitUntil(
-  what: string,
-  probe: () => Promise<boolean>,
-  timeoutMs: number,
-  everyMs = 200,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    if (await probe().catch(() => false)) return;
-    if (Date.now() > deadline) throw new Error(`${what} not ready after ${timeoutMs} ms`);
-    await sleep(everyMs);
-  }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
+/** `n` distinct ports free on 127.0.0.1 at the time of asking (for children started together). */
+export async function freePorts(n: number): Promise<number[]> {
+  const ports = new Set<number>();
+  while (ports.size < n) ports.add(await freePort());
+  return [...ports];
 }
