@@ -8,7 +8,7 @@ import { transition } from '../domain/ticket-machine.js';
 import type { Ticket, TicketEvent } from '../domain/ticket.js';
 import type { Logger } from '../logger.js';
 import type { Telemetry } from '../ops/metrics.js';
-import type { ApplyOutcome, TicketStore } from '../store/ticket-store.js';
+import type { ApplyOutcome, TicketStore, TransitionExtras } from '../store/ticket-store.js';
 
 /** Sends a ticket's outward event for its current state, if it has one. */
 export type TicketPublisher = (ticket: Ticket & { callbackUrl?: string }) => Promise<void>;
@@ -29,10 +29,17 @@ export class TicketLifecycle {
     this.clock = deps.clock ?? Date.now;
   }
 
-  /** Applies `event` to `t` if `t` is still the stored version; publishes the new state. */
-  async advance(t: Ticket & { callbackUrl?: string }, event: TicketEvent): Promise<ApplyOutcome> {
+  /**
+   * Applies `event` to `t` if `t` is still the stored version, with `extras` in the same write;
+   * publishes the new state. `conflict`: another worker (or an operator) changed it first.
+   */
+  async advance(
+    t: Ticket & { callbackUrl?: string },
+    event: TicketEvent,
+    extras?: TransitionExtras,
+  ): Promise<ApplyOutcome> {
     const { ticket, history } = transition(t, event, this.clock());
-    const result = await this.deps.store.apply(t.ticketId, t.version, ticket, history);
+    const result = await this.deps.store.apply(t.ticketId, t.version, ticket, history, extras);
     if (result === 'applied') {
       this.deps.telemetry?.transitions.inc({ from: history.from, to: history.to });
       this.deps.logger.info(

@@ -121,6 +121,12 @@ export interface CreateResult {
   creation?: string;
 }
 
+/** What a transition may write besides the ticket (see {@link TicketStore.apply}). */
+export interface TransitionExtras {
+  /** What GetMaterials answered; stored encrypted. */
+  providerMaterials?: unknown;
+}
+
 /** `conflict`: the stored version was not the expected one; nothing was written. */
 export type ApplyOutcome = 'applied' | 'conflict' | 'missing';
 
@@ -192,13 +198,16 @@ export interface TicketStore {
   /**
    * Persists the result of a transition computed from the ticket at `expectedVersion`
    * (compare-and-set): writes `next`, appends `history`, and sets the retention TTL when `next` is
-   * finished (removes it otherwise). `next.version` must be `expectedVersion + 1`.
+   * finished (removes it otherwise). `next.version` must be `expectedVersion + 1`. With
+   * `extras.providerMaterials`, keeps them as {@link saveProviderMaterials} does, in the same atomic
+   * write: only the worker whose transition is applied saves them.
    */
   apply(
     ticketId: string,
     expectedVersion: number,
     next: Ticket,
     history: HistoryEntry,
+    extras?: TransitionExtras,
   ): Promise<ApplyOutcome>;
   /**
    * Counts a failed attempt and records its error, if the ticket is still at `expectedVersion`
@@ -458,6 +467,7 @@ export class RedisTicketStore implements TicketStore {
     expectedVersion: number,
     next: Ticket,
     history: HistoryEntry,
+    extras: TransitionExtras = {},
   ): Promise<ApplyOutcome> {
     return unavailableWhenDown(async () => {
       if (next.ticketId !== ticketId) {
@@ -469,6 +479,12 @@ export class RedisTicketStore implements TicketStore {
         );
       }
       const { set, del } = encodeTransition(this.#cipher, next);
+      if (extras.providerMaterials !== undefined) {
+        set.push(
+          'providerMaterials',
+          sealJson(this.#cipher, ticketId, 'providerMaterials', extras.providerMaterials),
+        );
+      }
       const ttl = isTerminal(next.state) ? this.#retentionSeconds : 0;
       const reply = await this.#scripts.ticketStoreApply(
         this.#keys.ticket(ticketId),

@@ -75,8 +75,9 @@ describe('a held lease within the margin of its end', () => {
   it('renews a lease whose STS credential runs out within the margin before uploading with it', async () => {
     // a 30 min token: the margin is LEASE_MARGIN_SECONDS, 120 s
     const o = await orchestrator(1800, 1800);
-    // the first read of the issued lease finds its STS credential 30 s from its end, as a lease
-    // held since long ago would be (the emulator's credential itself is still good)
+    // the first read of the issued lease finds it issued 29.5 min ago, its STS credential 30 s
+    // from its end, as a lease held since long ago would be (the emulator's credential itself is
+    // still good)
     let aged = false;
     const store = observe<TicketStore>(o.app.store, 'get', (_args, result) => {
       const t = result as (Ticket & { lease?: Lease }) | undefined;
@@ -84,12 +85,33 @@ describe('a held lease within the margin of its end', () => {
       aged = true;
       return {
         ...t,
-        lease: { ...t.lease, sts: { ...t.lease.sts, expiresAt: Date.now() + 30_000 } },
+        lease: {
+          ...t.lease,
+          issuedAt: Date.now() - 1_770_000,
+          sts: { ...t.lease.sts, expiresAt: Date.now() + 30_000 },
+        },
       };
     });
     testWorker(o, cleanups, testProcessor(o, cleanups, { store }));
     await o.app.intake.enqueue({ ticketId: 'renew-sts', biz: 'RPMin', binding: aBinding(face) });
     await expectRenewedOnceBeforeUse(o, 'renew-sts');
     expect(aged).toBe(true);
+  });
+});
+
+describe('a lease whose credentials live shorter than the lease margin', () => {
+  it('uses a 60 s STS credential just issued instead of renewing it again and again', async () => {
+    // the margin is at most a quarter of the credential's own lifetime (15 s), so a lease just
+    // issued is never "expiring"
+    const o = await orchestrator(1800, 60);
+    testWorker(o, cleanups, testProcessor(o, cleanups));
+    await o.app.intake.enqueue({ ticketId: 'short-sts', biz: 'RPMin', binding: aBinding(face) });
+    const t = await o.waitFor('short-sts');
+    expect(t.state).toBe('passed');
+    expect(t.attempts).toBe(0);
+    const calls = o.emu.cloudauth.counters();
+    expect(calls.GetVerifyToken).toEqual({ ok: 1 });
+    expect(calls.SubmitMaterials).toEqual({ ok: 1 });
+    expectOnlyOk(o);
   });
 });
