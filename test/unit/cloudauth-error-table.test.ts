@@ -374,3 +374,149 @@ describe('toOrchestratorError over every transport row', () => {
     expect(toOrchestratorError(err, 'GetVerifyToken')).toBe(err);
   });
 });
+
+describe('findFailureRow', () => {
+  it('matches a value only against rows of the kind asked for', () => {
+    expect(findFailureRow('providerCode', 'ECONNREFUSED')).toBeUndefined();
+    expect(findFailureRow('providerCode', 'RequestTimeoutError')).toBeUndefined();
+    expect(findFailureRow('providerCode', 'AccessDenied')).toBeUndefined();
+    expect(findFailureRow('ossCode', 'Throttling')).toBeUndefined();
+    expect(findFailureRow('socketCode', 'SignatureDoesNotMatch')).toBeUndefined();
+    expect(findFailureRow('ossCode', 'InvalidAccessKeyId')?.errorCode).toBe(
+      'STS_CREDENTIALS_INVALID',
+    );
+  });
+});
+
+describe('scrubProviderMessage, more closely', () => {
+  const reason = 'Specified signature is not matched with our calculation';
+
+  it.each([
+    ['with "server"', `${reason}. server string to sign is:POST&%2F&Name%3D%E5%BC%A0`],
+    ['without "server"', `${reason}, string to sign: POST&%2F&Name%3D%E5%BC%A0`],
+    ['over line breaks and runs of spaces', `${reason}. server\n  string  to\t\tsign is: POST&%2F`],
+    ['with no space between the words', `${reason}.stringtosign:POST&%2F`],
+  ])('drops the string-to-sign tail %s', (_how, message) => {
+    expect(scrubProviderMessage(message)).toBe(reason);
+  });
+
+  it('drops a message that is nothing but the string-to-sign tail', () => {
+    expect(scrubProviderMessage('string to sign is: POST&%2F&Name%3D%E5%BC%A0')).toBeUndefined();
+  });
+
+  it('drops the URL tail however it is spaced', () => {
+    expect(scrubProviderMessage('bad request,URL: /?Name=x')).toBe('bad request');
+    expect(scrubProviderMessage('bad request,   URL: /?Name=x')).toBe('bad request');
+  });
+
+  it('redacts a signed parameter written with spaces around its separator', () => {
+    expect(scrubProviderMessage('refused: SecurityToken = CAIS-abc, retry')).toBe(
+      'refused: [redacted] retry',
+    );
+  });
+
+  it('collapses runs of whitespace and trims the ends, trailing punctuation included', () => {
+    expect(scrubProviderMessage('  Try \n\t again   later...  ')).toBe('Try again later');
+    expect(scrubProviderMessage('Busy;:,. ')).toBe('Busy');
+  });
+
+  it('keeps a message of exactly 300 characters whole', () => {
+    const exact = 'y'.repeat(300);
+    expect(scrubProviderMessage(exact)).toBe(exact);
+    expect(scrubProviderMessage(`${exact}y`)).toBe(`${exact}…`);
+  });
+});
+
+describe('toOrchestratorError on odd shapes', () => {
+  it("reads a numeric Code as its digits, and an unprintable one as '[unprintable]'", () => {
+    const numeric = popCoreError('x') as Error & { data: Record<string, unknown> };
+    numeric.data.Code = 404;
+    expect(toOrchestratorError(numeric, 'GetStatus').providerCode).toBe('404');
+    for (const odd of [Number.NaN, Infinity, true, { a: 1 }]) {
+      const err = popCoreError('x') as Error & { data: Record<string, unknown> };
+      err.data.Code = odd;
+      expect(toOrchestratorError(err, 'GetStatus').providerCode).toBe('[unprintable]');
+    }
+  });
+
+  it('treats data without a Code, or with a null one, as no answer', () => {
+    for (const data of [{ RequestId: 'REQ-1' }, { Code: null, RequestId: 'REQ-1' }, null, 'text']) {
+      const err = Object.assign(new Error('x'), { name: 'HttpError', data });
+      const mapped = toOrchestratorError(err, 'GetStatus');
+      expect(mapped.providerCode).toBeUndefined();
+      expect(mapped.code).toBe('PROVIDER_UNKNOWN_CODE');
+      expect(mapped.message).toBe('GetStatus failed: unexpected HttpError');
+    }
+  });
+
+  it('leaves out a RequestId, HostId or status that is not a plain value', () => {
+    const err = popCoreError('Throttling') as Error & {
+      data: Record<string, unknown>;
+      entry: { response: Record<string, unknown> };
+    };
+    err.data.RequestId = null;
+    err.data.HostId = true;
+    for (const statusCode of ['400', 400.5, Number.NaN]) {
+      err.entry.response.statusCode = statusCode;
+      const mapped = toOrchestratorError(err, 'GetStatus');
+      expect(mapped.requestId).toBeUndefined();
+      expect(mapped.httpStatus).toBeUndefined();
+      expect(mapped.cause).toStrictEqual({ name: 'ThrottlingError', code: 'Throttling' });
+      expect(Object.keys(mapped.toJSON())).not.toContain('requestId');
+    }
+  });
+
+  it("keeps an error's own socket code over those of the errors inside it", () => {
+    const own = Object.assign(new Error('connect'), { code: 'ECONNRESET', errors: [] });
+    expect(toOrchestratorError(own, 'GetStatus').message).toBe(
+      'GetStatus failed: connection error ECONNRESET',
+    );
+    const both = Object.assign(new Error('connect'), {
+      code: 'ECONNREFUSED',
+      errors: [{ code: 'ETIMEDOUT' }],
+    });
+    expect(toOrchestratorError(both, 'GetStatus').cause).toStrictEqual({
+      name: 'Error',
+      code: 'ECONNREFUSED',
+    });
+  });
+
+  it('maps an AggregateError with no inner errors as unexpected', () => {
+    const mapped = toOrchestratorError(new AggregateError([]), 'GetStatus');
+    expect(mapped.code).toBe('PROVIDER_UNKNOWN_CODE');
+    expect(mapped.message).toBe('GetStatus failed: unexpected AggregateError');
+    expect(mapped.cause).toStrictEqual({ name: 'AggregateError' });
+  });
+
+  it('lets the error name decide before the socket code', () => {
+    const err = Object.assign(new Error('ReadTimeout(300). GET / failed.'), {
+      name: 'RequestTimeoutError',
+      code: 'ETIMEDOUT',
+    });
+    const mapped = toOrchestratorError(err, 'GetStatus');
+    expect(mapped.code).toBe('PROVIDER_TIMEOUT');
+    expect(mapped.message).toBe('GetStatus failed: no answer within 300 ms');
+  });
+
+  it('reads the timeout from "Timeout:300" as well as "Timeout: 300" and "Timeout(300)"', () => {
+    const err = Object.assign(new Error('ReadTimeout:300. GET / failed.'), {
+      name: 'RequestTimeoutError',
+    });
+    expect(toOrchestratorError(err, 'GetStatus').message).toBe(
+      'GetStatus failed: no answer within 300 ms',
+    );
+  });
+
+  it('names an Error whose name is not a plain token "Error"', () => {
+    const err = Object.assign(new Error('x'), { name: `Bad name ${SIGNED_URL}` });
+    const mapped = toOrchestratorError(err, 'GetStatus');
+    expect(mapped.message).toBe('GetStatus failed: unexpected Error');
+    expectNoSecrets(mapped);
+  });
+
+  it('names a thrown value that is not an Error by its type', () => {
+    const mapped = toOrchestratorError('boom', 'GetStatus');
+    expect(mapped.message).toBe('GetStatus failed: unexpected string');
+    expect(mapped.cause).toStrictEqual({ name: 'string' });
+  });
+});

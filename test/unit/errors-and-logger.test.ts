@@ -3,7 +3,17 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import type { Lease } from '../../src/domain/ticket.js';
-import { ERROR_CODES, OrchestratorError, ValidationError, isRetryable } from '../../src/errors.js';
+import {
+  ERROR_CODES,
+  IllegalTransitionError,
+  OrchestratorError,
+  StoreFullError,
+  StoreUnavailableError,
+  ThrottledError,
+  TicketNotFoundError,
+  ValidationError,
+  isRetryable,
+} from '../../src/errors.js';
 import { createLogger } from '../../src/logger.js';
 
 function sourceFiles(dir: string): string[] {
@@ -54,6 +64,102 @@ describe('the error registry', () => {
     expect(isRetryable(err)).toBe(false);
     expect(isRetryable(new OrchestratorError('PROVIDER_INTERNAL', 'x'))).toBe(true);
     expect(isRetryable(new Error('plain'))).toBe(false);
+  });
+});
+
+describe('an OrchestratorError', () => {
+  it("carries the provider's details, and shows them in its JSON form", () => {
+    const cause = new Error('socket hang up');
+    const err = new ThrottledError('PROVIDER_THROTTLED', 'throttled', {
+      retryAfterMs: 2_000,
+      providerCode: 'Throttling.User',
+      requestId: 'req-7',
+      httpStatus: 503,
+      cause,
+    });
+    expect(err).toMatchObject({
+      name: 'ThrottledError',
+      retryAfterMs: 2_000,
+      providerCode: 'Throttling.User',
+      requestId: 'req-7',
+      httpStatus: 503,
+    });
+    expect(err.cause).toBe(cause);
+    expect(err.toJSON()).toStrictEqual({
+      name: 'ThrottledError',
+      code: 'PROVIDER_THROTTLED',
+      message: 'throttled',
+      retryable: true,
+      fault: 'provider',
+      retryAfterMs: 2_000,
+      providerCode: 'Throttling.User',
+      requestId: 'req-7',
+      httpStatus: 503,
+    });
+  });
+
+  it('leaves unknown details and the cause out altogether, not as undefined', () => {
+    const err = new OrchestratorError('INTERNAL_ERROR', 'boom');
+    expect(Object.keys(err.toJSON()).sort()).toEqual([
+      'code',
+      'fault',
+      'message',
+      'name',
+      'retryable',
+    ]);
+    expect('cause' in err).toBe(false);
+  });
+
+  it('takes retryability from the registry unless told otherwise', () => {
+    expect(new OrchestratorError('PROVIDER_INTERNAL', 'x').retryable).toBe(true);
+    expect(new OrchestratorError('PROVIDER_INTERNAL', 'x', { retryable: false }).retryable).toBe(
+      false,
+    );
+    expect(new OrchestratorError('VALIDATION_FAILED', 'x', { retryable: true }).retryable).toBe(
+      true,
+    );
+  });
+
+  it('an illegal transition names the state and the event, in its message and its JSON', () => {
+    const err = new IllegalTransitionError('passed', 'token_issued');
+    expect(err.message).toBe("illegal transition: state 'passed' does not accept 'token_issued'");
+    expect(err.toJSON()).toStrictEqual({
+      name: 'IllegalTransitionError',
+      code: 'ILLEGAL_TRANSITION',
+      message: err.message,
+      retryable: false,
+      fault: 'internal',
+      from: 'passed',
+      event: 'token_issued',
+    });
+  });
+
+  it.each([
+    ['StoreFullError', StoreFullError, 'STORE_FULL', 'out of memory'],
+    ['StoreUnavailableError', StoreUnavailableError, 'STORE_UNAVAILABLE', 'unreachable'],
+  ])(
+    'a %s is retryable after its wait and keeps the Redis error as its cause',
+    (name, Class, code, says) => {
+      const cause = new Error('OOM command not allowed');
+      const err = new Class({ retryAfterMs: 1_500, cause });
+      expect(err).toMatchObject({
+        name,
+        code,
+        retryable: true,
+        fault: 'internal',
+        retryAfterMs: 1_500,
+      });
+      expect(err.message).toContain(says);
+      expect(err.cause).toBe(cause);
+    },
+  );
+
+  it('a missing ticket keeps its TicketId in a field, never in the message', () => {
+    const err = new TicketNotFoundError('caller-id-Ж42');
+    expect(err).toMatchObject({ code: 'TICKET_NOT_FOUND', retryable: false, fault: 'client' });
+    expect(err.ticketId).toBe('caller-id-Ж42');
+    expect(err.message).not.toBe('');
+    expect(err.message).not.toContain('caller-id');
   });
 });
 

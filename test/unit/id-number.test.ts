@@ -1,4 +1,4 @@
-import { describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { checkIdNumber, idNumberCheckChar } from '../../src/domain/id-number.js';
 import { maskIdNumber, maskName } from '../../src/domain/mask.js';
 
@@ -54,6 +54,82 @@ describe('checkIdNumber (GB 11643-1999)', () => {
     const r = checkIdNumber('630546198009090099', '20261128');
     expect(r.ok ? '' : r.message).not.toContain('630546');
   });
+
+  it.each([
+    ['format', '1101051949123100'],
+    ['region', '991234567890123456'],
+    ['birth_date', '110105203001010011'],
+    ['checksum', '630546198009090099'],
+  ])('explains a %s refusal without quoting the number', (problem, id) => {
+    const r = checkIdNumber(id, '20261128');
+    expect(r).toMatchObject({ ok: false, problem });
+    const message = r.ok ? '' : r.message;
+    expect(message.length).toBeGreaterThan(10);
+    expect(message).not.toContain(id.slice(0, 6));
+    expect(message).not.toContain(id.slice(-4));
+  });
+
+  it('refuses a valid number with anything before or after it', () => {
+    expect(checkIdNumber('11010519491231002X', '20261128').ok).toBe(true);
+    for (const id of ['11010519491231002X1', '111010519491231002X', ' 11010519491231002X']) {
+      expect(checkIdNumber(id, '20261128')).toMatchObject({ ok: false, problem: 'format' });
+    }
+  });
+
+  it('accepts birth dates from 1 January 1890 up to today, and refuses those outside', () => {
+    const withBirth = (birth: string) => {
+      const first17 = `110105${birth}001`;
+      return `${first17}${idNumberCheckChar(first17)}`;
+    };
+    expect(checkIdNumber(withBirth('18900101'), '20261128').ok).toBe(true);
+    expect(checkIdNumber(withBirth('18891231'), '20261128')).toMatchObject({
+      problem: 'birth_date',
+    });
+    expect(checkIdNumber(withBirth('20261128'), '20261128').ok).toBe(true);
+    expect(checkIdNumber(withBirth('20261129'), '20261128')).toMatchObject({
+      problem: 'birth_date',
+    });
+  });
+
+  it('refuses dates that do not exist in the calendar', () => {
+    for (const birth of ['19491232', '19491301', '19490230', '19490100', '19490015']) {
+      const first17 = `110105${birth}001`;
+      const id = `${first17}${idNumberCheckChar(first17)}`;
+      expect(checkIdNumber(id, '20261128')).toMatchObject({ ok: false, problem: 'birth_date' });
+    }
+  });
+
+  describe('without a date for today', () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+
+    it("bounds the birth date by today's date in UTC", () => {
+      vi.useFakeTimers({ toFake: ['Date'] });
+      vi.setSystemTime(new Date('2026-11-28T23:30:00Z'));
+      const withBirth = (birth: string) => {
+        const first17 = `110105${birth}001`;
+        return `${first17}${idNumberCheckChar(first17)}`;
+      };
+      expect(checkIdNumber(withBirth('20260101')).ok).toBe(true);
+      expect(checkIdNumber(withBirth('20261128')).ok).toBe(true);
+      expect(checkIdNumber(withBirth('20261129'))).toMatchObject({ problem: 'birth_date' });
+      expect(checkIdNumber(withBirth('20270101'))).toMatchObject({ problem: 'birth_date' });
+    });
+  });
+
+  it('reads the sex from the parity of the 17th digit', () => {
+    const withSequence = (sequence: string) => {
+      const first17 = `11010519491231${sequence}`;
+      return `${first17}${idNumberCheckChar(first17)}`;
+    };
+    expect(checkIdNumber(withSequence('001'), '20261128')).toMatchObject({ sex: 'm' });
+    expect(checkIdNumber(withSequence('002'), '20261128')).toMatchObject({ sex: 'f' });
+    expect(checkIdNumber(withSequence('010'), '20261128')).toMatchObject({
+      sex: 'f',
+      birthDate: '19491231',
+    });
+  });
 });
 
 describe('masking', () => {
@@ -62,5 +138,18 @@ describe('masking', () => {
     expect(maskName('欧阳娜娜')).toBe('欧***');
     expect(maskIdNumber('630546198009090090')).toBe('6305**********0090');
     expect(maskIdNumber('1234')).toBe('****');
+  });
+
+  it('shows at least one star, and ignores the spaces around a name', () => {
+    expect(maskName('李')).toBe('李*');
+    expect(maskName('  李三 ')).toBe('李*');
+    expect(maskName('')).toBe('');
+    expect(maskName('   ')).toBe('');
+  });
+
+  it('hides the whole of an ID number too short to keep eight characters of it', () => {
+    expect(maskIdNumber('12345678')).toBe('********');
+    expect(maskIdNumber('123456789')).toBe('1234*6789');
+    expect(maskIdNumber('')).toBe('');
   });
 });

@@ -1,6 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { SCHEMES } from '../../src/config.js';
 import {
   TicketState,
+  flowOf,
   isTerminal,
   type Flow,
   type Lease,
@@ -228,6 +230,9 @@ describe('the transition table', () => {
     const odd = { type: 'constructor' } as unknown as TicketEvent;
     expect(refusal(() => transition(aTicket().build(), odd, NOW)).event).toBe('constructor');
     expect(canApply('queued', 'hasOwnProperty' as TicketEventType)).toBe(false);
+    const inherited = { ...aTicket().build(), state: '__proto__' } as unknown as Ticket;
+    const toString = { type: 'toString' } as unknown as TicketEvent;
+    expect(refusal(() => transition(inherited, toString, NOW)).from).toBe('__proto__');
   });
 });
 
@@ -333,6 +338,24 @@ describe('transition', () => {
     expect(ticket).toMatchObject({ state: to, finishedAt: NOW });
   });
 
+  it.each([
+    ['submitted', 'token_issued', 'submitted'],
+    ['token_expired', 'awaiting_user', 'expired'],
+    ['cancelled', 'submitted', 'cancelled'],
+  ] as const)('%s changes nothing but the state and its stamps', (type, from, to) => {
+    const input = deepFreeze(
+      aTicket().inState(from).withAttempts(2).withLease().withLastError().build(),
+    );
+    const { ticket } = transition(input, { type }, NOW);
+    expect(ticket).toEqual({
+      ...input,
+      state: to,
+      version: input.version + 1,
+      updatedAt: NOW,
+      ...(isTerminal(to) ? { finishedAt: NOW } : {}),
+    });
+  });
+
   it('leaves finishedAt off on non-terminal targets', () => {
     for (const c of CASES) {
       if (c.expected === __ || isTerminal(c.expected)) continue;
@@ -401,5 +424,14 @@ describe('transition', () => {
       batchId: 'b-1',
       createdAt: T0,
     });
+  });
+});
+
+describe('flowOf', () => {
+  it('runs RPMin on the server flow and every other scheme interactively', () => {
+    expect(flowOf('RPMin')).toBe('server');
+    for (const scheme of SCHEMES.filter((s) => s !== 'RPMin')) {
+      expect(flowOf(scheme)).toBe('interactive');
+    }
   });
 });
