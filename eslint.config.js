@@ -4,6 +4,13 @@ import prettier from 'eslint-config-prettier';
 import globals from 'globals';
 import tseslint from 'typescript-eslint';
 
+/** The product ships without test/, testkit/, bench/ and chaos/ (every block over src/ repeats it:
+ * a later block's no-restricted-imports replaces an earlier one's, it does not add to it). */
+const PRODUCT_ONLY = {
+  regex: '^(\\.\\./)+(test|testkit|bench|chaos)/',
+  message: 'The product must not import test/, testkit/, bench/ or chaos/: it ships without them.',
+};
+
 export default tseslint.config(
   {
     ignores: [
@@ -49,11 +56,46 @@ export default tseslint.config(
       'no-restricted-imports': [
         'error',
         {
+          patterns: [PRODUCT_ONLY],
+        },
+      ],
+    },
+  },
+  // The layers of src/: imports point from the edges (api/, cli/, roles/, webhooks/) through flow/
+  // and adapters/ down to domain/. domain/ is pure: it imports nothing outside itself but the error
+  // registry (src/errors.ts, itself free of imports), whose marker classes it throws.
+  {
+    files: ['src/domain/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
           patterns: [
+            PRODUCT_ONLY,
             {
-              regex: '^(\\.\\./)+(test|testkit|bench|chaos)/',
+              regex: '^\\.\\./(?!errors\\.js$)',
               message:
-                'The product must not import test/, testkit/, bench/ or chaos/: it ships without them.',
+                'src/domain/ is pure: it imports nothing outside itself but ../errors.js (the error registry).',
+            },
+          ],
+        },
+      ],
+    },
+  },
+  // adapters/ sit below the edges: a Redis, BullMQ, Cloudauth or OSS adapter never reaches up into
+  // the HTTP API, the command line, the roles' composition or the webhook deliveries.
+  {
+    files: ['src/adapters/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            PRODUCT_ONLY,
+            {
+              regex: '^(\\.\\./)+(api|cli|roles|webhooks)(/|\\.js$)',
+              message:
+                'src/adapters/ must not import src/api/, src/cli/, src/roles/ or src/webhooks/: adapters are below them.',
             },
           ],
         },

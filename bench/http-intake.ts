@@ -13,8 +13,8 @@ import { join } from 'node:path';
 import autocannon from 'autocannon';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
-import { bullPrefix, TICKET_QUEUE } from '../src/queue/queues.js';
-import { ticketStoreKeys } from '../src/store/ticket-index.js';
+import { bullPrefix, TICKET_QUEUE } from '../src/adapters/bullmq/queues.js';
+import { ticketStoreKeys } from '../src/adapters/redis/ticket-index.js';
 import {
   loadFigures,
   loadProblem,

@@ -17,7 +17,7 @@ import {
   ticketJobOptions,
   TICKET_QUEUE,
   type TicketJobData,
-} from '../src/queue/queues.js';
+} from '../src/adapters/bullmq/queues.js';
 import { benchTicketId, type BaselineReport } from './intake-cli-support.js';
 
 const count = Number(process.argv[2]);

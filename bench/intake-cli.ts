@@ -17,8 +17,8 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { startProcess, type ManagedProcess } from '../testkit/processes.js';
 import { CHUNK_ROWS } from '../src/cli/preflight.js';
-import { bullPrefix, TICKET_QUEUE } from '../src/queue/queues.js';
-import { ticketStoreKeys } from '../src/store/ticket-index.js';
+import { bullPrefix, TICKET_QUEUE } from '../src/adapters/bullmq/queues.js';
+import { ticketStoreKeys } from '../src/adapters/redis/ticket-index.js';
 import {
   parseBaselineReport,
   parseProcStatus,

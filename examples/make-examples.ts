@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import sharp from 'sharp';
 import { idNumberCheckChar } from '../src/domain/id-number.js';
-import { DEFAULT_IMAGE_LIMITS } from '../src/oss/image-header.js';
+import { DEFAULT_IMAGE_LIMITS } from '../src/adapters/oss/image-header.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 

@@ -6,13 +6,13 @@
  */
 import { Queue } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
-import { CloudauthClient } from './cloudauth/client.js';
+import { CloudauthClient } from './adapters/cloudauth/client.js';
 import type { Config } from './config.js';
 import { configWarnings } from './config-checks.js';
 import { ConfigError } from './errors.js';
 import type { Logger } from './logger.js';
 import type { Emulators } from './emulator/start.js';
-import { loadOrCreateApiToken, startHttpApi } from './intake/http/index.js';
+import { loadOrCreateApiToken, startHttpApi } from './api/index.js';
 import {
   WEBHOOK_QUEUE,
   callbackPolicyOf,
@@ -23,28 +23,28 @@ import {
   webhookEventOf,
   type RunningWebhookWorker,
   type WebhookJobData,
-} from './intake/webhooks/index.js';
+} from './webhooks/index.js';
 import { HealthCheck } from './ops/health.js';
 import { releaseInReverse } from './process.js';
 import { Telemetry } from './ops/metrics.js';
-import { createImageDecoding } from './oss/decode-limit.js';
-import { OssMaterialUploader } from './oss/uploader.js';
-import { TICKET_QUEUE, bullPrefix, type TicketJobData } from './queue/queues.js';
-import { ProviderRateLimiter } from './queue/rate-limiter.js';
-import { TicketIntake } from './queue/ticket-intake.js';
-import { TicketLifecycle } from './queue/ticket-lifecycle.js';
-import { TicketOperations } from './queue/ticket-operations.js';
-import { STALLED_OUT, TicketReconciler } from './queue/ticket-reconciler.js';
-import { makeTicketProcessor } from './queue/ticket-processor.js';
-import { startTicketWorker, type RunningWorker } from './queue/ticket-worker.js';
-import { FieldCipher, loadOrCreateKey } from './store/crypto.js';
+import { createImageDecoding } from './adapters/oss/decode-limit.js';
+import { OssMaterialUploader } from './adapters/oss/uploader.js';
+import { TICKET_QUEUE, bullPrefix, type TicketJobData } from './adapters/bullmq/queues.js';
+import { ProviderRateLimiter } from './adapters/redis/rate-limiter.js';
+import { TicketIntake } from './flow/ticket-intake.js';
+import { TicketLifecycle } from './flow/ticket-lifecycle.js';
+import { TicketOperations } from './flow/ticket-operations.js';
+import { STALLED_OUT, TicketReconciler } from './flow/ticket-reconciler.js';
+import { makeTicketProcessor } from './flow/ticket-processor.js';
+import { startTicketWorker, type RunningWorker } from './adapters/bullmq/ticket-worker.js';
+import { FieldCipher, loadOrCreateKey } from './adapters/redis/crypto.js';
 import {
   durabilityWarning,
   readPersistence,
   readRedisVersion,
   redisVersionProblem,
-} from './store/durability.js';
-import { RedisTicketStore } from './store/ticket-store.js';
+} from './adapters/redis/durability.js';
+import { RedisTicketStore } from './adapters/redis/ticket-store.js';
 
 export interface AppOptions {
   /** Start the emulators in this process when no Cloudauth endpoint is configured. */

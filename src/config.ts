@@ -21,6 +21,7 @@ import {
   type ConfigRole,
   type OrchestratorMode,
 } from './config-mode.js';
+import { SCHEMES, type Scheme } from './domain/ticket.js';
 import { ConfigError } from './errors.js';
 
 export type { ConfigRole, OrchestratorMode } from './config-mode.js';
@@ -37,19 +38,8 @@ const csv = z.string().transform((s) =>
     .filter((x) => x.length > 0),
 );
 
-/** Scheme names a Biz scenario can be bound to (spec §1.10). */
-export const SCHEMES = [
-  'RPBasic',
-  'RPManual',
-  'RPBioID',
-  'RPBioOnly',
-  'RPBioOnlyPro',
-  'RPH5BioOnly',
-  'FVBioOnly',
-  'FDBioOnly',
-  'RPMin',
-] as const;
-export type Scheme = (typeof SCHEMES)[number];
+// Schemes are a domain notion (they decide a ticket's flow); re-exported for the settings' users.
+export { SCHEMES, type Scheme };
 
 /** `Biz=Scheme` pairs, comma separated, e.g. `RPBasic=RPBasic,onboarding=RPBioOnly`. */
 const bizMap = z.string().transform((s, ctx) => {

@@ -1,7 +1,7 @@
 /**
  * The error hierarchy. Every error the orchestrator raises is an {@link OrchestratorError} with a
  * code from {@link ERROR_CODES}; provider answers reach it through one table
- * (`src/cloudauth/error-table.ts`), never through string matching elsewhere.
+ * (`src/adapters/cloudauth/error-table.ts`), never through string matching elsewhere.
  *
  * A verification verdict (passed / not passed) is a ticket outcome, never an error.
  * No I/O here. Messages never carry secrets, signed URLs or personal data.
@@ -156,7 +156,7 @@ export interface OrchestratorErrorOptions {
   requestId?: string;
   /** HTTP status of the provider's answer, when there was one. */
   httpStatus?: number;
-  /** The underlying error. Must itself be free of secrets (see `src/cloudauth/client.ts`). */
+  /** The underlying error. Must itself be free of secrets (see `src/adapters/cloudauth/client.ts`). */
   cause?: unknown;
 }
 
@@ -237,7 +237,7 @@ export class IllegalTransitionError extends OrchestratorError {
 
 /**
  * Redis is out of memory (`maxmemory` under `noeviction`) and refused a write: `STORE_FULL`,
- * retryable after `retryAfterMs`. Raised by the store and the intake (see `src/store/store-full.ts`);
+ * retryable after `retryAfterMs`. Raised by the store and the intake (see `src/adapters/redis/store-full.ts`);
  * `cause` is Redis's reply.
  */
 export class StoreFullError extends OrchestratorError {
@@ -250,7 +250,7 @@ export class StoreFullError extends OrchestratorError {
  * Redis could not be reached (connection refused or closed, a timeout, a server still loading its
  * AOF): `STORE_UNAVAILABLE`, retryable after `retryAfterMs`. Raised by the ticket store at its
  * boundary, and by the queue calls of the intake and the operator commands (see
- * `src/store/store-unavailable.ts`, the one place that recognises ioredis's outage errors);
+ * `src/adapters/redis/store-unavailable.ts`, the one place that recognises ioredis's outage errors);
  * `cause` is the client's error.
  */
 export class StoreUnavailableError extends OrchestratorError {

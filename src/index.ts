@@ -4,20 +4,20 @@
  * themselves: the producer library, the webhook verifier, the typed Cloudauth client, and the
  * error codes, with their types. Everything else is internal and may change.
  */
-export { createTicketProducer } from './intake/producer.js';
-export type { TicketProducer, TicketProducerOptions } from './intake/producer.js';
-export { TicketRejectedError, ticketRequestSchema } from './intake/ticket-request.js';
-export type { TicketRequest } from './intake/ticket-request.js';
-export type { ImageLimits } from './oss/image-header.js';
-export type { CallbackPolicy } from './intake/webhooks/allowlist.js';
-export type { EnqueueResult } from './queue/ticket-intake.js';
-export { SIGNATURE_HEADER, signWebhook, verifyWebhook } from './intake/webhooks/signature.js';
-export type { VerifyWebhookInput } from './intake/webhooks/signature.js';
-export { WEBHOOK_EVENT_TYPES } from './intake/webhooks/events.js';
-export type { WebhookEvent, WebhookEventType } from './intake/webhooks/events.js';
-export { CloudauthClient } from './cloudauth/client.js';
-export type { CloudauthAction, CloudauthClientDeps } from './cloudauth/client.js';
-export { CLOUDAUTH_API_VERSION } from './cloudauth/types.js';
+export { createTicketProducer } from './flow/producer.js';
+export type { TicketProducer, TicketProducerOptions } from './flow/producer.js';
+export { TicketRejectedError, ticketRequestSchema } from './flow/ticket-request.js';
+export type { TicketRequest } from './flow/ticket-request.js';
+export type { ImageLimits } from './adapters/oss/image-header.js';
+export type { CallbackPolicy } from './webhooks/allowlist.js';
+export type { EnqueueResult } from './flow/ticket-intake.js';
+export { SIGNATURE_HEADER, signWebhook, verifyWebhook } from './webhooks/signature.js';
+export type { VerifyWebhookInput } from './webhooks/signature.js';
+export { WEBHOOK_EVENT_TYPES } from './webhooks/events.js';
+export type { WebhookEvent, WebhookEventType } from './webhooks/events.js';
+export { CloudauthClient } from './adapters/cloudauth/client.js';
+export type { CloudauthAction, CloudauthClientDeps } from './adapters/cloudauth/client.js';
+export { CLOUDAUTH_API_VERSION } from './adapters/cloudauth/types.js';
 export type {
   GetMaterialsResult,
   GetStatusResult,
@@ -30,7 +30,7 @@ export type {
   SubmitVerificationResult,
   TicketRef,
   VerifyStatusCode,
-} from './cloudauth/types.js';
+} from './adapters/cloudauth/types.js';
 export {
   ERROR_CODES,
   OrchestratorError,

@@ -1,7 +1,7 @@
 /**
  * pino, with secrets and personal data redacted from the first day. Redaction is a safety net:
  * code never logs these fields on purpose, and provider errors are rebuilt without their signed
- * URLs before they are logged (see `src/cloudauth/client.ts`).
+ * URLs before they are logged (see `src/adapters/cloudauth/client.ts`).
  */
 import { pino, type DestinationStream, type Logger, type LoggerOptions } from 'pino';
 

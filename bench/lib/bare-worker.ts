@@ -14,8 +14,8 @@
  */
 import { Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
-import { CloudauthClient } from '../../src/cloudauth/client.js';
-import { OssMaterialUploader, stsLeaseOf } from '../../src/oss/uploader.js';
+import { CloudauthClient } from '../../src/adapters/cloudauth/client.js';
+import { OssMaterialUploader, stsLeaseOf } from '../../src/adapters/oss/uploader.js';
 import { dataUriBytes, type BareJobData } from './bench-tickets.js';
 
 const env = (name: string): string => {

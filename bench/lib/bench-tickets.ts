@@ -5,7 +5,7 @@
  * person's data.
  */
 import { anIdNumber, faceJpegs, seededRandom } from '../../testkit/generators.js';
-import type { TicketRequest } from '../../src/intake/ticket-request.js';
+import type { TicketRequest } from '../../src/flow/ticket-request.js';
 
 /** The Biz every benchmark ticket uses (server flow). */
 export const BENCH_BIZ = 'RPMin';

@@ -9,7 +9,7 @@ import { basename, dirname, extname, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import type { App } from '../app.js';
 import type { Config } from '../config.js';
-import { callbackPolicyOf } from '../intake/webhooks/allowlist.js';
+import { callbackPolicyOf } from '../webhooks/allowlist.js';
 import type { TicketState } from '../domain/ticket.js';
 import { loadCliConfig, withApp, type CliIo } from './cli-context.js';
 import { enqueueRows, type EnqueueTally } from './enqueue-rows.js';

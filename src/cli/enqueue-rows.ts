@@ -6,7 +6,7 @@
  * being enqueued is not kept, or kept whole per ticket: a second run skips what was kept).
  */
 import { StoreFullError } from '../errors.js';
-import type { TicketIntake, TicketInput } from '../queue/ticket-intake.js';
+import type { TicketIntake, TicketInput } from '../flow/ticket-intake.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { ticketIdOf, type InputRow } from './input-rows.js';
 import type { InvalidRowLog } from './invalid-rows.js';

@@ -5,7 +5,7 @@
  * so a large batch is read as often as that allows.
  */
 import { isTerminal, type TicketState } from '../domain/ticket.js';
-import type { TicketStore } from '../store/ticket-store.js';
+import type { TicketStore } from '../adapters/redis/ticket-store.js';
 import { formatCounts } from './plan.js';
 
 /** What following needs. */

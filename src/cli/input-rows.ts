@@ -9,7 +9,7 @@ import { extname } from 'node:path';
 import { createInterface } from 'node:readline';
 import { CsvError, parse } from 'csv-parse';
 import { IMAGE_FIELDS } from '../domain/binding.js';
-import { TICKET_ID_MAX } from '../queue/ticket-intake.js';
+import { TICKET_ID_MAX } from '../flow/ticket-intake.js';
 import { CliError, usageError } from './exit-codes.js';
 import { columnOf, jsonSyntaxErrorOffset } from './json-syntax.js';
 

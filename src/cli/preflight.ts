@@ -5,8 +5,8 @@
  * the valid new ones for the second pass); invalid rows go to the {@link InvalidRowLog}.
  */
 import { flowOf, type Flow } from '../domain/ticket.js';
-import type { TicketInput } from '../queue/ticket-intake.js';
-import type { TicketStore } from '../store/ticket-store.js';
+import type { TicketInput } from '../flow/ticket-intake.js';
+import type { TicketStore } from '../adapters/redis/ticket-store.js';
 import { ticketIdOf, type InputRow } from './input-rows.js';
 import type { InvalidRow, InvalidRowLog } from './invalid-rows.js';
 import { checkLocalFiles, parseRow, type RowCheckContext } from './row-check.js';

@@ -9,7 +9,7 @@ import { extname, resolve } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { stringify } from 'csv-stringify';
-import type { ListedTicket } from '../store/ticket-store.js';
+import type { ListedTicket } from '../adapters/redis/ticket-store.js';
 import { loadCliConfig, withApp, type CliIo } from './cli-context.js';
 import { CliError, ExitCode, usageError } from './exit-codes.js';
 

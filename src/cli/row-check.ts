@@ -7,11 +7,11 @@
  */
 import type { Scheme } from '../config.js';
 import { ValidationError } from '../errors.js';
-import { parseTicketRequest, TicketRejectedError } from '../intake/ticket-request.js';
-import type { CallbackPolicy } from '../intake/webhooks/allowlist.js';
-import { DEFAULT_IMAGE_LIMITS, type ImageLimits } from '../oss/image-header.js';
-import { checkImageFile } from '../oss/material-loader.js';
-import type { TicketInput } from '../queue/ticket-intake.js';
+import { parseTicketRequest, TicketRejectedError } from '../flow/ticket-request.js';
+import type { CallbackPolicy } from '../webhooks/allowlist.js';
+import { DEFAULT_IMAGE_LIMITS, type ImageLimits } from '../adapters/oss/image-header.js';
+import { checkImageFile } from '../adapters/oss/material-loader.js';
+import type { TicketInput } from '../flow/ticket-intake.js';
 
 /** One reason a row is invalid. */
 export interface RowProblem {

@@ -5,7 +5,7 @@
 import type { TicketBinding } from '../domain/binding.js';
 import { maskIdNumber, maskName } from '../domain/mask.js';
 import type { HistoryEntry, Verdict } from '../domain/ticket.js';
-import type { StoredTicket } from '../store/ticket-store.js';
+import type { StoredTicket } from '../adapters/redis/ticket-store.js';
 import { loadCliConfig, withApp, type CliIo } from './cli-context.js';
 import { CliError, ExitCode } from './exit-codes.js';
 

@@ -1,6 +1,6 @@
 /** `webhooks dead-letters` and `webhooks replay`: list and send again dead-lettered webhook events. */
-import { listDeadLetters, replayDeadLetters } from '../intake/webhooks/dead-letters.js';
-import { unavailableWhenDown } from '../store/store-unavailable.js';
+import { listDeadLetters, replayDeadLetters } from '../webhooks/dead-letters.js';
+import { unavailableWhenDown } from '../adapters/redis/store-unavailable.js';
 import { loadCliConfig, withApp, type CliIo } from './cli-context.js';
 import { ExitCode } from './exit-codes.js';
 

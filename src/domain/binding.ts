@@ -1,7 +1,7 @@
 /**
  * A ticket's Binding as the orchestrator accepts it: the holder's name and identity number, and
  * image materials given as a local file, bytes, an http(s) URL or an `oss://bucket:path`
- * reference. Validation here is pure; reading files and re-encoding images live in `src/oss/`.
+ * reference. Validation here is pure; reading files and re-encoding images live in `src/adapters/oss/`.
  *
  * Cloudauth takes images as `http(s)://`, `oss://bucket:path` or `base64://` (never a local path),
  * at most 2 MB each and 8 MB per request (spec §1.4): files and bytes are uploaded to OSS with the

@@ -1,6 +1,6 @@
 /**
  * The ticket flow as a pure decider: from a ticket as stored, what this run has learnt so far and
- * the time, the one next {@link Step}. The executor (`src/queue/ticket-processor.ts`) carries the
+ * the time, the one next {@link Step}. The executor (`src/flow/ticket-processor.ts`) carries the
  * step out, persists its result, reads the ticket again and asks again, until a step waits or the
  * ticket has ended. No I/O, no clock: everything comes in the arguments.
  *

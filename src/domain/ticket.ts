@@ -16,7 +16,19 @@
  *
  * Pure types; no I/O.
  */
-import type { Scheme } from '../config.js';
+/** Scheme names a Biz scenario can be bound to (spec §1.10). */
+export const SCHEMES = [
+  'RPBasic',
+  'RPManual',
+  'RPBioID',
+  'RPBioOnly',
+  'RPBioOnlyPro',
+  'RPH5BioOnly',
+  'FVBioOnly',
+  'FDBioOnly',
+  'RPMin',
+] as const;
+export type Scheme = (typeof SCHEMES)[number];
 
 /** Every state. Terminal: passed, not_passed, expired, failed, cancelled. */
 export const TicketState = {

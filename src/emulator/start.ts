@@ -4,7 +4,7 @@
  */
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
-import type { OpsRoutesOptions } from '../ops/ops-routes.js';
+import type { OpsRoutesOptions } from '../api/ops-routes.js';
 import { startCloudauthEmulator, type CloudauthEmulator } from './cloudauth/index.js';
 import { EmulatorRegistry } from './cloudauth/registry.js';
 import { faultConfigSchema, type FaultConfig } from './faults.js';

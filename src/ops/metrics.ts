@@ -17,13 +17,13 @@ import {
 } from 'prom-client';
 import { TicketState } from '../domain/ticket.js';
 import type { Logger } from '../logger.js';
-import type { TicketStore } from '../store/ticket-store.js';
+import type { TicketStore } from '../adapters/redis/ticket-store.js';
 import {
   QUEUE_JOB_STATES,
   jobCounts,
   oldestWaitingAgeSeconds,
   type ObservedQueue,
-} from './queue-stats.js';
+} from '../adapters/bullmq/queue-stats.js';
 import { withTimeLimit } from './time-limit.js';
 
 /** The prefix of every metric name of the orchestrator. */

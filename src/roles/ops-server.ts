@@ -4,7 +4,7 @@
  */
 import fastify from 'fastify';
 import type { Logger } from '../logger.js';
-import { opsRoutes, type OpsRoutesOptions } from '../ops/ops-routes.js';
+import { opsRoutes, type OpsRoutesOptions } from '../api/ops-routes.js';
 
 /** A running {@link startOpsServer}. */
 export interface OpsServer {

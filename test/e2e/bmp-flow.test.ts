@@ -6,7 +6,7 @@
 import { randomBytes } from 'node:crypto';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { GetMaterialsResult } from '../../src/cloudauth/types.js';
+import type { GetMaterialsResult } from '../../src/adapters/cloudauth/types.js';
 import { bmpFile, quadrants } from '../support/images.js';
 import { startTestOrchestrator, type TestOrchestrator } from '../support/orchestrator.js';
 

@@ -7,8 +7,8 @@
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { Lease, Ticket, TicketEvent } from '../../src/domain/ticket.js';
-import type { TicketLifecycle } from '../../src/queue/ticket-lifecycle.js';
-import type { TicketStore } from '../../src/store/ticket-store.js';
+import type { TicketLifecycle } from '../../src/flow/ticket-lifecycle.js';
+import type { TicketStore } from '../../src/adapters/redis/ticket-store.js';
 import { smallJpeg } from '../support/images.js';
 import { aBinding, startTestOrchestrator, type TestOrchestrator } from '../support/orchestrator.js';
 import { observe, testProcessor, testWorker, type Cleanups } from '../support/processor.js';

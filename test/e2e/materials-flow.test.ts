@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import OSS from 'ali-oss';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { CloudauthClient } from '../../src/cloudauth/client.js';
+import { CloudauthClient } from '../../src/adapters/cloudauth/client.js';
 import {
   IMAGE_LIMIT_BYTES,
   type ImageField,
@@ -19,8 +19,8 @@ import {
   MaterialsRejectedError,
   prepareMaterials,
   uploadMaterials,
-} from '../../src/oss/materials.js';
-import { OssMaterialUploader, stsLeaseOf } from '../../src/oss/uploader.js';
+} from '../../src/adapters/oss/materials.js';
+import { OssMaterialUploader, stsLeaseOf } from '../../src/adapters/oss/uploader.js';
 import { TEST_KEY_ID, TEST_KEY_SECRET } from '../support/emulator.js';
 import { startTestEmulators } from '../support/emulators.js';
 import { PDF, noiseJpeg, smallJpeg, smallPng } from '../support/images.js';

@@ -9,12 +9,17 @@ import { Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { CloudauthClient } from '../../src/cloudauth/client.js';
-import type { StoredTicket } from '../../src/store/ticket-store.js';
-import { TICKET_QUEUE, bullPrefix, jobIdOf, type TicketJobData } from '../../src/queue/queues.js';
-import { makeTicketProcessor, type TicketProcessorDeps } from '../../src/queue/ticket-processor.js';
-import { TicketReconciler } from '../../src/queue/ticket-reconciler.js';
-import { startTicketWorker } from '../../src/queue/ticket-worker.js';
+import { CloudauthClient } from '../../src/adapters/cloudauth/client.js';
+import type { StoredTicket } from '../../src/adapters/redis/ticket-store.js';
+import {
+  TICKET_QUEUE,
+  bullPrefix,
+  jobIdOf,
+  type TicketJobData,
+} from '../../src/adapters/bullmq/queues.js';
+import { makeTicketProcessor, type TicketProcessorDeps } from '../../src/flow/ticket-processor.js';
+import { TicketReconciler } from '../../src/flow/ticket-reconciler.js';
+import { startTicketWorker } from '../../src/adapters/bullmq/ticket-worker.js';
 import { TEST_KEY_ID, TEST_KEY_SECRET } from '../support/emulator.js';
 import { smallJpeg } from '../support/images.js';
 import { aBinding, startTestOrchestrator, type TestOrchestrator } from '../support/orchestrator.js';

@@ -11,7 +11,7 @@ import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { TICKET_QUEUE, bullPrefix } from '../../src/queue/queues.js';
+import { TICKET_QUEUE, bullPrefix } from '../../src/adapters/bullmq/queues.js';
 import { smallJpeg } from '../support/images.js';
 import { deleteKeys } from '../support/orchestrator.js';
 import {

@@ -6,9 +6,9 @@
  * answered, including those it no longer records once the ticket has passed.
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { CloudauthClient } from '../../src/cloudauth/client.js';
+import type { CloudauthClient } from '../../src/adapters/cloudauth/client.js';
 import type { TicketEvent } from '../../src/domain/ticket.js';
-import type { TicketLifecycle } from '../../src/queue/ticket-lifecycle.js';
+import type { TicketLifecycle } from '../../src/flow/ticket-lifecycle.js';
 import { smallJpeg } from '../support/images.js';
 import {
   aBinding,

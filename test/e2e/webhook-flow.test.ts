@@ -5,12 +5,8 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { expect, it } from 'vitest';
-import {
-  verifyWebhook,
-  SIGNATURE_HEADER,
-  type WebhookEvent,
-} from '../../src/intake/webhooks/index.js';
-import { jobIdOf } from '../../src/queue/queues.js';
+import { verifyWebhook, SIGNATURE_HEADER, type WebhookEvent } from '../../src/webhooks/index.js';
+import { jobIdOf } from '../../src/adapters/bullmq/queues.js';
 import { startTestOrchestrator } from '../support/orchestrator.js';
 import { waitUntil } from '../../testkit/waiting.js';
 

@@ -24,8 +24,8 @@ import { jsonSyntaxErrorOffset } from '../../src/cli/json-syntax.js';
 import { reportEncoder, reportRow } from '../../src/cli/report-command.js';
 import { checkLocalFiles, parseRow, type RowCheck } from '../../src/cli/row-check.js';
 import { USERDATA_MAX_BYTES, USERDATA_MAX_DEPTH } from '../../src/domain/user-data.js';
-import { canonicalJson } from '../../src/queue/ticket-intake.js';
-import type { ListedTicket } from '../../src/store/ticket-store.js';
+import { canonicalJson } from '../../src/flow/ticket-intake.js';
+import type { ListedTicket } from '../../src/adapters/redis/ticket-store.js';
 import { PDF, smallJpeg } from '../support/images.js';
 import { deepText } from '../support/hostile-json.js';
 

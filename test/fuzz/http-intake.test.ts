@@ -12,7 +12,7 @@ import type { FastifyInstance, InjectOptions, LightMyRequestResponse } from 'fas
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { USERDATA_MAX_BYTES, USERDATA_MAX_DEPTH } from '../../src/domain/user-data.js';
-import { checkCallbackUrl } from '../../src/intake/webhooks/allowlist.js';
+import { checkCallbackUrl } from '../../src/webhooks/allowlist.js';
 import { bmpClaiming, jpegClaiming, pngClaiming, smallJpeg } from '../support/images.js';
 import {
   startTestOrchestrator,

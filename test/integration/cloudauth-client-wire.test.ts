@@ -6,7 +6,7 @@ import {
 } from 'node:http';
 import { Writable } from 'node:stream';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CloudauthClient } from '../../src/cloudauth/client.js';
+import { CloudauthClient } from '../../src/adapters/cloudauth/client.js';
 import { OrchestratorError, ProviderError, TransportError } from '../../src/errors.js';
 import { createLogger } from '../../src/logger.js';
 

@@ -2,9 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { createServer } from 'node:net';
 import { inspect } from 'node:util';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { CloudauthClient, type CloudauthClientDeps } from '../../src/cloudauth/client.js';
-import { THROTTLE_RETRY_AFTER_MS } from '../../src/cloudauth/error-table.js';
-import type { Material } from '../../src/cloudauth/types.js';
+import { CloudauthClient, type CloudauthClientDeps } from '../../src/adapters/cloudauth/client.js';
+import { THROTTLE_RETRY_AFTER_MS } from '../../src/adapters/cloudauth/error-table.js';
+import type { Material } from '../../src/adapters/cloudauth/types.js';
 import {
   startCloudauthEmulator,
   type CloudauthEmulator,

@@ -17,7 +17,7 @@ import {
 } from '../../src/domain/user-data.js';
 import { ValidationError } from '../../src/errors.js';
 import { TicketRejectedError, createTicketProducer } from '../../src/index.js';
-import { CANONICAL_MAX_DEPTH, canonicalJson } from '../../src/queue/ticket-intake.js';
+import { CANONICAL_MAX_DEPTH, canonicalJson } from '../../src/flow/ticket-intake.js';
 import { smallJpeg } from '../support/images.js';
 import {
   aBinding,

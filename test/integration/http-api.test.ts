@@ -17,9 +17,9 @@ import {
   loadOrCreateApiToken,
   startHttpApi,
   type HttpApiDeps,
-} from '../../src/intake/http/index.js';
-import { checkCallbackUrl } from '../../src/intake/webhooks/allowlist.js';
-import type { StoredTicket } from '../../src/store/ticket-store.js';
+} from '../../src/api/index.js';
+import { checkCallbackUrl } from '../../src/webhooks/allowlist.js';
+import type { StoredTicket } from '../../src/adapters/redis/ticket-store.js';
 import { smallJpeg } from '../support/images.js';
 import {
   aBinding,

@@ -14,8 +14,8 @@ import {
   startHttpApi,
   type HttpApiDeps,
   type RunningHttpApi,
-} from '../../src/intake/http/index.js';
-import { problemOf } from '../../src/intake/http/problems.js';
+} from '../../src/api/index.js';
+import { problemOf } from '../../src/api/problems.js';
 import { startTestOrchestrator, type TestOrchestrator } from '../support/orchestrator.js';
 import { within } from '../../testkit/waiting.js';
 

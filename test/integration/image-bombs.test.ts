@@ -11,7 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TicketRejectedError, createTicketProducer } from '../../src/index.js';
-import type { TicketInput } from '../../src/queue/ticket-intake.js';
+import type { TicketInput } from '../../src/flow/ticket-intake.js';
 import { bmpClaiming, jpegClaiming, pngBomb } from '../support/images.js';
 import { startTestOrchestrator, type TestOrchestrator } from '../support/orchestrator.js';
 import { waitUntil } from '../../testkit/waiting.js';

@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { checkRow } from '../../src/cli/row-check.js';
-import { MaterialsRejectedError, prepareMaterials } from '../../src/oss/materials.js';
+import { MaterialsRejectedError, prepareMaterials } from '../../src/adapters/oss/materials.js';
 import {
   PDF,
   bmpClaiming,

@@ -16,12 +16,16 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { transition } from '../../src/domain/ticket-machine.js';
 import type { Ticket, TicketEvent } from '../../src/domain/ticket.js';
 import { StoreUnavailableError, TicketNotFoundError } from '../../src/errors.js';
-import { TICKET_QUEUE, bullPrefix, type TicketJobData } from '../../src/queue/queues.js';
-import { TicketLifecycle } from '../../src/queue/ticket-lifecycle.js';
-import { TicketReconciler } from '../../src/queue/ticket-reconciler.js';
-import { FieldCipher } from '../../src/store/crypto.js';
-import { sealJson } from '../../src/store/ticket-codec.js';
-import { RedisTicketStore, ticketStoreKeys, type NewTicket } from '../../src/store/ticket-store.js';
+import { TICKET_QUEUE, bullPrefix, type TicketJobData } from '../../src/adapters/bullmq/queues.js';
+import { TicketLifecycle } from '../../src/flow/ticket-lifecycle.js';
+import { TicketReconciler } from '../../src/flow/ticket-reconciler.js';
+import { FieldCipher } from '../../src/adapters/redis/crypto.js';
+import { sealJson } from '../../src/adapters/redis/ticket-codec.js';
+import {
+  RedisTicketStore,
+  ticketStoreKeys,
+  type NewTicket,
+} from '../../src/adapters/redis/ticket-store.js';
 import { deleteKeys } from '../support/orchestrator.js';
 
 const RETENTION = 3600;

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { ProviderRateLimiter } from '../../src/queue/rate-limiter.js';
+import { ProviderRateLimiter } from '../../src/adapters/redis/rate-limiter.js';
 
 const prefix = `test:${randomUUID()}`;
 let redis: Redis;

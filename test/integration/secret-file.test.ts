@@ -4,10 +4,10 @@ import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { ConfigError } from '../../src/errors.js';
-import { loadOrCreateApiToken } from '../../src/intake/http/api-token.js';
-import { loadOrCreateWebhookSecret } from '../../src/intake/webhooks/secret.js';
+import { loadOrCreateApiToken } from '../../src/api/api-token.js';
+import { loadOrCreateWebhookSecret } from '../../src/webhooks/secret.js';
 import { readOrCreateSecretFile, readSecretFile } from '../../src/secret-file.js';
-import { loadOrCreateKey } from '../../src/store/crypto.js';
+import { loadOrCreateKey } from '../../src/adapters/redis/crypto.js';
 
 const dirs: string[] = [];
 afterEach(() => {

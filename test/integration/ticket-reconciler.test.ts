@@ -2,13 +2,13 @@ import { UnrecoverableError, Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { TICKET_QUEUE, bullPrefix, jobIdOf } from '../../src/queue/queues.js';
+import { TICKET_QUEUE, bullPrefix, jobIdOf } from '../../src/adapters/bullmq/queues.js';
 import {
   STALLED_OUT,
   TicketReconciler,
   UNFINISHED_STATES,
-} from '../../src/queue/ticket-reconciler.js';
-import type { TicketStore } from '../../src/store/ticket-store.js';
+} from '../../src/flow/ticket-reconciler.js';
+import type { TicketStore } from '../../src/adapters/redis/ticket-store.js';
 import { smallJpeg } from '../support/images.js';
 import { aBinding, startTestOrchestrator, type TestOrchestrator } from '../support/orchestrator.js';
 import { waitUntil } from '../../testkit/waiting.js';

@@ -7,8 +7,12 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { transition } from '../../src/domain/ticket-machine.js';
-import { FieldCipher } from '../../src/store/crypto.js';
-import { RedisTicketStore, ticketStoreKeys, type NewTicket } from '../../src/store/ticket-store.js';
+import { FieldCipher } from '../../src/adapters/redis/crypto.js';
+import {
+  RedisTicketStore,
+  ticketStoreKeys,
+  type NewTicket,
+} from '../../src/adapters/redis/ticket-store.js';
 
 const RETENTION = 3600;
 const cipher = new FieldCipher(randomBytes(32));

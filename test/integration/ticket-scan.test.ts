@@ -7,10 +7,10 @@
 import { pino } from 'pino';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { isTerminal } from '../../src/domain/ticket.js';
-import { jobIdOf } from '../../src/queue/queues.js';
-import { TicketReconciler } from '../../src/queue/ticket-reconciler.js';
-import { SCAN_MIN_AGE_MS, scanCursorKey } from '../../src/queue/ticket-scan.js';
-import { ticketStoreKeys, type TicketStore } from '../../src/store/ticket-store.js';
+import { jobIdOf } from '../../src/adapters/bullmq/queues.js';
+import { TicketReconciler } from '../../src/flow/ticket-reconciler.js';
+import { SCAN_MIN_AGE_MS, scanCursorKey } from '../../src/flow/ticket-scan.js';
+import { ticketStoreKeys, type TicketStore } from '../../src/adapters/redis/ticket-store.js';
 import { smallJpeg } from '../support/images.js';
 import { aBinding, startTestOrchestrator, type TestOrchestrator } from '../support/orchestrator.js';
 

@@ -3,8 +3,12 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { HistoryEntry, Lease, Ticket, TicketEventType } from '../../src/domain/ticket.js';
 import { TicketNotFoundError } from '../../src/errors.js';
-import { DecryptionError, FieldCipher } from '../../src/store/crypto.js';
-import { RedisTicketStore, ticketStoreKeys, type NewTicket } from '../../src/store/ticket-store.js';
+import { DecryptionError, FieldCipher } from '../../src/adapters/redis/crypto.js';
+import {
+  RedisTicketStore,
+  ticketStoreKeys,
+  type NewTicket,
+} from '../../src/adapters/redis/ticket-store.js';
 
 const PREFIX = `test:${randomUUID()}`;
 const RETENTION = 3600;

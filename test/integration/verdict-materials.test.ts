@@ -7,8 +7,8 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { transition } from '../../src/domain/ticket-machine.js';
 import type { Lease, Ticket } from '../../src/domain/ticket.js';
-import { FieldCipher } from '../../src/store/crypto.js';
-import { RedisTicketStore } from '../../src/store/ticket-store.js';
+import { FieldCipher } from '../../src/adapters/redis/crypto.js';
+import { RedisTicketStore } from '../../src/adapters/redis/ticket-store.js';
 
 const PREFIX = `test:${randomUUID()}`;
 const NOW = 1_700_000_000_000;

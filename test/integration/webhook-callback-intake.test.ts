@@ -7,7 +7,7 @@ import { randomUUID } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { callbackPolicyOf, checkCallbackUrl } from '../../src/intake/webhooks/allowlist.js';
+import { callbackPolicyOf, checkCallbackUrl } from '../../src/webhooks/allowlist.js';
 import {
   startTestOrchestrator,
   testHttpApi,

@@ -7,13 +7,13 @@ import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterEach, describe, expect, inject, it } from 'vitest';
-import type { CallbackPolicy, HostLookup } from '../../src/intake/webhooks/allowlist.js';
-import { replayDeadLetters } from '../../src/intake/webhooks/dead-letters.js';
+import type { CallbackPolicy, HostLookup } from '../../src/webhooks/allowlist.js';
+import { replayDeadLetters } from '../../src/webhooks/dead-letters.js';
 import {
   webhookEventId,
   type WebhookEvent,
   type WebhookEventType,
-} from '../../src/intake/webhooks/events.js';
+} from '../../src/webhooks/events.js';
 import {
   WEBHOOK_QUEUE,
   WebhookPublisher,
@@ -21,11 +21,11 @@ import {
   webhookJobId,
   webhookJobOptions,
   type WebhookJobData,
-} from '../../src/intake/webhooks/publisher.js';
-import { SIGNATURE_HEADER, verifyWebhook } from '../../src/intake/webhooks/signature.js';
-import { startWebhookWorker, type RunningWebhookWorker } from '../../src/intake/webhooks/worker.js';
-import { bullPrefix } from '../../src/queue/queues.js';
-import { FieldCipher } from '../../src/store/crypto.js';
+} from '../../src/webhooks/publisher.js';
+import { SIGNATURE_HEADER, verifyWebhook } from '../../src/webhooks/signature.js';
+import { startWebhookWorker, type RunningWebhookWorker } from '../../src/webhooks/worker.js';
+import { bullPrefix } from '../../src/adapters/bullmq/queues.js';
+import { FieldCipher } from '../../src/adapters/redis/crypto.js';
 import { waitUntil } from '../../testkit/waiting.js';
 
 const SECRET = 'whsec-integration-test-secret';

@@ -6,9 +6,9 @@
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { inject } from 'vitest';
-import { CloudauthClient } from '../../src/cloudauth/client.js';
-import { makeTicketProcessor, type TicketProcessorDeps } from '../../src/queue/ticket-processor.js';
-import { startTicketWorker } from '../../src/queue/ticket-worker.js';
+import { CloudauthClient } from '../../src/adapters/cloudauth/client.js';
+import { makeTicketProcessor, type TicketProcessorDeps } from '../../src/flow/ticket-processor.js';
+import { startTicketWorker } from '../../src/adapters/bullmq/ticket-worker.js';
 import { TEST_KEY_ID, TEST_KEY_SECRET } from './emulator.js';
 import type { TestOrchestrator } from './orchestrator.js';
 

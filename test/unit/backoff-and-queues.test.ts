@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { OrchestratorError } from '../../src/errors.js';
-import { backoffDelay } from '../../src/queue/backoff.js';
-import { jobIdOf, ticketJobOptions } from '../../src/queue/queues.js';
+import { backoffDelay } from '../../src/adapters/bullmq/backoff.js';
+import { jobIdOf, ticketJobOptions } from '../../src/adapters/bullmq/queues.js';
 
 const settings = { baseMs: 1000, capMs: 60_000 };
 

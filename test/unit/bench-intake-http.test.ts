@@ -8,7 +8,7 @@ import {
   ticketRequestBody,
   type LoadFigures,
 } from '../../bench/http-intake-support.js';
-import { parseTicketRequest } from '../../src/intake/ticket-request.js';
+import { parseTicketRequest } from '../../src/flow/ticket-request.js';
 
 function result(statuses: Record<string, number>, errors = 0): autocannon.Result {
   const statusCodeStats = Object.fromEntries(

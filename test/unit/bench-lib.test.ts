@@ -177,7 +177,7 @@ describe('CPU profiles', () => {
         id: 4,
         callFrame: {
           functionName: 'apply',
-          url: 'file:///repo/src/store/ticket-store.ts',
+          url: 'file:///repo/src/adapters/redis/ticket-store.ts',
           lineNumber: 9,
         },
       },
@@ -189,14 +189,14 @@ describe('CPU profiles', () => {
   it('sums self time by function, idle left out of the shares', () => {
     expect(selfTimeByFunction(profile)).toEqual([
       { name: 'sendCommand (node_modules/ioredis/built/Redis.js:354)', ms: 6, percent: 75 },
-      { name: 'apply (src/store/ticket-store.ts:10)', ms: 2, percent: 25 },
+      { name: 'apply (src/adapters/redis/ticket-store.ts:10)', ms: 2, percent: 25 },
     ]);
   });
 
   it('sums self time by package or file', () => {
     expect(selfTimeByModule(profile).map((r) => r.name)).toEqual([
       'pkg:ioredis',
-      'src/store/ticket-store.ts',
+      'src/adapters/redis/ticket-store.ts',
     ]);
   });
 

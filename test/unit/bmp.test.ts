@@ -1,10 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { decodeBmp, type RawPixels } from '../../src/oss/bmp.js';
+import { decodeBmp, type RawPixels } from '../../src/adapters/oss/bmp.js';
 import {
   DEFAULT_IMAGE_LIMITS,
   bufferReader,
   checkImageHeader,
-} from '../../src/oss/image-header.js';
+} from '../../src/adapters/oss/image-header.js';
 import { bmpFile, quadrants, type BmpSpec, type Rgba } from '../support/images.js';
 
 const W = 5;

@@ -12,7 +12,7 @@ import {
 import { checkRetryArguments } from '../../src/cli/retry-command.js';
 import { formatStatus, statusView } from '../../src/cli/status-command.js';
 import { IllegalTransitionError, TicketNotFoundError } from '../../src/errors.js';
-import type { StoredTicket } from '../../src/store/ticket-store.js';
+import type { StoredTicket } from '../../src/adapters/redis/ticket-store.js';
 
 const T0 = Date.UTC(2025, 2, 1, 8, 0, 0);
 

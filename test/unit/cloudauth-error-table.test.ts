@@ -7,7 +7,7 @@ import {
   scrubProviderMessage,
   toOrchestratorError,
   type FailureRow,
-} from '../../src/cloudauth/error-table.js';
+} from '../../src/adapters/cloudauth/error-table.js';
 import {
   ERROR_CODES,
   ProviderError,

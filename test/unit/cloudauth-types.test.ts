@@ -5,7 +5,7 @@ import {
   getVerifyTokenResponse,
   submitMaterialsResponse,
   submitVerificationResponse,
-} from '../../src/cloudauth/types.js';
+} from '../../src/adapters/cloudauth/types.js';
 
 const ok = (Data: unknown) => ({ RequestId: 'REQ', Code: '1', Success: true, Data });
 

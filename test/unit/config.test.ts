@@ -11,7 +11,7 @@ import {
 import { CONFIG_DEFAULTS, CONFIG_KEYS, SETTINGS, Setting, loadConfig } from '../../src/config.js';
 import { renderConfigTable } from '../../src/config-docs.js';
 import { ConfigError } from '../../src/errors.js';
-import { producerSettings } from '../../src/intake/producer.js';
+import { producerSettings } from '../../src/flow/producer.js';
 
 describe('loadConfig', () => {
   it('gives documented defaults for an empty environment', () => {

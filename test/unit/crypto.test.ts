@@ -5,9 +5,14 @@ import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { ConfigError } from '../../src/errors.js';
-import { webhookEventId } from '../../src/intake/webhooks/events.js';
-import { sealedPageUrlAad } from '../../src/intake/webhooks/publisher.js';
-import { DecryptionError, FieldCipher, keyIdOf, loadOrCreateKey } from '../../src/store/crypto.js';
+import { webhookEventId } from '../../src/webhooks/events.js';
+import { sealedPageUrlAad } from '../../src/webhooks/publisher.js';
+import {
+  DecryptionError,
+  FieldCipher,
+  keyIdOf,
+  loadOrCreateKey,
+} from '../../src/adapters/redis/crypto.js';
 
 const KEY = Buffer.alloc(32, 7);
 const OTHER_KEY = Buffer.alloc(32, 9);

@@ -5,8 +5,8 @@ import {
   DecodeGate,
   decodeWeight,
   defaultImageDecoding,
-} from '../../src/oss/decode-limit.js';
-import { DEFAULT_IMAGE_LIMITS } from '../../src/oss/image-header.js';
+} from '../../src/adapters/oss/decode-limit.js';
+import { DEFAULT_IMAGE_LIMITS } from '../../src/adapters/oss/image-header.js';
 
 /** A task that runs until its `finish` or `fail` is called. */
 function controlled() {

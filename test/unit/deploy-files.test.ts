@@ -16,11 +16,11 @@ import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { CONFIG_KEYS, loadConfig } from '../../src/config.js';
 import { ERROR_CODES } from '../../src/errors.js';
-import { WEBHOOK_QUEUE } from '../../src/intake/webhooks/publisher.js';
+import { WEBHOOK_QUEUE } from '../../src/webhooks/publisher.js';
 import { Telemetry, WEBHOOK_OUTCOMES } from '../../src/ops/metrics.js';
-import { TICKET_QUEUE } from '../../src/queue/queues.js';
+import { TICKET_QUEUE } from '../../src/adapters/bullmq/queues.js';
 
-const ROOT = fileURLToPath(new URL('../../', import.meta.url));
+const ROOT = fileURLToPath(new URL('../..', import.meta.url));
 const read = (file: string) => readFileSync(path.join(ROOT, file), 'utf8');
 const isRepoFile = (file: string) =>
   statSync(path.join(ROOT, file), { throwIfNoEntry: false })?.isFile() ?? false;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { durabilityWarning, redisVersionProblem } from '../../src/store/durability.js';
+import { durabilityWarning, redisVersionProblem } from '../../src/adapters/redis/durability.js';
 
 describe('durabilityWarning', () => {
   it('is silent with an AOF fsynced always', () => {

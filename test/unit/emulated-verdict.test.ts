@@ -6,9 +6,9 @@
 import { describe, expect, it } from 'vitest';
 import { transition } from '../../src/domain/ticket-machine.js';
 import type { Ticket, Verdict } from '../../src/domain/ticket.js';
-import { ticketSummarySchema, ticketViewSchema } from '../../src/intake/http/schemas.js';
-import { ticketSummaryView, ticketViewOf } from '../../src/intake/http/views.js';
-import { webhookEventOf } from '../../src/intake/webhooks/events.js';
+import { ticketSummarySchema, ticketViewSchema } from '../../src/api/schemas.js';
+import { ticketSummaryView, ticketViewOf } from '../../src/api/views.js';
+import { webhookEventOf } from '../../src/webhooks/events.js';
 
 const T0 = Date.UTC(2025, 2, 1, 8, 0, 0);
 

@@ -2,8 +2,8 @@ import sharp from 'sharp';
 import { describe, expect, it } from 'vitest';
 import { IMAGE_LIMIT_BYTES } from '../../src/domain/binding.js';
 import { ValidationError } from '../../src/errors.js';
-import { createImageDecoding, type ImageDecoding } from '../../src/oss/decode-limit.js';
-import { fitImage } from '../../src/oss/image-fit.js';
+import { createImageDecoding, type ImageDecoding } from '../../src/adapters/oss/decode-limit.js';
+import { fitImage } from '../../src/adapters/oss/image-fit.js';
 import {
   PDF,
   bmpClaiming,

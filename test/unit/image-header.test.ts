@@ -6,7 +6,7 @@ import {
   checkImageHeader,
   type ByteReader,
   type ImageLimits,
-} from '../../src/oss/image-header.js';
+} from '../../src/adapters/oss/image-header.js';
 import {
   PDF,
   bmpClaiming,

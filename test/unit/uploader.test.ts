@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { OssMaterialUploader, pathStyle } from '../../src/oss/uploader.js';
+import { OssMaterialUploader, pathStyle } from '../../src/adapters/oss/uploader.js';
 
 const lease = {
   accessKeyId: 'STS.x',

@@ -3,14 +3,14 @@ import type { LookupAddress } from 'node:dns';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { ConfigError, OrchestratorError, ValidationError } from '../../src/errors.js';
-import { refusedAddressReason } from '../../src/intake/webhooks/address-ranges.js';
+import { refusedAddressReason } from '../../src/webhooks/address-ranges.js';
 import {
   callbackPolicyOf,
   checkCallbackUrl,
   resolveCallbackHost,
   vetCallbackUrl,
-} from '../../src/intake/webhooks/allowlist.js';
-import { vettingLookup } from '../../src/intake/webhooks/delivery-agent.js';
+} from '../../src/webhooks/allowlist.js';
+import { vettingLookup } from '../../src/webhooks/delivery-agent.js';
 
 /** A lookup that knows a few names and records the ones it was asked. */
 function fakeDns(records: Record<string, string[]>) {

@@ -1,10 +1,6 @@
 import { createHmac } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import {
-  SIGNATURE_HEADER,
-  signWebhook,
-  verifyWebhook,
-} from '../../src/intake/webhooks/signature.js';
+import { SIGNATURE_HEADER, signWebhook, verifyWebhook } from '../../src/webhooks/signature.js';
 
 const secret = 'whsec-0123456789abcdef';
 const body = JSON.stringify({ id: 't-1:3:ticket.passed', type: 'ticket.passed' });

@@ -1,0 +1,194 @@
+/**
+ * The HTTP API's shapes, as zod schemas: the handlers validate requests with them, the views are
+ * typed from them, and `GET /openapi.json` is generated from them (`z.toJSONSchema`). The ticket
+ * request itself is `ticketRequestSchema` from `../ticket-request.ts`.
+ */
+import { z } from 'zod';
+import { TicketState } from '../domain/ticket.js';
+import { TICKET_ID_MAX } from '../flow/ticket-intake.js';
+import { ticketRequestSchema } from '../flow/ticket-request.js';
+
+/** A batch id: 1–64 characters among letters, digits, `.`, `_` and `-`. */
+export const BATCH_ID_PATTERN = /^[A-Za-z0-9._-]{1,64}$/;
+
+/** Most tickets one page of `GET /v1/tickets` holds. */
+export const LIST_LIMIT_MAX = 500;
+
+/** Page size of `GET /v1/tickets` when `limit` is not given. */
+export const LIST_LIMIT_DEFAULT = 50;
+
+const timestamp = z.string().meta({ format: 'date-time', description: 'ISO 8601, UTC.' });
+const batchId = z
+  .string()
+  .regex(BATCH_ID_PATTERN, '1–64 characters among letters, digits, ".", "_" and "-"');
+
+/** The `:id` path parameter. */
+export const ticketParamsSchema = z
+  .object({
+    id: z
+      .string()
+      .min(1)
+      .max(TICKET_ID_MAX)
+      .regex(/^[\x21-\x7e]+$/, 'printable ASCII without spaces')
+      .describe('The TicketId (percent-encoded in the path).'),
+  })
+  .strict();
+
+/** The query of `GET /v1/tickets`. */
+export const listQuerySchema = z
+  .object({
+    state: z
+      .enum(Object.values(TicketState) as [TicketState, ...TicketState[]])
+      .optional()
+      .describe('Only tickets in this state.'),
+    batch: batchId.optional().describe('Only tickets of this batch.'),
+    cursor: z.string().min(1).max(1024).optional().describe('`nextCursor` of the previous page.'),
+    limit: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(LIST_LIMIT_MAX)
+      .default(LIST_LIMIT_DEFAULT)
+      .describe('Page size.'),
+  })
+  .strict();
+
+/** `POST /v1/tickets/batch` as documented: every item is a ticket request. */
+export function batchRequestSchema(batchMax: number) {
+  return z
+    .object({
+      batchId: batchId
+        .optional()
+        .describe('Groups the tickets for listing and retries. Absent: `b-YYYYMMDD-<8 hex>`.'),
+      tickets: z.array(ticketRequestSchema).min(1).max(batchMax),
+    })
+    .strict();
+}
+
+/**
+ * `POST /v1/tickets/batch` as first validated: the items are checked one by one afterwards, so
+ * that an invalid item is reported in its result rather than refusing the whole batch.
+ */
+export function batchEnvelopeSchema(batchMax: number) {
+  return batchRequestSchema(batchMax).extend({
+    tickets: z.array(z.unknown()).min(1).max(batchMax),
+  });
+}
+
+const verdictSchema = z.object({
+  statusCode: z.union([z.literal(1), z.literal(2)]).describe('1 passed, 2 not passed.'),
+  trustedScore: z.number().optional(),
+  similarityScore: z.number().optional(),
+  authorityComparisonScore: z.number().optional(),
+  auditConclusions: z.string().optional(),
+});
+
+const ticketErrorSchema = z.object({
+  code: z.string().describe('An error code of the orchestrator, e.g. `PROVIDER_INVALID_BIZ`.'),
+  message: z.string(),
+  retryable: z.boolean(),
+  providerCode: z.string().optional(),
+  requestId: z.string().optional(),
+  at: timestamp,
+});
+
+const stateSchema = z.enum(Object.values(TicketState) as [TicketState, ...TicketState[]]);
+
+const historyEntrySchema = z.object({
+  from: stateSchema,
+  to: stateSchema,
+  event: z.string(),
+  cause: z.string().optional(),
+  at: timestamp,
+  attempt: z.number().int(),
+});
+
+/** A ticket as listed. */
+export const ticketSummarySchema = z.object({
+  TicketId: z.string(),
+  Biz: z.string(),
+  flow: z.enum(['server', 'interactive']),
+  state: stateSchema,
+  version: z
+    .number()
+    .int()
+    .describe('Bumped by every transition and every recorded attempt error.'),
+  attempts: z.number().int().describe('Failed processing attempts so far.'),
+  batchId: z.string().nullable(),
+  createdAt: timestamp,
+  updatedAt: timestamp,
+  finishedAt: timestamp.nullable(),
+  verdict: verdictSchema.nullable(),
+  emulated: z
+    .boolean()
+    .describe(
+      'True when the verdict was reached in embedded mode, on the Cloudauth emulator: no real check of the person was made. False for a real verdict and for a ticket without one.',
+    ),
+  lastError: ticketErrorSchema.nullable(),
+});
+
+/** One ticket, personal data masked; never the VerifyToken or the STS credentials. */
+export const ticketViewSchema = ticketSummarySchema.extend({
+  pageUrl: z
+    .string()
+    .nullable()
+    .describe(
+      'Interactive tickets while `awaiting_user`: the CloudauthPageUrl to send the person to.',
+    ),
+  applicant: z.object({
+    name: z.string().nullable().describe('Masked: 李*.'),
+    idNumber: z.string().nullable().describe('Masked: 6305**********0090.'),
+  }),
+  history: z.array(historyEntrySchema).describe('Transitions, oldest first.'),
+});
+
+/** A page of `GET /v1/tickets`, newest first. */
+export const ticketListSchema = z.object({
+  tickets: z.array(ticketSummarySchema),
+  nextCursor: z.string().optional().describe('Present when more tickets follow.'),
+});
+
+/** A field and what is wrong with it; never the value. */
+export const fieldProblemSchema = z.object({
+  field: z.string().describe('Dotted path, e.g. `Binding.IdentificationNumber`; `(body)`.'),
+  message: z.string(),
+});
+
+/** The answer to `POST /v1/tickets/batch`: one result per item, in order. */
+export const batchResultSchema = z.object({
+  batchId: z.string(),
+  accepted: z.number().int().describe('Tickets created.'),
+  duplicates: z.number().int().describe('Tickets that existed with the same payload.'),
+  conflicts: z.number().int().describe('TicketIds that existed with a different payload.'),
+  rejected: z.number().int().describe('Items that failed validation.'),
+  results: z.array(
+    z.object({
+      index: z.number().int(),
+      TicketId: z.string().nullable(),
+      outcome: z.enum(['created', 'duplicate', 'conflict', 'invalid']),
+      problems: z.array(fieldProblemSchema).optional(),
+    }),
+  ),
+});
+
+/** RFC 9457 problem details, `application/problem+json`. */
+export const problemSchema = z.object({
+  type: z.string().describe('A URI naming the kind of problem.'),
+  title: z.string(),
+  status: z.number().int(),
+  code: z
+    .string()
+    .optional()
+    .describe(
+      'The error code of the orchestrator (`src/errors.ts`) the problem reports, when it has one: `VALIDATION_FAILED`, `ILLEGAL_TRANSITION`, `STORE_UNAVAILABLE`, `STORE_FULL`.',
+    ),
+  detail: z.string(),
+  errors: z.array(fieldProblemSchema).optional(),
+});
+
+export type TicketSummaryView = z.output<typeof ticketSummarySchema>;
+export type TicketView = z.output<typeof ticketViewSchema>;
+export type TicketListView = z.output<typeof ticketListSchema>;
+export type BatchResultView = z.output<typeof batchResultSchema>;
+export type FieldProblem = z.output<typeof fieldProblemSchema>;
+export type Problem = z.output<typeof problemSchema>;

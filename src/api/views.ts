@@ -1,0 +1,106 @@
+/**
+ * Tickets as the API shows them: Cloudauth's names for the keys the producer sent (`TicketId`,
+ * `Biz`), ISO timestamps, the applicant masked, `emulated` beside the verdict, and nothing of the
+ * lease but the page URL of an interactive ticket that waits for its person.
+ */
+import type { TicketBinding } from '../domain/binding.js';
+import { maskIdNumber, maskName } from '../domain/mask.js';
+import type { HistoryEntry, Ticket, TicketError, Verdict } from '../domain/ticket.js';
+import type { TicketStore } from '../adapters/redis/ticket-store.js';
+import type { TicketSummaryView, TicketView } from './schemas.js';
+
+/** What the views read from the store. */
+export type TicketViewStore = Pick<TicketStore, 'getBinding' | 'history'>;
+
+const iso = (ms: number): string => new Date(ms).toISOString();
+
+function verdictView(v: Verdict): NonNullable<TicketSummaryView['verdict']> {
+  return {
+    statusCode: v.statusCode,
+    ...(v.trustedScore === undefined ? {} : { trustedScore: v.trustedScore }),
+    ...(v.similarityScore === undefined ? {} : { similarityScore: v.similarityScore }),
+    ...(v.authorityComparisonScore === undefined
+      ? {}
+      : { authorityComparisonScore: v.authorityComparisonScore }),
+    ...(v.auditConclusions === undefined ? {} : { auditConclusions: v.auditConclusions }),
+  };
+}
+
+function errorView(e: TicketError): NonNullable<TicketSummaryView['lastError']> {
+  return {
+    code: e.code,
+    message: e.message,
+    retryable: e.retryable,
+    ...(e.providerCode === undefined ? {} : { providerCode: e.providerCode }),
+    ...(e.requestId === undefined ? {} : { requestId: e.requestId }),
+    at: iso(e.at),
+  };
+}
+
+function historyView(h: HistoryEntry): TicketView['history'][number] {
+  return {
+    from: h.from,
+    to: h.to,
+    event: h.event,
+    ...(h.cause === undefined ? {} : { cause: h.cause }),
+    at: iso(h.at),
+    attempt: h.attempt,
+  };
+}
+
+/** A ticket as listed: no applicant, no history, no page URL. */
+export function ticketSummaryView(t: Omit<Ticket, 'lease'>): TicketSummaryView {
+  return {
+    TicketId: t.ticketId,
+    Biz: t.biz,
+    flow: t.flow,
+    state: t.state,
+    version: t.version,
+    attempts: t.attempts,
+    batchId: t.batchId ?? null,
+    createdAt: iso(t.createdAt),
+    updatedAt: iso(t.updatedAt),
+    finishedAt: t.finishedAt === undefined ? null : iso(t.finishedAt),
+    verdict: t.verdict === undefined ? null : verdictView(t.verdict),
+    emulated: t.verdict?.emulated === true,
+    lastError: t.lastError === undefined ? null : errorView(t.lastError),
+  };
+}
+
+function applicantOf(binding: unknown): TicketView['applicant'] {
+  const b = (typeof binding === 'object' && binding !== null ? binding : {}) as Partial<
+    Record<keyof TicketBinding, unknown>
+  >;
+  return {
+    name: typeof b.name === 'string' ? maskName(b.name) : null,
+    idNumber: typeof b.idNumber === 'string' ? maskIdNumber(b.idNumber) : null,
+  };
+}
+
+/** One ticket with its masked applicant and its history, read from the store. */
+export async function ticketView(store: TicketViewStore, t: Ticket): Promise<TicketView> {
+  const [binding, history] = await Promise.all([
+    store.getBinding(t.ticketId),
+    store.history(t.ticketId),
+  ]);
+  return ticketViewOf(t, binding, history);
+}
+
+/**
+ * The view of a ticket from its parts. A ticket just created needs no read: its binding is the
+ * one accepted and its history is empty.
+ */
+export function ticketViewOf(
+  t: Ticket,
+  binding: unknown,
+  history: readonly HistoryEntry[],
+): TicketView {
+  const pageUrl =
+    t.flow === 'interactive' && t.state === 'awaiting_user' ? (t.lease?.pageUrl ?? null) : null;
+  return {
+    ...ticketSummaryView(t),
+    pageUrl,
+    applicant: applicantOf(binding),
+    history: history.map(historyView),
+  };
+}

@@ -1,0 +1,178 @@
+/**
+ * Accepting a ticket: the store creates it (a TicketId given twice is one ticket), then its job is
+ * added (BullMQ ignores a job id it already holds). Adding the job again for a ticket that already
+ * exists makes a crash between the two harmless: nothing accepted is lost.
+ *
+ * A ticket is accepted once its job is added. When the job cannot be added (Redis full or gone),
+ * the tickets this call created that have no job are taken back before the error is thrown
+ * (a `StoreFullError` when Redis is full, a `StoreUnavailableError` when it cannot be reached):
+ * nothing refused stays. One that cannot be taken back (Redis gone) is found by the reconciler,
+ * which gives it its job.
+ */
+import type { Queue } from 'bullmq';
+import type { Scheme } from '../config.js';
+import type { TicketBinding } from '../domain/binding.js';
+import { flowOf, type Ticket } from '../domain/ticket.js';
+import { userDataProblem } from '../domain/user-data.js';
+import { ValidationError } from '../errors.js';
+import { storeFullOf } from '../adapters/redis/store-full.js';
+import { storeUnavailableOf } from '../adapters/redis/store-unavailable.js';
+import type { CreateResult, NewTicket, TicketStore } from '../adapters/redis/ticket-store.js';
+import {
+  jobIdOf,
+  ticketJobOptions,
+  type TicketJobData,
+  type TicketJobSettings,
+} from '../adapters/bullmq/queues.js';
+
+/** A ticket as a producer hands it over; the binding is already validated. */
+export interface TicketInput {
+  ticketId: string;
+  biz: string;
+  binding: TicketBinding;
+  userData?: Record<string, unknown>;
+  batchId?: string;
+  callbackUrl?: string;
+}
+
+export interface EnqueueResult {
+  /** False when the TicketId was known already. */
+  created: boolean;
+  /** False when it was known with a different payload. */
+  samePayload: boolean;
+  ticket: Ticket;
+}
+
+export interface TicketIntakeDeps {
+  store: TicketStore;
+  queue: Queue<TicketJobData>;
+  /** Biz → scheme, from config. */
+  biz: Readonly<Record<string, Scheme>>;
+  jobs: TicketJobSettings;
+  /**
+   * A keyed fingerprint (HMAC) of a payload: a plain hash of a binding would let anyone holding
+   * it test guesses of an ID number.
+   */
+  fingerprint: (text: string) => string;
+}
+
+/** The longest TicketId accepted. */
+export const TICKET_ID_MAX = 128;
+
+/** Configured Biz names listed at most in a refusal; the rest are counted. */
+const LISTED_BIZ_MAX = 10;
+
+/**
+ * The refusal of an unknown Biz: it names the configured ones (config, not input) and never
+ * repeats the value given, which a shifted CSV column can make a name or an identity number.
+ */
+export function unknownBizMessage(biz: Readonly<Record<string, Scheme>>): string {
+  const names = Object.keys(biz);
+  if (names.length === 0) return 'is not a configured Biz (none is configured)';
+  const listed = names.slice(0, LISTED_BIZ_MAX).join(', ');
+  const more = names.length > LISTED_BIZ_MAX ? `, … ${names.length} in all` : '';
+  return `is not a configured Biz (configured: ${listed}${more})`;
+}
+
+export class TicketIntake {
+  constructor(private readonly deps: TicketIntakeDeps) {}
+
+  /** Accepts one ticket. */
+  async enqueue(input: TicketInput): Promise<EnqueueResult> {
+    const [result] = await this.enqueueMany([input]);
+    if (!result) throw new Error('enqueueMany answered nothing');
+    return result;
+  }
+
+  /**
+   * Accepts many tickets: each is created in the store (one script call each), then the jobs of
+   * all that are new or repeated with the same payload are added in one bulk call.
+   */
+  async enqueueMany(inputs: readonly TicketInput[]): Promise<EnqueueResult[]> {
+    const tickets = inputs.map((input) => this.newTicket(input));
+    const created = await this.deps.store.createMany(tickets);
+    const results = created.map(({ created, ticket, payloadHash }, i) => ({
+      created,
+      samePayload: payloadHash === tickets[i]?.payloadHash,
+      ticket,
+    }));
+    const jobs = results
+      .filter((r) => r.samePayload)
+      .map((r) => ({
+        name: 'ticket',
+        data: { ticketId: r.ticket.ticketId },
+        opts: ticketJobOptions(r.ticket.ticketId, this.deps.jobs),
+      }));
+    try {
+      const [only] = jobs;
+      if (jobs.length === 1 && only) await this.deps.queue.add(only.name, only.data, only.opts);
+      else if (jobs.length > 1) await this.deps.queue.addBulk(jobs);
+    } catch (err) {
+      await this.takeBack(created).catch(() => undefined);
+      throw storeFullOf(err) ?? storeUnavailableOf(err) ?? err;
+    }
+    return results;
+  }
+
+  /**
+   * After a failed job add: takes back the tickets this call created that have no job (a bulk add
+   * may have added some jobs before it failed; those tickets stand, as does every repeat).
+   */
+  private async takeBack(created: readonly CreateResult[]): Promise<void> {
+    const mine = created.filter((r) => r.created);
+    const jobStates = await Promise.all(
+      mine.map((r) => this.deps.queue.getJobState(jobIdOf(r.ticket.ticketId))),
+    );
+    await this.deps.store.discardCreated(mine.filter((_, i) => jobStates[i] === 'unknown'));
+  }
+
+  /** The store's form of an input; a {@link ValidationError} for a bad Biz or TicketId. */
+  private newTicket(input: TicketInput): NewTicket {
+    const scheme = this.deps.biz[input.biz];
+    if (!scheme) throw new ValidationError('Biz', unknownBizMessage(this.deps.biz));
+    if (!/^[\x21-\x7e]+$/.test(input.ticketId) || input.ticketId.length > TICKET_ID_MAX) {
+      throw new ValidationError(
+        'TicketId',
+        `must be 1–${TICKET_ID_MAX} printable ASCII characters without spaces`,
+      );
+    }
+    const userDataIssue =
+      input.userData === undefined ? undefined : userDataProblem(input.userData);
+    if (userDataIssue !== undefined) throw new ValidationError('UserData', userDataIssue);
+    const { batchId, ...payload } = input;
+    return {
+      ticketId: input.ticketId,
+      biz: input.biz,
+      flow: flowOf(scheme),
+      binding: input.binding,
+      payloadHash: this.deps.fingerprint(canonicalJson(payload)),
+      ...(input.userData === undefined ? {} : { userData: input.userData }),
+      ...(batchId === undefined ? {} : { batchId }),
+      ...(input.callbackUrl === undefined ? {} : { callbackUrl: input.callbackUrl }),
+    };
+  }
+}
+
+/**
+ * Deepest nesting {@link canonicalJson} follows: a payload is a few levels plus a `UserData` of at
+ * most `USERDATA_MAX_DEPTH` levels, so this is only reached by a value that skipped those checks.
+ */
+export const CANONICAL_MAX_DEPTH = 32;
+
+/**
+ * One text for one payload, whatever the order of its keys: what the fingerprint is taken of.
+ * Throws a RangeError past {@link CANONICAL_MAX_DEPTH} levels rather than overflow the stack.
+ */
+export function canonicalJson(value: unknown, depth = 0): string {
+  if (depth > CANONICAL_MAX_DEPTH) {
+    throw new RangeError(`canonicalJson: nested more than ${CANONICAL_MAX_DEPTH} levels`);
+  }
+  if (Array.isArray(value)) return `[${value.map((v) => canonicalJson(v, depth + 1)).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v, depth + 1)}`).join(',')}}`;
+  }
+  return JSON.stringify(value);
+}

@@ -1,0 +1,67 @@
+/**
+ * The one way a ticket advances: the pure transition, the compare-and-set in the store, a log
+ * line, and the ticket's outward event (a webhook) for states a business hears about. Publishing is
+ * idempotent per (ticket, version, event), and a worker that finds a ticket in such a state
+ * publishes again: an event lost to a crash between the store and the queue is sent on the next run.
+ */
+import { transition } from '../domain/ticket-machine.js';
+import type { Ticket, TicketEvent } from '../domain/ticket.js';
+import type { Logger } from '../logger.js';
+import type { Telemetry } from '../ops/metrics.js';
+import type {
+  ApplyOutcome,
+  TicketStore,
+  TransitionExtras,
+} from '../adapters/redis/ticket-store.js';
+
+/** Sends a ticket's outward event for its current state, if it has one. */
+export type TicketPublisher = (ticket: Ticket & { callbackUrl?: string }) => Promise<void>;
+
+export interface TicketLifecycleDeps {
+  store: TicketStore;
+  logger: Logger;
+  publish?: TicketPublisher;
+  clock?: () => number;
+  /** Counts applied transitions (`transitions_total`). */
+  telemetry?: Telemetry | undefined;
+}
+
+export class TicketLifecycle {
+  private readonly clock: () => number;
+
+  constructor(private readonly deps: TicketLifecycleDeps) {
+    this.clock = deps.clock ?? Date.now;
+  }
+
+  /**
+   * Applies `event` to `t` if `t` is still the stored version, with `extras` in the same write;
+   * publishes the new state. `conflict`: another worker (or an operator) changed it first.
+   */
+  async advance(
+    t: Ticket & { callbackUrl?: string },
+    event: TicketEvent,
+    extras?: TransitionExtras,
+  ): Promise<ApplyOutcome> {
+    const { ticket, history } = transition(t, event, this.clock());
+    const result = await this.deps.store.apply(t.ticketId, t.version, ticket, history, extras);
+    if (result === 'applied') {
+      this.deps.telemetry?.transitions.inc({ from: history.from, to: history.to });
+      this.deps.logger.info(
+        { ticketId: t.ticketId, from: history.from, to: history.to, event: event.type },
+        'ticket advanced',
+      );
+      await this.publish({
+        ...ticket,
+        ...(t.callbackUrl === undefined ? {} : { callbackUrl: t.callbackUrl }),
+      });
+    } else {
+      this.deps.logger.debug({ ticketId: t.ticketId, result, event: event.type }, 'not applied');
+    }
+    return result;
+  }
+
+  /** Publishes the ticket's event for its state (again); harmless when already sent. */
+  async publish(t: Ticket & { callbackUrl?: string }): Promise<void> {
+    await this.deps.publish?.(t);
+  }
+}
