@@ -9,7 +9,6 @@ import { Worker, type Job } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
-import { CloudauthClient } from '../../src/adapters/cloudauth/client.js';
 import type { StoredTicket } from '../../src/adapters/redis/ticket-store.js';
 import {
   TICKET_QUEUE,
@@ -17,11 +16,12 @@ import {
   jobIdOf,
   type TicketJobData,
 } from '../../src/adapters/bullmq/queues.js';
-import { makeTicketProcessor, type TicketProcessorDeps } from '../../src/flow/ticket-processor.js';
+import type { makeTicketProcessor } from '../../src/flow/ticket-processor.js';
+import { type TicketProcessorDeps } from '../../src/flow/ticket-processor.js';
 import { TicketReconciler } from '../../src/flow/ticket-reconciler.js';
 import { startTicketWorker } from '../../src/adapters/bullmq/ticket-worker.js';
-import { TEST_KEY_ID, TEST_KEY_SECRET } from '../support/emulator.js';
 import { smallJpeg } from '../support/images.js';
+import { testProcessor } from '../support/processor.js';
 import { aBinding, startTestOrchestrator, type TestOrchestrator } from '../support/orchestrator.js';
 
 const logger = pino({ level: 'silent' });
@@ -75,31 +75,7 @@ function processorOf(
   o: TestOrchestrator,
   overrides: Partial<Pick<TicketProcessorDeps, 'beforeSettle' | 'clock' | 'store'>> = {},
 ) {
-  const q = o.app.config.queue;
-  // the orchestrator runs no workers, so it has no Cloudauth client: this worker brings its own
-  const cloudauth = new CloudauthClient({
-    endpoint: o.emu.cloudauth.url,
-    accessKeyId: TEST_KEY_ID,
-    accessKeySecret: TEST_KEY_SECRET,
-    timeoutMs: o.app.config.cloudauth.timeoutMs,
-  });
-  cleanups.push(() => Promise.resolve(cloudauth.close()));
-  return makeTicketProcessor({
-    store: o.app.store,
-    lifecycle: o.app.lifecycle,
-    cloudauth,
-    uploader: o.app.uploader,
-    limiter: o.app.limiter,
-    logger,
-    settings: {
-      leaseMarginMs: q.leaseMarginMs,
-      pollInitialMs: q.pollInitialMs,
-      pollMaxMs: q.pollMaxMs,
-      pollFactor: q.pollFactor,
-      maxRenewalsPerRun: 3,
-    },
-    ...overrides,
-  });
+  return testProcessor(o, cleanups, overrides);
 }
 
 /** The worker as the app runs it (with the re-check of settled jobs). */
