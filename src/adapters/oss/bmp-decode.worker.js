@@ -38,6 +38,9 @@ else {
   const whole = data.byteOffset === 0 && data.buffer.byteLength === data.length;
   const pixels = whole ? data.buffer : data.buffer.slice(data.byteOffset, data.byteOffset + length);
   port.postMessage({ ok: true, pixels, length, channels }, [pixels]);
+  // Stay until the pixels come back (DecodedBmp.release): a transfer to a thread that has already
+  // ended does not detach them there, and they would wait for the main thread's collector.
+  port.once('message', () => port.close());
 }
 
 /**
