@@ -19,9 +19,8 @@ import {
 import type { makeTicketProcessor } from '../../src/flow/ticket-processor.js';
 import { type TicketProcessorDeps } from '../../src/flow/ticket-processor.js';
 import { TicketReconciler } from '../../src/flow/ticket-reconciler.js';
-import { startTicketWorker } from '../../src/adapters/bullmq/ticket-worker.js';
 import { smallJpeg } from '../support/images.js';
-import { testProcessor } from '../support/processor.js';
+import { testProcessor, testWorker } from '../support/processor.js';
 import { aBinding, startTestOrchestrator, type TestOrchestrator } from '../support/orchestrator.js';
 
 const logger = pino({ level: 'silent' });
@@ -80,23 +79,7 @@ function processorOf(
 
 /** The worker as the app runs it (with the re-check of settled jobs). */
 function workerOf(o: TestOrchestrator, processor: ReturnType<typeof makeTicketProcessor>) {
-  const connection = new Redis(inject('redisUrl'), { maxRetriesPerRequest: null });
-  const running = startTicketWorker({
-    connection,
-    prefix: o.prefix,
-    processor,
-    concurrency: 5,
-    lockDurationMs: 30_000,
-    stalledIntervalMs: 30_000,
-    backoff: { baseMs: 50, capMs: 400 },
-    logger,
-    rerun: { store: o.app.store, queue: o.app.queue, jobs: jobsOf(o) },
-  });
-  cleanups.push(async () => {
-    await running.close(2000);
-    await connection.quit();
-  });
-  return running;
+  testWorker(o, cleanups, processor, { store: o.app.store, queue: o.app.queue, jobs: jobsOf(o) });
 }
 
 async function until<T>(read: () => Promise<T>, ok: (v: T) => boolean, what: string): Promise<T> {

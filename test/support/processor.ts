@@ -54,11 +54,15 @@ export function testProcessor(
   });
 }
 
-/** A worker of the orchestrator's `tickets` queue running `processor`, closed by `cleanups`. */
+/**
+ * A worker of the orchestrator's `tickets` queue running `processor`, closed by `cleanups`; with
+ * `rerun`, it re-checks settled jobs as the app's worker does.
+ */
 export function testWorker(
   o: TestOrchestrator,
   cleanups: Cleanups,
   processor: ReturnType<typeof makeTicketProcessor>,
+  rerun?: Parameters<typeof startTicketWorker>[0]['rerun'],
 ): void {
   const connection = new Redis(inject('redisUrl'), { maxRetriesPerRequest: null });
   const running = startTicketWorker({
@@ -70,6 +74,7 @@ export function testWorker(
     stalledIntervalMs: 30_000,
     backoff: { baseMs: 50, capMs: 400 },
     logger,
+    ...(rerun ? { rerun } : {}),
   });
   cleanups.push(async () => {
     await running.close(2000);
