@@ -333,6 +333,152 @@ describe('RedisTicketStore', () => {
     });
   });
 
+  it('reads the binding and the user data in one answer, and refuses an unknown ticket', async () => {
+    await created(store, aNewTicket('T-applicant', { userData: { order: 'A-17' } }));
+    await created(store, aNewTicket('T-applicant-bare'));
+    expect(await store.getApplicant('T-applicant')).toEqual({
+      binding: {
+        name: NAME,
+        idNumber: ID_NUMBER,
+        materials: { FacePic: { kind: 'bytes', base64: FACE_BASE64 } },
+      },
+      userData: { order: 'A-17' },
+    });
+    const bare = await store.getApplicant('T-applicant-bare');
+    expect(bare.binding).toEqual(await store.getBinding('T-applicant-bare'));
+    expect(bare.userData).toBeUndefined();
+    await expect(store.getApplicant('T-applicant-missing')).rejects.toThrow(TicketNotFoundError);
+    await redis.hdel(keys.ticket('T-applicant-bare'), 'binding');
+    await expect(store.getApplicant('T-applicant-bare')).rejects.toThrow(
+      /stored binding is missing/,
+    );
+  });
+
+  it('stores a first verdict with the provider materials, and gives both keys the retention', async () => {
+    const t = await created(store, aNewTicket('T-verdict'));
+    const lease = aLease();
+    const issued = after(t, 'token_issued', { state: 'token_issued', lease });
+    expect(await store.apply('T-verdict', 0, issued.next, issued.history)).toBe('applied');
+    const verdict = { statusCode: 1 as const, trustedScore: 91.5 };
+    const done = after(issued.next, 'verdict', {
+      state: 'passed',
+      verdict,
+      finishedAt: now + 1000,
+    });
+    const materials = { name: NAME, idNumber: ID_NUMBER };
+    expect(
+      await store.apply('T-verdict', 1, done.next, done.history, { providerMaterials: materials }),
+    ).toBe('applied');
+    const stored = await store.get('T-verdict');
+    expect(stored).toMatchObject({ state: 'passed', version: 2, verdict, lease });
+    expect(stored?.finishedAt).toBe(done.next.finishedAt);
+    expect(stored).not.toHaveProperty('lastError');
+    expect(await store.getProviderMaterials('T-verdict')).toEqual(materials);
+    expect(await store.history('T-verdict')).toEqual([issued.history, done.history]);
+    for (const key of [keys.ticket('T-verdict'), keys.history('T-verdict')]) {
+      expect(await redis.ttl(key)).toBeGreaterThan(RETENTION - 5);
+    }
+    expect(await redis.zscore(keys.state('passed'), 'T-verdict')).toBe(String(done.next.updatedAt));
+    expect(await redis.zscore(keys.state('token_issued'), 'T-verdict')).toBeNull();
+  });
+
+  it('deletes the fields a transition drops and keeps the others', async () => {
+    const t = await created(store, aNewTicket('T-drop'));
+    const issued = after(t, 'token_issued', { state: 'token_issued', lease: aLease() });
+    await store.apply('T-drop', 0, issued.next, issued.history);
+    const error = { code: 'PROVIDER_INVALID_PARAM', message: 'bad', retryable: false, at: now };
+    const failed = after(issued.next, 'failed', {
+      state: 'failed',
+      lastError: error,
+      finishedAt: now + 1000,
+    });
+    await store.apply('T-drop', 1, failed.next, failed.history);
+    expect(await redis.hkeys(keys.ticket('T-drop'))).toEqual(
+      expect.arrayContaining(['lease', 'lastError', 'finishedAt']),
+    );
+    // a retry drops the lease and finishedAt (present) and names verdict (absent); keeps lastError
+    const retried = after(failed.next, 'retried', { state: 'queued', attempts: 0 }, [
+      'lease',
+      'verdict',
+      'finishedAt',
+    ]);
+    expect(await store.apply('T-drop', 2, retried.next, retried.history)).toBe('applied');
+    const fields = await redis.hkeys(keys.ticket('T-drop'));
+    expect(fields).not.toContain('lease');
+    expect(fields).not.toContain('finishedAt');
+    expect(fields).not.toContain('verdict');
+    expect(await store.get('T-drop')).toMatchObject({
+      state: 'queued',
+      version: 3,
+      lastError: error,
+    });
+  });
+
+  it('removes the TTL a repair gave a finished ticket when the ticket is retried', async () => {
+    const t = await created(store, aNewTicket('T-repaired'));
+    const error = { code: 'PROVIDER_INVALID_PARAM', message: 'bad', retryable: false, at: now };
+    const failed = after(t, 'failed', {
+      state: 'failed',
+      lastError: error,
+      finishedAt: now + 1000,
+    });
+    await store.apply('T-repaired', 0, failed.next, failed.history);
+    // finished without an expiry, as the reconciler's walk may find one; the repair gives it one
+    await redis.persist(keys.ticket('T-repaired'));
+    await redis.persist(keys.history('T-repaired'));
+    const [restored] = await store.restore(['T-repaired']);
+    expect(restored?.expiryRestored).toBe(true);
+    expect(await redis.ttl(keys.history('T-repaired'))).toBeGreaterThan(0);
+    const retried = after(failed.next, 'retried', { state: 'queued', attempts: 0 }, ['finishedAt']);
+    expect(await store.apply('T-repaired', 1, retried.next, retried.history)).toBe('applied');
+    expect(await redis.ttl(keys.ticket('T-repaired'))).toBe(-1);
+    expect(await redis.ttl(keys.history('T-repaired'))).toBe(-1);
+    // and a transition between unfinished states leaves it without one
+    const stored = await store.get('T-repaired');
+    if (!stored) throw new Error('ticket vanished');
+    const issued = after(stored, 'token_issued', { state: 'token_issued', lease: aLease() });
+    expect(await store.apply('T-repaired', 2, issued.next, issued.history)).toBe('applied');
+    expect(await redis.ttl(keys.ticket('T-repaired'))).toBe(-1);
+    expect(await redis.ttl(keys.history('T-repaired'))).toBe(-1);
+  });
+
+  it('creates a ticket over a history list left without its hash, dropping that history', async () => {
+    await redis.rpush(keys.history('T-orphan-history'), '{"from":"queued","to":"failed"}');
+    await redis.expire(keys.history('T-orphan-history'), 60);
+    const t = await created(store, aNewTicket('T-orphan-history'));
+    expect(await store.history('T-orphan-history')).toEqual([]);
+    const issued = after(t, 'token_issued', { state: 'token_issued', lease: aLease() });
+    await store.apply('T-orphan-history', 0, issued.next, issued.history);
+    expect(await store.history('T-orphan-history')).toEqual([issued.history]);
+    expect(await redis.ttl(keys.history('T-orphan-history'))).toBe(-1);
+  });
+
+  it('answers a repeat of a ticket with and without history, and no call can discard it after', async () => {
+    const first = await store.create(aNewTicket('T-repeat'));
+    const again = await store.create(aNewTicket('T-repeat'));
+    expect(again).toMatchObject({ created: false, ticket: first.ticket });
+    expect(await redis.hexists(keys.ticket('T-repeat'), 'creator')).toBe(0);
+    expect(await store.discardCreated([first])).toEqual([]);
+    const issued = after(first.ticket, 'token_issued', { state: 'token_issued', lease: aLease() });
+    await store.apply('T-repeat', 0, issued.next, issued.history);
+    const third = await store.create(aNewTicket('T-repeat'));
+    expect(third.created).toBe(false);
+    expect(third.ticket).toMatchObject({ state: 'token_issued', version: 1 });
+    expect(await store.history('T-repeat')).toEqual([issued.history]);
+  });
+
+  it('refuses to count an attempt over a stored attempts that is not an integer, writing nothing', async () => {
+    await created(store, aNewTicket('T-bad-attempts'));
+    await redis.hset(keys.ticket('T-bad-attempts'), 'attempts', 'many');
+    const error = { code: 'PROVIDER_TIMEOUT', message: 'timed out', retryable: true, at: now };
+    await expect(store.recordAttemptError('T-bad-attempts', 0, error)).rejects.toThrow(
+      /not an integer/,
+    );
+    expect(
+      await redis.hmget(keys.ticket('T-bad-attempts'), 'version', 'attempts', 'lastError'),
+    ).toEqual(['0', 'many', null]);
+  });
+
   it('records when SubmitMaterials started, and creates nothing for an unknown ticket', async () => {
     await created(store, aNewTicket('T-submit', { callbackUrl: 'https://biz.example.test/hook' }));
     await store.markSubmitStarted('T-submit', now + 5);

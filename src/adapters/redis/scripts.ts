@@ -16,6 +16,7 @@
  * runs once more.
  */
 import { ReplyError, type Redis } from 'ioredis';
+import { TERMINAL_STATES } from '../../domain/ticket.js';
 import { refusingWhenFull } from './store-full.js';
 
 const CREATE = `#!lua
@@ -28,16 +29,22 @@ const CREATE = `#!lua
 -- only 'creator' is removed, unless it is this call's own token (the same TicketId twice in one
 -- call): a repeat by another call may be answered as accepted, so no call may discard the ticket
 -- any more, while one call's refusal covers all of its copies.
+-- One EXISTS over both keys: a new ticket (neither key) costs it and the HSET. A history list
+-- without its hash is not this ticket's (left by a hash deleted alone, by hand or by an eviction
+-- policy other than the required noeviction): it is deleted, as it only costs a call then.
 local n = tonumber(ARGV[2])
-if redis.call('EXISTS', KEYS[1]) == 1 then
-  if redis.call('HGET', KEYS[1], 'creator') ~= ARGV[1] then
+local found = redis.call('EXISTS', KEYS[1], KEYS[2])
+if found == 2 or (found == 1 and redis.call('EXISTS', KEYS[1]) == 1) then
+  local values = redis.call('HMGET', KEYS[1], 'creator', unpack(ARGV, 3, n + 2))
+  if values[1] and values[1] ~= ARGV[1] then
     redis.call('HDEL', KEYS[1], 'creator')
   end
-  local values = redis.call('HMGET', KEYS[1], unpack(ARGV, 3, n + 2))
-  table.insert(values, 1, 0)
+  values[1] = 0
   return values
 end
-redis.call('DEL', KEYS[2])
+if found == 1 then
+  redis.call('DEL', KEYS[2])
+end
 redis.call('HSET', KEYS[1], 'creator', ARGV[1], unpack(ARGV, n + 3))
 return {1}
 `;
@@ -48,8 +55,8 @@ const DISCARD_CREATED = `#!lua flags=allow-oom
 -- Deletes a ticket its creating call could not give a job, only while it is as that call left
 -- it: version 0, and 'creator' still that call's token (no repeat of it answered since).
 -- Returns 1 when deleted, else 0.
-if redis.call('HGET', KEYS[1], 'creator') ~= ARGV[1] then return 0 end
-if redis.call('HGET', KEYS[1], 'version') ~= '0' then return 0 end
+local found = redis.call('HMGET', KEYS[1], 'creator', 'version')
+if found[1] ~= ARGV[1] or found[2] ~= '0' then return 0 end
 redis.call('DEL', KEYS[1], KEYS[2])
 return 1
 `;
@@ -73,27 +80,42 @@ end
 return 0
 `;
 
+/** A Lua table whose keys are the finished states, from the one list of them. */
+const FINISHED_TABLE = `{${TERMINAL_STATES.map((state) => `[${JSON.stringify(state)}] = true`).join(', ')}}`;
+
 const APPLY = `#!lua
 -- KEYS[1] ticket hash; KEYS[2] ticket history list
--- ARGV[1] expected version; ARGV[2] history entry (JSON); ARGV[3] TTL in seconds for both keys,
--- 0 to keep them (PERSIST); ARGV[4] n, the number of fields to set; ARGV[5 .. 4+2n] field/value
--- pairs to set; ARGV[5+2n ..] fields to delete
+-- ARGV[1] expected version; ARGV[2] history entry (JSON); ARGV[3] TTL in seconds for both keys
+-- when the new state is finished, else 0; ARGV[4] n, the number of fields to set;
+-- ARGV[5 .. 4+2n] field/value pairs to set; ARGV[5+2n ..] fields to delete
 -- Returns {'missing'}; {'conflict', storedVersion} (nothing written); or {'applied', previousState}.
-local version = redis.call('HGET', KEYS[1], 'version')
+-- Every call below is a command Redis counts, so only the needed ones are made: one HMGET reads
+-- the version, the state and the fields to delete; only those present are deleted; and the TTL
+-- is removed (PERSIST) only when the ticket leaves a finished state, as only a finished ticket
+-- has one: every transition sets it (finished) or removes it (leaving a finished state), and
+-- EXPIRE_IF_FINISHED sets it on a finished ticket only.
+local FINISHED = ${FINISHED_TABLE}
+local n = tonumber(ARGV[4])
+local firstDel = 5 + 2 * n
+local read = redis.call('HMGET', KEYS[1], 'version', 'state', unpack(ARGV, firstDel))
+local version = read[1]
 if not version then return {'missing'} end
 if tonumber(version) ~= tonumber(ARGV[1]) then return {'conflict', version} end
-local previous = redis.call('HGET', KEYS[1], 'state')
-local n = tonumber(ARGV[4])
+local previous = read[2]
 redis.call('HSET', KEYS[1], unpack(ARGV, 5, 4 + 2 * n))
-if #ARGV >= 5 + 2 * n then
-  redis.call('HDEL', KEYS[1], unpack(ARGV, 5 + 2 * n))
+local present = {}
+for i = firstDel, #ARGV do
+  if read[i - firstDel + 3] then present[#present + 1] = ARGV[i] end
+end
+if #present > 0 then
+  redis.call('HDEL', KEYS[1], unpack(present))
 end
 redis.call('RPUSH', KEYS[2], ARGV[2])
 local ttl = tonumber(ARGV[3])
 if ttl > 0 then
   redis.call('EXPIRE', KEYS[1], ttl)
   redis.call('EXPIRE', KEYS[2], ttl)
-else
+elseif previous and FINISHED[previous] then
   redis.call('PERSIST', KEYS[1])
   redis.call('PERSIST', KEYS[2])
 end
@@ -106,12 +128,22 @@ const RECORD_ERROR = `#!lua
 -- Compare-and-set: counts the attempt, records its error and bumps the version, only if the
 -- ticket is still at the version the worker read; no history entry, updatedAt kept (it stays the
 -- time of the last transition). A transition computed from an earlier read is then refused.
+-- Reads version and attempts in one HMGET and writes all three in one HSET (a counted call
+-- fewer than HINCRBY after the read); attempts that are not an integer are refused as HINCRBY
+-- refuses them, before anything is written.
 -- Returns {'missing'}; {'conflict', storedVersion} (nothing written); or {'applied', attempts}.
-local version = redis.call('HGET', KEYS[1], 'version')
+local read = redis.call('HMGET', KEYS[1], 'version', 'attempts')
+local version = read[1]
 if not version then return {'missing'} end
 if tonumber(version) ~= tonumber(ARGV[1]) then return {'conflict', version} end
-redis.call('HSET', KEYS[1], 'lastError', ARGV[2], 'version', tonumber(version) + 1)
-return {'applied', tostring(redis.call('HINCRBY', KEYS[1], 'attempts', 1))}
+local attempts = tonumber(read[2] or '0')
+if not attempts or attempts % 1 ~= 0 then
+  return redis.error_reply('ERR hash value is not an integer')
+end
+attempts = attempts + 1
+redis.call('HSET', KEYS[1], 'lastError', ARGV[2], 'version', tonumber(version) + 1,
+  'attempts', attempts)
+return {'applied', string.format('%d', attempts)}
 `;
 
 const SET_IF_EXISTS = `#!lua

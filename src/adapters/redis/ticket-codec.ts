@@ -10,7 +10,7 @@ import {
 } from '../../domain/binding.js';
 import { TicketState, type Flow, type Ticket } from '../../domain/ticket.js';
 import type { FieldCipher } from './crypto.js';
-import type { ListedTicket, NewTicket, StoredTicket } from './ticket-store.js';
+import type { ListedTicket, NewTicket, StoredTicket } from './ticket-store-port.js';
 
 /** Hash fields that are encrypted. */
 export type EncryptedField = 'lease' | 'binding' | 'userData' | 'providerMaterials';

@@ -1,0 +1,198 @@
+/**
+ * The ticket store's port: {@link TicketStore} and the types it takes and answers. Its Redis
+ * adapter is `RedisTicketStore` (`ticket-store.ts`, which re-exports all of this).
+ */
+import type { TicketBinding } from '../../domain/binding.js';
+import type { Flow, HistoryEntry, Ticket, TicketError, TicketState } from '../../domain/ticket.js';
+import type { IndexCleanupReport } from './index-cleanup.js';
+import type { RestoredTicket, TicketScanPage } from './ticket-repair.js';
+
+/** A ticket with what only the store keeps about it. */
+export type StoredTicket = Ticket & {
+  /** ms since the epoch: when a worker began SubmitMaterials (see {@link TicketStore.markSubmitStarted}). */
+  submitStartedAt?: number;
+  /** Where the outcome is delivered. */
+  callbackUrl?: string;
+  /** The caller's digest of the creation payload, to tell a repeated request from a different one. */
+  payloadHash: string;
+};
+
+/** A ticket as listed: no lease (read one ticket with {@link TicketStore.get} for it). */
+export type ListedTicket = Omit<StoredTicket, 'lease'>;
+
+/** What {@link TicketStore.create} takes. */
+export interface NewTicket {
+  ticketId: string;
+  biz: string;
+  flow: Flow;
+  /** The applicant's data (name, identity number, material sources); stored encrypted. */
+  binding: TicketBinding;
+  /** The caller's opaque data, JSON-serialisable; stored encrypted. */
+  userData?: unknown;
+  batchId?: string;
+  callbackUrl?: string;
+  /**
+   * Digest of the creation payload. Use a keyed digest such as `FieldCipher.fingerprint`
+   * (`crypto.ts`): a plain hash of an identity number can be reversed by trying every number.
+   */
+  payloadHash: string;
+}
+
+/** {@link TicketStore.create}'s answer. */
+export interface CreateResult {
+  /** false: the ticket existed; nothing was written and `ticket` is the stored one. */
+  created: boolean;
+  ticket: StoredTicket;
+  /** The stored payload hash: equal to the request's for an idempotent repeat, else a conflict. */
+  payloadHash: string;
+  /** When `created`: the creating call's token, with which {@link TicketStore.discardCreated} takes it back. */
+  creation?: string;
+}
+
+/** {@link TicketStore.getApplicant}'s answer. */
+export interface Applicant {
+  /** As {@link TicketStore.getBinding} answers it. */
+  binding: TicketBinding;
+  /** As {@link TicketStore.getUserData} answers it: undefined when absent. */
+  userData: unknown;
+}
+
+/** What a transition may write besides the ticket (see {@link TicketStore.apply}). */
+export interface TransitionExtras {
+  /** What GetMaterials answered; stored encrypted. */
+  providerMaterials?: unknown;
+}
+
+/** `conflict`: the stored version was not the expected one; nothing was written. */
+export type ApplyOutcome = 'applied' | 'conflict' | 'missing';
+
+/**
+ * {@link TicketStore.recordAttemptError}'s answer: `applied` with the attempts so far and the new
+ * version, or `conflict` (the ticket moved on since it was read; nothing was written).
+ */
+export type RecordErrorOutcome =
+  { result: 'applied'; attempts: number; version: number } | { result: 'conflict' };
+
+/** {@link TicketStore.list}'s query. With both `state` and `batchId`: the batch's tickets in that state. */
+export interface ListQuery {
+  state?: TicketState;
+  batchId?: string;
+  /** `nextCursor` of the previous page. */
+  cursor?: string;
+  /** Page size, at least 1. */
+  limit: number;
+}
+
+/** One page of a listing, newest first (by `updatedAt` for a state, else by `createdAt`). */
+export interface TicketPage {
+  tickets: ListedTicket[];
+  /** Present when more entries follow. */
+  nextCursor?: string;
+}
+
+/** Persistence of tickets, their history and their indexes. */
+export interface TicketStore {
+  /** Creates a ticket in state `queued`, version 0, atomically unless it exists (then changes nothing). */
+  create(input: NewTicket): Promise<CreateResult>;
+  /**
+   * {@link create} for many tickets in two round trips (one pipeline of create scripts, one of
+   * index updates); the answers are in the order of `inputs`. All or nothing for the tickets it
+   * creates: when one create or an index update fails, those it created are taken back
+   * ({@link discardCreated}) and the error is thrown (a `StoreFullError` when Redis is full).
+   */
+  createMany(inputs: readonly NewTicket[]): Promise<CreateResult[]>;
+  /**
+   * Takes back tickets {@link createMany} created whose job could not be added: deletes each one
+   * still as that call left it (version 0, no repeat of its TicketId answered since), and its
+   * index entries. Results not `created` are ignored. Works when Redis is full. Returns the
+   * TicketIds deleted.
+   */
+  discardCreated(results: readonly CreateResult[]): Promise<string[]>;
+  /**
+   * One step of a walk over every ticket's hash (SCAN, about `count` keys examined), whatever the
+   * indexes say. Start with cursor `'0'`; the walk is complete when the answer's cursor is `'0'`.
+   */
+  scanTickets(cursor: string, count: number): Promise<TicketScanPage>;
+  /**
+   * Gives each ticket the index entries it lacks and a finished one without an expiry the rest of
+   * its retention. Answers what it found, per ticket present; with `createdBefore` (ms since the
+   * epoch), tickets created at or after it are left alone and out of the answer.
+   */
+  restore(
+    ticketIds: readonly string[],
+    options?: { createdBefore?: number },
+  ): Promise<RestoredTicket[]>;
+  /** The ticket with its lease decrypted; undefined when absent or expired. */
+  get(ticketId: string): Promise<StoredTicket | undefined>;
+  /**
+   * The decrypted binding, checked to be a {@link TicketBinding} (an Error naming the field when
+   * the stored one is not). Throws {@link TicketNotFoundError} when the ticket is absent.
+   */
+  getBinding(ticketId: string): Promise<TicketBinding>;
+  /** The decrypted user data; undefined when absent. */
+  getUserData(ticketId: string): Promise<unknown>;
+  /**
+   * {@link getBinding} and {@link getUserData} in one read (one HMGET), for the worker that asks
+   * for a token. Throws {@link TicketNotFoundError} when the ticket is absent.
+   */
+  getApplicant(ticketId: string): Promise<Applicant>;
+  /**
+   * Persists the result of a transition computed from the ticket at `expectedVersion`
+   * (compare-and-set): writes `next`, appends `history`, and sets the retention TTL when `next` is
+   * finished (removes it otherwise). `next.version` must be `expectedVersion + 1`. With
+   * `extras.providerMaterials`, keeps them as {@link saveProviderMaterials} does, in the same atomic
+   * write: only the worker whose transition is applied saves them.
+   */
+  apply(
+    ticketId: string,
+    expectedVersion: number,
+    next: Ticket,
+    history: HistoryEntry,
+    extras?: TransitionExtras,
+  ): Promise<ApplyOutcome>;
+  /**
+   * Counts a failed attempt and records its error, if the ticket is still at `expectedVersion`
+   * (compare-and-set), and bumps the version: a transition computed from a read before it is then
+   * refused as a conflict instead of overwriting `attempts` and `lastError`. No history entry;
+   * `updatedAt` stays the time of the last transition. On a conflict nothing is written: re-read
+   * and decide again. Throws {@link TicketNotFoundError}.
+   */
+  recordAttemptError(
+    ticketId: string,
+    expectedVersion: number,
+    error: TicketError,
+  ): Promise<RecordErrorOutcome>;
+  /**
+   * Keeps what GetMaterials answered (the person's data as Cloudauth recorded it), encrypted.
+   * Throws {@link TicketNotFoundError}.
+   */
+  saveProviderMaterials(ticketId: string, materials: unknown): Promise<void>;
+  /** What {@link saveProviderMaterials} kept, decrypted; undefined when absent. */
+  getProviderMaterials(ticketId: string): Promise<unknown>;
+  /** Records that SubmitMaterials is about to be sent (ms since the epoch). Throws {@link TicketNotFoundError}. */
+  markSubmitStarted(ticketId: string, at: number): Promise<void>;
+  /** The ticket's history, oldest first; empty when absent. */
+  history(ticketId: string): Promise<HistoryEntry[]>;
+  /**
+   * Tickets per state, from the indexes, finished ones past the retention left out (see the
+   * module comment on staleness). Read only.
+   */
+  countByState(): Promise<Record<TicketState, number>>;
+  /** A page of tickets, newest first; index entries whose ticket is gone or moved on are skipped. Read only. */
+  list(query: ListQuery): Promise<TicketPage>;
+  /** Which of `ticketIds` exist (pipelined EXISTS, in chunks). */
+  existing(ticketIds: readonly string[]): Promise<Set<string>>;
+  /**
+   * A batch's tickets per state, read from each ticket rather than the state indexes (which may
+   * be stale); expired tickets are left out.
+   */
+  countBatch(batchId: string): Promise<Record<TicketState, number>>;
+  /** A batch's tickets, oldest first, read `pageSize` at a time (never the whole batch in memory). */
+  batchTickets(batchId: string, pageSize?: number): AsyncIterable<ListedTicket>;
+  /**
+   * Drops the index entries that outlived their ticket or its state (see `index-cleanup.ts`):
+   * the reconciler's round runs it, in one process at a time. `maxChecks` (default 10000) bounds
+   * the entries of `all` and of the batches checked in one call; the next call goes on.
+   */
+  cleanIndexes(options?: { maxChecks?: number }): Promise<IndexCleanupReport>;
+}
