@@ -7,6 +7,7 @@
 import { Queue } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import { CloudauthClient } from './adapters/cloudauth/client.js';
+import { Cloudauth2018Provider } from './adapters/cloudauth/provider-2018.js';
 import type { Config } from './config.js';
 import { configWarnings } from './config-checks.js';
 import { ConfigError } from './errors.js';
@@ -251,8 +252,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
         processor: makeTicketProcessor({
           store,
           lifecycle,
-          cloudauth,
-          uploader,
+          provider: new Cloudauth2018Provider(cloudauth, uploader),
           // embedded mode talks to an emulator: its verdicts are marked so everywhere they show
           emulated: config.mode === 'embedded',
           limiter,

@@ -96,7 +96,8 @@ export function legalEvents(state: TicketState): TicketEventType[] {
 }
 
 /**
- * Applies `event` to `ticket` at `now` (ms since the epoch). Pure: returns a new ticket with
+ * Applies `event` to `ticket` at `now` (ms since the epoch). Pure: returns a copy of the ticket
+ * (every field it has, the domain's or not, that the event does not change or clear) with
  * `version` + 1 and `updatedAt = now`, and leaves the input untouched.
  *
  * Effects: `token_issued` / `token_renewed` set `lease`; `verdict` sets `verdict`; `failed` sets

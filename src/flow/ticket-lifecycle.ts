@@ -14,6 +14,13 @@ import type {
   TransitionExtras,
 } from '../adapters/redis/ticket-store.js';
 
+/** What {@link TicketLifecycle.advance} answers. */
+export interface Advanced<T extends Ticket> {
+  result: ApplyOutcome;
+  /** The ticket as written when applied, as given otherwise. */
+  ticket: T;
+}
+
 /** Sends a ticket's outward event for its current state, if it has one. */
 export type TicketPublisher = (ticket: Ticket & { callbackUrl?: string }) => Promise<void>;
 
@@ -35,29 +42,30 @@ export class TicketLifecycle {
 
   /**
    * Applies `event` to `t` if `t` is still the stored version, with `extras` in the same write;
-   * publishes the new state. `conflict`: another worker (or an operator) changed it first.
+   * publishes the new state. Answers the outcome and, when applied, the ticket as written (`t`
+   * otherwise). `conflict`: another worker (or an operator) changed it first.
    */
-  async advance(
-    t: Ticket & { callbackUrl?: string },
+  async advance<T extends Ticket & { callbackUrl?: string }>(
+    t: T,
     event: TicketEvent,
     extras?: TransitionExtras,
-  ): Promise<ApplyOutcome> {
+  ): Promise<Advanced<T>> {
     const { ticket, history } = transition(t, event, this.clock());
     const result = await this.deps.store.apply(t.ticketId, t.version, ticket, history, extras);
-    if (result === 'applied') {
-      this.deps.telemetry?.transitions.inc({ from: history.from, to: history.to });
-      this.deps.logger.info(
-        { ticketId: t.ticketId, from: history.from, to: history.to, event: event.type },
-        'ticket advanced',
-      );
-      await this.publish({
-        ...ticket,
-        ...(t.callbackUrl === undefined ? {} : { callbackUrl: t.callbackUrl }),
-      });
-    } else {
+    if (result !== 'applied') {
       this.deps.logger.debug({ ticketId: t.ticketId, result, event: event.type }, 'not applied');
+      return { result, ticket: t };
     }
-    return result;
+    this.deps.telemetry?.transitions.inc({ from: history.from, to: history.to });
+    this.deps.logger.info(
+      { ticketId: t.ticketId, from: history.from, to: history.to, event: event.type },
+      'ticket advanced',
+    );
+    // the transition copies every field it does not change or clear, the store's own beside the
+    // domain's (callback, submit mark, payload digest): the ticket as the store now holds it
+    const written = ticket as T;
+    await this.publish(written);
+    return { result, ticket: written };
   }
 
   /** Publishes the ticket's event for its state (again); harmless when already sent. */

@@ -78,9 +78,8 @@ export class TicketOperations {
       const t = await this.deps.store.get(ticketId);
       if (!t) throw new TicketNotFoundError(ticketId);
       if (!canApply(t.state, event.type)) throw new IllegalTransitionError(t.state, event.type);
-      if ((await this.deps.lifecycle.advance(t, event)) === 'applied') {
-        return (await this.deps.store.get(ticketId)) ?? t;
-      }
+      const { result, ticket } = await this.deps.lifecycle.advance(t, event);
+      if (result === 'applied') return ticket;
     }
     throw new Error(`ticket kept changing while ${event.type} was applied`);
   }

@@ -159,7 +159,7 @@ export class TicketReconciler {
     // failed after the ticket's last transition fails the ticket.
     if ((job.finishedOn ?? 0) < ticket.updatedAt) return 'ok';
     const stalled = STALLED_OUT.test(job.failedReason ?? '');
-    const applied = await this.#deps.lifecycle.advance(ticket, {
+    const { result } = await this.#deps.lifecycle.advance(ticket, {
       type: 'failed',
       error: {
         code: 'JOB_FAILED',
@@ -171,7 +171,7 @@ export class TicketReconciler {
         at: this.#clock(),
       },
     });
-    if (applied !== 'applied') return 'ok';
+    if (result !== 'applied') return 'ok';
     logger.warn({ ticketId, state: ticket.state, stalled }, 'ticket failed: its job had failed');
     return 'failed';
   }

@@ -9,7 +9,6 @@
  * the ticket again and decides from what the winner did.
  */
 import type { Job } from 'bullmq';
-import type { GetVerifyTokenResult } from '../adapters/cloudauth/types.js';
 import {
   IMAGE_FIELDS,
   fromStoredSource,
@@ -17,16 +16,13 @@ import {
   type MaterialSource,
   type TicketBinding,
 } from '../domain/binding.js';
-import type { RenewReason, RunMemory, Step } from '../domain/decide.js';
+import type { DecidedTicket, RenewReason, RunMemory, Step } from '../domain/decide.js';
 import type { Lease, Ticket, TicketEvent, Verdict } from '../domain/ticket.js';
 import { OrchestratorError } from '../errors.js';
-import {
-  prepareMaterials,
-  uploadMaterials,
-  type PreparedMaterials,
-} from '../adapters/oss/materials.js';
+import { prepareMaterials, type PreparedMaterials } from '../adapters/oss/materials.js';
 import type { TransitionExtras } from '../adapters/redis/ticket-store.js';
 import type { TicketJobData } from '../adapters/bullmq/queues.js';
+import type { ProviderOperation } from './provider.js';
 import type { TicketProcessorDeps } from './ticket-processor.js';
 
 /** One run of a ticket's job. */
@@ -37,27 +33,40 @@ export interface Run {
   memory: RunMemory;
   /** The images, loaded and checked once per run. */
   prepared?: PreparedMaterials;
-  /** The applicant's binding, read and decrypted once per run (it never changes). */
-  binding?: TicketBinding;
+  /** The applicant's binding and UserData, read and decrypted once per run (they never change). */
+  applicant?: Applicant;
   /** The provider action in flight, for throttling. */
   action?: string;
   /** The provider's refusal of the held lease, answered by a renewal or given back to the backoff. */
   refusal?: OrchestratorError;
 }
 
-/**
- * What a step leaves the run to do: go on (read the ticket and decide again), or wait until `at`
- * (ms since the epoch) in the delayed set, a later run and not a failed attempt. `poll` counts the
- * wait as a status re-check (the interval grows); a wait for Redis memory is not one.
- */
-export type Outcome = { kind: 'continue' } | { kind: 'wait'; at: number; poll: boolean };
+interface Applicant {
+  binding: TicketBinding;
+  userData: unknown;
+}
 
+/** The ticket as the executor reads it: the domain's, with the submit mark and callback. */
+export type StoredTicket = DecidedTicket & { callbackUrl?: string };
+
+/**
+ * What a step leaves the run to do: go on, or wait until `at` (ms since the epoch) in the delayed
+ * set, a later run and not a failed attempt. `poll` counts the wait as a status re-check (the
+ * interval grows); a wait for Redis memory is not one.
+ *
+ * Going on carries the ticket as the step left it when the step knows it (it wrote it, or wrote
+ * nothing), so the next decision needs no read; without it (a transition lost to another worker)
+ * the executor reads the ticket again. Every write the next step makes is a compare-and-set on the
+ * version, so deciding from the ticket a step left never overwrites what another worker did.
+ */
+export type Outcome =
+  { kind: 'continue'; ticket?: StoredTicket } | { kind: 'wait'; at: number; poll: boolean };
+
+/** Go on, reading the ticket again first. */
 export const CONTINUE: Outcome = { kind: 'continue' };
 
 /** The steps the executor carries out itself; `done` is the processor's (it settles the job). */
 export type ActiveStep = Exclude<Step, { kind: 'done' }>;
-
-type StoredTicket = Ticket & { submitStartedAt?: number };
 
 /** Carries out the steps of a ticket's run; one instance serves every job of a processor. */
 export class TicketSteps {
@@ -66,7 +75,7 @@ export class TicketSteps {
     private readonly clock: () => number,
   ) {}
 
-  /** Carries out `step` for `t` as read at the start of the step. */
+  /** Carries out `step` for `t` as read (or left by the previous step) at the start of the step. */
   carryOut(run: Run, t: StoredTicket, step: ActiveStep): Promise<Outcome> {
     switch (step.kind) {
       case 'get_token':
@@ -97,61 +106,63 @@ export class TicketSteps {
     }
   }
 
-  private async call<T>(run: Run, action: string, f: () => Promise<T>): Promise<T> {
+  /** A provider call, under the operation's QPS limit; the action is kept for throttling. */
+  private async call<T>(run: Run, operation: ProviderOperation, f: () => Promise<T>): Promise<T> {
+    const action = this.deps.provider.actions[operation];
     run.action = action;
     return this.deps.limiter.run(action, f);
   }
 
-  /** A transition; one lost to another worker is logged, and the run reads the ticket again. */
+  /**
+   * A transition. Applied, the run goes on with the ticket it wrote; lost to another worker, it
+   * is logged and the run reads the ticket again.
+   */
   private async advance(
-    t: Ticket,
+    t: StoredTicket,
     event: TicketEvent,
     extras?: TransitionExtras,
   ): Promise<Outcome> {
-    const result = await this.deps.lifecycle.advance(t, event, extras);
-    if (result !== 'applied') {
-      this.deps.logger.info(
-        { ticketId: t.ticketId, event: event.type, result },
-        'the ticket moved on meanwhile; reading it again',
-      );
-    }
+    const { result, ticket } = await this.deps.lifecycle.advance(t, event, extras);
+    if (result === 'applied') return { kind: 'continue', ticket };
+    this.deps.logger.info(
+      { ticketId: t.ticketId, event: event.type, result },
+      'the ticket moved on meanwhile; reading it again',
+    );
     return CONTINUE;
   }
 
-  private async bindingOf(run: Run): Promise<TicketBinding> {
-    return (run.binding ??= await this.deps.store.getBinding(run.ticketId));
+  private async applicantOf(run: Run): Promise<Applicant> {
+    return (run.applicant ??= await this.deps.store.getApplicant(run.ticketId));
   }
 
   private async prepared(run: Run): Promise<PreparedMaterials> {
     return (run.prepared ??= await prepareMaterials(
-      sourcesOf(await this.bindingOf(run)),
+      sourcesOf((await this.applicantOf(run)).binding),
       this.deps.images,
     ));
   }
 
   private async getToken(run: Run, t: Ticket): Promise<Lease> {
-    const [binding, userData] = await Promise.all([
-      this.bindingOf(run),
-      this.deps.store.getUserData(t.ticketId),
-    ]);
-    const r = await this.call(run, 'GetVerifyToken', () =>
-      this.deps.cloudauth.getVerifyToken({
-        biz: t.biz,
-        ticketId: t.ticketId,
-        binding: cloudauthBindingOf(t, binding),
-        ...(userData === undefined ? {} : { userData: userData as Record<string, unknown> }),
-      }),
+    const { binding, userData } = await this.applicantOf(run);
+    return this.call(run, 'start', () =>
+      this.deps.provider.start(
+        {
+          ticket: t,
+          binding,
+          ...(userData === undefined ? {} : { userData: userData as Record<string, unknown> }),
+        },
+        this.clock(),
+      ),
     );
-    return leaseOf(r, this.clock());
   }
 
-  private async issue(run: Run, t: Ticket): Promise<Outcome> {
+  private async issue(run: Run, t: StoredTicket): Promise<Outcome> {
     // the server flow checks every image before it takes a token (all problems at once)
     if (t.flow === 'server') await this.prepared(run);
     return this.advance(t, { type: 'token_issued', lease: await this.getToken(run, t) });
   }
 
-  private async renew(run: Run, t: Ticket, reason: RenewReason): Promise<Outcome> {
+  private async renew(run: Run, t: StoredTicket, reason: RenewReason): Promise<Outcome> {
     run.memory.renewals++;
     this.deps.logger.info({ ticketId: t.ticketId, reason }, 'asking for a new token');
     const lease = await this.getToken(run, t);
@@ -161,23 +172,22 @@ export class TicketSteps {
     return this.advance(t, { type: 'token_renewed', lease });
   }
 
+  /**
+   * Stages the materials, persists the submit mark, then submits: a run that dies after the mark
+   * is followed by one that asks the status before it submits again (the decider's rule).
+   */
   private async uploadAndSubmit(run: Run, t: StoredTicket): Promise<Outcome> {
     const lease = t.lease;
     if (!lease) throw new OrchestratorError('INTERNAL_ERROR', 'submission without a lease');
-    const binding = await this.bindingOf(run);
-    const entries = await uploadMaterials(this.deps.uploader, lease.sts, await this.prepared(run));
+    const { binding } = await this.applicantOf(run);
+    const staged = await this.deps.provider.stage(lease, await this.prepared(run));
     const mark = this.clock();
     await this.deps.store.markSubmitStarted(t.ticketId, mark);
-    const materials = [
-      ...(binding.name ? [{ type: 'Name', value: binding.name }] : []),
-      ...(binding.idNumber ? [{ type: 'IdentificationNumber', value: binding.idNumber }] : []),
-      ...entries,
-    ];
-    const answer = await this.call(run, 'SubmitMaterials', () =>
-      this.deps.cloudauth.submitMaterials({ verifyToken: lease.verifyToken, materials }),
+    const answer = await this.call(run, 'submit', () =>
+      this.deps.provider.submit(t, lease, binding, staged),
     );
     run.memory.status = { answer, from: 'SubmitMaterials', state: t.state, submitStartedAt: mark };
-    return CONTINUE;
+    return { kind: 'continue', ticket: { ...t, submitStartedAt: mark } };
   }
 
   private async checkStatus(
@@ -185,9 +195,7 @@ export class TicketSteps {
     t: StoredTicket,
     why: 'after_crash' | 'poll',
   ): Promise<Outcome> {
-    const answer = await this.call(run, 'GetStatus', () =>
-      this.deps.cloudauth.getStatus({ biz: t.biz, ticketId: t.ticketId }),
-    );
+    const answer = await this.call(run, 'status', () => this.deps.provider.status(t));
     if (why === 'after_crash' && answer.statusCode !== -1) {
       this.deps.logger.info(
         { ticketId: t.ticketId },
@@ -200,13 +208,13 @@ export class TicketSteps {
       state: t.state,
       submitStartedAt: t.submitStartedAt,
     };
-    return CONTINUE;
+    return { kind: 'continue', ticket: t };
   }
 
-  private async finish(run: Run, t: Ticket, found: Verdict): Promise<Outcome> {
+  private async finish(run: Run, t: StoredTicket, found: Verdict): Promise<Outcome> {
     const verdict: Verdict = this.deps.emulated === true ? { ...found, emulated: true } : found;
-    const providerMaterials = await this.call(run, 'GetMaterials', () =>
-      this.deps.cloudauth.getMaterials({ biz: t.biz, ticketId: t.ticketId }),
+    const providerMaterials = await this.call(run, 'materials', () =>
+      this.deps.provider.materials(t),
     );
     // saved with the verdict, atomically: a worker that lost the race writes nothing
     return this.advance(t, { type: 'verdict', verdict }, { providerMaterials });
@@ -220,39 +228,4 @@ function sourcesOf(binding: TicketBinding): Partial<Record<ImageField, MaterialS
     if (s) out[field] = fromStoredSource(s);
   }
   return out;
-}
-
-/** The binding GetVerifyToken sends: name and number; the interactive flow's materials too. */
-function cloudauthBindingOf(t: Ticket, binding: TicketBinding): Record<string, string> {
-  const out: Record<string, string> = {};
-  if (binding.name) out.Name = binding.name;
-  if (binding.idNumber) out.IdentificationNumber = binding.idNumber;
-  if (t.flow === 'interactive') {
-    for (const [field, s] of Object.entries(binding.materials)) {
-      if (s.kind === 'url') out[field] = s.url;
-      else if (s.kind === 'oss') out[field] = s.ref;
-    }
-  }
-  return out;
-}
-
-/** The lease of a GetVerifyToken answer; an unparseable STS Expiration counts as the token's. */
-export function leaseOf(r: GetVerifyTokenResult, now: number): Lease {
-  const tokenExpiresAt = now + r.verifyToken.durationSeconds * 1000;
-  const stsExpiresAt = Date.parse(r.stsToken.expiration);
-  return {
-    verifyToken: r.verifyToken.token,
-    tokenExpiresAt,
-    sts: {
-      accessKeyId: r.stsToken.accessKeyId,
-      accessKeySecret: r.stsToken.accessKeySecret,
-      securityToken: r.stsToken.token,
-      endPoint: r.stsToken.endPoint,
-      bucketName: r.stsToken.bucketName,
-      path: r.stsToken.path,
-      expiresAt: Number.isNaN(stsExpiresAt) ? tokenExpiresAt : stsExpiresAt,
-    },
-    pageUrl: r.cloudauthPageUrl,
-    issuedAt: now,
-  };
 }

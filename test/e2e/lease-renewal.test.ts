@@ -6,9 +6,8 @@
  * is `ok`.
  */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import type { Lease, Ticket, TicketEvent } from '../../src/domain/ticket.js';
-import type { TicketLifecycle } from '../../src/flow/ticket-lifecycle.js';
-import type { TicketStore } from '../../src/adapters/redis/ticket-store.js';
+import type { Ticket, TicketEvent } from '../../src/domain/ticket.js';
+import type { Advanced, TicketLifecycle } from '../../src/flow/ticket-lifecycle.js';
 import { smallJpeg } from '../support/images.js';
 import { aBinding, startTestOrchestrator, type TestOrchestrator } from '../support/orchestrator.js';
 import { observe, testProcessor, testWorker, type Cleanups } from '../support/processor.js';
@@ -75,24 +74,29 @@ describe('a held lease within the margin of its end', () => {
   it('renews a lease whose STS credential runs out within the margin before uploading with it', async () => {
     // a 30 min token: the margin is LEASE_MARGIN_SECONDS, 120 s
     const o = await orchestrator(1800, 1800);
-    // the first read of the issued lease finds it issued 29.5 min ago, its STS credential 30 s
-    // from its end, as a lease held since long ago would be (the emulator's credential itself is
-    // still good)
+    // the issued lease, as the run goes on with it, was issued 29.5 min ago, its STS credential
+    // 30 s from its end, as a lease held since long ago would be (the emulator's credential
+    // itself is still good)
     let aged = false;
-    const store = observe<TicketStore>(o.app.store, 'get', (_args, result) => {
-      const t = result as (Ticket & { lease?: Lease }) | undefined;
-      if (aged || t?.state !== 'token_issued' || t.lease === undefined) return undefined;
+    const lifecycle = observe<TicketLifecycle>(o.app.lifecycle, 'advance', (_args, result) => {
+      const { result: outcome, ticket: t } = result as Advanced<Ticket>;
+      if (aged || outcome !== 'applied' || t.state !== 'token_issued' || t.lease === undefined) {
+        return undefined;
+      }
       aged = true;
       return {
-        ...t,
-        lease: {
-          ...t.lease,
-          issuedAt: Date.now() - 1_770_000,
-          sts: { ...t.lease.sts, expiresAt: Date.now() + 30_000 },
+        result: outcome,
+        ticket: {
+          ...t,
+          lease: {
+            ...t.lease,
+            issuedAt: Date.now() - 1_770_000,
+            sts: { ...t.lease.sts, expiresAt: Date.now() + 30_000 },
+          },
         },
       };
     });
-    testWorker(o, cleanups, testProcessor(o, cleanups, { store }));
+    testWorker(o, cleanups, testProcessor(o, cleanups, { lifecycle }));
     await o.app.intake.enqueue({ ticketId: 'renew-sts', biz: 'RPMin', binding: aBinding(face) });
     await expectRenewedOnceBeforeUse(o, 'renew-sts');
     expect(aged).toBe(true);

@@ -19,6 +19,7 @@ import {
 import {
   cloudauthOf,
   killPoint,
+  providerOf,
   testProcessor,
   testWorker,
   type Cleanups,
@@ -56,7 +57,11 @@ describe('a run that dies after SubmitMaterials reached the provider', () => {
       'submitMaterials',
       'after',
     );
-    testWorker(o, cleanups, testProcessor(o, cleanups, { cloudauth: crash.port }));
+    testWorker(
+      o,
+      cleanups,
+      testProcessor(o, cleanups, { provider: providerOf(o, cleanups, crash.port) }),
+    );
     await o.app.intake.enqueue({ ticketId: 'once-answer', biz: 'RPMin', binding: aBinding(face) });
 
     const t = await o.waitFor('once-answer');

@@ -97,7 +97,9 @@ describe('TicketReconciler', () => {
     // ticket again but run again
     const failedTicket = await o.app.store.get('r-dead');
     if (!failedTicket) throw new Error('ticket vanished');
-    expect(await o.app.lifecycle.advance(failedTicket, { type: 'retried' })).toBe('applied');
+    expect((await o.app.lifecycle.advance(failedTicket, { type: 'retried' })).result).toBe(
+      'applied',
+    );
     expect(await o.app.queue.getJobState(jobIdOf('r-dead'))).toBe('failed');
     expect(await reconcilerOf(o).reconcile('r-dead')).toBe('rerun');
     expect(await o.app.store.get('r-dead')).toMatchObject({ state: 'queued' });
@@ -112,12 +114,12 @@ describe('TicketReconciler', () => {
       await o.app.intake.enqueue({ ticketId: id, biz: 'RPMin', binding: aBinding(face) });
       const t = await o.app.store.get(id);
       if (!t) throw new Error('ticket vanished');
-      expect(await o.app.lifecycle.advance(t, { type: 'failed', error })).toBe('applied');
+      expect((await o.app.lifecycle.advance(t, { type: 'failed', error })).result).toBe('applied');
     }
     // r-again is retried before its job's next attempt starts (a millisecond later at least)
     const failed = await o.app.store.get('r-again');
     if (!failed) throw new Error('ticket vanished');
-    expect(await o.app.lifecycle.advance(failed, { type: 'retried' })).toBe('applied');
+    expect((await o.app.lifecycle.advance(failed, { type: 'retried' })).result).toBe('applied');
     const retriedAt = (await o.app.store.get('r-again'))?.updatedAt ?? 0;
     await waitUntil('the clock past the retry', () => Date.now() > retriedAt, { everyMs: 1 });
 
@@ -154,7 +156,7 @@ describe('TicketReconciler', () => {
     // r-done is retried after its job completed (an operator's retry cut short before the job)
     const done = await o.app.store.get('r-done');
     if (!done) throw new Error('ticket vanished');
-    expect(await o.app.lifecycle.advance(done, { type: 'retried' })).toBe('applied');
+    expect((await o.app.lifecycle.advance(done, { type: 'retried' })).result).toBe('applied');
     expect(await o.app.queue.getJobState(jobIdOf('r-done'))).toBe('completed');
     expect(await reconcilerOf(o).reconcile('r-done')).toBe('rerun');
     expect(await o.app.queue.getJobState(jobIdOf('r-done'))).toBe('waiting');

@@ -1,12 +1,16 @@
 /**
  * The provider's materials are saved with the verdict, in the same compare-and-set: a worker that
- * lost the race to another (a stale version) writes neither the verdict nor its materials.
+ * lost the race to another (a stale version) writes neither the verdict nor its materials. And the
+ * ticket a transition answers is the one the store holds after it: the executor decides its next
+ * step from that answer without reading the ticket again.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
+import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { transition } from '../../src/domain/ticket-machine.js';
-import type { Lease, Ticket } from '../../src/domain/ticket.js';
+import type { Lease, Ticket, TicketEvent } from '../../src/domain/ticket.js';
+import { TicketLifecycle } from '../../src/flow/ticket-lifecycle.js';
 import { FieldCipher } from '../../src/adapters/redis/crypto.js';
 import { RedisTicketStore } from '../../src/adapters/redis/ticket-store.js';
 
@@ -81,5 +85,44 @@ describe('a verdict saved with the provider materials', () => {
 
     expect(await store.getProviderMaterials('vm-1')).toEqual({ name: 'winner' });
     expect((await store.get('vm-1'))?.verdict).toEqual({ statusCode: 1 });
+  });
+});
+
+describe('the ticket a transition answers', () => {
+  it('is the ticket the store then reads, through every transition of a run and a retry', async () => {
+    const lifecycle = new TicketLifecycle({
+      store,
+      logger: pino({ level: 'silent' }),
+      clock: () => NOW + 500,
+    });
+    await store.create({
+      ticketId: 'vm-2',
+      biz: 'RPMin',
+      flow: 'server',
+      binding: { name: '李三', materials: {} },
+      payloadHash: 'h',
+      callbackUrl: 'https://hooks.example.test/verify',
+    });
+    await store.markSubmitStarted('vm-2', NOW + 100);
+    const events: TicketEvent[] = [
+      { type: 'token_issued', lease: aLease() },
+      { type: 'submitted' },
+      {
+        type: 'failed',
+        error: { code: 'INTERNAL_ERROR', message: 'x', retryable: true, at: NOW + 400 },
+      },
+      { type: 'retried' },
+      { type: 'token_issued', lease: aLease() },
+      { type: 'verdict', verdict: { statusCode: 2, auditConclusions: 'photo unclear' } },
+    ];
+    let t = await store.get('vm-2');
+    for (const event of events) {
+      if (t === undefined) throw new Error('vm-2 is gone');
+      const advanced = await lifecycle.advance(t, event);
+      expect(advanced.result, event.type).toBe('applied');
+      t = await store.get('vm-2');
+      expect(advanced.ticket, event.type).toEqual(t);
+    }
+    expect(t?.state).toBe('not_passed');
   });
 });

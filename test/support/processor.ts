@@ -7,6 +7,7 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { inject } from 'vitest';
 import { CloudauthClient } from '../../src/adapters/cloudauth/client.js';
+import { Cloudauth2018Provider } from '../../src/adapters/cloudauth/provider-2018.js';
 import { makeTicketProcessor, type TicketProcessorDeps } from '../../src/flow/ticket-processor.js';
 import { startTicketWorker } from '../../src/adapters/bullmq/ticket-worker.js';
 import { TEST_KEY_ID, TEST_KEY_SECRET } from './emulator.js';
@@ -29,6 +30,15 @@ export function cloudauthOf(o: TestOrchestrator, cleanups: Cleanups): CloudauthC
   return cloudauth;
 }
 
+/** The 2018-09-16 provider over {@link cloudauthOf} and the orchestrator's uploader. */
+export function providerOf(
+  o: TestOrchestrator,
+  cleanups: Cleanups,
+  cloudauth: CloudauthClient = cloudauthOf(o, cleanups),
+): Cloudauth2018Provider {
+  return new Cloudauth2018Provider(cloudauth, o.app.uploader);
+}
+
 /** The processor as the app builds it, over the orchestrator's parts, with `overrides`. */
 export function testProcessor(
   o: TestOrchestrator,
@@ -39,8 +49,7 @@ export function testProcessor(
   return makeTicketProcessor({
     store: o.app.store,
     lifecycle: o.app.lifecycle,
-    cloudauth: overrides.cloudauth ?? cloudauthOf(o, cleanups),
-    uploader: o.app.uploader,
+    provider: overrides.provider ?? providerOf(o, cleanups),
     limiter: o.app.limiter,
     logger,
     settings: {
