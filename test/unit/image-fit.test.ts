@@ -95,6 +95,16 @@ describe('fitImage', () => {
       'damaged or truncated JPEG',
     ],
     [
+      // over the pixels checked by a decode into a buffer: checked by the dropped JPEG encoding
+      'a truncated JPEG of 1.2 MP under 2 MB',
+      async () => {
+        const j = await noiseJpeg(1200, 1000, 5);
+        expect(j.length).toBeLessThan(2 * 1024 * 1024);
+        return j.subarray(0, Math.floor(j.length / 2));
+      },
+      'damaged or truncated JPEG',
+    ],
+    [
       'a truncated BMP',
       () => {
         const b = bmpFile({ width: 40, height: 30, bitsPerPixel: 24, pixel: quadrants(40, 30) });
