@@ -1,19 +1,41 @@
 /**
  * Benchmark 2, latency-bound efficiency: every Cloudauth call answered after 100 ms (emulator
- * faults `{"*":{"latencyMs":100}}`), our worker at concurrency 200: achieved tickets/s over the
- * ideal, concurrency ÷ (Cloudauth calls per ticket × 100 ms), the calls counted by the emulator.
- * The OSS upload is not in the sum: the OSS emulator has no latency injection, so it costs what a
- * loopback PUT costs. For context, plain BullMQ at the same concurrency with a processor that
- * sleeps 100 ms × the same number of calls, run interleaved with ours (A B B A …), each round in a
- * fresh process; the window is the first job's start to the last one's finish, as in benchmark 1.
- * Rounds are a whole number of waves (tickets a multiple of the concurrency), so the issue's ideal
- * and that of a perfect worker running waves agree.
+ * faults `{"*":{"latencyMs":100}}`), our worker at concurrency 20, a load where CPU is not the
+ * limit (about 67 tickets/s; at concurrency 200 even a bare worker ran out of CPU on two cores
+ * before it ran out of latency, so that benchmark measured CPU). Two rows:
+ *
+ * 1. Achieved tickets/s over the ideal, concurrency ÷ (Cloudauth calls per ticket × 100 ms), the
+ *    calls counted by the emulator (every answered call, `ok` or not: each waited 100 ms). Rounds
+ *    are a whole number of waves (tickets a multiple of the concurrency), so the issue's ideal and
+ *    that of a perfect worker running waves agree. For context, plain BullMQ at the same
+ *    concurrency with a processor that sleeps 100 ms × the same number of calls, run interleaved
+ *    with ours (A B B A …), each round in a fresh process; the window is the first job's start to
+ *    the last one's finish, as in benchmark 1.
+ * 2. The time a ticket spends in the orchestrator beyond the provider's answers: its job's wall
+ *    time in the worker (BullMQ's `processedOn` to `finishedOn`, both stamped by the worker, read
+ *    from the completed jobs the worker keeps, JOB_KEEP_COMPLETED_SECONDS) less its Cloudauth calls
+ *    × 100 ms; p50 and p99 over every ticket of every round. A server ticket at zero review time
+ *    finishes in one run; a job that ran more than once (BullMQ's `ats` > 1: it waited in the
+ *    delayed set or was retried) keeps only its last run's start, so its runs cannot be summed: it
+ *    is left out and counted in the row's detail. The calls are counted per action, not per
+ *    ticket: when every action was called exactly once per ticket, each ticket's share is exact;
+ *    otherwise it is the mean, and the detail says so.
+ *
+ * The OSS upload counts as orchestrator time. The OSS emulator has no latency injection, so its
+ * PutObject costs what our ali-oss client's work, a loopback round trip and the emulator storing
+ * the object cost; only the injected 100 ms per Cloudauth call is subtracted, so that PUT, like the
+ * emulator's own handling of each Cloudauth call and every loopback round trip, counts against us:
+ * the figure is an upper bound on the orchestrator's own time. (In production the PUT's network
+ * time to OSS would be the provider's; the ideal leaves it out, as before.) The bare baseline's
+ * time beyond its sleep, in the same detail, is what BullMQ alone costs a job on this machine.
  */
 import { Redis } from 'ioredis';
 import { emulatorAdmin, failedCalls, okCalls } from './lib/bench-emulator.js';
 import { BenchTickets } from './lib/bench-tickets.js';
 import { newRoundContext, runLoggedRound, type RoundResult } from './lib/drain-round.js';
 import { interleave, medianOf, ratioOf } from './lib/interleave.js';
+import { spreadOf, type Spread } from './lib/percentiles.js';
+import { completedJobs, type CompletedJob, type QueueKeys } from './lib/queue-progress.js';
 import { totalCalls } from './lib/redis-stats.js';
 import {
   BARE_PREFIX,
@@ -29,14 +51,35 @@ import {
 } from './lib/sides.js';
 import type { Benchmark, BenchRow } from './types.js';
 
-const CONCURRENCY = 200;
+const CONCURRENCY = 20;
 const LATENCY_MS = 100;
-const GOAL = 0.9;
+const EFFICIENCY_GOAL = 0.95;
+const ORCHESTRATOR_P99_GOAL_MS = 25;
+
+/** One round of either side, with its jobs' time beyond the provider's answers. */
+interface LatencyRound {
+  result: RoundResult;
+  /** Per job, the time spent waiting on the provider: calls × 100 ms (ours), the sleep (bare). */
+  providerMs: number;
+  /** Per job that ran once, its wall time in the worker less `providerMs`, in ms. */
+  beyondMs: number[];
+  /** The same, less the first wave (the first `CONCURRENCY` jobs started, by a cold process). */
+  warmBeyondMs: number[];
+  /** Jobs left out of `beyondMs` because they ran more than once (or have no run count). */
+  multiRun: number;
+}
+
+/** Cloudauth calls per ticket in a round. */
+interface TicketCalls {
+  /** Every answered call over the completed tickets. */
+  perTicket: number;
+  /** Every action was called exactly once per ticket, so each ticket's share is known. */
+  exact: boolean;
+}
 
 export const benchLatency: Benchmark = async (options) => {
-  const sizes = options.quick
-    ? { rounds: 1, tickets: 3 * CONCURRENCY }
-    : { rounds: 3, tickets: 10 * CONCURRENCY };
+  const sizes = options.quick ? { rounds: 1, waves: 10 } : { rounds: 4, waves: 50 };
+  const count = sizes.waves * CONCURRENCY;
   const redis = new Redis(options.redisUrl, { maxRetriesPerRequest: 3 });
   const emulator = emulatorAdmin(options.emulatorUrl);
   try {
@@ -45,11 +88,12 @@ export const benchLatency: Benchmark = async (options) => {
     const tickets = await BenchTickets.create();
     const secrets = newSecrets();
     const env = ourWorkerEnv(options, secrets, { WORKER_CONCURRENCY: String(CONCURRENCY) });
-    let callsPerTicket = 3;
-    const results = await interleave(sizes.rounds, {
+    // ours runs first (A B B A …): the baseline sleeps for the calls our last round made
+    let sleepMs = 3 * LATENCY_MS;
+    const results = await interleave<LatencyRound>(sizes.rounds, {
       ours: async (round) => {
-        const requests = tickets.requests(`lat-o${round}`, sizes.tickets, round + 11);
-        const r = await runLoggedRound(
+        const requests = tickets.requests(`lat-o${round}`, count, round + 11);
+        const result = await runLoggedRound(
           ctx,
           {
             name: `ours #${round + 1}`,
@@ -61,58 +105,89 @@ export const benchLatency: Benchmark = async (options) => {
           },
           'tickets/s',
         );
-        callsPerTicket = cloudauthCallsPerTicket(r);
-        return r;
+        const calls = callsOf(result);
+        sleepMs = Math.round(calls.perTicket) * LATENCY_MS;
+        return measured(redis, OUR_QUEUE, result, calls.perTicket * LATENCY_MS);
       },
-      baseline: (round) =>
-        runLoggedRound(
+      baseline: async (round) => {
+        const sleep = sleepMs;
+        const result = await runLoggedRound(
           ctx,
           {
-            name: `BullMQ sleep ${sleepMsOf(callsPerTicket)} ms #${round + 1}`,
-            count: sizes.tickets,
+            name: `BullMQ sleep ${sleep} ms #${round + 1}`,
+            count,
             keys: BARE_QUEUE,
             produce: () =>
               addBulk(
                 redis,
                 BARE_PREFIX,
                 BARE_QUEUE_NAME,
-                Array.from({ length: sizes.tickets }, (_, i) => ({ i })),
+                Array.from({ length: count }, (_, i) => ({ i })),
               ),
             startWorkers: () => [
               startBareWorker(options, `latency-bare-${round}`, {
                 mode: 'sleep',
                 concurrency: CONCURRENCY,
-                sleepMs: sleepMsOf(callsPerTicket),
+                sleepMs: sleep,
               }),
             ],
             timeoutMs: 600_000,
           },
           'jobs/s',
-        ),
+        );
+        return measured(redis, BARE_QUEUE, result, sleep);
+      },
     });
-    await emulator.setFaults({});
-    return [oursRow(results.ours, sizes.tickets), bullmqRow(results.baseline, callsPerTicket)];
+    return [
+      efficiencyRow(results.ours, count),
+      bullmqRow(results.baseline),
+      orchestratorRow(results.ours, results.baseline),
+    ];
   } finally {
+    await emulator.setFaults({}).catch(() => undefined);
     redis.disconnect();
   }
 };
 
-function cloudauthCallsPerTicket(r: RoundResult): number {
-  return totalCalls(okCalls(r.calls)) / r.completed;
+/** Reads the round's completed jobs (before the next round flushes them). */
+async function measured(
+  redis: Redis,
+  keys: QueueKeys,
+  result: RoundResult,
+  providerMs: number,
+): Promise<LatencyRound> {
+  const jobs = await completedJobs(redis, keys);
+  const started = jobs
+    .filter((j) => Number.isFinite(j.processedOn))
+    .sort((a, b) => a.processedOn - b.processedOn);
+  const firstWave = new Set(started.slice(0, CONCURRENCY));
+  const once = started.filter((j) => j.runs === 1);
+  const beyond = (j: CompletedJob) => j.finishedOn - j.processedOn - providerMs;
+  return {
+    result,
+    providerMs,
+    beyondMs: once.map(beyond),
+    warmBeyondMs: once.filter((j) => !firstWave.has(j)).map(beyond),
+    multiRun: jobs.length - once.length,
+  };
 }
 
-function sleepMsOf(callsPerTicket: number): number {
-  return Math.round(callsPerTicket) * LATENCY_MS;
+function callsOf(r: RoundResult): TicketCalls {
+  const byAction = Object.values(r.calls).map(totalCalls);
+  return {
+    perTicket: byAction.reduce((a, b) => a + b, 0) / r.completed,
+    exact: byAction.every((n) => n === r.completed),
+  };
 }
 
 function idealOf(callsPerTicket: number): number {
   return CONCURRENCY / ((callsPerTicket * LATENCY_MS) / 1000);
 }
 
-function oursRow(rounds: RoundResult[], tickets: number): BenchRow {
-  const calls = medianOf(rounds, cloudauthCallsPerTicket);
+function efficiencyRow(rounds: LatencyRound[], tickets: number): BenchRow {
+  const calls = medianOf(rounds, (r) => callsOf(r.result).perTicket);
   const ideal = idealOf(calls);
-  const achieved = medianOf(rounds, (r) => r.perSecond);
+  const achieved = medianOf(rounds, (r) => r.result.perSecond);
   const ratio = ratioOf(achieved, ideal);
   return {
     id: 'latency.efficiency',
@@ -121,37 +196,37 @@ function oursRow(rounds: RoundResult[], tickets: number): BenchRow {
     baseline: Math.round(ideal),
     unit: 'tickets/s',
     ratio,
-    goal: `ratio >= ${GOAL}`,
-    met: ratio !== null && ratio >= GOAL,
+    goal: `ratio >= ${EFFICIENCY_GOAL}`,
+    met: ratio !== null && ratio >= EFFICIENCY_GOAL,
     detail: {
-      rounds: rounds.map((r) => ({
+      rounds: rounds.map(({ result: r }) => ({
         round: r.name,
-        ticketsPerSecond: Math.round(r.perSecond),
-        efficiency: ratioOf(r.perSecond, idealOf(cloudauthCallsPerTicket(r))),
-        windowSeconds: Math.round(r.window.seconds * 100) / 100,
-        workerCpuMsPerTicket: Math.round(r.workerCpuMsPerJob * 100) / 100,
+        ticketsPerSecond: round1(r.perSecond),
+        efficiency: ratioOf(r.perSecond, idealOf(callsOf(r).perTicket)),
+        windowSeconds: round2(r.window.seconds),
+        workerCpuMsPerTicket: round2(r.workerCpuMsPerJob),
         cpuBoundCeiling: Math.round(1000 / r.workerCpuMsPerJob),
-        emulatorCpuMsPerTicket: Math.round(r.emulatorCpuMsPerJob * 100) / 100,
+        emulatorCpuMsPerTicket: round2(r.emulatorCpuMsPerJob),
         cloudauthCalls: okCalls(r.calls),
         ...(Object.keys(failedCalls(r.calls)).length > 0
           ? { failedCalls: failedCalls(r.calls) }
           : {}),
       })),
       ticketsPerRound: tickets,
-      medianCpuBoundCeiling: Math.round(medianOf(rounds, (r) => 1000 / r.workerCpuMsPerJob)),
+      waves: tickets / CONCURRENCY,
       cloudauthCallsPerTicket: calls,
       ideal: `${CONCURRENCY} / (${calls} calls × ${LATENCY_MS} ms)`,
       oss: 'one PutObject per ticket, not in the ideal: the OSS emulator has no latency injection',
       cpuBoundCeiling:
-        'tickets/s one worker process could reach if CPU were its only limit: 1000 / its CPU ms per ticket',
+        'tickets/s one worker process could reach if CPU were its only limit: 1000 / its CPU ms per ticket (far above the ideal: CPU is not the limit here)',
     },
   };
 }
 
-function bullmqRow(rounds: RoundResult[], callsPerTicket: number): BenchRow {
-  const sleepMs = sleepMsOf(callsPerTicket);
+function bullmqRow(rounds: LatencyRound[]): BenchRow {
+  const sleepMs = medianOf(rounds, (r) => r.providerMs);
   const ideal = CONCURRENCY / (sleepMs / 1000);
-  const achieved = medianOf(rounds, (r) => r.perSecond);
+  const achieved = medianOf(rounds, (r) => r.result.perSecond);
   return {
     id: 'latency.bullmq',
     label: `plain BullMQ, ${sleepMs} ms sleep per job, concurrency ${CONCURRENCY}, vs ideal`,
@@ -159,14 +234,60 @@ function bullmqRow(rounds: RoundResult[], callsPerTicket: number): BenchRow {
     baseline: Math.round(ideal),
     unit: 'jobs/s',
     ratio: ratioOf(achieved, ideal),
-    goal: 'context (issue: 0.85)',
+    goal: 'context',
     met: null,
     detail: {
-      rounds: rounds.map((r) => ({
+      rounds: rounds.map(({ result: r }) => ({
         round: r.name,
-        jobsPerSecond: Math.round(r.perSecond),
-        windowSeconds: Math.round(r.window.seconds * 100) / 100,
+        jobsPerSecond: round1(r.perSecond),
+        efficiency: ratioOf(r.perSecond, ideal),
+        windowSeconds: round2(r.window.seconds),
       })),
     },
   };
 }
+
+function orchestratorRow(ours: LatencyRound[], bare: LatencyRound[]): BenchRow {
+  const all = ours.flatMap((r) => r.beyondMs);
+  const spread = all.length > 0 ? spreadOf(all) : undefined;
+  const calls = medianOf(ours, (r) => callsOf(r.result).perTicket);
+  const p99 = spread?.p99 ?? Number.NaN;
+  return {
+    id: 'latency.orchestrator',
+    label: `ms per ticket in the orchestrator beyond its ${calls} × ${LATENCY_MS} ms Cloudauth answers, p99 (p50 ${spread?.p50 ?? '—'})`,
+    value: p99,
+    baseline: null,
+    unit: 'ms',
+    ratio: p99,
+    goal: `p99 <= ${ORCHESTRATOR_P99_GOAL_MS} ms`,
+    met: p99 <= ORCHESTRATOR_P99_GOAL_MS,
+    detail: {
+      allRounds: spread ?? 'no ticket ran in one run',
+      afterFirstWave: spreadOrNull(ours.flatMap((r) => r.warmBeyondMs)),
+      firstWave: `each round's first wave (its first ${CONCURRENCY} jobs by processedOn) runs in a cold process (JIT, first connections, first image decode); it is in allRounds and the row's figure, left out of afterFirstWave`,
+      rounds: ours.map((r) => ({
+        round: r.result.name,
+        ...spreadOrNull(r.beyondMs),
+        afterFirstWave: spreadOrNull(r.warmBeyondMs),
+        callsPerTicket: callsOf(r.result).perTicket,
+        callsPerTicketExact: callsOf(r.result).exact,
+        ranMoreThanOnce: r.multiRun,
+      })),
+      ticketsRanMoreThanOnce: ours.reduce((n, r) => n + r.multiRun, 0),
+      measured:
+        "per ticket: its job's finishedOn − processedOn (the worker's stamps, one run) − Cloudauth calls × 100 ms; tickets whose job ran more than once (BullMQ ats > 1) left out, their earlier runs' starts being lost",
+      oss: "the PutObject (OSS emulator, no injected latency: our client's work plus a loopback round trip) counts as orchestrator time, as do the emulator's handling of each call and the loopback round trips: an upper bound",
+      bareBullmqBeyondSleep: {
+        ...spreadOrNull(bare.flatMap((r) => r.beyondMs)),
+        note: "plain BullMQ's finishedOn − processedOn − its sleep: what BullMQ alone costs a job here",
+      },
+    },
+  };
+}
+
+function spreadOrNull(values: readonly number[]): Spread | null {
+  return values.length > 0 ? spreadOf(values) : null;
+}
+
+const round1 = (n: number) => Math.round(n * 10) / 10;
+const round2 = (n: number) => Math.round(n * 100) / 100;

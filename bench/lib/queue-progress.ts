@@ -91,22 +91,58 @@ export function windowOf(starts: readonly number[], finishes: readonly number[])
   };
 }
 
-/** Reads the completed jobs' `processedOn` and `finishedOn` (read after the phase's counts). */
-export async function completedWindow(redis: Redis, keys: QueueKeys): Promise<JobWindow> {
+/** A completed job's timestamps, stamped by the worker that ran it (ms since the epoch). */
+export interface CompletedJob {
+  id: string;
+  /**
+   * When its last run started: BullMQ stamps `processedOn` at every move to active, so a job that
+   * ran more than once keeps only its last run's start.
+   */
+  processedOn: number;
+  /** When it completed (the completed set's score, also the job's `finishedOn`). */
+  finishedOn: number;
+  /**
+   * Runs started (BullMQ's `ats`): 1 for a job that ran once; more when it waited in the delayed
+   * set or was retried. NaN when the job has no such field.
+   */
+  runs: number;
+}
+
+/** Reads every completed job's timestamps (read after the phase's counts: not metered). */
+export async function completedJobs(redis: Redis, keys: QueueKeys): Promise<CompletedJob[]> {
   const flat = await redis.zrange(keys.completed, '0', '-1', 'WITHSCORES');
-  const ids: string[] = [];
-  const finishes: number[] = [];
+  const finished: { id: string; finishedOn: number }[] = [];
   for (let i = 0; i + 1 < flat.length; i += 2) {
-    ids.push(flat[i] ?? '');
-    finishes.push(Number(flat[i + 1]));
+    finished.push({ id: flat[i] ?? '', finishedOn: Number(flat[i + 1]) });
   }
-  const starts: number[] = [];
-  for (let i = 0; i < ids.length; i += 1000) {
+  const jobs: CompletedJob[] = [];
+  for (let i = 0; i < finished.length; i += 1000) {
+    const chunk = finished.slice(i, i + 1000);
     const pipeline = redis.pipeline();
-    for (const id of ids.slice(i, i + 1000)) pipeline.hget(keys.job(id), 'processedOn');
-    for (const [, value] of (await pipeline.exec()) ?? []) {
-      if (value !== null && value !== undefined) starts.push(Number(value));
-    }
+    for (const { id } of chunk) pipeline.hmget(keys.job(id), 'processedOn', 'ats');
+    const answers = (await pipeline.exec()) ?? [];
+    chunk.forEach(({ id, finishedOn }, j) => {
+      const [processedOn, ats] = (answers[j]?.[1] ?? []) as (string | null)[];
+      jobs.push({
+        id,
+        processedOn: numberOrNaN(processedOn),
+        finishedOn,
+        runs: numberOrNaN(ats),
+      });
+    });
   }
-  return windowOf(starts, finishes);
+  return jobs;
+}
+
+function numberOrNaN(value: string | null | undefined): number {
+  return value === null || value === undefined ? Number.NaN : Number(value);
+}
+
+/** The window of the completed jobs, from their `processedOn` and `finishedOn`. */
+export async function completedWindow(redis: Redis, keys: QueueKeys): Promise<JobWindow> {
+  const jobs = await completedJobs(redis, keys);
+  return windowOf(
+    jobs.map((j) => j.processedOn).filter((t) => Number.isFinite(t)),
+    jobs.map((j) => j.finishedOn),
+  );
 }
