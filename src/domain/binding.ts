@@ -85,21 +85,26 @@ export function parseMaterialSource(field: string, value: string): MaterialSourc
 }
 
 function decodeBase64(field: string, data: string): Buffer {
-  const compact = data.replace(/\s+/g, '');
-  if (compact === '' || compact.length % 4 !== 0 || !BASE64.test(compact)) {
+  const compact = data.replace(/\s/g, '');
+  if (compact.length % 4 !== 0 || !BASE64.test(compact)) {
     throw new ValidationError(field, 'is not valid base64');
   }
   return Buffer.from(compact, 'base64');
 }
 
+/**
+ * Whether `bytes` begin with `signature`. Shorter bytes do not, with no length check: an index
+ * past their end reads undefined.
+ */
+function beginsWith(bytes: Uint8Array, signature: readonly number[]): boolean {
+  return signature.every((b, i) => bytes[i] === b);
+}
+
 /** The image type of `bytes` by signature, or undefined when it is none Cloudauth takes. */
 export function sniffImageType(bytes: Uint8Array): ImageType | undefined {
-  if (bytes.length >= 3 && bytes[0] === 0xff && bytes[1] === 0xd8 && bytes[2] === 0xff) {
-    return 'jpeg';
-  }
-  const png = [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a];
-  if (bytes.length >= 8 && png.every((b, i) => bytes[i] === b)) return 'png';
-  if (bytes.length >= 26 && bytes[0] === 0x42 && bytes[1] === 0x4d) return 'bmp';
+  if (beginsWith(bytes, [0xff, 0xd8, 0xff])) return 'jpeg';
+  if (beginsWith(bytes, [0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a])) return 'png';
+  if (bytes.length >= 26 && beginsWith(bytes, [0x42, 0x4d])) return 'bmp';
   return undefined;
 }
 

@@ -20,11 +20,14 @@ const PROVINCES = new Set([
   53, 54, 61, 62, 63, 64, 65, 71, 81, 82,
 ]);
 
-/** The check character the first 17 digits call for. */
+/**
+ * The check character the first 17 digits call for. Throws a RangeError unless `first17` is
+ * exactly 17 digits, rather than answer a character for text that is not the start of a number.
+ */
 export function idNumberCheckChar(first17: string): string {
-  let sum = 0;
-  for (let i = 0; i < 17; i++) sum += Number(first17[i]) * (WEIGHTS[i] ?? 0);
-  return CHECK_CHARS[sum % 11] ?? '';
+  if (!/^\d{17}$/.test(first17)) throw new RangeError('idNumberCheckChar: expected 17 digits');
+  const sum = WEIGHTS.reduce<number>((total, weight, i) => total + weight * Number(first17[i]), 0);
+  return CHECK_CHARS.charAt(sum % 11);
 }
 
 /**
@@ -42,7 +45,7 @@ export function checkIdNumber(value: string, today = utcToday()): IdNumberCheck 
   if (!isCalendarDate(birth) || birth > today || birth < '18900101') {
     return { ok: false, problem: 'birth_date', message: 'birth date is not a valid past date' };
   }
-  if (idNumberCheckChar(value.slice(0, 17)) !== value[17]?.toUpperCase()) {
+  if (idNumberCheckChar(value.slice(0, 17)) !== value.charAt(17).toUpperCase()) {
     return { ok: false, problem: 'checksum', message: 'check digit does not match (GB 11643)' };
   }
   return { ok: true, birthDate: birth, sex: Number(value[16]) % 2 === 1 ? 'm' : 'f' };

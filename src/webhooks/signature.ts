@@ -1,8 +1,8 @@
 /**
  * Webhook signatures: `t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<body>")>` in
- * {@link SIGNATURE_HEADER}. The timestamp is inside the signed text, so a captured delivery cannot
- * be replayed outside the tolerance; several `v1=` values may appear (one per secret while a
- * secret is being rotated) and one match is enough.
+ * {@link SIGNATURE_HEADER}, over the UTF-8 bytes of that text. The timestamp is inside the signed
+ * text, so a captured delivery cannot be replayed outside the tolerance; several `v1=` values may
+ * appear (one per secret while a secret is being rotated) and one match is enough.
  */
 import { createHmac, timingSafeEqual } from 'node:crypto';
 
@@ -16,7 +16,7 @@ const MAX_HEADER_LENGTH = 4096;
 const MAX_SIGNATURES = 8;
 
 function hmac(secret: string, body: string, timestampSeconds: number): Buffer {
-  return createHmac('sha256', secret).update(`${timestampSeconds}.${body}`, 'utf8').digest();
+  return createHmac('sha256', secret).update(`${timestampSeconds}.${body}`).digest();
 }
 
 /** The signature header value for `body` sent at `timestampSeconds` (unix seconds). */
@@ -61,7 +61,8 @@ function parseHeader(header: string): { t: number; signatures: Buffer[] } | unde
       signatures.push(Buffer.from(value, 'hex'));
     }
   }
-  return t === undefined || signatures.length === 0 ? undefined : { t, signatures };
+  // No `v1` is refused too: verifyWebhook finds no match among no signatures.
+  return t === undefined ? undefined : { t, signatures };
 }
 
 /**

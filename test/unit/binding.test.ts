@@ -134,6 +134,7 @@ describe('parseMaterialSource, more closely', () => {
     ['oss://verify-img:rp/a face.jpg', 'expected oss://<bucket>:<path>'],
     ['oss://-bucket:rp/a.jpg', 'expected oss://<bucket>:<path>'],
     ['oss://verify-img', 'expected oss://<bucket>:<path>'],
+    ['oss://Bad_Bucket:a.jpg,oss://verify-img:rp/a.jpg', 'expected oss://<bucket>:<path>'],
     ['base64://', 'is not valid base64'],
     ['base64://AAAAA', 'is not valid base64'],
     ['base64://AAA', 'is not valid base64'],

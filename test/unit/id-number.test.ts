@@ -132,6 +132,24 @@ describe('checkIdNumber (GB 11643-1999)', () => {
   });
 });
 
+describe('idNumberCheckChar', () => {
+  it('takes exactly 17 digits, and throws a RangeError for anything else', () => {
+    expect(idNumberCheckChar('11010519491231002')).toBe('X');
+    for (const text of [
+      '1101051949123100',
+      '110105194912310020',
+      'A1101051949123100',
+      '1101051949123100A',
+      ' 1101051949123100',
+      '',
+    ]) {
+      expect(() => idNumberCheckChar(text), JSON.stringify(text)).toThrow(
+        new RangeError('idNumberCheckChar: expected 17 digits'),
+      );
+    }
+  });
+});
+
 describe('masking', () => {
   it('keeps the first character of a name and the ends of an ID number', () => {
     expect(maskName('李三')).toBe('李*');

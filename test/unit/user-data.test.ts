@@ -111,6 +111,8 @@ describe('userDataProblem', () => {
     ['a number', 12345],
     ['true', true],
     ['null', null],
+    ['an empty array', []],
+    ['an array of one string', ['abc']],
     ['an array', [1, 2, 3]],
     ['an array of strings', ['ab', 'cd']],
     ['an array of literals', [true, false, null]],
@@ -201,6 +203,16 @@ describe('userDataProblem', () => {
       `is over ${maxBytes} bytes as JSON`,
     );
     expect(entered).toBeLessThanOrEqual(maxBytes / 2 + 1);
+  });
+
+  it('reads about maxBytes / 2 entries of an array of a million empty arrays', () => {
+    // Three bytes an entry: 3 MB of JSON, which an HTTP request carries to this check under the
+    // 16 MB default of API_BODY_LIMIT_BYTES.
+    const parsed = JSON.parse(`{"wide":[${'[],'.repeat(999_999)}[]]}`) as { wide: unknown[] };
+    expect(parsed.wide).toHaveLength(1_000_000);
+    const entries = countingReads(parsed.wide);
+    expect(userDataProblem({ wide: entries.value })).toBe(SIZE);
+    expect(entries.reads()).toBeLessThanOrEqual(USERDATA_MAX_BYTES / 2 + 1);
   });
 
   it('reads about maxBytes / (bytes of each) properties of a wide object', () => {

@@ -44,37 +44,35 @@ export interface FailureRow {
   errorClass: FailureClass;
   /** Minimum wait before a retry, in ms. */
   retryAfterMs?: number;
-  /** Where the code comes from, when that is not the public error tables. */
-  note?: string;
 }
 
 const code = (
   match: string,
   errorCode: ErrorCode,
   errorClass: FailureClass,
-  extra: Pick<FailureRow, 'retryAfterMs' | 'note'> = {},
+  extra: Pick<FailureRow, 'retryAfterMs'> = {},
 ): FailureRow => ({ on: 'providerCode', match, errorCode, errorClass, ...extra });
 
-const socket = (match: string, note?: string): FailureRow => ({
+const socket = (match: string): FailureRow => ({
   on: 'socketCode',
   match,
   errorCode: 'PROVIDER_UNREACHABLE',
   errorClass: TransportError,
-  ...(note === undefined ? {} : { note }),
 });
 
-const oss = (
-  match: string,
-  errorCode: ErrorCode,
-  errorClass: FailureClass,
-  extra: Pick<FailureRow, 'note'> = {},
-): FailureRow => ({ on: 'ossCode', match, errorCode, errorClass, ...extra });
+const oss = (match: string, errorCode: ErrorCode, errorClass: FailureClass): FailureRow => ({
+  on: 'ossCode',
+  match,
+  errorCode,
+  errorClass,
+});
 
 const throttled = { retryAfterMs: THROTTLE_RETRY_AFTER_MS };
 
 /**
  * Every known failure. Exact rows win over prefix rows, and a longer prefix over a shorter one.
  * Anything unmatched becomes `PROVIDER_UNKNOWN_CODE` (not retried; the client logs it at warn).
+ * A comment above a row says where its code comes from when that is not the public error tables.
  */
 export const CLOUDAUTH_CODE_TABLE: readonly FailureRow[] = [
   code('Error.InternalError', 'PROVIDER_INTERNAL', ProviderError),
@@ -82,23 +80,19 @@ export const CLOUDAUTH_CODE_TABLE: readonly FailureRow[] = [
   code('ServiceUnavailable', 'PROVIDER_INTERNAL', ProviderError),
 
   code('Throttling', 'PROVIDER_THROTTLED', ThrottledError, throttled),
-  code('Throttling.*', 'PROVIDER_THROTTLED', ThrottledError, {
-    ...throttled,
-    note: 'Throttling.User, Throttling.Api and any other variant.',
-  }),
+  // Throttling.User, Throttling.Api and any other variant.
+  code('Throttling.*', 'PROVIDER_THROTTLED', ThrottledError, throttled),
 
   code('SignatureNonceUsed', 'PROVIDER_NONCE_REUSED', ProviderError),
 
-  code('InvalidParam.VerifyTokenInvalid', 'VERIFY_TOKEN_INVALID', VerifyTokenInvalidError, {
-    note: 'Answered by our emulator for an unknown VerifyToken; the real code is unknown (spec §7).',
-  }),
-  code('InvalidParam.VerifyTokenExpired', 'VERIFY_TOKEN_INVALID', VerifyTokenInvalidError, {
-    note: 'Answered by our emulator for an expired VerifyToken; the real code is unknown (spec §7).',
-  }),
+  // Answered by our emulator for an unknown VerifyToken; the real code is unknown (spec §7).
+  code('InvalidParam.VerifyTokenInvalid', 'VERIFY_TOKEN_INVALID', VerifyTokenInvalidError),
+  // Answered by our emulator for an expired VerifyToken; the real code is unknown (spec §7).
+  code('InvalidParam.VerifyTokenExpired', 'VERIFY_TOKEN_INVALID', VerifyTokenInvalidError),
   code('InvalidParam.InvalidBiz', 'PROVIDER_INVALID_BIZ', ProviderError),
-  code('InvalidParam.*', 'PROVIDER_INVALID_PARAM', ProviderError, {
-    note: 'ParamMissing, JsonFormatError, ImageValuePatternError, ImageTooLarge, RequestTooLarge, MaterialTypeInvalid, …',
-  }),
+  // ParamMissing, JsonFormatError, ImageValuePatternError, ImageTooLarge, RequestTooLarge,
+  // MaterialTypeInvalid, …
+  code('InvalidParam.*', 'PROVIDER_INVALID_PARAM', ProviderError),
   code('MissingParameter', 'PROVIDER_INVALID_PARAM', ProviderError),
   code('InvalidParameter', 'PROVIDER_INVALID_PARAM', ProviderError),
   code('IllegalTimestamp', 'PROVIDER_INVALID_PARAM', ProviderError),
@@ -109,9 +103,8 @@ export const CLOUDAUTH_CODE_TABLE: readonly FailureRow[] = [
 
   code('SignatureDoesNotMatch', 'PROVIDER_AUTH_FAILED', ProviderError),
   code('InvalidAccessKeyId.*', 'PROVIDER_AUTH_FAILED', ProviderError),
-  code('InvalidTimeStamp.*', 'PROVIDER_AUTH_FAILED', ProviderError, {
-    note: 'InvalidTimeStamp.Expired: the clock is more than 15 minutes off.',
-  }),
+  // InvalidTimeStamp.Expired: the clock is more than 15 minutes off.
+  code('InvalidTimeStamp.*', 'PROVIDER_AUTH_FAILED', ProviderError),
   code('InvalidSecurityToken.*', 'PROVIDER_AUTH_FAILED', ProviderError),
   code('MissingSecurityToken', 'PROVIDER_AUTH_FAILED', ProviderError),
 
@@ -121,22 +114,23 @@ export const CLOUDAUTH_CODE_TABLE: readonly FailureRow[] = [
   code('UnsupportedHTTPMethod', 'PROVIDER_UNKNOWN_ACTION', ProviderError),
   code('UnsupportedOperation', 'PROVIDER_UNKNOWN_ACTION', ProviderError),
 
+  // httpx connect or read timeout (opts.timeout).
   {
     on: 'errorName',
     match: 'RequestTimeoutError',
     errorCode: 'PROVIDER_TIMEOUT',
     errorClass: TransportError,
-    note: 'httpx connect or read timeout (opts.timeout).',
   },
+  // json-bigint could not parse the body (a proxy error page, a truncated body).
   {
     on: 'errorName',
     match: 'SyntaxError',
     errorCode: 'PROVIDER_BAD_RESPONSE',
     errorClass: TransportError,
-    note: 'json-bigint could not parse the body (a proxy error page, a truncated body).',
   },
   socket('ECONNREFUSED'),
-  socket('ECONNRESET', 'Also "socket hang up" and a body cut short ("aborted").'),
+  // Also "socket hang up" and a body cut short ("aborted").
+  socket('ECONNRESET'),
   socket('ECONNABORTED'),
   socket('EPIPE'),
   socket('ENOTFOUND'),
@@ -147,47 +141,43 @@ export const CLOUDAUTH_CODE_TABLE: readonly FailureRow[] = [
   socket('ENETDOWN'),
 
   oss('SecurityTokenExpired', 'STS_CREDENTIALS_INVALID', StsCredentialsInvalidError),
-  oss('InvalidAccessKeyId', 'STS_CREDENTIALS_INVALID', StsCredentialsInvalidError, {
-    note: 'Also what OSS answers for an STS key it no longer knows.',
-  }),
+  // Also what OSS answers for an STS key it no longer knows.
+  oss('InvalidAccessKeyId', 'STS_CREDENTIALS_INVALID', StsCredentialsInvalidError),
   oss('InvalidSecurityToken', 'STS_CREDENTIALS_INVALID', StsCredentialsInvalidError),
   oss('AccessKeyIdAndSecurityTokenNotMatch', 'STS_CREDENTIALS_INVALID', StsCredentialsInvalidError),
   oss('InternalError', 'PROVIDER_INTERNAL', ProviderError),
   oss('ServiceUnavailable', 'PROVIDER_INTERNAL', ProviderError),
   oss('InvalidDigest', 'OSS_DIGEST_MISMATCH', ProviderError),
   oss('SignatureDoesNotMatch', 'PROVIDER_AUTH_FAILED', ProviderError),
-  oss('RequestTimeTooSkewed', 'PROVIDER_AUTH_FAILED', ProviderError, {
-    note: 'The clock is more than 15 minutes off.',
-  }),
-  oss('AccessDenied', 'PROVIDER_NO_PERMISSION', ProviderError, {
-    note: "A key outside the STS token's Path: a defect, not retried.",
-  }),
+  // The clock is more than 15 minutes off.
+  oss('RequestTimeTooSkewed', 'PROVIDER_AUTH_FAILED', ProviderError),
+  // A key outside the STS token's Path: a defect, not retried.
+  oss('AccessDenied', 'PROVIDER_NO_PERMISSION', ProviderError),
   oss('EntityTooLarge', 'PROVIDER_INVALID_PARAM', ProviderError),
   oss('MissingContentLength', 'PROVIDER_INVALID_PARAM', ProviderError),
   oss('InvalidObjectName', 'PROVIDER_INVALID_PARAM', ProviderError),
-  oss('NoSuchBucket', 'PROVIDER_INVALID_PARAM', ProviderError, {
-    note: 'The BucketName Cloudauth handed out does not exist at the EndPoint.',
-  }),
+  // The BucketName Cloudauth handed out does not exist at the EndPoint.
+  oss('NoSuchBucket', 'PROVIDER_INVALID_PARAM', ProviderError),
+  // ali-oss (urllib): the connection failed before an answer.
   {
     on: 'errorName',
     match: 'RequestError',
     errorCode: 'PROVIDER_UNREACHABLE',
     errorClass: TransportError,
-    note: 'ali-oss (urllib): the connection failed before an answer.',
   },
+  // ali-oss: connect timeout.
   {
     on: 'errorName',
     match: 'ConnectionTimeoutError',
     errorCode: 'PROVIDER_TIMEOUT',
     errorClass: TransportError,
-    note: 'ali-oss: connect timeout.',
   },
+  // ali-oss: response timeout.
   {
     on: 'errorName',
     match: 'ResponseTimeoutError',
     errorCode: 'PROVIDER_TIMEOUT',
     errorClass: TransportError,
-    note: 'ali-oss: response timeout.',
   },
 ];
 
