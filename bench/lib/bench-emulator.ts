@@ -20,6 +20,11 @@ export interface EmulatorAdmin {
   peaks(): Promise<Record<string, number>>;
   /** Clears the counters and the peaks. */
   resetCounters(): Promise<void>;
+  /**
+   * Per Biz and TicketId, the ms the emulator spent answering the ticket's calls (arrival to
+   * answer, the injected latency included) since the counters were last reset.
+   */
+  answerTimes(): Promise<Record<string, Record<string, number>>>;
 }
 
 /** The running emulators and their admin endpoints. */
@@ -81,6 +86,8 @@ export function emulatorAdmin(url: string): EmulatorAdmin {
     },
     counters: async () => (await (await admin('counters')).json()) as EmulatorCounters,
     peaks: async () => (await (await admin('peaks')).json()) as Record<string, number>,
+    answerTimes: async () =>
+      (await (await admin('answer-times')).json()) as Record<string, Record<string, number>>,
     async resetCounters() {
       await admin('counters', { method: 'DELETE' });
     },

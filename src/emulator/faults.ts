@@ -56,12 +56,16 @@ export interface FaultInjectorOptions {
   random?: () => number;
 }
 
+/** Keys {@link FaultInjector.time} keeps answer times for until the counters are reset. */
+const MAX_TIMED_KEYS = 200_000;
+
 /** Holds the fault config, decides each call's fate and counts outcomes. */
 export class FaultInjector {
   private config: FaultConfig = {};
   private readonly windows = new Map<string, SlidingSecond>();
   private readonly counts = new Map<string, Map<string, number>>();
   private readonly peakCounts = new Map<string, number>();
+  private readonly answerMs = new Map<string, number>();
   private readonly clock: () => number;
   private readonly random: () => number;
 
@@ -148,10 +152,29 @@ export class FaultInjector {
     return Object.fromEntries(this.peakCounts);
   }
 
-  /** Clears the counters and the peaks. */
+  /**
+   * Adds `ms` to the time the emulator spent answering calls about `key` (a ticket, or what stands
+   * for one), from a request's arrival to its answer, the injected latency included: what a client
+   * waits on the provider for, less the network. Benchmarks subtract it to find the client's own
+   * time.
+   */
+  time(key: string, ms: number): void {
+    const known = this.answerMs.get(key);
+    // bounded: a long-running emulator nobody reads the times of keeps at most this many keys
+    if (known === undefined && this.answerMs.size >= MAX_TIMED_KEYS) return;
+    this.answerMs.set(key, (known ?? 0) + ms);
+  }
+
+  /** The answer times recorded by {@link FaultInjector.time}, in ms, by key. */
+  answerTimes(): Map<string, number> {
+    return new Map(this.answerMs);
+  }
+
+  /** Clears the counters, the peaks and the answer times. */
   resetCounters(): void {
     this.counts.clear();
     this.peakCounts.clear();
+    this.answerMs.clear();
   }
 }
 

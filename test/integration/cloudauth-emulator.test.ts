@@ -593,4 +593,25 @@ describe('fault injection and counters', () => {
       submissions: [{ statusCode: 1, via: 'SubmitMaterials' }],
     });
   });
+
+  it('keeps each ticket its answer times, a SubmitMaterials counted to its token holder', async () => {
+    const answerTimes = async () =>
+      (await (await fetch(`${emu.url}/__admin/answer-times`)).json()) as Record<
+        string,
+        Record<string, number>
+      >;
+    await fetch(`${emu.url}/__admin/counters`, { method: 'DELETE' });
+    emu.setFaults({ '*': { latencyMs: 40 } });
+    const token = await tokenFor('timed', { Name: '李三' });
+    await submit(token, { IdentificationNumber: VALID_ID, FacePic: PNG });
+    await status('timed');
+    await status('neighbour', 'RPBioOnly');
+    const times = await answerTimes();
+    // three calls of 40 ms or more each, arrival to answer; the neighbour's one call is its own
+    expect(times.RPBasic?.timed).toBeGreaterThanOrEqual(120);
+    expect(times.RPBioOnly?.['neighbour']).toBeGreaterThanOrEqual(40);
+    expect(times.RPBioOnly?.['neighbour']).toBeLessThan(times.RPBasic?.timed ?? 0);
+    await fetch(`${emu.url}/__admin/counters`, { method: 'DELETE' });
+    expect(await answerTimes()).toEqual({});
+  });
 });

@@ -5,6 +5,9 @@
  * - `GET /__admin/peaks`: per action, the most calls admitted in any one-second window since the
  *   counters were last cleared (`DELETE /__admin/counters` clears both)
  * - `GET /__admin/tickets/:biz/:ticketId`: the emulator's own record (verdicts, no personal data)
+ * - `GET /__admin/answer-times`: per ticket (`{biz: {ticketId: ms}}`), the time the emulator spent
+ *   answering its calls, arrival to answer, the injected latency included; a SubmitMaterials is
+ *   the ticket's whose token it carried while the token is remembered (cleared with the counters)
  */
 import type { FastifyInstance } from 'fastify';
 import { ZodError } from 'zod';
@@ -36,6 +39,23 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
   });
   app.get('/__admin/counters', () => deps.faults.counters());
   app.get('/__admin/peaks', () => deps.faults.peaks());
+  app.get('/__admin/answer-times', () => {
+    const out: Record<string, Record<string, number>> = {};
+    const add = (biz: string, ticketId: string, ms: number) => {
+      const byTicket = (out[biz] ??= {});
+      byTicket[ticketId] = (byTicket[ticketId] ?? 0) + ms;
+    };
+    for (const [key, ms] of deps.faults.answerTimes()) {
+      if (key.startsWith('token:')) {
+        const owner = deps.registry.tokenOwner(key.slice('token:'.length));
+        if (owner !== undefined) add(owner.biz, owner.ticketId, ms);
+        continue;
+      }
+      const slash = key.indexOf('/');
+      add(key.slice(0, slash), key.slice(slash + 1), ms);
+    }
+    return out;
+  });
   app.delete('/__admin/counters', (_req, reply) => {
     deps.faults.resetCounters();
     return reply.code(204).send();

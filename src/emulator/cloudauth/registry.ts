@@ -115,6 +115,12 @@ export class EmulatorRegistry {
     return now >= t.expiresAt ? 'expired' : t;
   }
 
+  /** The ticket a token was issued for, expired or not, while the token is remembered. */
+  tokenOwner(token: string): { biz: string; ticketId: string } | undefined {
+    const t = this.tokens.get(token);
+    return t === undefined ? undefined : { biz: t.biz, ticketId: t.ticketId };
+  }
+
   /** An STS credential issued with a token (the OSS emulator authenticates with it). */
   stsCredential(accessKeyId: string): StsCredential | undefined {
     return this.sts.get(accessKeyId);

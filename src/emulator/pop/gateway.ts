@@ -68,12 +68,18 @@ export function registerPopGateway(app: FastifyInstance, options: PopGatewayOpti
   });
 
   const handler = async (req: FastifyRequest, reply: FastifyReply) => {
+    const arrived = performance.now();
     const requestId = randomUUID().toUpperCase();
     const body = Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0);
     const [path = '/', rawQuery = ''] = req.url.split(/\?(.*)/s);
     const query = decodeForm(rawQuery);
     const formBody = isForm(req.headers['content-type']) ? decodeForm(body.toString('utf8')) : {};
     const params: Record<string, string> = { ...query, ...formBody };
+    // the call's answer time is kept against its ticket (or the token standing for one)
+    const answered = () => {
+      const key = answerKeyOf(params);
+      if (key !== undefined) options.faults.time(key, performance.now() - arrived);
+    };
     const v3 = isV3(req.headers);
     let format: Format = params.Format?.toUpperCase() === 'XML' ? 'XML' : 'JSON';
     if (!v3 && params.Format === undefined) format = 'XML';
@@ -126,6 +132,7 @@ export function registerPopGateway(app: FastifyInstance, options: PopGatewayOpti
       delete params.Signature;
       const result = await run({ action, params, method: req.method, accessKeyId, requestId });
       options.faults.count(action, 'ok');
+      answered();
       const out = { RequestId: requestId, ...result };
       if (format === 'XML') {
         return reply
@@ -138,12 +145,20 @@ export function registerPopGateway(app: FastifyInstance, options: PopGatewayOpti
       if (!(err instanceof PopError) && !options.signal.aborted)
         req.log.error({ err }, 'action failed');
       options.faults.count(action ?? '(none)', popError.code);
+      answered();
       return sendError(reply, popError, requestId, format, options.hostId);
     }
   };
 
   app.get('/', handler);
   app.post('/', handler);
+}
+
+/** What a call's answer time is kept against: its TicketId, else its VerifyToken. */
+function answerKeyOf(params: Record<string, string>): string | undefined {
+  if (params.TicketId !== undefined) return `${params.Biz ?? ''}/${params.TicketId}`;
+  if (params.VerifyToken !== undefined) return `token:${params.VerifyToken}`;
+  return undefined;
 }
 
 function verifyV1(
