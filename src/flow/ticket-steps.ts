@@ -39,6 +39,8 @@ export interface Run {
   action?: string;
   /** The provider's refusal of the held lease, answered by a renewal or given back to the backoff. */
   refusal?: OrchestratorError;
+  /** The version whose event this run's own transition published (the lifecycle publishes it). */
+  published?: number;
 }
 
 interface Applicant {
@@ -55,9 +57,11 @@ export type StoredTicket = DecidedTicket & { callbackUrl?: string };
  * interval grows); a wait for Redis memory is not one.
  *
  * Going on carries the ticket as the step left it when the step knows it (it wrote it, or wrote
- * nothing), so the next decision needs no read; without it (a transition lost to another worker)
- * the executor reads the ticket again. Every write the next step makes is a compare-and-set on the
- * version, so deciding from the ticket a step left never overwrites what another worker did.
+ * nothing), so the next decision needs no read; without it (a write lost to another worker, a
+ * refused lease) the executor reads the ticket again. Every write a step makes is conditional on
+ * the version it decided from (the transitions, and the submit mark before the billable call), so
+ * deciding from the ticket a step left never overwrites what another worker or an operator did,
+ * nor submits for a ticket cancelled meanwhile.
  */
 export type Outcome =
   { kind: 'continue'; ticket?: StoredTicket } | { kind: 'wait'; at: number; poll: boolean };
@@ -87,11 +91,11 @@ export class TicketSteps {
       case 'check_status':
         return this.checkStatus(run, t, step.why);
       case 'record_submitted':
-        return this.advance(t, { type: 'submitted' });
+        return this.advance(run, t, { type: 'submitted' });
       case 'finish':
         return this.finish(run, t, step.verdict);
       case 'expire':
-        return this.advance(t, { type: 'token_expired' });
+        return this.advance(run, t, { type: 'token_expired' });
       case 'wait_until':
         return Promise.resolve({ kind: 'wait', at: step.at, poll: true });
       case 'give_back':
@@ -118,12 +122,16 @@ export class TicketSteps {
    * is logged and the run reads the ticket again.
    */
   private async advance(
+    run: Run,
     t: StoredTicket,
     event: TicketEvent,
     extras?: TransitionExtras,
   ): Promise<Outcome> {
     const { result, ticket } = await this.deps.lifecycle.advance(t, event, extras);
-    if (result === 'applied') return { kind: 'continue', ticket };
+    if (result === 'applied') {
+      run.published = ticket.version;
+      return { kind: 'continue', ticket };
+    }
     this.deps.logger.info(
       { ticketId: t.ticketId, event: event.type, result },
       'the ticket moved on meanwhile; reading it again',
@@ -159,7 +167,7 @@ export class TicketSteps {
   private async issue(run: Run, t: StoredTicket): Promise<Outcome> {
     // the server flow checks every image before it takes a token (all problems at once)
     if (t.flow === 'server') await this.prepared(run);
-    return this.advance(t, { type: 'token_issued', lease: await this.getToken(run, t) });
+    return this.advance(run, t, { type: 'token_issued', lease: await this.getToken(run, t) });
   }
 
   private async renew(run: Run, t: StoredTicket, reason: RenewReason): Promise<Outcome> {
@@ -169,7 +177,7 @@ export class TicketSteps {
     this.deps.telemetry?.tokenRenewals.inc();
     delete run.refusal;
     delete run.memory.refusedToken;
-    return this.advance(t, { type: 'token_renewed', lease });
+    return this.advance(run, t, { type: 'token_renewed', lease });
   }
 
   /**
@@ -182,7 +190,14 @@ export class TicketSteps {
     const { binding } = await this.applicantOf(run);
     const staged = await this.deps.provider.stage(lease, await this.prepared(run));
     const mark = this.clock();
-    await this.deps.store.markSubmitStarted(t.ticketId, mark);
+    if ((await this.deps.store.markSubmitStarted(t.ticketId, mark, t.version)) === 'conflict') {
+      // cancelled or moved on by another worker since this run read it: nothing is submitted
+      this.deps.logger.info(
+        { ticketId: t.ticketId },
+        'the ticket moved on before its submission; reading it again',
+      );
+      return CONTINUE;
+    }
     const answer = await this.call(run, 'submit', () =>
       this.deps.provider.submit(t, lease, binding, staged),
     );
@@ -217,7 +232,7 @@ export class TicketSteps {
       this.deps.provider.materials(t),
     );
     // saved with the verdict, atomically: a worker that lost the race writes nothing
-    return this.advance(t, { type: 'verdict', verdict }, { providerMaterials });
+    return this.advance(run, t, { type: 'verdict', verdict }, { providerMaterials });
   }
 }
 

@@ -19,6 +19,7 @@ import {
 import {
   cloudauthOf,
   killPoint,
+  observe,
   providerOf,
   testProcessor,
   testWorker,
@@ -118,5 +119,29 @@ describe('a run that dies after SubmitMaterials reached the provider', () => {
     const history = await o.app.store.history('once-review');
     expect(history.map((h) => h.to)).toEqual(['token_issued', 'submitted', 'passed']);
     expect(history).toSatisfy(isOneChain);
+  });
+});
+
+describe('a ticket cancelled while its materials are being staged', () => {
+  it('is not submitted: the submit mark is refused on the version the run decided from', async () => {
+    const o = await orchestrator();
+    let cancelled = false;
+    const provider = observe(providerOf(o, cleanups), 'stage', async () => {
+      // the operator's cancel lands between the run's last read and its submission
+      await o.app.operations.cancel('once-cancelled');
+      cancelled = true;
+    });
+    testWorker(o, cleanups, testProcessor(o, cleanups, { provider }));
+    await o.app.intake.enqueue({
+      ticketId: 'once-cancelled',
+      biz: 'RPMin',
+      binding: aBinding(face),
+    });
+
+    const t = await o.waitFor('once-cancelled');
+    expect(cancelled).toBe(true);
+    expect(t.state).toBe('cancelled');
+    expect(t.submitStartedAt).toBeUndefined();
+    expect(o.emu.cloudauth.counters().SubmitMaterials).toBeUndefined();
   });
 });

@@ -170,7 +170,7 @@ describe("the store's reads", () => {
       expect(await store.existing(['r-open', 'r-gone'])).toEqual(new Set(['r-open']));
       expect((await store.scanTickets('0', 1000)).ticketIds.length).toBeGreaterThan(0);
       // the user is refused a write: the reads above would have been refused one too
-      await expect(store.markSubmitStarted('r-open', clock.now)).rejects.toThrow(/NOPERM/);
+      await expect(store.markSubmitStarted('r-open', clock.now, 0)).rejects.toThrow(/NOPERM/);
     } finally {
       await reader.quit();
     }

@@ -97,7 +97,7 @@ async function serverTicketSteps(ticketId: string) {
   steps.getApplicant = await commandsOf(() => store.getApplicant(ticketId));
   const issued = after(ticket as Ticket, 'token_issued', { state: 'token_issued', lease: lease() });
   steps.issue = await commandsOf(() => store.apply(ticketId, 0, issued.next, issued.history));
-  steps.markSubmitStarted = await commandsOf(() => store.markSubmitStarted(ticketId, now));
+  steps.markSubmitStarted = await commandsOf(() => store.markSubmitStarted(ticketId, now, 1));
   const verdict = { statusCode: 1 as const, trustedScore: 90 };
   const passed = after(issued.next, 'verdict', { state: 'passed', verdict, finishedAt: now });
   steps.verdict = await commandsOf(() =>
@@ -130,7 +130,7 @@ describe('Redis commands per store operation', () => {
       getApplicant: { hmget: 1 },
       // no HDEL of verdict, lastError and finishedAt (absent), no PERSIST (queued has no TTL)
       issue: { eval: 1, hmget: 1, hset: 1, rpush: 1, zrem: 1, zadd: 1 },
-      markSubmitStarted: { eval: 1, exists: 1, hset: 1 },
+      markSubmitStarted: { eval: 1, hget: 1, hset: 1 },
       // no HDEL of lastError (absent)
       verdict: { eval: 1, hmget: 1, hset: 1, rpush: 1, expire: 2, zrem: 1, zadd: 1 },
     });

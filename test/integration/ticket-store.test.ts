@@ -2,6 +2,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import type { HistoryEntry, Lease, Ticket, TicketEventType } from '../../src/domain/ticket.js';
+import { transition } from '../../src/domain/ticket-machine.js';
 import { TicketNotFoundError } from '../../src/errors.js';
 import { DecryptionError, FieldCipher } from '../../src/adapters/redis/crypto.js';
 import {
@@ -481,15 +482,27 @@ describe('RedisTicketStore', () => {
 
   it('records when SubmitMaterials started, and creates nothing for an unknown ticket', async () => {
     await created(store, aNewTicket('T-submit', { callbackUrl: 'https://biz.example.test/hook' }));
-    await store.markSubmitStarted('T-submit', now + 5);
+    expect(await store.markSubmitStarted('T-submit', now + 5, 0)).toBe('applied');
     expect(await store.get('T-submit')).toMatchObject({
       submitStartedAt: now + 5,
       callbackUrl: 'https://biz.example.test/hook',
       payloadHash: 'hash-of-T-submit',
       version: 0,
     });
-    await expect(store.markSubmitStarted('T-missing', now)).rejects.toThrow(TicketNotFoundError);
+    await expect(store.markSubmitStarted('T-missing', now, 0)).rejects.toThrow(TicketNotFoundError);
     expect(await redis.exists(keys.ticket('T-missing'))).toBe(0);
+  });
+
+  it('writes no submit mark on a ticket that moved on since the worker read it', async () => {
+    await created(store, aNewTicket('T-moved'));
+    // a worker decided to submit at version 0; an operator cancelled the ticket meanwhile
+    const t = await store.get('T-moved');
+    if (t === undefined) throw new Error('T-moved was not created');
+    const cancelled = transition(t, { type: 'cancelled' }, now + 1);
+    expect(await store.apply('T-moved', 0, cancelled.ticket, cancelled.history)).toBe('applied');
+    expect(await store.markSubmitStarted('T-moved', now + 2, 0)).toBe('conflict');
+    expect(await redis.hget(keys.ticket('T-moved'), 'submitStartedAt')).toBeNull();
+    expect(await store.get('T-moved')).toMatchObject({ state: 'cancelled', version: 1 });
   });
 });
 

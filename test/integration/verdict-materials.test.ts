@@ -103,7 +103,7 @@ describe('the ticket a transition answers', () => {
       payloadHash: 'h',
       callbackUrl: 'https://hooks.example.test/verify',
     });
-    await store.markSubmitStarted('vm-2', NOW + 100);
+    expect(await store.markSubmitStarted('vm-2', NOW + 100, 0)).toBe('applied');
     const events: TicketEvent[] = [
       { type: 'token_issued', lease: aLease() },
       { type: 'submitted' },

@@ -155,6 +155,20 @@ redis.call('HSET', KEYS[1], unpack(ARGV))
 return 1
 `;
 
+const MARK_IF_VERSION = `#!lua
+-- KEYS[1] ticket hash
+-- ARGV[1] expected version; ARGV[2] field; ARGV[3] value
+-- Writes one field only if the ticket is still at the version the worker decided from (the
+-- submit mark: a ticket cancelled or moved on meanwhile is not submitted). The version is not
+-- bumped: the mark is no transition.
+-- Returns {'missing'}; {'conflict', storedVersion} (nothing written); or {'applied'}.
+local version = redis.call('HGET', KEYS[1], 'version')
+if not version then return {'missing'} end
+if tonumber(version) ~= tonumber(ARGV[1]) then return {'conflict', version} end
+redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+return {'applied'}
+`;
+
 const REMOVE_IF_SCORE = `#!lua flags=allow-oom
 -- KEYS[1] an index sorted set
 -- ARGV[1] member; ARGV[2] the score it was read with
@@ -175,6 +189,12 @@ export interface StoreScripts {
   ticketStoreApply(hash: string, history: string, ...args: Arg[]): Promise<string[]>;
   ticketStoreRecordError(hash: string, version: number, lastError: string): Promise<string[]>;
   ticketStoreSetIfExists(hash: string, ...pairs: Arg[]): Promise<number>;
+  ticketStoreMarkIfVersion(
+    hash: string,
+    version: number,
+    field: string,
+    value: Arg,
+  ): Promise<string[]>;
   ticketStoreRemoveIfScore(index: string, member: string, score: number): Promise<number>;
   ticketStoreDiscardCreated(hash: string, history: string, token: string): Promise<number>;
   ticketStoreExpireIfFinished(hash: string, history: string, ...args: Arg[]): Promise<number>;
@@ -185,6 +205,7 @@ const DEFINITIONS: Record<keyof StoreScripts, { lua: string; numberOfKeys: numbe
   ticketStoreApply: { lua: APPLY, numberOfKeys: 2 },
   ticketStoreRecordError: { lua: RECORD_ERROR, numberOfKeys: 1 },
   ticketStoreSetIfExists: { lua: SET_IF_EXISTS, numberOfKeys: 1 },
+  ticketStoreMarkIfVersion: { lua: MARK_IF_VERSION, numberOfKeys: 1 },
   ticketStoreRemoveIfScore: { lua: REMOVE_IF_SCORE, numberOfKeys: 1 },
   ticketStoreDiscardCreated: { lua: DISCARD_CREATED, numberOfKeys: 2 },
   ticketStoreExpireIfFinished: { lua: EXPIRE_IF_FINISHED, numberOfKeys: 2 },

@@ -169,8 +169,17 @@ export interface TicketStore {
   saveProviderMaterials(ticketId: string, materials: unknown): Promise<void>;
   /** What {@link saveProviderMaterials} kept, decrypted; undefined when absent. */
   getProviderMaterials(ticketId: string): Promise<unknown>;
-  /** Records that SubmitMaterials is about to be sent (ms since the epoch). Throws {@link TicketNotFoundError}. */
-  markSubmitStarted(ticketId: string, at: number): Promise<void>;
+  /**
+   * Records that SubmitMaterials is about to be sent (ms since the epoch), if the ticket is still
+   * at `expectedVersion` (the version is not bumped); `conflict` when it moved on (cancelled,
+   * advanced by another worker): nothing is written, and the caller must not submit. Throws
+   * {@link TicketNotFoundError}.
+   */
+  markSubmitStarted(
+    ticketId: string,
+    at: number,
+    expectedVersion: number,
+  ): Promise<'applied' | 'conflict'>;
   /** The ticket's history, oldest first; empty when absent. */
   history(ticketId: string): Promise<HistoryEntry[]>;
   /**

@@ -222,8 +222,12 @@ export class RedisTicketStore implements TicketStore {
     return unavailableWhenDown(() => getProviderMaterials(this.#ctx, ticketId));
   }
 
-  markSubmitStarted(ticketId: string, at: number): Promise<void> {
-    return unavailableWhenDown(() => markSubmitStarted(this.#ctx, ticketId, at));
+  markSubmitStarted(
+    ticketId: string,
+    at: number,
+    expectedVersion: number,
+  ): Promise<'applied' | 'conflict'> {
+    return unavailableWhenDown(() => markSubmitStarted(this.#ctx, ticketId, at, expectedVersion));
   }
 
   history(ticketId: string): Promise<HistoryEntry[]> {

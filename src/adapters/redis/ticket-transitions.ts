@@ -1,7 +1,7 @@
 /**
  * The writes that advance a ticket: a transition (the APPLY script, then the state indexes), a
- * recorded attempt error (RECORD_ERROR), and the fields written outside a transition
- * (SET_IF_EXISTS). Used by `RedisTicketStore`; the key layout is described in `ticket-store.ts`.
+ * recorded attempt error (RECORD_ERROR), the submit mark (MARK_IF_VERSION) and the fields written
+ * outside a transition (SET_IF_EXISTS). Used by `RedisTicketStore`; the key layout is described in `ticket-store.ts`.
  */
 import { TicketNotFoundError } from '../../errors.js';
 import {
@@ -97,8 +97,16 @@ export async function markSubmitStarted(
   ctx: StoreContext,
   ticketId: string,
   at: number,
-): Promise<void> {
-  await setIfExists(ctx, ticketId, ['submitStartedAt', at]);
+  expectedVersion: number,
+): Promise<'applied' | 'conflict'> {
+  const [result] = await ctx.scripts.ticketStoreMarkIfVersion(
+    ctx.keys.ticket(ticketId),
+    expectedVersion,
+    'submitStartedAt',
+    at,
+  );
+  if (result === 'missing') throw new TicketNotFoundError(ticketId);
+  return result === 'applied' ? 'applied' : 'conflict';
 }
 
 /** Writes field/value `pairs` of an existing ticket; else {@link TicketNotFoundError}. */
