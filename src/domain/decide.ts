@@ -1,8 +1,8 @@
 /**
  * The ticket flow as a pure decider: from a ticket as stored, what this run has learnt so far and
  * the time, the one next {@link Step}. The executor (`src/flow/ticket-processor.ts`) carries the
- * step out, persists its result, reads the ticket again and asks again, until a step waits or the
- * ticket has ended. No I/O, no clock: everything comes in the arguments.
+ * step out, persists its result and asks again with the ticket as written (read again when a
+ * write lost to another worker), until a step waits or the ticket has ended. No I/O, no clock: everything comes in the arguments.
  *
  * The guarantees it encodes:
  * - SubmitMaterials is billed once: a ticket with a submit mark whose outcome this run has not

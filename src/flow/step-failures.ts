@@ -13,7 +13,13 @@ import { isTerminal, type Ticket, type TicketError } from '../domain/ticket.js';
 import { OrchestratorError, StoreFullError, ThrottledError } from '../errors.js';
 import { needsNewToken } from '../adapters/oss/materials.js';
 import type { TicketProcessorDeps } from './ticket-processor.js';
-import type { ActiveStep, Outcome, Run, StoredTicket } from './ticket-steps.js';
+import {
+  CONTINUE,
+  type ActiveStep,
+  type Outcome,
+  type Run,
+  type StoredTicket,
+} from './ticket-steps.js';
 
 /** Compare-and-set tries of one attempt error against a ticket that keeps changing. */
 const RECORD_TRIES = 5;
@@ -50,11 +56,16 @@ export class StepFailures {
     return this.#retry(run, t, e);
   }
 
+  /**
+   * The decider renews the refused lease or gives the job back. The run reads the ticket again: a
+   * refused submission may have left a new submit mark, which the next decision must see (it asks
+   * the status before submitting again).
+   */
   #leaseRefused(run: Run, t: StoredTicket, e: OrchestratorError): Outcome {
     this.#deps.logger.info({ ticketId: t.ticketId, code: e.code }, 'lease refused');
     run.refusal = e;
     run.memory.refusedToken = t.lease?.verifyToken ?? '';
-    return { kind: 'continue', ticket: t };
+    return CONTINUE;
   }
 
   async #block(action: string, e: ThrottledError): Promise<void> {

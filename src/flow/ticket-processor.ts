@@ -85,8 +85,9 @@ const MAX_STEPS = 16;
 
 /**
  * Builds the BullMQ processor of the `tickets` queue: an executor that asks the decider for the
- * next step, carries it out ({@link TicketSteps}) and reads the ticket again, until a step
- * waits or the ticket has ended.
+ * next step, carries it out ({@link TicketSteps}) and asks again with the ticket the step left
+ * (read again only after a write lost to another worker), until a step waits or the ticket has
+ * ended.
  */
 export function makeTicketProcessor(deps: TicketProcessorDeps) {
   const { store, settings } = deps;
@@ -130,7 +131,9 @@ export function makeTicketProcessor(deps: TicketProcessorDeps) {
       }
       const step = decide(t, run.memory, clock(), settings);
       if (step.kind === 'done') {
-        await deps.lifecycle.publish(t);
+        // an event lost to a crash between the store and the queue is sent again; one this run's
+        // own transition just published is not
+        if (run.published !== t.version) await deps.lifecycle.publish(t);
         await beforeSettle(t.ticketId, 'completed');
         return t.state;
       }
