@@ -99,7 +99,6 @@ export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
  */
 const COMMAND_CONNECTION = {
   maxRetriesPerRequest: 3,
-  enableAutoPipelining: true,
   connectTimeout: 2000,
   retryStrategy: (times: number) =>
     Math.min(50 * 2 ** (times - 1), 500) + Math.floor(Math.random() * 50),
@@ -160,14 +159,15 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
     // BullMQ gets a connection of its own: it defines some fifty scripts on the connection it is
     // given, and ioredis copies every script of a connection into each pipeline built on it, so
     // the store's per-ticket index pipelines would pay for BullMQ's scripts.
-    // The command connections auto-pipeline (ioredis's enableAutoPipelining): the commands of
+    // The store's connection auto-pipelines (ioredis's enableAutoPipelining): the commands of
     // concurrent jobs issued in one tick leave in one write, which took the worker's CPU per ticket
     // from 2.0x to 1.85x the bare worker's and throughput from 0.57 to 0.72 of it (bench
-    // `overhead`). ioredis 6.0 fails a custom command called in the same tick as its own
-    // defineCommand after an auto-pipeline was begun (redis/ioredis#1931, fixed after 6.0.0): every
-    // script here is defined when the store and the limiter are built, before any of them is
-    // called.
-    const redis = new Redis(redisUrl, COMMAND_CONNECTION);
+    // `overhead`). ioredis 6.0.0 breaks a custom command called while an auto-pipeline begun before
+    // its defineCommand is pending (redis/ioredis#1931, fixed after 6.0.0): the store and the
+    // limiter define their scripts when they are built, before the first command on it is sent.
+    // The queues' connection does not auto-pipeline: BullMQ defines its scripts there when it
+    // connects, and each auto-pipeline would copy its fifty scripts.
+    const redis = new Redis(redisUrl, { ...COMMAND_CONNECTION, enableAutoPipelining: true });
     redis.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis error'));
     releasers.push(() => redis.quit());
     const queueConnection = new Redis(redisUrl, COMMAND_CONNECTION);
@@ -175,14 +175,6 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
       logger.warn({ err: { message: err.message } }, 'redis error'),
     );
     releasers.push(() => queueConnection.quit());
-    void readPersistence(redis).then((settings) => {
-      const warning = durabilityWarning(settings);
-      if (warning !== undefined) logger.warn({ redis: settings ?? 'unknown' }, warning);
-    });
-    void readRedisVersion(redis).then((version) => {
-      const problem = redisVersionProblem(version);
-      if (problem !== undefined) logger.error({ redisVersion: version }, problem);
-    });
     const cipher = new FieldCipher(loadOrCreateKey(config));
     const store = new RedisTicketStore({
       redis,
@@ -242,6 +234,15 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
       prefix: config.redisPrefix,
       qps: config.queue.qps,
       headroom: config.queue.qpsHeadroom,
+    });
+    // the first commands on `redis`, once the store and the limiter have defined their scripts
+    void readPersistence(redis).then((settings) => {
+      const warning = durabilityWarning(settings);
+      if (warning !== undefined) logger.warn({ redis: settings ?? 'unknown' }, warning);
+    });
+    void readRedisVersion(redis).then((version) => {
+      const problem = redisVersionProblem(version);
+      if (problem !== undefined) logger.error({ redisVersion: version }, problem);
     });
 
     let worker: RunningWorker | undefined;

@@ -10,6 +10,9 @@
  * - `Connection is closed.`: the client has ended (ioredis; BullMQ's `ConnectionClosedError`);
  * - `Stream isn't writeable…`: not connected, and the client has no offline queue;
  * - `Command timed out`: ioredis's `commandTimeout` ran out;
+ * - `Command aborted due to connection close`: the connection closed with the command sent and
+ *   unanswered, inside a pipeline (every command of the auto-pipelining store connection, `src/app.ts`),
+ *   which ioredis does not send again;
  * - a socket error (`ECONNREFUSED`, `ECONNRESET`, `ETIMEDOUT`, …) on the paths that pass one
  *   through;
  * - a `LOADING` reply: a restarted server is still reading its AOF.
@@ -27,6 +30,7 @@ const OUTAGE_MESSAGES = [
   /^Connection is closed\.?$/,
   /^Stream isn't writeable/,
   /^Command timed out$/,
+  /^Command aborted due to connection close$/,
   /^LOADING\b/,
 ];
 const SOCKET_CODES = new Set([
