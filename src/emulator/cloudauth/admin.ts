@@ -40,10 +40,12 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
   app.get('/__admin/counters', () => deps.faults.counters());
   app.get('/__admin/peaks', () => deps.faults.peaks());
   app.get('/__admin/answer-times', () => {
-    const out: Record<string, Record<string, number>> = {};
+    // Maps, turned into objects at the end: a Biz or TicketId such as `__proto__` stays a key
+    const out = new Map<string, Map<string, number>>();
     const add = (biz: string, ticketId: string, ms: number) => {
-      const byTicket = (out[biz] ??= {});
-      byTicket[ticketId] = (byTicket[ticketId] ?? 0) + ms;
+      let byTicket = out.get(biz);
+      if (byTicket === undefined) out.set(biz, (byTicket = new Map<string, number>()));
+      byTicket.set(ticketId, (byTicket.get(ticketId) ?? 0) + ms);
     };
     for (const [key, ms] of deps.faults.answerTimes()) {
       if (key.startsWith('token:')) {
@@ -54,7 +56,9 @@ export function registerAdminRoutes(app: FastifyInstance, deps: AdminDeps): void
       const slash = key.indexOf('/');
       add(key.slice(0, slash), key.slice(slash + 1), ms);
     }
-    return out;
+    return Object.fromEntries(
+      [...out].map(([biz, byTicket]) => [biz, Object.fromEntries(byTicket)]),
+    );
   });
   app.delete('/__admin/counters', (_req, reply) => {
     deps.faults.resetCounters();

@@ -75,9 +75,11 @@ export function registerPopGateway(app: FastifyInstance, options: PopGatewayOpti
     const query = decodeForm(rawQuery);
     const formBody = isForm(req.headers['content-type']) ? decodeForm(body.toString('utf8')) : {};
     const params: Record<string, string> = { ...query, ...formBody };
-    // the call's answer time is kept against its ticket (or the token standing for one)
+    // the call's answer time is kept against its ticket (or the token standing for one), once
+    // the call is signed and its action known: an anonymous caller cannot fill the table
+    let timed = false;
     const answered = () => {
-      const key = answerKeyOf(params);
+      const key = timed ? answerKeyOf(params) : undefined;
       if (key !== undefined) options.faults.time(key, performance.now() - arrived);
     };
     const v3 = isV3(req.headers);
@@ -115,6 +117,7 @@ export function registerPopGateway(app: FastifyInstance, options: PopGatewayOpti
       if (version !== options.version) throw gatewayErrors.invalidVersion();
       const run = action === undefined ? undefined : options.actions[action];
       if (action === undefined || run === undefined) throw gatewayErrors.unknownAction();
+      timed = true;
 
       const decision = options.faults.decide(action);
       if (decision.delayMs > 0) await injectedDelay(decision.delayMs, options.signal);
@@ -154,11 +157,18 @@ export function registerPopGateway(app: FastifyInstance, options: PopGatewayOpti
   app.post('/', handler);
 }
 
+/** Longest key an answer time is kept against (a TicketId is at most 64 characters). */
+const MAX_ANSWER_KEY = 200;
+
 /** What a call's answer time is kept against: its TicketId, else its VerifyToken. */
 function answerKeyOf(params: Record<string, string>): string | undefined {
-  if (params.TicketId !== undefined) return `${params.Biz ?? ''}/${params.TicketId}`;
-  if (params.VerifyToken !== undefined) return `token:${params.VerifyToken}`;
-  return undefined;
+  const key =
+    params.TicketId !== undefined
+      ? `${params.Biz ?? ''}/${params.TicketId}`
+      : params.VerifyToken !== undefined
+        ? `token:${params.VerifyToken}`
+        : undefined;
+  return key !== undefined && key.length <= MAX_ANSWER_KEY ? key : undefined;
 }
 
 function verifyV1(
