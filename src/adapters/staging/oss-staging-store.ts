@@ -1,0 +1,200 @@
+/**
+ * The staging store over an OSS bucket of the user's own (OSS in production, the OSS emulator in
+ * tests and embedded mode), through ali-oss with credentials of its own: not the STS lease of a
+ * VerifyToken, which is short-lived and scoped to Cloudauth's bucket. Objects are
+ * `<prefix><digest>`, encrypted here first and stored with server-side encryption as well
+ * (`x-oss-server-side-encryption: AES256`), so the bucket's own disks hold no plaintext either.
+ *
+ * Written once: a HEAD first, and a PUT only when nothing whole is there, with
+ * `x-oss-forbid-overwrite: true` so that of two processes racing past the HEAD, OSS keeps the
+ * first (the second's `FileAlreadyExists` 409 counts as done: both envelopes hold the same bytes;
+ * within a process, concurrent puts of the same bytes share one write).
+ * `Content-MD5` makes OSS refuse a body that arrived different from what was sent.
+ *
+ * Failures come out as {@link StagingUnavailableError}, never as the STS errors of the upload path
+ * (`ossToOrchestratorError` alone would call a wrong key here `STS_CREDENTIALS_INVALID`, which sends
+ * a ticket for a new VerifyToken): 5xx and transport failures are retryable, 4xx answers are not.
+ */
+import { createHash } from 'node:crypto';
+import OSS from 'ali-oss';
+import { pathStyle } from '../oss/uploader.js';
+import { ossToOrchestratorError } from '../oss/oss-errors.js';
+import { STAGED_OVERHEAD_BYTES, StagingCipher } from './staging-cipher.js';
+import {
+  STAGING_RETRY_AFTER_MS,
+  StagedObjectMissingError,
+  StagingUnavailableError,
+} from './staging-errors.js';
+import {
+  SingleFlight,
+  checkStagedRef,
+  isDigest,
+  stagedRefOf,
+  type MaterialStagingStore,
+  type StagedObjectInfo,
+  type StagedRef,
+} from './staging-store.js';
+
+/** Options of {@link OssStagingStore}. */
+export interface OssStagingStoreOptions {
+  /** OSS endpoint, with or without a scheme (without one, https), e.g. `oss-cn-hangzhou.aliyuncs.com`. */
+  endpoint: string;
+  bucket: string;
+  /** A RAM user's key with read, write, delete and list on `bucket` (or on `prefix` in it). */
+  accessKeyId: string;
+  accessKeySecret: string;
+  /** Key prefix of every object, e.g. `staging/`; a `/` is added when missing. Default: none. */
+  prefix?: string;
+  /** ali-oss region, used for the Host header when the endpoint is an IP. Default oss-cn-hangzhou. */
+  region?: string;
+  /** Per-request timeout, in ms. Default 10 000. */
+  timeoutMs?: number;
+  /** The project's encryption key, 32 bytes (`loadOrCreateKey`). */
+  key: Uint8Array;
+}
+
+const DEFAULT_TIMEOUT_MS = 10_000;
+/** Largest page OSS lists. */
+const LIST_PAGE = 1000;
+
+interface OssFailure {
+  status?: unknown;
+  code?: unknown;
+}
+
+export class OssStagingStore implements MaterialStagingStore {
+  readonly #client: OSS;
+  readonly #prefix: string;
+  readonly #cipher: StagingCipher;
+  readonly #writes = new SingleFlight();
+
+  constructor(options: OssStagingStoreOptions) {
+    const prefix = options.prefix ?? '';
+    this.#prefix = prefix === '' || prefix.endsWith('/') ? prefix : `${prefix}/`;
+    this.#cipher = new StagingCipher(options.key);
+    const clientOptions: OSS.Options & { sldEnable: boolean } = {
+      accessKeyId: options.accessKeyId,
+      accessKeySecret: options.accessKeySecret,
+      endpoint: options.endpoint,
+      secure: !/^http:\/\//i.test(options.endpoint),
+      sldEnable: pathStyle(options.endpoint),
+      bucket: options.bucket,
+      region: options.region ?? 'oss-cn-hangzhou',
+      timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
+    };
+    this.#client = new OSS(clientOptions);
+  }
+
+  async put(bytes: Uint8Array): Promise<StagedRef> {
+    const ref = stagedRefOf(bytes);
+    await this.#writes.run(ref.digest, () => this.#write(ref, bytes));
+    return ref;
+  }
+
+  async #write(ref: StagedRef, bytes: Uint8Array): Promise<void> {
+    const name = this.#name(ref.digest);
+    const size = await this.#sizeOf(name, 'put');
+    // A whole object is there already; one of another size (cut short) is written over.
+    if (size === ref.bytes + STAGED_OVERHEAD_BYTES) return;
+    const envelope = this.#cipher.seal(bytes, ref.digest);
+    const headers: Record<string, string> = {
+      'Content-MD5': createHash('md5').update(envelope).digest('base64'),
+      'x-oss-server-side-encryption': 'AES256',
+      ...(size === undefined ? { 'x-oss-forbid-overwrite': 'true' } : {}),
+    };
+    try {
+      await this.#client.put(name, envelope, { mime: 'application/octet-stream', headers });
+    } catch (err) {
+      if (!isFailure(err, 409, 'FileAlreadyExists')) throw ossFailure('put', 'PutObject', err);
+    }
+  }
+
+  async get(ref: StagedRef): Promise<Buffer> {
+    checkStagedRef(ref);
+    let envelope: unknown;
+    try {
+      envelope = (await this.#client.get(this.#name(ref.digest))).content;
+    } catch (err) {
+      if (isFailure(err, 404, 'NoSuchKey')) throw new StagedObjectMissingError(ref.digest);
+      throw ossFailure('get', 'GetObject', err);
+    }
+    if (!Buffer.isBuffer(envelope))
+      throw ossFailure('get', 'GetObject', { name: 'UnexpectedBody' });
+    return this.#cipher.open(envelope, ref);
+  }
+
+  async exists(ref: StagedRef): Promise<boolean> {
+    checkStagedRef(ref);
+    return (await this.#sizeOf(this.#name(ref.digest), 'exists')) !== undefined;
+  }
+
+  async delete(ref: StagedRef): Promise<void> {
+    checkStagedRef(ref);
+    try {
+      // OSS answers 204 for a key that is not there too.
+      await this.#client.delete(this.#name(ref.digest));
+    } catch (err) {
+      throw ossFailure('delete', 'DeleteObject', err);
+    }
+  }
+
+  async *list(): AsyncIterable<StagedObjectInfo> {
+    let token: string | undefined;
+    do {
+      let page: OSS.ListV2ObjectResult;
+      try {
+        page = await this.#client.listV2({
+          prefix: this.#prefix,
+          'max-keys': LIST_PAGE,
+          ...(token === undefined ? {} : { 'continuation-token': token }),
+        });
+      } catch (err) {
+        throw ossFailure('list', 'ListObjectsV2', err);
+      }
+      for (const object of page.objects) {
+        const digest = object.name.slice(this.#prefix.length);
+        if (!object.name.startsWith(this.#prefix) || !isDigest(digest)) continue;
+        const bytes = Math.max(0, object.size - STAGED_OVERHEAD_BYTES);
+        yield { digest, bytes, modifiedAt: Date.parse(object.lastModified) };
+      }
+      token = page.isTruncated ? page.nextContinuationToken : undefined;
+    } while (token !== undefined);
+  }
+
+  #name(digest: string): string {
+    return `${this.#prefix}${digest}`;
+  }
+
+  /** The object's size from a HEAD, or undefined when there is none. */
+  async #sizeOf(name: string, operation: string): Promise<number | undefined> {
+    try {
+      const head = await this.#client.head(name);
+      return Number((head.res.headers as Record<string, string | undefined>)['content-length']);
+    } catch (err) {
+      // ali-oss reports any bodiless 404 to a HEAD as NoSuchKey.
+      if (isFailure(err, 404, 'NoSuchKey')) return undefined;
+      throw ossFailure(operation, 'HeadObject', err);
+    }
+  }
+}
+
+function isFailure(err: unknown, status: number, code: string): boolean {
+  const e = (typeof err === 'object' && err !== null ? err : {}) as OssFailure;
+  return e.status === status && e.code === code;
+}
+
+/** An ali-oss failure as the registry's error, through the upload path's scrubbing. */
+function ossFailure(
+  operation: string,
+  ossOperation: string,
+  err: unknown,
+): StagingUnavailableError {
+  const mapped = ossToOrchestratorError(err, ossOperation);
+  const status = mapped.httpStatus;
+  const retryable = status === undefined || status >= 500;
+  return new StagingUnavailableError(operation, mapped.message, {
+    retryable,
+    ...(retryable ? { retryAfterMs: STAGING_RETRY_AFTER_MS } : {}),
+    cause: mapped.toJSON(),
+  });
+}
