@@ -25,6 +25,18 @@ export interface EmulatorPairOptions {
   /** `StsToken.EndPoint`; default the OSS emulator's URL. */
   ossEndpoint?: string;
   ossDir?: string;
+  /**
+   * Buckets the OSS emulator serves besides Cloudauth's (`ossBucket`), e.g. the material staging
+   * store's own. Default: none.
+   */
+  ossBuckets?: readonly string[];
+  /**
+   * Key pairs (AccessKeyId → AccessKeySecret) the OSS emulator alone accepts, with full access to
+   * every bucket, as a RAM user's key of the staging store would have to its own; the Cloudauth
+   * emulator does not know them. The Cloudauth key pairs and STS credentials stay accepted; an id
+   * that is one of the Cloudauth key pairs is refused at start. Default: none.
+   */
+  ossAccessKeys?: Readonly<Record<string, string>>;
   faults?: FaultConfig;
   logger?: Logger;
 }
@@ -39,14 +51,21 @@ export async function startEmulators(
 ): Promise<Omit<Emulators, 'demoKey'>> {
   const registry = new EmulatorRegistry();
   const bucket = cloudauth.ossBucket ?? 'cloudauth-emulator';
+  const ossKeys = pair.ossAccessKeys ?? {};
+  // One id, two secrets would make which one signs depend on lookup order.
+  const shared = Object.keys(ossKeys).filter((id) => Object.hasOwn(cloudauth.accessKeys, id));
+  if (shared.length > 0) {
+    throw new Error(`OSS access key ids also among the Cloudauth key pairs: ${shared.join(', ')}`);
+  }
   const oss = await startOssEmulator({
     host: pair.host ?? cloudauth.host ?? '127.0.0.1',
     port: pair.ossPort ?? 0,
-    buckets: [bucket],
+    buckets: [...new Set([bucket, ...(pair.ossBuckets ?? [])])],
     credentials: (id) => {
       const sts = registry.stsCredential(id);
       if (sts) return sts;
-      const secret = Object.hasOwn(cloudauth.accessKeys, id) ? cloudauth.accessKeys[id] : undefined;
+      const keys = Object.hasOwn(ossKeys, id) ? ossKeys : cloudauth.accessKeys;
+      const secret = Object.hasOwn(keys, id) ? keys[id] : undefined;
       return secret === undefined ? undefined : { accessKeySecret: secret };
     },
     ...(pair.ossDir ? { dataDir: pair.ossDir } : {}),

@@ -15,6 +15,8 @@ import {
   type OssEmulatorOptions,
 } from '../../src/emulator/oss/index.js';
 import { ossAuthorization, ossStringToSign } from '../../src/emulator/oss/oss-signature.js';
+import { startEmulators } from '../../src/emulator/start.js';
+import { popClient } from '../support/emulator.js';
 
 const BUCKET = 'verify-img';
 const OTHER_BUCKET = 'other-bucket';
@@ -152,6 +154,37 @@ function stsSigned(method: string, key: string, headers: Record<string, string>)
     ...all,
     authorization: ossAuthorization(STS.accessKeyId, STS.accessKeySecret, stringToSign),
   };
+}
+
+/** Headers of a request signed with the permanent key over `key`, the headers and the query. */
+function permanentSigned(
+  method: string,
+  key: string,
+  headers: Record<string, string>,
+  query: Record<string, string> = {},
+) {
+  const all = { 'x-oss-date': new Date().toUTCString(), ...headers };
+  const stringToSign = ossStringToSign({ method, bucket: BUCKET, key, headers: all, query });
+  return {
+    ...all,
+    authorization: ossAuthorization(PERMANENT.accessKeyId, PERMANENT.accessKeySecret, stringToSign),
+  };
+}
+
+/** Every page of a ListObjectsV2 listing through ali-oss, `maxKeys` at a time. */
+async function listAll(oss: OSS, query: OSS.ListV2ObjectsQuery, maxKeys: number) {
+  const pages: OSS.ListV2ObjectResult[] = [];
+  let token: string | undefined;
+  do {
+    const page = await oss.listV2({
+      ...query,
+      'max-keys': maxKeys,
+      ...(token === undefined ? {} : { 'continuation-token': token }),
+    });
+    pages.push(page);
+    token = page.isTruncated ? page.nextContinuationToken : undefined;
+  } while (token !== undefined);
+  return pages;
 }
 
 function xmlField(xml: string, name: string): string | undefined {
@@ -354,6 +387,187 @@ describe('the OSS emulator with the real ali-oss client', () => {
   });
 });
 
+describe('ListObjectsV2 on the OSS emulator, with the real ali-oss client', () => {
+  // U+E000 sorts before U+1F600 in UTF-8 (OSS's order), after it in UTF-16 (JavaScript's).
+  const KEYS = ['list/a.bin', 'list/b/1.bin', 'list/b/2.bin', 'list/\uE000.bin', 'list/😀.bin'];
+
+  async function withObjects(emu: OssEmulator): Promise<OSS> {
+    const oss = permanentClient(emu);
+    for (const key of [...KEYS, 'other/x.bin', 'lisz.bin']) await oss.put(key, Buffer.from(key));
+    return oss;
+  }
+
+  it('lists a prefix page by page in UTF-8 byte order, each page with its KeyCount and token', async () => {
+    const { emu } = await startFixture();
+    const oss = await withObjects(emu);
+    const pages = await listAll(oss, { prefix: 'list/' }, 2);
+    expect(pages.map((p) => p.objects.map((o) => o.name))).toEqual([
+      KEYS.slice(0, 2),
+      KEYS.slice(2, 4),
+      KEYS.slice(4),
+    ]);
+    expect(pages.map((p) => [p.keyCount, p.isTruncated])).toEqual([
+      [2, true],
+      [2, true],
+      [1, false],
+    ]);
+    expect(pages[2]?.nextContinuationToken).toBeNull();
+    const md5 = createHash('md5').update('list/a.bin').digest('hex').toUpperCase();
+    expect(pages[0]?.objects[0]).toMatchObject({
+      name: 'list/a.bin',
+      size: 'list/a.bin'.length,
+      etag: `"${md5}"`,
+      type: 'Normal',
+      storageClass: 'Standard',
+    });
+    expect(Date.parse(pages[0]?.objects[0]?.lastModified ?? '')).toBeGreaterThan(0);
+    expect(emu.counters().ListObjectsV2).toEqual({ ok: 3 });
+  });
+
+  it('lists the whole bucket without a prefix', async () => {
+    const { emu } = await startFixture();
+    const oss = await withObjects(emu);
+    const all = await oss.listV2({});
+    expect(all.objects.map((o) => o.name)).toEqual([...KEYS, 'lisz.bin', 'other/x.bin']);
+    expect(all.isTruncated).toBe(false);
+  });
+
+  it('rolls keys up into common prefixes at the delimiter, counting each once', async () => {
+    const { emu } = await startFixture();
+    const oss = await withObjects(emu);
+    const pages = await listAll(oss, { prefix: 'list/', delimiter: '/' }, 1);
+    expect(pages.map((p) => [...p.objects.map((o) => o.name), ...(p.prefixes ?? [])])).toEqual([
+      ['list/a.bin'],
+      ['list/b/'],
+      ['list/\uE000.bin'],
+      ['list/😀.bin'],
+    ]);
+  });
+
+  it('starts after start-after, and lists path-style requests (sldEnable) too', async () => {
+    const { emu } = await startFixture();
+    await withObjects(emu);
+    const oss = permanentClient(emu, { sldEnable: true });
+    const page = await oss.listV2({ prefix: 'list/', 'start-after': 'list/b/1.bin' });
+    expect(page.objects.map((o) => o.name)).toEqual(KEYS.slice(2));
+  });
+
+  it('refuses max-keys outside 1–1000 and a continuation token it did not make, with InvalidArgument 400', async () => {
+    const { emu } = await startFixture();
+    const oss = await withObjects(emu);
+    for (const maxKeys of [0, 1001, 'ten']) {
+      const err = await failure(oss.listV2({ 'max-keys': maxKeys }));
+      expect(err).toMatchObject({ code: 'InvalidArgument', status: 400 });
+      expect(err.message).toBe('Argument max-keys must be an integer between 1 and 1000.');
+    }
+    expect((await oss.listV2({ 'max-keys': 1000 })).keyCount).toBe(7);
+    const token = await failure(oss.listV2({ 'continuation-token': 'bogus' }));
+    expect(token).toMatchObject({ code: 'InvalidArgument', status: 400 });
+  });
+
+  it('answers ListObjects V1 with NotImplemented 501 and a listing by a path-scoped STS key with AccessDenied 403', async () => {
+    const { emu } = await startFixture();
+    const v1 = await failure(permanentClient(emu).list({ prefix: 'list/', 'max-keys': 10 }, {}));
+    expect(v1).toMatchObject({ code: 'NotImplemented', status: 501 });
+    const sts = await failure(stsClient(emu).listV2({ prefix: STS.path }));
+    expect(sts).toMatchObject({ code: 'AccessDenied', status: 403 });
+    const wrong = await failure(
+      permanentClient(emu, { accessKeySecret: 'not-the-secret' }).listV2({}),
+    );
+    expect(wrong).toMatchObject({ code: 'SignatureDoesNotMatch', status: 403 });
+  });
+
+  it('counts a listing under ListObjectsV2 for faults too', async () => {
+    const { emu } = await startFixture();
+    emu.setFaults({ ListObjectsV2: { internalErrorRate: 1 } });
+    const err = await failure(permanentClient(emu).listV2({}));
+    expect(err).toMatchObject({ code: 'InternalError', status: 500 });
+    expect(emu.counters().ListObjectsV2).toEqual({ InternalError: 1 });
+  });
+});
+
+describe('PutObject with x-oss-forbid-overwrite and x-oss-server-side-encryption', () => {
+  it('refuses to overwrite with FileAlreadyExists 409 when forbidden, and keeps the first object', async () => {
+    const { emu } = await startFixture();
+    const oss = permanentClient(emu);
+    const forbid = { headers: { 'x-oss-forbid-overwrite': 'true' } };
+    expect((await oss.put('once.bin', Buffer.from('first'), forbid)).res.status).toBe(200);
+    const err = await failure(oss.put('once.bin', Buffer.from('second'), forbid));
+    expect(err).toMatchObject({ code: 'FileAlreadyExists', status: 409 });
+    expect(err.requestId).toMatch(REQUEST_ID);
+    expect(await emu.getObject(BUCKET, 'once.bin')).toEqual(Buffer.from('first'));
+    await oss.put('once.bin', Buffer.from('third'), {
+      headers: { 'x-oss-forbid-overwrite': 'false' },
+    });
+    expect(await emu.getObject(BUCKET, 'once.bin')).toEqual(Buffer.from('third'));
+    expect(emu.counters().PutObject).toEqual({ ok: 2, FileAlreadyExists: 1 });
+  });
+
+  it('lets one of 10 racing forbid-overwrite PUTs of a key win', async () => {
+    const { emu } = await startFixture();
+    const oss = permanentClient(emu);
+    const outcomes = await Promise.all(
+      Array.from({ length: 10 }, (_, i) =>
+        oss
+          .put('race.bin', Buffer.from(`writer ${i}`), {
+            headers: { 'x-oss-forbid-overwrite': 'true' },
+          })
+          .then(
+            () => 'ok',
+            (err: OssClientError) => err.code,
+          ),
+      ),
+    );
+    expect(outcomes.filter((o) => o === 'ok')).toHaveLength(1);
+    expect(outcomes.filter((o) => o === 'FileAlreadyExists')).toHaveLength(9);
+  });
+
+  it('refuses an x-oss-forbid-overwrite that is neither true nor false with InvalidArgument 400', async () => {
+    const { emu } = await startFixture();
+    const err = await failure(
+      permanentClient(emu).put('x.bin', Buffer.from('x'), {
+        headers: { 'x-oss-forbid-overwrite': 'yes' },
+      }),
+    );
+    expect(err).toMatchObject({ code: 'InvalidArgument', status: 400, ecCode: '0017-00000279' });
+    expect(await emu.getObject(BUCKET, 'x.bin')).toBeUndefined();
+  });
+
+  it('echoes x-oss-server-side-encryption on the PUT and on every GET and HEAD of the object', async () => {
+    const { emu } = await startFixture();
+    const oss = permanentClient(emu);
+    for (const sse of ['AES256', 'KMS', 'SM4']) {
+      const key = `sse/${sse}.bin`;
+      const put = await oss.put(key, Buffer.from(sse), {
+        headers: { 'x-oss-server-side-encryption': sse },
+      });
+      expect(put.res.headers).toMatchObject({ 'x-oss-server-side-encryption': sse });
+      expect((await oss.head(key)).res.headers).toMatchObject({
+        'x-oss-server-side-encryption': sse,
+      });
+      expect((await oss.get(key)).res.headers).toMatchObject({
+        'x-oss-server-side-encryption': sse,
+      });
+    }
+    await oss.put('plain.bin', Buffer.from('plain'));
+    const plain = (await oss.head('plain.bin')).res.headers as Record<string, string>;
+    expect(plain['x-oss-server-side-encryption']).toBeUndefined();
+  });
+
+  it('refuses an unknown x-oss-server-side-encryption with InvalidEncryptionAlgorithmError 400', async () => {
+    const { emu } = await startFixture();
+    for (const sse of ['DES', 'aes256']) {
+      const err = await failure(
+        permanentClient(emu).put('x.bin', Buffer.from('x'), {
+          headers: { 'x-oss-server-side-encryption': sse },
+        }),
+      );
+      expect(err).toMatchObject({ code: 'InvalidEncryptionAlgorithmError', status: 400 });
+    }
+    expect(await emu.getObject(BUCKET, 'x.bin')).toBeUndefined();
+  });
+});
+
 describe('the OSS emulator on the wire', () => {
   it('refuses anonymous requests with AccessDenied 403 as OSS error XML', async () => {
     const { emu } = await startFixture();
@@ -427,6 +641,57 @@ describe('the OSS emulator on the wire', () => {
     expect(xmlField(empty.body, 'Code')).toBe('InvalidObjectName');
   });
 
+  it('answers ListObjectsV2 with a ListBucketResult in OSS’s shape', async () => {
+    const { emu } = await startFixture();
+    await permanentClient(emu).put('a&b/<c>.bin', Buffer.from('abc'));
+    await permanentClient(emu).put('a&b/d.bin', Buffer.from('d'));
+    const res = await raw(
+      emu,
+      'GET',
+      '/?list-type=2&prefix=a%26b%2F&max-keys=1&start-after=a',
+      permanentSigned('GET', '', {}),
+    );
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toBe('application/xml');
+    expect(res.headers['x-oss-request-id']).toMatch(REQUEST_ID);
+    const token = xmlField(res.body, 'NextContinuationToken') ?? '';
+    expect(token).toMatch(/^[A-Za-z0-9_-]+$/);
+    const md5 = createHash('md5').update('abc').digest('hex').toUpperCase();
+    expect(res.body).toMatch(
+      new RegExp(
+        '^<\\?xml version="1.0" encoding="UTF-8"\\?>\\n<ListBucketResult><Name>verify-img</Name>' +
+          '<Prefix>a&amp;b/</Prefix><StartAfter>a</StartAfter><MaxKeys>1</MaxKeys>' +
+          `<IsTruncated>true</IsTruncated><NextContinuationToken>${token}</NextContinuationToken>` +
+          '<Contents><Key>a&amp;b/&lt;c&gt;.bin</Key><LastModified>\\d{4}-\\d\\d-\\d\\dT[\\d:.]+Z</LastModified>' +
+          `<ETag>"${md5}"</ETag><Type>Normal</Type><Size>3</Size><StorageClass>Standard</StorageClass>` +
+          '</Contents><KeyCount>1</KeyCount></ListBucketResult>$',
+      ),
+    );
+
+    const query = { 'continuation-token': token };
+    const next = await raw(
+      emu,
+      'GET',
+      `/?list-type=2&prefix=a%26b%2F&continuation-token=${token}&encoding-type=url`,
+      permanentSigned('GET', '', {}, query),
+    );
+    expect(next.status).toBe(200);
+    expect(xmlField(next.body, 'ContinuationToken')).toBe(token);
+    expect(xmlField(next.body, 'MaxKeys')).toBe('100');
+    expect(xmlField(next.body, 'EncodingType')).toBe('url');
+    expect(xmlField(next.body, 'Key')).toBe('a%26b%2Fd.bin');
+    expect(xmlField(next.body, 'IsTruncated')).toBe('false');
+    expect(next.body).not.toContain('<NextContinuationToken>');
+
+    const unsigned = await raw(
+      emu,
+      'GET',
+      `/?list-type=2&continuation-token=${token}`,
+      permanentSigned('GET', '', {}),
+    );
+    expect(xmlField(unsigned.body, 'Code')).toBe('SignatureDoesNotMatch');
+  });
+
   it('answers DELETE of a missing key with 204, as OSS does', async () => {
     const { emu } = await startFixture();
     const key = `${STS.path}never-written.jpg`;
@@ -461,6 +726,52 @@ describe('the OSS emulator with a dataDir', () => {
     expect(existsSync(join(dataDir, BUCKET, 'rp', 'ticket-1', 'face.jpg'))).toBe(false);
   });
 
+  it('lists the files a first emulator left, with their server-side encryption kept', async () => {
+    const dataDir = await tempDir();
+    const first = await startFixture({ dataDir });
+    const writer = permanentClient(first.emu);
+    await writer.put('docs/b/2.bin', Buffer.from('22'), {
+      headers: { 'x-oss-server-side-encryption': 'SM4' },
+    });
+    await writer.put('docs/a.bin', Buffer.from('1'));
+    await writer.put('docs/b/1.bin', Buffer.from('333'));
+    await writer.put('elsewhere/c.bin', Buffer.from('c'));
+    await first.emu.close();
+
+    const second = await startFixture({ dataDir });
+    const oss = permanentClient(second.emu);
+    const pages = await listAll(oss, { prefix: 'docs/' }, 2);
+    expect(pages.flatMap((p) => p.objects.map((o) => [o.name, o.size]))).toEqual([
+      ['docs/a.bin', 1],
+      ['docs/b/1.bin', 3],
+      ['docs/b/2.bin', 2],
+    ]);
+    const etag = `"${createHash('md5').update('22').digest('hex').toUpperCase()}"`;
+    expect(pages[1]?.objects[0]?.etag).toBe(etag);
+    expect((await oss.listV2({ prefix: 'docs/', delimiter: '/' })).prefixes).toEqual(['docs/b/']);
+    expect((await oss.head('docs/b/2.bin')).res.headers).toMatchObject({
+      'x-oss-server-side-encryption': 'SM4',
+    });
+    await oss.delete('docs/b/1.bin');
+    const after = await oss.listV2({ prefix: 'docs/b/' });
+    expect(after.objects.map((o) => o.name)).toEqual(['docs/b/2.bin']);
+  });
+
+  it('keeps the first object of a forbid-overwrite PUT across emulators on the same dir', async () => {
+    const dataDir = await tempDir();
+    const first = await startFixture({ dataDir });
+    await permanentClient(first.emu).put('once.bin', Buffer.from('first'));
+    await first.emu.close();
+    const second = await startFixture({ dataDir });
+    const err = await failure(
+      permanentClient(second.emu).put('once.bin', Buffer.from('second'), {
+        headers: { 'x-oss-forbid-overwrite': 'true' },
+      }),
+    );
+    expect(err).toMatchObject({ code: 'FileAlreadyExists', status: 409 });
+    expect(await second.emu.getObject(BUCKET, 'once.bin')).toEqual(Buffer.from('first'));
+  });
+
   it('refuses a key whose file would sit where another object is, with InvalidObjectName 400', async () => {
     const dataDir = await tempDir();
     const { emu } = await startFixture({ dataDir });
@@ -468,5 +779,52 @@ describe('the OSS emulator with a dataDir', () => {
     await oss.put(`${STS.path}a`, Buffer.from('a'));
     const err = await failure(oss.put(`${STS.path}a/b`, Buffer.from('b')));
     expect(err).toMatchObject({ code: 'InvalidObjectName', status: 400 });
+  });
+});
+
+describe('the OSS emulator started with the Cloudauth emulator', () => {
+  const CLOUDAUTH_KEY = { accessKeyId: 'LTAIcloudauthKey', accessKeySecret: 'cloudauth-secret' };
+  const STAGING_KEY = { accessKeyId: 'LTAIstagingKey', accessKeySecret: 'staging-secret' };
+
+  function start(ossAccessKeys: Record<string, string>) {
+    return startEmulators(
+      {
+        port: 0,
+        accessKeys: { [CLOUDAUTH_KEY.accessKeyId]: CLOUDAUTH_KEY.accessKeySecret },
+        biz: { RPBasic: 'RPBasic' },
+        ossBucket: 'cloudauth-bucket',
+      },
+      { ossBuckets: ['staging-bucket', 'cloudauth-bucket'], ossAccessKeys },
+    );
+  }
+
+  it('serves extra buckets to a key pair of its own, which the Cloudauth emulator does not know', async () => {
+    const started = await start({ [STAGING_KEY.accessKeyId]: STAGING_KEY.accessKeySecret });
+    onTestFinished(() => started.close());
+    const { oss: emu, cloudauth } = started;
+    const staging = new OSS({ endpoint: emu.url, bucket: 'staging-bucket', ...STAGING_KEY });
+    await staging.put('staged/x.bin', Buffer.from('x'));
+    expect((await staging.listV2({ prefix: 'staged/' })).objects.map((o) => o.name)).toEqual([
+      'staged/x.bin',
+    ]);
+    const withCloudauthKey = new OSS({
+      endpoint: emu.url,
+      bucket: 'cloudauth-bucket',
+      ...CLOUDAUTH_KEY,
+    });
+    await withCloudauthKey.put('rp/y.bin', Buffer.from('y'));
+    expect(await emu.getObject('cloudauth-bucket', 'rp/y.bin')).toEqual(Buffer.from('y'));
+
+    const pop = popClient(cloudauth.url, STAGING_KEY.accessKeyId, STAGING_KEY.accessKeySecret);
+    const refused = await failure(
+      pop.request('GetStatus', { Biz: 'RPBasic', TicketId: 'ticket-1' }, { method: 'POST' }),
+    );
+    expect(refused.code).toBe('InvalidAccessKeyId.NotFound');
+  });
+
+  it('refuses to start when an OSS key id is also a Cloudauth one', async () => {
+    await expect(start({ [CLOUDAUTH_KEY.accessKeyId]: 'another-secret' })).rejects.toThrow(
+      /LTAIcloudauthKey/,
+    );
   });
 });

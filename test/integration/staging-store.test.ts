@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createServer, request, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import {
@@ -31,6 +31,7 @@ import {
 } from '../../src/adapters/staging/staging-store.js';
 import { startOssEmulator, type OssEmulator } from '../../src/emulator/oss/index.js';
 import { StsCredentialsInvalidError, ValidationError } from '../../src/errors.js';
+import { waitUntil } from '../../testkit/waiting.js';
 
 const BUCKET = 'orchestrator-staging';
 const PREFIX = 'staging/';
@@ -100,13 +101,15 @@ async function directoryMedium(): Promise<Medium & { dir: string }> {
   };
 }
 
-async function ossEmulator(): Promise<{ emu: OssEmulator; dataDir: string }> {
+async function ossEmulator(
+  options: { memoryOnly?: boolean } = {},
+): Promise<{ emu: OssEmulator; dataDir: string }> {
   const dataDir = await tempDir();
   const emu = await startOssEmulator({
     buckets: [BUCKET],
     credentials: (id) =>
       id === OWN_KEY.accessKeyId ? { accessKeySecret: OWN_KEY.accessKeySecret } : undefined,
-    dataDir,
+    ...(options.memoryOnly === true ? {} : { dataDir }),
   });
   onTestFinished(() => emu.close());
   return { emu, dataDir };
@@ -350,17 +353,32 @@ interface Recorded {
   headers: IncomingHttpHeaders;
 }
 
-/** A loopback HTTP proxy in front of the emulator that records each request's line and headers. */
-async function recordingProxy(target: string) {
+/**
+ * A loopback HTTP proxy in front of the emulator that records each request's line and headers.
+ * `hold` may keep the emulator's answer to a request from the client until a promise settles
+ * (the emulator has acted on the request by then); `held` counts the answers held so far.
+ */
+async function recordingProxy(
+  target: string,
+  options: { hold?: (request: Recorded) => Promise<void> | undefined } = {},
+) {
   const to = new URL(target);
   const requests: Recorded[] = [];
+  let held = 0;
   const server = createServer((req, res) => {
-    requests.push({ method: req.method, url: req.url, headers: req.headers });
+    const recorded = { method: req.method, url: req.url, headers: req.headers };
+    requests.push(recorded);
     const upstream = request(
       { host: to.hostname, port: to.port, method: req.method, path: req.url, headers: req.headers },
       (answer) => {
-        res.writeHead(answer.statusCode ?? 502, answer.headers);
-        answer.pipe(res);
+        const forward = () => {
+          res.writeHead(answer.statusCode ?? 502, answer.headers);
+          answer.pipe(res);
+        };
+        const hold = options.hold?.(recorded);
+        if (hold === undefined) return forward();
+        held += 1;
+        void hold.then(forward);
       },
     );
     upstream.on('error', () => res.destroy());
@@ -374,7 +392,11 @@ async function recordingProxy(target: string) {
         server.close(() => resolve());
       }),
   );
-  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, requests };
+  return {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    requests,
+    held: () => held,
+  };
 }
 
 describe('the OSS staging store', () => {
@@ -407,6 +429,87 @@ describe('the OSS staging store', () => {
     await Promise.all(Array.from({ length: 20 }, () => store.put(photo)));
     expect(emu.counters()).toMatchObject({ PutObject: { ok: 1 }, HeadObject: { NoSuchKey: 1 } });
     expect((await store.get(stagedRefOf(photo))).equals(photo)).toBe(true);
+  });
+
+  it('counts a PUT refused with FileAlreadyExists 409 as staged: another process wrote first', async () => {
+    const { emu } = await ossEmulator();
+    const key = randomBytes(32);
+    let release = () => {};
+    const gate = new Promise<void>((resolve) => (release = resolve));
+    // The late store's HEAD reaches the emulator at once (nothing there yet); its answer is held
+    // while the first store stages the same bytes, so the late PUT finds the object written.
+    const proxy = await recordingProxy(emu.url, {
+      hold: (r) => (r.method === 'HEAD' ? gate : undefined),
+    });
+    const late = ossStore(proxy.url, key);
+    const photo = aPhoto(10_000);
+    const racing = late.put(photo);
+    await waitUntil('the late store’s HEAD answered and held', () => proxy.held() === 1);
+    const ref = await ossStore(emu.url, key).put(photo);
+    const written = await emu.getObject(BUCKET, `${PREFIX}${ref.digest}`);
+    release();
+
+    expect(await racing).toEqual(ref);
+    expect(proxy.requests.map((r) => r.method)).toEqual(['HEAD', 'PUT']);
+    expect(proxy.requests[1]?.headers['x-oss-forbid-overwrite']).toBe('true');
+    expect(emu.counters().PutObject).toEqual({ ok: 1, FileAlreadyExists: 1 });
+    // The first envelope stays: a rewrite would have a fresh IV.
+    expect(await emu.getObject(BUCKET, `${PREFIX}${ref.digest}`)).toEqual(written);
+    expect((await late.get(ref)).equals(photo)).toBe(true);
+  });
+
+  it('lists what it staged with plaintext lengths, skipping names that are not digests and other prefixes', async () => {
+    const { emu } = await ossEmulator();
+    const store = ossStore(emu.url, randomBytes(32));
+    const raw = new OSS({
+      endpoint: emu.url,
+      bucket: BUCKET,
+      region: 'oss-cn-hangzhou',
+      ...OWN_KEY,
+    });
+    const before = Date.now();
+    const refs = await Promise.all([1000, 2000, 3000].map((n) => store.put(aPhoto(n))));
+    const after = Date.now();
+    await raw.put(`${PREFIX}README`, Buffer.from('not an object'));
+    await raw.put(`${PREFIX}${'F'.repeat(64)}`, Buffer.from('upper-case hex is not a digest'));
+    await raw.put(`elsewhere/${refs[0]?.digest}`, Buffer.from('outside the prefix'));
+    const listed: StagedObjectInfo[] = [];
+    for await (const info of store.list()) listed.push(info);
+    const byDigest = (x: { digest: string }, y: { digest: string }) =>
+      x.digest.localeCompare(y.digest);
+    expect(listed.map(({ digest, bytes }) => ({ digest, bytes }))).toEqual(
+      [...refs].sort(byDigest),
+    );
+    for (const info of listed) {
+      expect(info.modifiedAt).toBeGreaterThanOrEqual(before - 1000);
+      expect(info.modifiedAt).toBeLessThanOrEqual(after + 1000);
+    }
+    expect(emu.counters().ListObjectsV2).toEqual({ ok: 1 });
+  });
+
+  it('lists 1001 objects over two ListObjectsV2 pages of at most 1000', async () => {
+    const { emu } = await ossEmulator({ memoryOnly: true });
+    const store = ossStore(emu.url, randomBytes(32));
+    const raw = new OSS({
+      endpoint: emu.url,
+      bucket: BUCKET,
+      region: 'oss-cn-hangzhou',
+      ...OWN_KEY,
+    });
+    // Planted empty objects under digest names: listing reads names and sizes, never bodies.
+    const digests = Array.from({ length: 1001 }, (_, i) =>
+      createHash('sha256').update(String(i)).digest('hex'),
+    );
+    for (let i = 0; i < digests.length; i += 50) {
+      await Promise.all(
+        digests.slice(i, i + 50).map((d) => raw.put(`${PREFIX}${d}`, Buffer.alloc(0))),
+      );
+    }
+    const listed: StagedObjectInfo[] = [];
+    for await (const info of store.list()) listed.push(info);
+    expect(listed.map((i) => i.digest)).toEqual([...digests].sort());
+    expect(new Set(listed.map((i) => i.bytes))).toEqual(new Set([0]));
+    expect(emu.counters().ListObjectsV2).toEqual({ ok: 2 });
   });
 
   it('answers a wrong secret with a non-retryable StagingUnavailableError, not an STS error', async () => {

@@ -1,11 +1,18 @@
 /**
  * The OSS emulator: a local stand-in for `<bucket>.oss-<region>.aliyuncs.com` serving PutObject,
- * GetObject, HeadObject and DeleteObject with signature V1, STS security tokens and the OSS error
- * XML, for the real ali-oss client pointed at `endpoint: emulator.url`.
+ * GetObject, HeadObject, DeleteObject and ListObjectsV2 with signature V1, STS security tokens and
+ * the OSS error XML, for the real ali-oss client pointed at `endpoint: emulator.url`.
  *
- * Per request: bucket and key from the Host or the path → bucket exists → key valid → signature
- * and credential checks (`oss-request.ts`) → sub-resources → upload headers — all before the body
- * is read — then fault injection, then the operation.
+ * Per request: bucket and key from the Host or the path → bucket exists → key valid (or empty, for
+ * a GET of the bucket: ListObjectsV2) → signature and credential checks (`oss-request.ts`) →
+ * sub-resources → upload headers — all before the body is read — then fault injection, then the
+ * operation.
+ *
+ * PutObject honours `x-oss-forbid-overwrite: true` (FileAlreadyExists 409 over an existing
+ * object, checked and written as one step per key) and keeps `x-oss-server-side-encryption`
+ * (AES256, KMS or SM4), echoing it on the PUT, and on every GET and HEAD of the object.
+ * ListObjectsV2 is in `oss-list.ts`; an STS credential scoped to a path cannot list (its key, the
+ * empty one, lies outside the path), as the Cloudauth lease's policy grants no listing.
  *
  * Keys are stricter than OSS's (see `objectKeyProblem`): no empty, `.` or `..` segments, no leading
  * or trailing `/`. With `dataDir`, a key that would need a file where a directory is (`a` next to
@@ -22,6 +29,7 @@ import fastify, {
 import type { Logger } from '../../logger.js';
 import { FaultInjector, injectedDelay, type FaultConfig } from '../faults.js';
 import { ObjectStore, objectKeyProblem, type StoredObject } from './object-store.js';
+import { listBucketResultXml, parseListRequest, type ListRequest } from './oss-list.js';
 import {
   ObjectPathConflictError,
   OssError,
@@ -30,6 +38,7 @@ import {
   ossErrors,
 } from './oss-errors.js';
 import {
+  LIST_SUB_RESOURCES,
   RESPONSE_HEADER_OVERRIDES,
   authenticate,
   checkSubResources,
@@ -37,6 +46,7 @@ import {
   contentMd5Bytes,
   hostName,
   parseTarget,
+  type UploadOptions,
 } from './oss-request.js';
 import { OSS_SUB_RESOURCES } from './oss-signature.js';
 
@@ -67,7 +77,7 @@ export interface OssEmulatorOptions {
   dataDir?: string;
   /** Largest object accepted, in bytes; above it EntityTooLarge 400. Default 5 GiB (OSS PutObject). */
   maxObjectBytes?: number;
-  /** Faults by operation name (`PutObject`, `GetObject`, `HeadObject`, `DeleteObject`) or `*`. */
+  /** Faults by operation name (`PutObject`, `GetObject`, `HeadObject`, `DeleteObject`, `ListObjectsV2`) or `*`. */
   faults?: FaultConfig;
   /** ms since the epoch; tests move it to expire credentials. Default Date.now. */
   clock?: () => number;
@@ -93,13 +103,14 @@ export const DEFAULT_MAX_OBJECT_BYTES = 5 * 1024 ** 3;
 /** Bucket names as ali-oss validates them. */
 const BUCKET_NAME = /^[a-z0-9_][a-z0-9-_]{1,61}[a-z0-9_]$/;
 
+/** The object operation of each method; a GET of the bucket itself is ListObjectsV2. */
 const OPERATIONS = {
   PUT: 'PutObject',
   GET: 'GetObject',
   HEAD: 'HeadObject',
   DELETE: 'DeleteObject',
 } as const;
-type Operation = (typeof OPERATIONS)[keyof typeof OPERATIONS];
+type Operation = (typeof OPERATIONS)[keyof typeof OPERATIONS] | 'ListObjectsV2';
 
 interface Call {
   /** Undefined for a method OSS objects do not support. */
@@ -110,6 +121,10 @@ interface Call {
   query: URLSearchParams;
   requestId: string;
   hostId: string;
+  /** PutObject only. */
+  upload?: UploadOptions;
+  /** ListObjectsV2 only. */
+  list?: ListRequest;
 }
 
 /** Starts the emulator on `host:port`. */
@@ -195,19 +210,33 @@ export async function startOssEmulator(options: OssEmulatorOptions): Promise<Oss
       if (call.operation === undefined) throw ossErrors.methodNotAllowed();
       Object.assign(call, parseTarget(req.url, req.headers.host));
       if (!buckets.has(call.bucket)) throw ossErrors.noSuchBucket(call.bucket);
-      const problem = objectKeyProblem(call.key);
-      if (problem !== undefined && objectKeyProblem(call.pathStyleKey ?? '') !== undefined) {
-        throw ossErrors.invalidObjectName(problem);
+      // Either reading may be meant (see OssTarget.pathStyleKey); the signature tells which.
+      const usable = (key: string) =>
+        objectKeyProblem(key) === undefined || (req.method === 'GET' && key === '');
+      if (!usable(call.key) && (call.pathStyleKey === undefined || !usable(call.pathStyleKey))) {
+        throw ossErrors.invalidObjectName(objectKeyProblem(call.key) ?? 'invalid key');
+      }
+      // Counted as a listing if it fails before the signature tells; the signature decides.
+      if (req.method === 'GET' && (call.key === '' || call.pathStyleKey === '')) {
+        call.operation = 'ListObjectsV2';
       }
       call.key = authenticate(
         { method: req.method, headers: req.headers, target: call },
         options.credentials,
         clock(),
       ).key;
+      if (req.method === 'GET') call.operation = call.key === '' ? 'ListObjectsV2' : 'GetObject';
+      if (call.operation === 'ListObjectsV2') {
+        checkSubResources(call.query, OSS_SUB_RESOURCES, LIST_SUB_RESOURCES);
+        call.list = parseListRequest(call.query);
+        return;
+      }
       const signedProblem = objectKeyProblem(call.key);
       if (signedProblem !== undefined) throw ossErrors.invalidObjectName(signedProblem);
       checkSubResources(call.query, OSS_SUB_RESOURCES);
-      if (call.operation === 'PutObject') checkUploadHeaders(req.headers, maxObjectBytes);
+      if (call.operation === 'PutObject') {
+        call.upload = checkUploadHeaders(req.headers, maxObjectBytes);
+      }
     } catch (err) {
       return fail(req, reply, err);
     }
@@ -243,6 +272,9 @@ export async function startOssEmulator(options: OssEmulatorOptions): Promise<Oss
           await store.delete(call.bucket, call.key);
           reply.code(204).send();
           break;
+        case 'ListObjectsV2':
+          await listObjects(reply, call);
+          break;
       }
       faults.count(operation, 'ok');
       return reply;
@@ -262,19 +294,34 @@ export async function startOssEmulator(options: OssEmulatorOptions): Promise<Oss
       if (!expected.equals(md5)) throw ossErrors.digestMismatch();
     }
     const contentType = req.headers['content-type'];
+    const sse = call.upload?.serverSideEncryption;
     const object: StoredObject = {
       body,
       contentType:
         contentType === undefined || contentType === '' ? 'application/octet-stream' : contentType,
       md5Hex: md5.toString('hex').toUpperCase(),
       lastModified: clock(),
+      ...(sse === undefined ? {} : { serverSideEncryption: sse }),
     };
-    await store.put(call.bucket, call.key, object);
+    const overwrite = call.upload?.forbidOverwrite !== true;
+    if (!(await store.put(call.bucket, call.key, object, { overwrite }))) {
+      throw ossErrors.fileAlreadyExists();
+    }
+    if (sse !== undefined) reply.header('x-oss-server-side-encryption', sse);
     reply
       .code(200)
       .header('etag', `"${object.md5Hex}"`)
       .header('content-md5', md5.toString('base64'))
       .send();
+  };
+
+  const listObjects = async (reply: FastifyReply, call: Call) => {
+    const request = call.list ?? parseListRequest(call.query);
+    const page = await store.list(call.bucket, request.query);
+    reply
+      .code(200)
+      .header('content-type', 'application/xml')
+      .send(listBucketResultXml(call.bucket, request, page));
   };
 
   const getObject = async (reply: FastifyReply, call: Call, operation: Operation) => {
@@ -288,6 +335,9 @@ export async function startOssEmulator(options: OssEmulatorOptions): Promise<Oss
       .header('last-modified', new Date(object.lastModified).toUTCString())
       .header('x-oss-object-type', 'Normal')
       .header('x-oss-storage-class', 'Standard');
+    if (object.serverSideEncryption !== undefined) {
+      reply.header('x-oss-server-side-encryption', object.serverSideEncryption);
+    }
     if (operation === 'HeadObject') return reply.send();
     for (const [param, name] of Object.entries(RESPONSE_HEADER_OVERRIDES)) {
       const value = call.query.get(param);

@@ -9,6 +9,9 @@ import { randomBytes } from 'node:crypto';
 import { toXml } from '../pop/xml.js';
 import { stringToSignBytes } from './oss-signature.js';
 
+/** The operations the emulator serves, for NotImplemented messages. */
+const SERVED = 'PutObject, GetObject, HeadObject, DeleteObject and ListObjectsV2';
+
 /** One OSS error answer. Thrown inside the emulator, turned into XML at the edge. */
 export class OssError extends Error {
   constructor(
@@ -166,7 +169,45 @@ export const ossErrors = {
     new OssError(
       'NotImplemented',
       501,
-      `This emulator does not implement the "${subResource}" sub-resource; it serves PutObject, GetObject, HeadObject and DeleteObject.`,
+      `This emulator does not implement the "${subResource}" sub-resource; it serves ${SERVED}.`,
+    ),
+  /** Emulator choice: a GET of the bucket without `list-type=2` (ListObjects V1) is not emulated. */
+  listV1NotImplemented: () =>
+    new OssError(
+      'NotImplemented',
+      501,
+      `This emulator lists objects only with ListObjectsV2 (list-type=2); it serves ${SERVED}.`,
+    ),
+  /**
+   * A malformed request argument, named as OSS names it in `ArgumentName`/`ArgumentValue` (e.g.
+   * max-keys out of 1–1000). Messages are the emulator's unless noted where it is built.
+   */
+  invalidArgument: (name: string, value: string, message: string, ec?: string) =>
+    new OssError('InvalidArgument', 400, message, ec, {
+      ArgumentName: name,
+      ArgumentValue: value,
+    }),
+  /**
+   * `x-oss-server-side-encryption` other than AES256, KMS or SM4. Code and status from OSS's error
+   * table (`InvalidEncryptionAlgorithmError` 400; older tables say only AES256 is valid); the
+   * message is the emulator's, no EC is documented for it.
+   */
+  invalidEncryptionAlgorithm: () =>
+    new OssError(
+      'InvalidEncryptionAlgorithmError',
+      400,
+      'The Encryption request you specified is not valid. Supported value: AES256/KMS/SM4.',
+    ),
+  /**
+   * PutObject with `x-oss-forbid-overwrite: true` over an existing object (OSS docs, EC pages
+   * 0026-00000002 and 0026-00000201 describe this same refusal; which one OSS sends is not
+   * documented, so the emulator sends no EC).
+   */
+  fileAlreadyExists: () =>
+    new OssError(
+      'FileAlreadyExists',
+      409,
+      'The object you specified already exists and can not be overwritten.',
     ),
   internal: () =>
     new OssError('InternalError', 500, 'We encountered an internal error. Please try again.'),

@@ -5,6 +5,7 @@
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { OssCredential } from './index.js';
+import { isServerSideEncryption, type ServerSideEncryption } from './object-store.js';
 import { ossErrors } from './oss-errors.js';
 import { ossSignature, ossStringToSign, type OssHeaderValue } from './oss-signature.js';
 
@@ -34,6 +35,12 @@ const PASSIVE_SUB_RESOURCES: ReadonlySet<string> = new Set([
   'response-cache-control',
   'response-content-disposition',
   'response-content-encoding',
+]);
+
+/** Sub-resources that keep a GET of the bucket a plain ListObjectsV2. */
+export const LIST_SUB_RESOURCES: ReadonlySet<string> = new Set([
+  'security-token',
+  'continuation-token',
 ]);
 
 /** GetObject overrides of response headers: query parameter → header. */
@@ -171,32 +178,66 @@ export function authenticate(
 
 /**
  * Rejects sub-resource operations (acl, tagging, append, x-oss-process…): only the plain object
- * operations and the GetObject `response-*` overrides are emulated.
+ * operations, the GetObject `response-*` overrides ({@link PASSIVE_SUB_RESOURCES}, the default)
+ * and ListObjectsV2's `continuation-token` ({@link LIST_SUB_RESOURCES}) are emulated.
  * @throws OssError NotImplemented 501
  */
-export function checkSubResources(query: URLSearchParams, signed: ReadonlySet<string>): void {
+export function checkSubResources(
+  query: URLSearchParams,
+  signed: ReadonlySet<string>,
+  passive: ReadonlySet<string> = PASSIVE_SUB_RESOURCES,
+): void {
   for (const name of query.keys()) {
-    if (signed.has(name) && !PASSIVE_SUB_RESOURCES.has(name)) {
+    if (signed.has(name) && !passive.has(name)) {
       throw ossErrors.notImplemented(name);
     }
   }
 }
 
+/** What a PutObject's headers ask for besides the body. */
+export interface UploadOptions {
+  /** `x-oss-forbid-overwrite: true`: refuse to replace an existing object. */
+  forbidOverwrite: boolean;
+  /** `x-oss-server-side-encryption`, stored with the object and echoed on PUT, GET and HEAD. */
+  serverSideEncryption?: ServerSideEncryption;
+}
+
 /**
- * PutObject headers: a Content-Length (or chunked transfer) at most `maxBytes`, and a
- * well-formed Content-MD5 when one is given.
- * @throws OssError MissingContentLength 411, EntityTooLarge 400, InvalidDigest 400
+ * PutObject headers: a Content-Length (or chunked transfer) at most `maxBytes`, a well-formed
+ * Content-MD5 when one is given, `x-oss-forbid-overwrite` `true` or `false` (exactly: OSS
+ * documents only those two values, EC 0017-00000279; the code InvalidArgument is the emulator's
+ * reading), and `x-oss-server-side-encryption` among AES256, KMS and SM4 (case-sensitive, as
+ * OSS echoes them). The KMS key id and data-encryption headers are not emulated (ignored).
+ * @throws OssError MissingContentLength 411, EntityTooLarge 400, InvalidDigest 400,
+ *   InvalidArgument 400, InvalidEncryptionAlgorithmError 400
  */
 export function checkUploadHeaders(
   headers: Readonly<Record<string, OssHeaderValue>>,
   maxBytes: number,
-): void {
+): UploadOptions {
   const length = header(headers, 'content-length');
   const chunked = /\bchunked\b/i.test(header(headers, 'transfer-encoding') ?? '');
   if (length === undefined && !chunked) throw ossErrors.missingContentLength();
   if (length !== undefined && Number(length) > maxBytes) throw ossErrors.entityTooLarge(maxBytes);
   const md5 = header(headers, 'content-md5');
   if (md5 !== undefined && contentMd5Bytes(md5) === undefined) throw ossErrors.invalidDigest();
+  const forbid = header(headers, 'x-oss-forbid-overwrite');
+  if (forbid !== undefined && forbid !== 'true' && forbid !== 'false') {
+    throw ossErrors.invalidArgument(
+      'x-oss-forbid-overwrite',
+      forbid,
+      'The x-oss-forbid-overwrite header must be true or false.',
+      '0017-00000279',
+    );
+  }
+  const sse = header(headers, 'x-oss-server-side-encryption');
+  if (sse !== undefined && !isServerSideEncryption(sse)) {
+    throw ossErrors.invalidEncryptionAlgorithm();
+  }
+  return {
+    forbidOverwrite: forbid === 'true',
+    ...(sse === undefined ? {} : { serverSideEncryption: sse }),
+  };
 }
 
 /** The 16 bytes of a Content-MD5 header (base64), or undefined when it is malformed. */
