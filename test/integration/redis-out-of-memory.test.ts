@@ -55,7 +55,10 @@ beforeAll(async () => {
       REDIS_URL: url,
       API_TOKENS: TOKEN,
       RECONCILE_INTERVAL_SECONDS: '1',
-      WORKER_LOCK_MS: '3000',
+      // BullMQ cannot renew the in-flight jobs' locks while Redis refuses writes: the lock must
+      // outlast the slow GetVerifyToken and the move to the delayed set after it (with 3 s, one
+      // run on a machine loaded by other test runs left the jobs active past the 20 s wait below)
+      WORKER_LOCK_MS: '10000',
       WORKER_STALLED_INTERVAL_MS: '1000',
       WORKER_CONCURRENCY: '8',
     },
