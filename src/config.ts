@@ -75,6 +75,9 @@ const rates = z.string().transform((s, ctx) => {
   return out;
 });
 
+/** An OSS bucket name: 3 to 63 lower-case letters, digits and hyphens, no hyphen at either end. */
+const OSS_BUCKET_NAME = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
+
 /** `AccessKeyId:AccessKeySecret` pairs, comma separated. */
 const keyPairs = z.string().transform((s, ctx) => {
   const out: Record<string, string> = {};
@@ -559,9 +562,22 @@ export const SETTINGS = {
     ),
     ossBucket: setting(
       'EMULATOR_OSS_BUCKET',
-      z.string().regex(/^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/),
+      z.string().regex(OSS_BUCKET_NAME),
       'cloudauth-emulator',
       '`StsToken.BucketName` the emulator hands out.',
+    ),
+    ossBuckets: setting(
+      'EMULATOR_OSS_BUCKETS',
+      csv.pipe(z.array(z.string().regex(OSS_BUCKET_NAME))).optional(),
+      undefined,
+      'Buckets the OSS emulator serves besides `EMULATOR_OSS_BUCKET`, comma separated (a bucket of your own, such as a material staging bucket). Unset: none.',
+    ),
+    ossAccessKeys: setting(
+      'EMULATOR_OSS_ACCESS_KEYS',
+      keyPairs.optional(),
+      undefined,
+      'Key pairs only the OSS emulator accepts, as `AccessKeyId:AccessKeySecret`, comma separated, with full access to every bucket it serves (a RAM user of your own bucket); the Cloudauth emulator does not know them. Unset: none.',
+      true,
     ),
     rejectNames: setting(
       'EMULATOR_REJECT_NAMES',

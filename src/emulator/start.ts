@@ -131,6 +131,8 @@ export async function startConfiguredEmulators(
       ossPort: e.ossPort,
       ...(e.ossEndpoint ? { ossEndpoint: e.ossEndpoint } : {}),
       ...(e.ossDir ? { ossDir: e.ossDir } : {}),
+      ...(e.ossBuckets ? { ossBuckets: e.ossBuckets } : {}),
+      ...(e.ossAccessKeys ? { ossAccessKeys: e.ossAccessKeys } : {}),
       ...(faults ? { faults } : {}),
       logger,
     },
@@ -144,7 +146,7 @@ export async function startConfiguredEmulators(
     [
       '',
       `  Cloudauth emulator (API 2018-09-16)  ${cloudauth.url}`,
-      `  OSS emulator                         ${oss.url}   bucket ${e.ossBucket}`,
+      `  OSS emulator                         ${oss.url}   bucket ${[e.ossBucket, ...(e.ossBuckets ?? [])].join(', ')}`,
       `  H5 page                              ${cloudauth.url}/h5/verify?token=<VerifyToken>`,
       `  admin                                ${cloudauth.url}/__admin/counters`,
       `  demo AccessKeyId                     ${demo[0]}`,
