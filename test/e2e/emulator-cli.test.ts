@@ -5,12 +5,20 @@ import { expect, it } from 'vitest';
 import { OssStagingStore } from '../../src/adapters/staging/oss-staging-store.js';
 import { popClient } from '../support/emulator.js';
 
-it('`npm run emulator` prints its URL and demo keys, and serves pop-core with them', async () => {
+/** `npm run emulator` with `env`; resolves with its start-up banner once the demo keys are printed. */
+async function startEmulatorCli(
+  env: Record<string, string>,
+): Promise<{ banner: string; stop: () => Promise<void> }> {
   const child = spawn('npm', ['run', '--silent', 'emulator'], {
-    env: { ...process.env, EMULATOR_CLOUDAUTH_PORT: '0', LOG_LEVEL: 'warn' },
+    env: { ...process.env, EMULATOR_CLOUDAUTH_PORT: '0', LOG_LEVEL: 'warn', ...env },
     stdio: ['ignore', 'pipe', 'inherit'],
     detached: true,
   });
+  const stop = async () => {
+    if (child.exitCode !== null || child.signalCode !== null) return;
+    if (child.pid !== undefined) process.kill(-child.pid, 'SIGTERM');
+    await once(child, 'exit');
+  };
   try {
     let out = '';
     const banner = await new Promise<string>((resolve, reject) => {
@@ -23,6 +31,16 @@ it('`npm run emulator` prints its URL and demo keys, and serves pop-core with th
         }
       });
     });
+    return { banner, stop };
+  } catch (err) {
+    await stop();
+    throw err;
+  }
+}
+
+it('`npm run emulator` prints its URL and demo keys, and serves pop-core with them', async () => {
+  const { banner, stop } = await startEmulatorCli({});
+  try {
     const url = /Cloudauth emulator \(API 2018-09-16\)\s+(http:\/\/\S+)/.exec(banner)?.[1];
     const keyId = /demo AccessKeyId\s+(\S+)/.exec(banner)?.[1];
     const secret = /demo AccessKeySecret\s+(\S+)/.exec(banner)?.[1];
@@ -33,37 +51,18 @@ it('`npm run emulator` prints its URL and demo keys, and serves pop-core with th
     });
     expect(res.Data).toEqual({ StatusCode: -1 });
   } finally {
-    if (child.pid !== undefined) process.kill(-child.pid, 'SIGTERM');
-    await once(child, 'exit');
+    await stop();
   }
 });
 
 it('`npm run emulator` serves a bucket of your own to an OSS-only key pair (EMULATOR_OSS_BUCKETS, EMULATOR_OSS_ACCESS_KEYS)', async () => {
   const ossSecret = randomBytes(18).toString('base64url');
-  const child = spawn('npm', ['run', '--silent', 'emulator'], {
-    env: {
-      ...process.env,
-      EMULATOR_CLOUDAUTH_PORT: '0',
-      EMULATOR_OSS_PORT: '0',
-      EMULATOR_OSS_BUCKETS: 'staging-own',
-      EMULATOR_OSS_ACCESS_KEYS: `LTAIstagingOwn:${ossSecret}`,
-      LOG_LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'pipe', 'inherit'],
-    detached: true,
+  const { banner, stop } = await startEmulatorCli({
+    EMULATOR_OSS_PORT: '0',
+    EMULATOR_OSS_BUCKETS: 'staging-own',
+    EMULATOR_OSS_ACCESS_KEYS: `LTAIstagingOwn:${ossSecret}`,
   });
   try {
-    let out = '';
-    const banner = await new Promise<string>((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`no banner; got: ${out}`)), 15_000);
-      child.stdout.on('data', (chunk: Buffer) => {
-        out += chunk.toString();
-        if (/demo AccessKeySecret .*\n/.test(out)) {
-          clearTimeout(timer);
-          resolve(out);
-        }
-      });
-    });
     expect(banner).not.toContain(ossSecret);
     const oss = /OSS emulator\s+(http:\/\/\S+)\s+bucket (.+)\n/.exec(banner);
     expect(oss?.[2]).toBe('cloudauth-emulator, staging-own');
@@ -88,7 +87,6 @@ it('`npm run emulator` serves a bucket of your own to an OSS-only key pair (EMUL
       );
     expect(refused).toMatchObject({ code: expect.stringMatching(/^InvalidAccessKeyId/) });
   } finally {
-    if (child.pid !== undefined) process.kill(-child.pid, 'SIGTERM');
-    await once(child, 'exit');
+    await stop();
   }
 });
