@@ -7,7 +7,8 @@
 import { randomBytes } from 'node:crypto';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { HistoryEntry, Ticket, TicketEventType } from '../../src/domain/ticket.js';
+import { transition } from '../../src/domain/ticket-machine.js';
+import type { HistoryEntry, Ticket, TicketEvent } from '../../src/domain/ticket.js';
 import { FieldCipher } from '../../src/adapters/redis/crypto.js';
 import { RedisTicketStore, type NewTicket } from '../../src/adapters/redis/ticket-store.js';
 import { startRedisServer, type RedisServer } from '../../testkit/redis.js';
@@ -29,19 +30,11 @@ function aNewTicket(ticketId: string, userData?: unknown): NewTicket {
   };
 }
 
-function after(
-  t: Ticket,
-  event: TicketEventType,
-  change: Partial<Ticket>,
-  drop: (keyof Ticket)[] = [],
-): { next: Ticket; history: HistoryEntry } {
+/** The ticket machine's own transition of `t` a second later: what a worker would apply. */
+function after(t: Ticket, event: TicketEvent): { next: Ticket; history: HistoryEntry } {
   now += 1000;
-  const next: Ticket = { ...t, ...change, version: t.version + 1, updatedAt: now };
-  for (const key of drop) delete next[key];
-  return {
-    next,
-    history: { from: t.state, to: next.state, event, at: now, attempt: next.attempts },
-  };
+  const { ticket, history } = transition(t, event, now);
+  return { next: ticket, history };
 }
 
 const lease = () => ({
@@ -95,11 +88,11 @@ async function serverTicketSteps(ticketId: string) {
     ticket = (await store.create(aNewTicket(ticketId, { order: 1 }))).ticket;
   });
   steps.getApplicant = await commandsOf(() => store.getApplicant(ticketId));
-  const issued = after(ticket as Ticket, 'token_issued', { state: 'token_issued', lease: lease() });
+  const issued = after(ticket as Ticket, { type: 'token_issued', lease: lease() });
   steps.issue = await commandsOf(() => store.apply(ticketId, 0, issued.next, issued.history));
   steps.markSubmitStarted = await commandsOf(() => store.markSubmitStarted(ticketId, now, 1));
   const verdict = { statusCode: 1 as const, trustedScore: 90 };
-  const passed = after(issued.next, 'verdict', { state: 'passed', verdict, finishedAt: now });
+  const passed = after(issued.next, { type: 'verdict', verdict });
   steps.verdict = await commandsOf(() =>
     store.apply(ticketId, 1, passed.next, passed.history, { providerMaterials: { a: 1 } }),
   );
@@ -143,7 +136,7 @@ describe('Redis commands per store operation', () => {
   it('deletes only present fields and removes a TTL only when a ticket leaves a finished state', async () => {
     const { ticket } = await store.create(aNewTicket('T-retry'));
     const error = failure();
-    const failed = after(ticket, 'failed', { state: 'failed', lastError: error, finishedAt: now });
+    const failed = after(ticket, { type: 'failed', error });
     expect(await commandsOf(() => store.apply('T-retry', 0, failed.next, failed.history))).toEqual({
       eval: 1,
       hmget: 1,
@@ -153,7 +146,7 @@ describe('Redis commands per store operation', () => {
       zrem: 1,
       zadd: 1,
     });
-    const retried = after(failed.next, 'retried', { state: 'queued', attempts: 0 }, ['finishedAt']);
+    const retried = after(failed.next, { type: 'retried' });
     expect(
       await commandsOf(() => store.apply('T-retry', 1, retried.next, retried.history)),
     ).toEqual({ eval: 1, hmget: 1, hset: 1, hdel: 1, rpush: 1, persist: 2, zrem: 1, zadd: 1 });
