@@ -55,10 +55,9 @@ beforeAll(async () => {
       REDIS_URL: url,
       API_TOKENS: TOKEN,
       RECONCILE_INTERVAL_SECONDS: '1',
-      // BullMQ cannot renew the in-flight jobs' locks while Redis refuses writes: the lock must
-      // outlast the slow GetVerifyToken and the move to the delayed set after it (with 3 s, one
-      // run on a machine loaded by other test runs left the jobs active past the 20 s wait below)
-      WORKER_LOCK_MS: '10000',
+      // BullMQ cannot renew a job's lock while Redis refuses writes: the in-flight jobs' locks must
+      // outlast their slow GetVerifyToken (8 s below) and the move to the delayed set after it
+      WORKER_LOCK_MS: '20000',
       WORKER_STALLED_INTERVAL_MS: '1000',
       WORKER_CONCURRENCY: '8',
     },
@@ -89,8 +88,10 @@ const setMaxmemory = async (bytes: number) => {
 
 /**
  * Writes filler keys (another prefix) until Redis refuses one for want of memory, then lowers
- * maxmemory half a megabyte under what is used: no write passes until memory is freed (the
- * workers' own churn could otherwise dip under the limit now and then).
+ * maxmemory 2 MB under what is used: no write passes until memory is freed. The margin covers
+ * what Redis frees by itself: the workers' churn, and the clients' query buffers (a pipeline of
+ * large tickets leaves one of several hundred KB, which Redis shrinks a moment later; with half a
+ * megabyte, an in-flight ticket once wrote its way to `passed` through such a dip).
  */
 async function fill(): Promise<void> {
   for (;;) {
@@ -102,7 +103,7 @@ async function fill(): Promise<void> {
       throw err;
     }
   }
-  await setMaxmemory((await usedMemory()) - 512 * 1024);
+  await setMaxmemory((await usedMemory()) - 2 * 1024 * 1024);
 }
 
 /** Redis just under its limit: less room than one large ticket takes. */
@@ -189,8 +190,10 @@ describe('a Redis out of memory', () => {
     const accepted: string[] = [];
     const refused: string[] = [];
 
-    // tickets in flight when memory runs out: their workers sit in a slow GetVerifyToken
-    o.emu.cloudauth.setFaults({ GetVerifyToken: { latencyMs: 1500 } });
+    // tickets in flight when memory runs out: their workers sit in a slow GetVerifyToken, slow
+    // enough to answer only once memory is full for good, after the moments just under the limit
+    // below (an answer inside one of those lets the ticket write and run on; checked below)
+    o.emu.cloudauth.setFaults({ GetVerifyToken: { latencyMs: 8000 } });
     const inFlight = [newId('flight'), newId('flight'), newId('flight')];
     for (const id of inFlight) {
       expect((await post('/v1/tickets', request(id))).status).toBe(202);
@@ -245,6 +248,8 @@ describe('a Redis out of memory', () => {
       await fill();
     }
     for (const id of refused) await expectAbsent(id);
+    // the premise: the in-flight tickets' GetVerifyToken is still unanswered, memory full for good
+    expect(o.emu.cloudauth.counters().GetVerifyToken?.ok ?? 0).toBe(0);
 
     // the in-flight tickets' writes were refused: each job waits in the delayed set without
     // spending an attempt, its ticket not failed
