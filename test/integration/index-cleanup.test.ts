@@ -25,6 +25,7 @@ import {
   RedisTicketStore,
   ticketStoreKeys,
   type NewTicket,
+  type TransitionExtras,
 } from '../../src/adapters/redis/ticket-store.js';
 import { deleteKeys } from '../support/orchestrator.js';
 
@@ -87,12 +88,13 @@ async function aTicket(
   clock: { now: number },
   input: NewTicket,
   events: TicketEvent[] = [],
+  extras?: TransitionExtras,
 ): Promise<Ticket> {
   let t: Ticket = (await store.create(input)).ticket;
   for (const event of events) {
     clock.now += 1000;
     const { ticket, history } = transition(t, event, clock.now);
-    expect(await store.apply(t.ticketId, t.version, ticket, history)).toBe('applied');
+    expect(await store.apply(t.ticketId, t.version, ticket, history, extras)).toBe('applied');
     t = ticket;
   }
   return t;
@@ -139,8 +141,9 @@ describe("the store's reads", () => {
     await aTicket(writer, clock, aNewTicket('r-old', 'B-read'), [{ type: 'cancelled' }]);
     clock.now += 2 * HOUR;
     await aTicket(writer, clock, aNewTicket('r-open', 'B-read'));
-    await aTicket(writer, clock, aNewTicket('r-moved', 'B-read'), [{ type: 'cancelled' }]);
-    await writer.saveProviderMaterials('r-moved', { name: '李三' });
+    await aTicket(writer, clock, aNewTicket('r-moved', 'B-read'), [{ type: 'cancelled' }], {
+      providerMaterials: { name: '李三' },
+    });
     await aTicket(writer, clock, aNewTicket('r-gone', 'B-read'));
     // what reads used to clean up: a finished entry past the retention, an entry left in a
     // state the ticket has left, a ticket gone under its entries

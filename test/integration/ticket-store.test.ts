@@ -245,8 +245,10 @@ describe('RedisTicketStore', () => {
   it('keeps no plaintext name, identity number, STS secret, VerifyToken or page URL in Redis', async () => {
     const t = await created(store, aNewTicket('T-plain', { userData: { note: NAME } }));
     const step = after(t, 'token_issued', { state: 'token_issued', lease: aLease() });
-    await store.apply('T-plain', 0, step.next, step.history);
-    await store.saveProviderMaterials('T-plain', { name: NAME, idNumber: ID_NUMBER });
+    // the provider's materials are saved with a transition, as the verdict's are
+    await store.apply('T-plain', 0, step.next, step.history, {
+      providerMaterials: { name: NAME, idNumber: ID_NUMBER },
+    });
     const raw = await redis.hgetall(keys.ticket('T-plain'));
     expect(Object.keys(raw)).toEqual(
       expect.arrayContaining(['lease', 'binding', 'userData', 'providerMaterials']),

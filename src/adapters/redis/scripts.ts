@@ -146,15 +146,6 @@ redis.call('HSET', KEYS[1], 'lastError', ARGV[2], 'version', tonumber(version) +
 return {'applied', string.format('%d', attempts)}
 `;
 
-const SET_IF_EXISTS = `#!lua
--- KEYS[1] ticket hash
--- ARGV field/value pairs
--- Returns 1 when written, 0 when the ticket does not exist (nothing written).
-if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end
-redis.call('HSET', KEYS[1], unpack(ARGV))
-return 1
-`;
-
 const MARK_IF_VERSION = `#!lua
 -- KEYS[1] ticket hash
 -- ARGV[1] expected version; ARGV[2] field; ARGV[3] value
@@ -188,7 +179,6 @@ export interface StoreScripts {
   ticketStoreCreate(hash: string, history: string, ...args: Arg[]): Promise<(string | number)[]>;
   ticketStoreApply(hash: string, history: string, ...args: Arg[]): Promise<string[]>;
   ticketStoreRecordError(hash: string, version: number, lastError: string): Promise<string[]>;
-  ticketStoreSetIfExists(hash: string, ...pairs: Arg[]): Promise<number>;
   ticketStoreMarkIfVersion(
     hash: string,
     version: number,
@@ -204,7 +194,6 @@ const DEFINITIONS: Record<keyof StoreScripts, { lua: string; numberOfKeys: numbe
   ticketStoreCreate: { lua: CREATE, numberOfKeys: 2 },
   ticketStoreApply: { lua: APPLY, numberOfKeys: 2 },
   ticketStoreRecordError: { lua: RECORD_ERROR, numberOfKeys: 1 },
-  ticketStoreSetIfExists: { lua: SET_IF_EXISTS, numberOfKeys: 1 },
   ticketStoreMarkIfVersion: { lua: MARK_IF_VERSION, numberOfKeys: 1 },
   ticketStoreRemoveIfScore: { lua: REMOVE_IF_SCORE, numberOfKeys: 1 },
   ticketStoreDiscardCreated: { lua: DISCARD_CREATED, numberOfKeys: 2 },

@@ -140,8 +140,9 @@ export interface TicketStore {
    * Persists the result of a transition computed from the ticket at `expectedVersion`
    * (compare-and-set): writes `next`, appends `history`, and sets the retention TTL when `next` is
    * finished (removes it otherwise). `next.version` must be `expectedVersion + 1`. With
-   * `extras.providerMaterials`, keeps them as {@link saveProviderMaterials} does, in the same atomic
-   * write: only the worker whose transition is applied saves them.
+   * `extras.providerMaterials` (what GetMaterials answered: the person's data as Cloudauth
+   * recorded it), keeps them encrypted in the same atomic write: only the worker whose transition
+   * is applied saves them.
    */
   apply(
     ticketId: string,
@@ -162,12 +163,7 @@ export interface TicketStore {
     expectedVersion: number,
     error: TicketError,
   ): Promise<RecordErrorOutcome>;
-  /**
-   * Keeps what GetMaterials answered (the person's data as Cloudauth recorded it), encrypted.
-   * Throws {@link TicketNotFoundError}.
-   */
-  saveProviderMaterials(ticketId: string, materials: unknown): Promise<void>;
-  /** What {@link saveProviderMaterials} kept, decrypted; undefined when absent. */
+  /** The provider materials a transition kept (see {@link apply}), decrypted; undefined when absent. */
   getProviderMaterials(ticketId: string): Promise<unknown>;
   /**
    * Records that SubmitMaterials is about to be sent (ms since the epoch), if the ticket is still

@@ -83,12 +83,7 @@ import type {
   TicketStore,
   TransitionExtras,
 } from './ticket-store-port.js';
-import {
-  applyTransition,
-  markSubmitStarted,
-  recordAttemptError,
-  saveProviderMaterials,
-} from './ticket-transitions.js';
+import { applyTransition, markSubmitStarted, recordAttemptError } from './ticket-transitions.js';
 
 export { ticketStoreKeys } from './ticket-index.js';
 export type { RestoredTicket, TicketScanPage } from './ticket-repair.js';
@@ -212,10 +207,6 @@ export class RedisTicketStore implements TicketStore {
     return unavailableWhenDown(() =>
       recordAttemptError(this.#ctx, ticketId, expectedVersion, error),
     );
-  }
-
-  saveProviderMaterials(ticketId: string, materials: unknown): Promise<void> {
-    return unavailableWhenDown(() => saveProviderMaterials(this.#ctx, ticketId, materials));
   }
 
   getProviderMaterials(ticketId: string): Promise<unknown> {

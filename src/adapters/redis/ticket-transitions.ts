@@ -1,7 +1,7 @@
 /**
  * The writes that advance a ticket: a transition (the APPLY script, then the state indexes), a
- * recorded attempt error (RECORD_ERROR), the submit mark (MARK_IF_VERSION) and the fields written
- * outside a transition (SET_IF_EXISTS). Used by `RedisTicketStore`; the key layout is described in `ticket-store.ts`.
+ * recorded attempt error (RECORD_ERROR) and the submit mark (MARK_IF_VERSION). Used by
+ * `RedisTicketStore`; the key layout is described in `ticket-store.ts`.
  */
 import { TicketNotFoundError } from '../../errors.js';
 import {
@@ -80,18 +80,6 @@ export async function recordAttemptError(
   return { result: 'applied', attempts: Number(attempts), version: expectedVersion + 1 };
 }
 
-/** `TicketStore.saveProviderMaterials`. */
-export async function saveProviderMaterials(
-  ctx: StoreContext,
-  ticketId: string,
-  materials: unknown,
-): Promise<void> {
-  await setIfExists(ctx, ticketId, [
-    'providerMaterials',
-    sealJson(ctx.cipher, ticketId, 'providerMaterials', materials),
-  ]);
-}
-
 /** `TicketStore.markSubmitStarted`. */
 export async function markSubmitStarted(
   ctx: StoreContext,
@@ -107,14 +95,4 @@ export async function markSubmitStarted(
   );
   if (result === 'missing') throw new TicketNotFoundError(ticketId);
   return result === 'applied' ? 'applied' : 'conflict';
-}
-
-/** Writes field/value `pairs` of an existing ticket; else {@link TicketNotFoundError}. */
-async function setIfExists(
-  ctx: StoreContext,
-  ticketId: string,
-  pairs: readonly (string | number)[],
-): Promise<void> {
-  const written = await ctx.scripts.ticketStoreSetIfExists(ctx.keys.ticket(ticketId), ...pairs);
-  if (written === 0) throw new TicketNotFoundError(ticketId);
 }
