@@ -74,8 +74,8 @@ it('`npm run emulator` serves a bucket of your own to an OSS-only key pair (EMUL
       key: randomBytes(32),
     });
     const photo = Buffer.from('a photo of someone, staged');
-    const ref = await store.put(photo);
-    expect(await store.get(ref)).toEqual(photo);
+    const ref = await store.put('t-staged', photo);
+    expect(await store.get('t-staged', ref)).toEqual(photo);
 
     // the Cloudauth emulator does not know the OSS-only key
     const url = /Cloudauth emulator \(API 2018-09-16\)\s+(http:\/\/\S+)/.exec(banner)?.[1] ?? '';

@@ -486,6 +486,130 @@ describe('ListObjectsV2 on the OSS emulator, with the real ali-oss client', () =
   });
 });
 
+describe('DeleteMultipleObjects on the OSS emulator', () => {
+  /** A signed `POST /?delete` with `body`, through the permanent key. */
+  function deleteRequest(
+    emu: OssEmulator,
+    body: string,
+    options: { md5?: string | null; query?: string } = {},
+  ) {
+    const bytes = Buffer.from(body, 'utf8');
+    const md5 =
+      options.md5 === undefined ? createHash('md5').update(bytes).digest('base64') : options.md5;
+    const headers = {
+      'content-type': 'application/xml',
+      'content-length': String(bytes.length),
+      ...(md5 === null ? {} : { 'content-md5': md5 }),
+    };
+    const query = `delete${options.query === undefined ? '' : `&${options.query}`}`;
+    return raw(
+      emu,
+      'POST',
+      `/?${query}`,
+      permanentSigned('POST', '', headers, { delete: '' }),
+      bytes,
+    );
+  }
+
+  const objects = (keys: string[]) => keys.map((k) => `<Object><Key>${k}</Key></Object>`).join('');
+
+  it('deletes the keys given through ali-oss, naming each one, those already gone too', async () => {
+    const { emu } = await startFixture();
+    const oss = permanentClient(emu);
+    for (const key of ['dm/a.bin', 'dm/b&<c>.bin', 'dm/keep.bin']) {
+      await oss.put(key, Buffer.from(key));
+    }
+    const verbose = await oss.deleteMulti(['dm/a.bin', 'dm/b&<c>.bin', 'dm/never.bin']);
+    expect(verbose.res.status).toBe(200);
+    expect(verbose.deleted).toEqual([
+      { Key: 'dm/a.bin' },
+      { Key: 'dm/b&<c>.bin' },
+      { Key: 'dm/never.bin' },
+    ]);
+    expect((await oss.listV2({ prefix: 'dm/' })).objects.map((o) => o.name)).toEqual([
+      'dm/keep.bin',
+    ]);
+    const quiet = await oss.deleteMulti(['dm/keep.bin'], { quiet: true });
+    expect(quiet.deleted).toEqual([]);
+    expect(await emu.getObject(BUCKET, 'dm/keep.bin')).toBeUndefined();
+    expect(emu.counters().DeleteMultipleObjects).toEqual({ ok: 2 });
+  });
+
+  it('answers a DeleteResult in OSS’s shape, url-encoded on request, and no body when quiet', async () => {
+    const { emu } = await startFixture();
+    await permanentClient(emu).put('a&b.bin', Buffer.from('x'));
+    const body = `<?xml version="1.0" encoding="UTF-8"?>\n<Delete>\n  <Quiet>false</Quiet>\n  <Object>\n    <Key>a&amp;b.bin</Key>\n  </Object>\n  <Object><Key>&#x41;&#66;.bin</Key></Object>\n</Delete>\n`;
+    const res = await deleteRequest(emu, body);
+    expect(res.status).toBe(200);
+    expect(res.headers['content-type']).toBe('application/xml');
+    expect(res.headers['x-oss-request-id']).toMatch(REQUEST_ID);
+    expect(res.body).toBe(
+      '<?xml version="1.0" encoding="UTF-8"?>\n<DeleteResult><Deleted><Key>a&amp;b.bin</Key></Deleted>' +
+        '<Deleted><Key>AB.bin</Key></Deleted></DeleteResult>',
+    );
+    expect(await emu.getObject(BUCKET, 'a&b.bin')).toBeUndefined();
+    const encoded = await deleteRequest(emu, `<Delete>${objects(['a b/ü.bin'])}</Delete>`, {
+      query: 'encoding-type=url',
+    });
+    expect(xmlField(encoded.body, 'EncodingType')).toBe('url');
+    expect(xmlField(encoded.body, 'Key')).toBe('a%20b%2F%C3%BC.bin');
+    const quiet = await deleteRequest(
+      emu,
+      `<Delete><Quiet>true</Quiet>${objects(['x.bin'])}</Delete>`,
+    );
+    expect([quiet.status, quiet.body]).toEqual([200, '']);
+  });
+
+  it('refuses a request without Content-MD5 or with a wrong one, before deleting anything', async () => {
+    const { emu } = await startFixture();
+    await permanentClient(emu).put('kept.bin', Buffer.from('x'));
+    const body = `<Delete>${objects(['kept.bin'])}</Delete>`;
+    const missing = await deleteRequest(emu, body, { md5: null });
+    expect(missing.status).toBe(400);
+    expect(xmlField(missing.body, 'Code')).toBe('InvalidRequest');
+    expect(missing.headers['x-oss-ec']).toBe('0016-00000606');
+    const wrong = await deleteRequest(emu, body, {
+      md5: createHash('md5').update('other').digest('base64'),
+    });
+    expect([wrong.status, xmlField(wrong.body, 'Code')]).toEqual([400, 'InvalidDigest']);
+    expect(await emu.getObject(BUCKET, 'kept.bin')).toEqual(Buffer.from('x'));
+  });
+
+  it('refuses a body that is not a Delete document of 1 to 1000 objects with MalformedXML 400', async () => {
+    const { emu } = await startFixture();
+    const keys = (n: number) => Array.from({ length: n }, (_, i) => `k/${i}`);
+    const cases: Array<[string, string | undefined]> = [
+      ['<Delete></Delete>', undefined],
+      [`<Delete>${objects(keys(1001))}</Delete>`, undefined],
+      [`<Delete><Quiet>yes</Quiet>${objects(['a'])}</Delete>`, '0016-00000610'],
+      [`<Delete>${objects(['a'])}<Other/></Delete>`, undefined],
+      [`<Delete>${objects(['a & b'])}</Delete>`, undefined],
+      ['not xml', undefined],
+    ];
+    for (const [body, ec] of cases) {
+      const res = await deleteRequest(emu, body);
+      expect([res.status, xmlField(res.body, 'Code')]).toEqual([400, 'MalformedXML']);
+      expect(res.headers['x-oss-ec']).toBe(ec);
+    }
+    const most = await deleteRequest(emu, `<Delete>${objects(keys(1000))}</Delete>`);
+    expect(most.body.match(/<Deleted>/g)).toHaveLength(1000);
+    const dotted = await deleteRequest(emu, `<Delete>${objects(['a/../b'])}</Delete>`);
+    expect(xmlField(dotted.body, 'Code')).toBe('InvalidObjectName');
+  });
+
+  it('refuses a path-scoped STS key with AccessDenied 403, and other POSTs with MethodNotAllowed 405', async () => {
+    const { emu } = await startFixture();
+    const sts = await failure(stsClient(emu).deleteMulti([`${STS.path}face.jpg`]));
+    expect(sts).toMatchObject({ code: 'AccessDenied', status: 403 });
+    const post = await raw(emu, 'POST', '/', permanentSigned('POST', '', {}));
+    expect([post.status, xmlField(post.body, 'Code')]).toEqual([405, 'MethodNotAllowed']);
+    emu.setFaults({ DeleteMultipleObjects: { internalErrorRate: 1 } });
+    const injected = await failure(permanentClient(emu).deleteMulti(['a.bin']));
+    expect(injected).toMatchObject({ code: 'InternalError', status: 500 });
+    expect(emu.counters().DeleteMultipleObjects).toEqual({ AccessDenied: 1, InternalError: 1 });
+  });
+});
+
 describe('PutObject with x-oss-forbid-overwrite and x-oss-server-side-encryption', () => {
   it('refuses to overwrite with FileAlreadyExists 409 when forbidden, and keeps the first object', async () => {
     const { emu } = await startFixture();

@@ -38,6 +38,8 @@ describe('the error registry', () => {
     ILLEGAL_TRANSITION: 'new IllegalTransitionError(',
     STORE_UNAVAILABLE: 'new StoreUnavailableError(',
     TICKET_NOT_FOUND: 'new TicketNotFoundError(',
+    STAGED_OBJECT_MISSING: 'new StagedObjectMissingError(',
+    STAGED_OBJECT_UNREADABLE: 'new StagedObjectUnreadableError(',
   };
 
   it.each(Object.keys(ERROR_CODES) as (keyof typeof ERROR_CODES)[])(

@@ -1,9 +1,13 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { keyIdOf } from '../../src/adapters/redis/crypto.js';
 import { STAGED_OVERHEAD_BYTES, StagingCipher } from '../../src/adapters/staging/staging-cipher.js';
-import { StagedObjectUnreadableError } from '../../src/adapters/staging/staging-errors.js';
-import { checkStagedRef, stagedRefOf } from '../../src/adapters/staging/staging-store.js';
+import {
+  StagedObjectMissingError,
+  StagedObjectUnreadableError,
+  StagingUnavailableError,
+} from '../../src/adapters/staging/staging-errors.js';
+import { checkStagedRef } from '../../src/adapters/staging/staging-store.js';
 import { ValidationError } from '../../src/errors.js';
 
 const KEY = Buffer.alloc(32, 7);
@@ -21,7 +25,7 @@ function unreadable(open: () => unknown): StagedObjectUnreadableError {
 
 describe('the staging envelope', () => {
   const cipher = new StagingCipher(KEY);
-  const ref = stagedRefOf(PHOTO);
+  const ref = cipher.refOf(PHOTO);
 
   it('lays out magic, version, key id and IV, then the ciphertext and the tag', () => {
     const sealed = cipher.seal(PHOTO, ref.digest);
@@ -43,7 +47,7 @@ describe('the staging envelope', () => {
   });
 
   it('opens an empty plaintext', () => {
-    const empty = stagedRefOf(Buffer.alloc(0));
+    const empty = cipher.refOf(Buffer.alloc(0));
     expect(cipher.open(cipher.seal(Buffer.alloc(0), empty.digest), empty).length).toBe(0);
   });
 
@@ -57,7 +61,7 @@ describe('the staging envelope', () => {
   });
 
   it('refuses an envelope presented under another digest', () => {
-    const other = stagedRefOf(Buffer.from('other bytes'));
+    const other = cipher.refOf(Buffer.from('other bytes'));
     const sealed = cipher.seal(PHOTO, ref.digest);
     const err = unreadable(() => cipher.open(sealed, { ...other, bytes: PHOTO.length }));
     expect(err.reason).toMatch(/stored under another digest/);
@@ -86,11 +90,18 @@ describe('the staging envelope', () => {
   it('refuses a reference whose length is wrong, and a seal under the wrong digest', () => {
     const sealed = cipher.seal(PHOTO, ref.digest);
     expect(unreadable(() => cipher.open(sealed, { ...ref, bytes: 3 })).reason).toMatch(/length/);
-    const wrong = stagedRefOf(Buffer.from('not the photo'));
+    const wrong = cipher.refOf(Buffer.from('not the photo'));
     const mislabelled = cipher.seal(PHOTO, wrong.digest);
     expect(
       unreadable(() => cipher.open(mislabelled, { ...wrong, bytes: PHOTO.length })).reason,
     ).toMatch(/does not match the digest/);
+  });
+
+  it('binds the envelope to the keyed digest: a seal under the plain sha256 does not open', () => {
+    const plain = createHash('sha256').update(PHOTO).digest('hex');
+    const sealed = cipher.seal(PHOTO, plain);
+    const err = unreadable(() => cipher.open(sealed, { digest: plain, bytes: PHOTO.length }));
+    expect(err.reason).toMatch(/does not match the digest/);
   });
 
   it('takes only a 32-byte key', () => {
@@ -99,11 +110,27 @@ describe('the staging envelope', () => {
 });
 
 describe('staged references', () => {
-  it('are the sha256 and length of the bytes', () => {
-    expect(stagedRefOf(Buffer.from('abc'))).toEqual({
-      digest: 'ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad',
-      bytes: 3,
-    });
+  const ABC = Buffer.from('abc');
+
+  it('are the HMAC-SHA256 of the bytes under a key derived for names, and their length', () => {
+    const namesKey = hkdfSync(
+      'sha256',
+      KEY,
+      Buffer.alloc(0),
+      'cloudauth-orchestrator staging names v1',
+      32,
+    );
+    const expected = createHmac('sha256', Buffer.from(namesKey)).update(ABC).digest('hex');
+    expect(new StagingCipher(KEY).refOf(ABC)).toEqual({ digest: expected, bytes: 3 });
+    expect(expected).toMatch(/^[0-9a-f]{64}$/);
+  });
+
+  it('differ from the plain sha256 of the bytes and from one key to another', () => {
+    const digest = new StagingCipher(KEY).refOf(ABC).digest;
+    expect(digest).not.toBe(createHash('sha256').update(ABC).digest('hex'));
+    expect(digest).not.toBe(createHmac('sha256', KEY).update(ABC).digest('hex'));
+    expect(new StagingCipher(randomBytes(32)).refOf(ABC).digest).not.toBe(digest);
+    expect(new StagingCipher(KEY).refOf(ABC).digest).toBe(digest);
   });
 
   it.each([
@@ -115,5 +142,52 @@ describe('staged references', () => {
   ])('refuses %s, naming the field', (_what, ref, field) => {
     expect(() => checkStagedRef(ref)).toThrow(ValidationError);
     expect(() => checkStagedRef(ref)).toThrow(new RegExp(`^${field}:`));
+  });
+});
+
+describe('staging errors', () => {
+  const digest = 'ab'.repeat(32);
+
+  it('name the material field and the digest, with the registry codes, never retryable', () => {
+    const missing = new StagedObjectMissingError(digest).withField('Binding.FacePic');
+    expect(missing).toBeInstanceOf(StagedObjectMissingError);
+    expect(missing.message).toBe(`Binding.FacePic: no staged object has digest ${digest}`);
+    expect(missing.toJSON()).toMatchObject({
+      code: 'STAGED_OBJECT_MISSING',
+      retryable: false,
+      digest,
+      field: 'Binding.FacePic',
+    });
+    const unreadable = new StagedObjectUnreadableError(digest, 'truncated', {
+      field: 'Binding.IdCardFrontPic',
+    });
+    expect(unreadable.message).toBe(
+      `Binding.IdCardFrontPic: staged object ${digest} cannot be read: truncated`,
+    );
+    expect(unreadable.withField('Binding.FacePic').toJSON()).toMatchObject({
+      code: 'STAGED_OBJECT_UNREADABLE',
+      retryable: false,
+      field: 'Binding.FacePic',
+      reason: 'truncated',
+    });
+    expect(new StagedObjectMissingError(digest).toJSON()).not.toHaveProperty('field');
+  });
+
+  it('say STAGING_FULL for a full medium, else STAGING_UNAVAILABLE, retryable as told', () => {
+    const full = new StagingUnavailableError('put', 'directory put failed (ENOSPC)', {
+      retryable: true,
+      full: true,
+      retryAfterMs: 10_000,
+    });
+    expect(full.toJSON()).toMatchObject({
+      code: 'STAGING_FULL',
+      retryable: true,
+      retryAfterMs: 10_000,
+      operation: 'put',
+    });
+    const denied = new StagingUnavailableError('check', 'directory check failed (EACCES)', {
+      retryable: false,
+    });
+    expect(denied.toJSON()).toMatchObject({ code: 'STAGING_UNAVAILABLE', retryable: false });
   });
 });

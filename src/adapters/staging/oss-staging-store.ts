@@ -1,15 +1,21 @@
 /**
  * The staging store over an OSS bucket of the user's own (OSS in production, the OSS emulator in
  * tests and embedded mode), through ali-oss with credentials of its own: not the STS lease of a
- * VerifyToken, which is short-lived and scoped to Cloudauth's bucket. Objects are
- * `<prefix><digest>`, encrypted here first and stored with server-side encryption as well
- * (`x-oss-server-side-encryption: AES256`), so the bucket's own disks hold no plaintext either.
+ * VerifyToken, which is short-lived and scoped to Cloudauth's bucket. A ticket's objects are
+ * `<prefix><base64url(TicketId)>/<digest>`, encrypted here first and stored with server-side
+ * encryption as well (`x-oss-server-side-encryption: AES256`), so the bucket's own disks hold no
+ * plaintext either.
  *
  * Written once: a HEAD first, and a PUT only when nothing whole is there, with
  * `x-oss-forbid-overwrite: true` so that of two processes racing past the HEAD, OSS keeps the
  * first (the second's `FileAlreadyExists` 409 counts as done: both envelopes hold the same bytes;
- * within a process, concurrent puts of the same bytes share one write).
+ * within a process, concurrent puts of the same bytes for a ticket share one write).
  * `Content-MD5` makes OSS refuse a body that arrived different from what was sent.
+ *
+ * A ticket is erased by listing its prefix (ListObjectsV2, 1000 keys a page) and deleting each
+ * page with one DeleteMultipleObjects. {@link OssStagingStore.tickets} streams the listing of the
+ * whole prefix: OSS answers keys in order, so a ticket's keys are adjacent and one ticket's counts
+ * are all it holds.
  *
  * Failures come out as {@link StagingUnavailableError}, never as the STS errors of the upload path
  * (`ossToOrchestratorError` alone would call a wrong key here `STS_CREDENTIALS_INVALID`, which sends
@@ -19,6 +25,7 @@ import { createHash } from 'node:crypto';
 import OSS from 'ali-oss';
 import { pathStyle } from '../oss/uploader.js';
 import { ossToOrchestratorError } from '../oss/oss-errors.js';
+import { stagedTicketName, ticketIdOfStagedName } from './staged-ticket-name.js';
 import { STAGED_OVERHEAD_BYTES, StagingCipher } from './staging-cipher.js';
 import {
   STAGING_RETRY_AFTER_MS,
@@ -28,11 +35,9 @@ import {
 import {
   SingleFlight,
   checkStagedRef,
-  isDigest,
-  stagedRefOf,
   type MaterialStagingStore,
-  type StagedObjectInfo,
   type StagedRef,
+  type StagedTicketInfo,
 } from './staging-store.js';
 
 /** Options of {@link OssStagingStore}. */
@@ -85,14 +90,15 @@ export class OssStagingStore implements MaterialStagingStore {
     this.#client = new OSS(clientOptions);
   }
 
-  async put(bytes: Uint8Array): Promise<StagedRef> {
-    const ref = stagedRefOf(bytes);
-    await this.#writes.run(ref.digest, () => this.#write(ref, bytes));
+  async put(ticketId: string, bytes: Uint8Array): Promise<StagedRef> {
+    const ticket = this.#ticketPrefix(ticketId);
+    const ref = this.#cipher.refOf(bytes);
+    const name = `${ticket}${ref.digest}`;
+    await this.#writes.run(name, () => this.#write(name, ref, bytes));
     return ref;
   }
 
-  async #write(ref: StagedRef, bytes: Uint8Array): Promise<void> {
-    const name = this.#name(ref.digest);
+  async #write(name: string, ref: StagedRef, bytes: Uint8Array): Promise<void> {
     const size = await this.#sizeOf(name, 'put');
     // A whole object is there already; one of another size (cut short) is written over.
     if (size === ref.bytes + STAGED_OVERHEAD_BYTES) return;
@@ -109,60 +115,116 @@ export class OssStagingStore implements MaterialStagingStore {
     }
   }
 
-  async get(ref: StagedRef): Promise<Buffer> {
+  async get(ticketId: string, ref: StagedRef): Promise<Buffer> {
+    const ticket = this.#ticketPrefix(ticketId);
     checkStagedRef(ref);
     let envelope: unknown;
     try {
-      envelope = (await this.#client.get(this.#name(ref.digest))).content;
+      envelope = (await this.#client.get(`${ticket}${ref.digest}`)).content;
     } catch (err) {
       if (isFailure(err, 404, 'NoSuchKey')) throw new StagedObjectMissingError(ref.digest);
       throw ossFailure('get', 'GetObject', err);
     }
-    if (!Buffer.isBuffer(envelope))
+    if (!Buffer.isBuffer(envelope)) {
       throw ossFailure('get', 'GetObject', { name: 'UnexpectedBody' });
+    }
     return this.#cipher.open(envelope, ref);
   }
 
-  async exists(ref: StagedRef): Promise<boolean> {
+  async exists(ticketId: string, ref: StagedRef): Promise<boolean> {
+    const ticket = this.#ticketPrefix(ticketId);
     checkStagedRef(ref);
-    return (await this.#sizeOf(this.#name(ref.digest), 'exists')) !== undefined;
+    return (await this.#sizeOf(`${ticket}${ref.digest}`, 'exists')) !== undefined;
   }
 
-  async delete(ref: StagedRef): Promise<void> {
-    checkStagedRef(ref);
+  async deleteTicket(ticketId: string): Promise<number> {
+    const prefix = this.#ticketPrefix(ticketId);
+    let removed = 0;
+    for await (const page of this.#pages(prefix, 'deleteTicket')) {
+      const names = page.objects.map((o) => o.name).filter((n) => n.startsWith(prefix));
+      if (names.length === 0) continue;
+      let deleted: number;
+      try {
+        // Verbose: OSS names each key it deleted (a key already gone counts as deleted too).
+        deleted = (await this.#client.deleteMulti(names, { quiet: false })).deleted?.length ?? 0;
+      } catch (err) {
+        throw ossFailure('deleteTicket', 'DeleteMultipleObjects', err);
+      }
+      if (deleted !== names.length) {
+        throw new StagingUnavailableError(
+          'deleteTicket',
+          `OSS DeleteMultipleObjects deleted ${deleted} of ${names.length} objects`,
+          { retryable: true, retryAfterMs: STAGING_RETRY_AFTER_MS },
+        );
+      }
+      removed += deleted;
+    }
+    return removed;
+  }
+
+  async *tickets(): AsyncIterable<StagedTicketInfo> {
+    let current: StagedTicketInfo | undefined;
+    for await (const page of this.#pages(this.#prefix, 'tickets')) {
+      for (const object of page.objects) {
+        const ticketId = this.#ticketIdOf(object.name);
+        if (ticketId === undefined) continue;
+        const at = Date.parse(object.lastModified);
+        const modifiedAt = Number.isFinite(at) ? at : 0;
+        if (current?.ticketId === ticketId) {
+          current.objects += 1;
+          current.newestAt = Math.max(current.newestAt, modifiedAt);
+          continue;
+        }
+        // Keys come in order: a ticket's keys share `<name>/`, so none of its keys follow another's.
+        if (current !== undefined) yield current;
+        current = { ticketId, objects: 1, newestAt: modifiedAt };
+      }
+    }
+    if (current !== undefined) yield current;
+  }
+
+  async check(): Promise<void> {
     try {
-      // OSS answers 204 for a key that is not there too.
-      await this.#client.delete(this.#name(ref.digest));
+      await this.#client.listV2({ prefix: this.#prefix, 'max-keys': 1 });
     } catch (err) {
-      throw ossFailure('delete', 'DeleteObject', err);
+      throw ossFailure('check', 'ListObjectsV2', err);
     }
   }
 
-  async *list(): AsyncIterable<StagedObjectInfo> {
+  /**
+   * `<prefix><base64url(ticketId)>/`, the start of every key of the ticket.
+   * @throws ValidationError field `TicketId` for a malformed TicketId, before any request
+   */
+  #ticketPrefix(ticketId: string): string {
+    return `${this.#prefix}${stagedTicketName(ticketId)}/`;
+  }
+
+  /** The TicketId a key under the prefix belongs to, or undefined for a stranger's key. */
+  #ticketIdOf(key: string): string | undefined {
+    if (!key.startsWith(this.#prefix)) return undefined;
+    const rest = key.slice(this.#prefix.length);
+    const slash = rest.indexOf('/');
+    if (slash < 0 || slash === rest.length - 1) return undefined;
+    return ticketIdOfStagedName(rest.slice(0, slash));
+  }
+
+  /** The pages of a ListObjectsV2 listing of `prefix`, 1000 keys each, one page in memory. */
+  async *#pages(prefix: string, operation: string): AsyncIterable<OSS.ListV2ObjectResult> {
     let token: string | undefined;
     do {
       let page: OSS.ListV2ObjectResult;
       try {
         page = await this.#client.listV2({
-          prefix: this.#prefix,
+          prefix,
           'max-keys': LIST_PAGE,
           ...(token === undefined ? {} : { 'continuation-token': token }),
         });
       } catch (err) {
-        throw ossFailure('list', 'ListObjectsV2', err);
+        throw ossFailure(operation, 'ListObjectsV2', err);
       }
-      for (const object of page.objects) {
-        const digest = object.name.slice(this.#prefix.length);
-        if (!object.name.startsWith(this.#prefix) || !isDigest(digest)) continue;
-        const bytes = Math.max(0, object.size - STAGED_OVERHEAD_BYTES);
-        yield { digest, bytes, modifiedAt: Date.parse(object.lastModified) };
-      }
+      yield page;
       token = page.isTruncated ? page.nextContinuationToken : undefined;
     } while (token !== undefined);
-  }
-
-  #name(digest: string): string {
-    return `${this.#prefix}${digest}`;
   }
 
   /** The object's size from a HEAD, or undefined when there is none. */

@@ -4,51 +4,68 @@
  * references. One port, two adapters: a directory (`directory-staging-store.ts`) and an OSS bucket
  * of the user's own (`oss-staging-store.ts`).
  *
- * Objects are content-addressed by the sha256 of their plaintext and encrypted before they leave
- * the process (`staging-cipher.ts`), bound to that digest. A reference is small and serialisable,
+ * Objects are content-addressed by a keyed sha256 (HMAC) of their plaintext and encrypted before
+ * they leave the process (`staging-cipher.ts`), bound to that digest. A reference is small and serialisable,
  * so a ticket can keep it in place of the bytes.
  */
-import { createHash } from 'node:crypto';
 import { ValidationError } from '../../errors.js';
 
 /** A staged object, as a ticket keeps it. */
 export interface StagedRef {
-  /** sha256 of the plaintext, 64 lower-case hex digits. */
+  /**
+   * The object's content address: HMAC-SHA256 of the plaintext under a key derived from
+   * `ENCRYPTION_KEY` (`StagingCipher.refOf`), 64 lower-case hex digits. Keyed, so that a name
+   * seen in a directory listing or a bucket does not confirm that a known photo was staged.
+   */
   digest: string;
   /** Length of the plaintext, in bytes. */
   bytes: number;
 }
 
-/** A staged object as {@link MaterialStagingStore.list} finds it. */
-export interface StagedObjectInfo extends StagedRef {
-  /** When the object was last written, ms since the epoch (the medium's clock). */
-  modifiedAt: number;
+/** One ticket's staged objects as {@link MaterialStagingStore.tickets} finds them. */
+export interface StagedTicketInfo {
+  ticketId: string;
+  /** Objects kept for it, unfinished writes (temp files) included. */
+  objects: number;
+  /** When the newest of them was last written, ms since the epoch (the medium's clock). */
+  newestAt: number;
 }
 
-/** A port: keeps material bytes, encrypted, under their digest. */
+/**
+ * A port: keeps material bytes, encrypted, under their ticket and their content address. Objects
+ * belong to one ticket (`<ticket>/<digest>`): erasing a ticket's data removes its objects without
+ * asking whether another ticket shares them, and a repeat of the same ticket with the same bytes
+ * writes nothing new.
+ */
 export interface MaterialStagingStore {
   /**
-   * Stages `bytes` and answers their reference. The same bytes always get the same reference, and
-   * staging them again writes nothing new (a repeated ticket, a retried intake).
+   * Stages `bytes` for `ticketId` and answers their reference. The same bytes for the same ticket
+   * always get the same reference, and staging them again writes nothing new.
    * @throws StagingUnavailableError the medium refused or failed the write
    */
-  put(bytes: Uint8Array): Promise<StagedRef>;
+  put(ticketId: string, bytes: Uint8Array): Promise<StagedRef>;
   /**
    * The plaintext of a staged object, decrypted and checked against the reference.
    * @throws StagedObjectMissingError nothing is staged under the digest
    * @throws StagedObjectUnreadableError the object does not decrypt to bytes with this digest
    * @throws StagingUnavailableError the medium failed the read
    */
-  get(ref: StagedRef): Promise<Buffer>;
-  /** Whether an object is staged under the digest (it is not decrypted). */
-  exists(ref: StagedRef): Promise<boolean>;
-  /** Removes the object; removing one that is not there is not an error. */
-  delete(ref: StagedRef): Promise<void>;
+  get(ticketId: string, ref: StagedRef): Promise<Buffer>;
+  /** Whether an object is staged for the ticket under the digest (it is not decrypted). */
+  exists(ticketId: string, ref: StagedRef): Promise<boolean>;
   /**
-   * Every staged object, in no particular order, for the sweep of objects no ticket references.
-   * `bytes` is read from the object's size, without decrypting it.
+   * Removes every object of the ticket, unfinished writes included; answers how many it removed.
+   * Removing what is not there is not an error.
    */
-  list(): AsyncIterable<StagedObjectInfo>;
+  deleteTicket(ticketId: string): Promise<number>;
+  /** Every ticket that has objects, in no particular order: what the orphan sweep walks. */
+  tickets(): AsyncIterable<StagedTicketInfo>;
+  /**
+   * Proves the medium answers (readiness, and intake's early refusal): a directory that can be
+   * written, a bucket that can be listed.
+   * @throws StagingUnavailableError saying why not
+   */
+  check(): Promise<void>;
 }
 
 const DIGEST = /^[0-9a-f]{64}$/;
@@ -56,11 +73,6 @@ const DIGEST = /^[0-9a-f]{64}$/;
 /** True for a well-formed digest: 64 lower-case hex digits (also a safe file or object name). */
 export function isDigest(value: string): boolean {
   return DIGEST.test(value);
-}
-
-/** The reference `bytes` get when staged. */
-export function stagedRefOf(bytes: Uint8Array): StagedRef {
-  return { digest: createHash('sha256').update(bytes).digest('hex'), bytes: bytes.length };
 }
 
 /**

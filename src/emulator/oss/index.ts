@@ -1,18 +1,21 @@
 /**
  * The OSS emulator: a local stand-in for `<bucket>.oss-<region>.aliyuncs.com` serving PutObject,
- * GetObject, HeadObject, DeleteObject and ListObjectsV2 with signature V1, STS security tokens and
- * the OSS error XML, for the real ali-oss client pointed at `endpoint: emulator.url`.
+ * GetObject, HeadObject, DeleteObject, DeleteMultipleObjects and ListObjectsV2 with signature V1,
+ * STS security tokens and the OSS error XML, for the real ali-oss client pointed at
+ * `endpoint: emulator.url`.
  *
  * Per request: bucket and key from the Host or the path → bucket exists → key valid (or empty, for
- * a GET of the bucket: ListObjectsV2) → signature and credential checks (`oss-request.ts`) →
- * sub-resources → upload headers — all before the body is read — then fault injection, then the
- * operation.
+ * a GET of the bucket: ListObjectsV2, or a `POST /?delete`: DeleteMultipleObjects) → signature and
+ * credential checks (`oss-request.ts`) → sub-resources → upload or delete headers — all before the
+ * body is read — then fault injection, then the operation. Any other POST (PostObject,
+ * AppendObject) answers MethodNotAllowed.
  *
  * PutObject honours `x-oss-forbid-overwrite: true` (FileAlreadyExists 409 over an existing
  * object, checked and written as one step per key) and keeps `x-oss-server-side-encryption`
  * (AES256, KMS or SM4), echoing it on the PUT, and on every GET and HEAD of the object.
- * ListObjectsV2 is in `oss-list.ts`; an STS credential scoped to a path cannot list (its key, the
- * empty one, lies outside the path), as the Cloudauth lease's policy grants no listing.
+ * ListObjectsV2 is in `oss-list.ts`, DeleteMultipleObjects in `oss-delete.ts`; an STS credential
+ * scoped to a path can do neither (their key, the empty one, lies outside the path), as the
+ * Cloudauth lease's policy grants no listing.
  *
  * Keys are stricter than OSS's (see `objectKeyProblem`): no empty, `.` or `..` segments, no leading
  * or trailing `/`. With `dataDir`, a key that would need a file where a directory is (`a` next to
@@ -29,6 +32,7 @@ import fastify, {
 import type { Logger } from '../../logger.js';
 import { FaultInjector, injectedDelay, type FaultConfig } from '../faults.js';
 import { ObjectStore, objectKeyProblem, type StoredObject } from './object-store.js';
+import { checkDeleteHeaders, deleteMultipleObjects } from './oss-delete.js';
 import { listBucketResultXml, parseListRequest, type ListRequest } from './oss-list.js';
 import {
   ObjectPathConflictError,
@@ -38,6 +42,7 @@ import {
   ossErrors,
 } from './oss-errors.js';
 import {
+  DELETE_SUB_RESOURCES,
   LIST_SUB_RESOURCES,
   RESPONSE_HEADER_OVERRIDES,
   authenticate,
@@ -77,7 +82,7 @@ export interface OssEmulatorOptions {
   dataDir?: string;
   /** Largest object accepted, in bytes; above it EntityTooLarge 400. Default 5 GiB (OSS PutObject). */
   maxObjectBytes?: number;
-  /** Faults by operation name (`PutObject`, `GetObject`, `HeadObject`, `DeleteObject`, `ListObjectsV2`) or `*`. */
+  /** Faults by operation name (`PutObject`, `GetObject`, `HeadObject`, `DeleteObject`, `DeleteMultipleObjects`, `ListObjectsV2`) or `*`. */
   faults?: FaultConfig;
   /** ms since the epoch; tests move it to expire credentials. Default Date.now. */
   clock?: () => number;
@@ -103,14 +108,18 @@ export const DEFAULT_MAX_OBJECT_BYTES = 5 * 1024 ** 3;
 /** Bucket names as ali-oss validates them. */
 const BUCKET_NAME = /^[a-z0-9_][a-z0-9-_]{1,61}[a-z0-9_]$/;
 
-/** The object operation of each method; a GET of the bucket itself is ListObjectsV2. */
+/**
+ * The object operation of each method; a GET of the bucket itself is ListObjectsV2, a
+ * `POST /?delete` DeleteMultipleObjects.
+ */
 const OPERATIONS = {
   PUT: 'PutObject',
   GET: 'GetObject',
   HEAD: 'HeadObject',
   DELETE: 'DeleteObject',
 } as const;
-type Operation = (typeof OPERATIONS)[keyof typeof OPERATIONS] | 'ListObjectsV2';
+type Operation =
+  (typeof OPERATIONS)[keyof typeof OPERATIONS] | 'ListObjectsV2' | 'DeleteMultipleObjects';
 
 interface Call {
   /** Undefined for a method OSS objects do not support. */
@@ -207,12 +216,17 @@ export async function startOssEmulator(options: OssEmulatorOptions): Promise<Oss
     };
     calls.set(req, call);
     try {
-      if (call.operation === undefined) throw ossErrors.methodNotAllowed();
+      if (call.operation === undefined && req.method !== 'POST') throw ossErrors.methodNotAllowed();
       Object.assign(call, parseTarget(req.url, req.headers.host));
+      if (req.method === 'POST') {
+        if (!call.query.has('delete')) throw ossErrors.methodNotAllowed();
+        call.operation = 'DeleteMultipleObjects';
+      }
       if (!buckets.has(call.bucket)) throw ossErrors.noSuchBucket(call.bucket);
       // Either reading may be meant (see OssTarget.pathStyleKey); the signature tells which.
+      const onBucket = req.method === 'GET' || req.method === 'POST';
       const usable = (key: string) =>
-        objectKeyProblem(key) === undefined || (req.method === 'GET' && key === '');
+        objectKeyProblem(key) === undefined || (onBucket && key === '');
       if (!usable(call.key) && (call.pathStyleKey === undefined || !usable(call.pathStyleKey))) {
         throw ossErrors.invalidObjectName(objectKeyProblem(call.key) ?? 'invalid key');
       }
@@ -229,6 +243,12 @@ export async function startOssEmulator(options: OssEmulatorOptions): Promise<Oss
       if (call.operation === 'ListObjectsV2') {
         checkSubResources(call.query, OSS_SUB_RESOURCES, LIST_SUB_RESOURCES);
         call.list = parseListRequest(call.query);
+        return;
+      }
+      if (call.operation === 'DeleteMultipleObjects') {
+        if (call.key !== '') throw ossErrors.methodNotAllowed();
+        checkSubResources(call.query, OSS_SUB_RESOURCES, DELETE_SUB_RESOURCES);
+        checkDeleteHeaders(req.headers);
         return;
       }
       const signedProblem = objectKeyProblem(call.key);
@@ -274,6 +294,9 @@ export async function startOssEmulator(options: OssEmulatorOptions): Promise<Oss
           break;
         case 'ListObjectsV2':
           await listObjects(reply, call);
+          break;
+        case 'DeleteMultipleObjects':
+          await deleteObjects(req, reply, call);
           break;
       }
       faults.count(operation, 'ok');
@@ -322,6 +345,16 @@ export async function startOssEmulator(options: OssEmulatorOptions): Promise<Oss
       .code(200)
       .header('content-type', 'application/xml')
       .send(listBucketResultXml(call.bucket, request, page));
+  };
+
+  const deleteObjects = async (req: FastifyRequest, reply: FastifyReply, call: Call) => {
+    const xml = await deleteMultipleObjects(store, call.bucket, {
+      body: Buffer.isBuffer(req.body) ? req.body : Buffer.alloc(0),
+      contentMd5: String(req.headers['content-md5']),
+      query: call.query,
+    });
+    if (xml === undefined) return reply.code(200).send();
+    return reply.code(200).header('content-type', 'application/xml').send(xml);
   };
 
   const getObject = async (reply: FastifyReply, call: Call, operation: Operation) => {

@@ -10,7 +10,8 @@ import { toXml } from '../pop/xml.js';
 import { stringToSignBytes } from './oss-signature.js';
 
 /** The operations the emulator serves, for NotImplemented messages. */
-const SERVED = 'PutObject, GetObject, HeadObject, DeleteObject and ListObjectsV2';
+const SERVED =
+  'PutObject, GetObject, HeadObject, DeleteObject, DeleteMultipleObjects and ListObjectsV2';
 
 /** One OSS error answer. Thrown inside the emulator, turned into XML at the edge. */
 export class OssError extends Error {
@@ -208,6 +209,28 @@ export const ossErrors = {
       'FileAlreadyExists',
       409,
       'The object you specified already exists and can not be overwritten.',
+    ),
+  /**
+   * A DeleteMultipleObjects body that is not the documented `<Delete>` document, or holds no
+   * object or more than 1000. `ec` where OSS documents one (0016-00000610: an invalid Quiet).
+   */
+  malformedXml: (ec?: string) =>
+    new OssError(
+      'MalformedXML',
+      400,
+      'The XML you provided was not well-formed or did not validate against our published schema.',
+      ec,
+    ),
+  /**
+   * DeleteMultipleObjects without Content-MD5 (EC 0016-00000606). Emulator choice of code and
+   * message: OSS documents the EC only; S3's answer to the same request is quoted.
+   */
+  missingContentMd5: () =>
+    new OssError(
+      'InvalidRequest',
+      400,
+      'Missing required header for this request: Content-MD5',
+      '0016-00000606',
     ),
   internal: () =>
     new OssError('InternalError', 500, 'We encountered an internal error. Please try again.'),

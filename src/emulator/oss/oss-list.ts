@@ -153,7 +153,7 @@ export function listBucketResultXml(
 }
 
 /** Text content: `&`, `<`, `>` escaped, and characters XML cannot carry as numeric references. */
-function xmlText(value: string): string {
+export function xmlText(value: string): string {
   // Matching control characters is the point here.
   // eslint-disable-next-line no-control-regex
   return value.replace(/[&<>\u0000-\u0008\u000b\u000c\u000e-\u001f\ufffe\uffff]/g, (c) => {

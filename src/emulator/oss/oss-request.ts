@@ -43,6 +43,9 @@ export const LIST_SUB_RESOURCES: ReadonlySet<string> = new Set([
   'continuation-token',
 ]);
 
+/** Sub-resources of a DeleteMultipleObjects (`POST /?delete`). */
+export const DELETE_SUB_RESOURCES: ReadonlySet<string> = new Set(['security-token', 'delete']);
+
 /** GetObject overrides of response headers: query parameter → header. */
 export const RESPONSE_HEADER_OVERRIDES: Readonly<Record<string, string>> = {
   'response-content-type': 'content-type',
@@ -179,7 +182,8 @@ export function authenticate(
 /**
  * Rejects sub-resource operations (acl, tagging, append, x-oss-process…): only the plain object
  * operations, the GetObject `response-*` overrides ({@link PASSIVE_SUB_RESOURCES}, the default)
- * and ListObjectsV2's `continuation-token` ({@link LIST_SUB_RESOURCES}) are emulated.
+ * ListObjectsV2's `continuation-token` ({@link LIST_SUB_RESOURCES}) and DeleteMultipleObjects'
+ * `delete` ({@link DELETE_SUB_RESOURCES}) are emulated.
  * @throws OssError NotImplemented 501
  */
 export function checkSubResources(
