@@ -40,10 +40,11 @@ COPY bin ./bin
 # created empty and root-owned, unless it is first mounted on a directory that exists in the image:
 # then Docker copies that directory's contents, owner and mode into the new volume. Creating
 # /app/secrets here, owned by node with mode 0700, is what makes the shared volume writable by the
-# node user (and unreadable by anyone else) on first use.
-RUN mkdir -p /app/data /app/secrets \
-    && chown node:node /app/data /app/secrets \
-    && chmod 0700 /app/data /app/secrets
+# node user (and unreadable by anyone else) on first use. /app/staging: docker-compose's
+# STAGING_DIR, the photos waiting (encrypted) between the api and the workers, made the same way.
+RUN mkdir -p /app/data /app/secrets /app/staging \
+    && chown node:node /app/data /app/secrets /app/staging \
+    && chmod 0700 /app/data /app/secrets /app/staging
 USER node
 # 8080: HTTP API (api, all); 9464: a worker's /healthz /readyz /metrics; 8787 and 8788: the
 # Cloudauth and OSS emulators (emulator).

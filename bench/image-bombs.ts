@@ -28,6 +28,8 @@ import { TicketIntake, type TicketInput } from '../src/flow/ticket-intake.js';
 import { FieldCipher, parseKey } from '../src/adapters/redis/crypto.js';
 import { fitImage } from '../src/adapters/oss/image-fit.js';
 import { RedisTicketStore } from '../src/adapters/redis/ticket-store.js';
+import { DirectoryStagingStore } from '../src/adapters/staging/directory-staging-store.js';
+import { CONFIG_DEFAULTS } from '../src/config.js';
 import { pngBomb } from '../test/support/images.js';
 import { BENCH_BIZ, BenchTickets } from './lib/bench-tickets.js';
 import { emulatorAdmin } from './lib/bench-emulator.js';
@@ -143,6 +145,12 @@ async function storeTickets(
       biz: { [BENCH_BIZ]: 'RPMin' },
       jobs: { attempts: 8, keepCompletedSeconds: 3600, keepFailedSeconds: 3600 },
       fingerprint: (text) => cipher.fingerprint(text),
+      // the bench worker's STAGING_DIR: the default, under the same working directory
+      staging: new DirectoryStagingStore({
+        dir: CONFIG_DEFAULTS.staging.dir,
+        key: parseKey(secrets.encryptionKey, 'encryptionKey'),
+      }),
+      imageLimits: { maxPixels: 25_000_000, maxSidePx: 16_384 },
     });
     const base64 = image.toString('base64');
     const inputs: TicketInput[] = Array.from({ length: TICKETS }, (_, i) => ({

@@ -1,7 +1,7 @@
 /**
  * Benchmark 2, latency-bound efficiency: every Cloudauth call answered after 100 ms (emulator
  * faults `{"*":{"latencyMs":100}}`), our worker at concurrency 20, a load where CPU is not the
- * limit (about 67 tickets/s; at concurrency 200 even a bare worker ran out of CPU on two cores
+ * limit (about 100 tickets/s; at concurrency 200 even a bare worker ran out of CPU on two cores
  * before it ran out of latency, so that benchmark measured CPU). Two rows:
  *
  * 1. Achieved tickets/s over the ideal, concurrency ÷ (Cloudauth calls per ticket × 100 ms), the
@@ -97,7 +97,7 @@ export const benchLatency: Benchmark = async (options) => {
     const secrets = newSecrets();
     const env = ourWorkerEnv(options, secrets, { WORKER_CONCURRENCY: String(CONCURRENCY) });
     // ours runs first (A B B A …): the baseline sleeps for the calls our last round made
-    let sleepMs = 3 * LATENCY_MS;
+    let sleepMs = 2 * LATENCY_MS;
     const results = await interleave<LatencyRound>(sizes.rounds, {
       ours: async (round) => {
         const requests = tickets.requests(`lat-o${round}`, count, round + 11);

@@ -129,7 +129,7 @@ function throughputRow(
       workerProcesses: 1,
       window: "first job's processedOn to last job's finishedOn; queue filled before workers start",
       calls:
-        'per ticket: GetVerifyToken, PutObject (OSS, 1 image), SubmitMaterials (verdict at once, so no GetStatus), GetMaterials',
+        'per ticket: GetVerifyToken, PutObject (OSS, 1 image), SubmitMaterials (verdict at once, so no GetStatus)',
     },
   };
 }

@@ -33,6 +33,7 @@ import { OssMaterialUploader } from './adapters/oss/uploader.js';
 import { TICKET_QUEUE, bullPrefix, type TicketJobData } from './adapters/bullmq/queues.js';
 import { ProviderRateLimiter } from './adapters/redis/rate-limiter.js';
 import { TicketIntake } from './flow/ticket-intake.js';
+import { PersonalDataEraser } from './flow/personal-data.js';
 import { TicketLifecycle } from './flow/ticket-lifecycle.js';
 import { TicketOperations } from './flow/ticket-operations.js';
 import { STALLED_OUT, TicketReconciler } from './flow/ticket-reconciler.js';
@@ -46,6 +47,8 @@ import {
   redisVersionProblem,
 } from './adapters/redis/durability.js';
 import { RedisTicketStore } from './adapters/redis/ticket-store.js';
+import { stagingStoreOf } from './adapters/staging/staging-config.js';
+import type { MaterialStagingStore } from './adapters/staging/staging-store.js';
 
 export interface AppOptions {
   /** Start the emulators in this process when no Cloudauth endpoint is configured. */
@@ -67,6 +70,8 @@ export interface App {
   emulators: Emulators | undefined;
   redis: Redis;
   store: RedisTicketStore;
+  /** Where photo bytes wait for the workers (`STAGING_BACKEND`). */
+  staging: MaterialStagingStore;
   queue: Queue<TicketJobData>;
   webhookQueue: Queue<WebhookJobData>;
   intake: TicketIntake;
@@ -175,7 +180,9 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
       logger.warn({ err: { message: err.message } }, 'redis error'),
     );
     releasers.push(() => queueConnection.quit());
-    const cipher = new FieldCipher(loadOrCreateKey(config));
+    const key = loadOrCreateKey(config);
+    const cipher = new FieldCipher(key);
+    const staging = stagingStoreOf(config, key);
     const store = new RedisTicketStore({
       redis,
       prefix: config.redisPrefix,
@@ -200,6 +207,8 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
       biz: config.cloudauth.biz,
       jobs,
       fingerprint: (text) => cipher.fingerprint(text),
+      staging,
+      imageLimits: { maxPixels: config.images.maxPixels, maxSidePx: config.images.maxSidePx },
     });
     const webhookQueue = new Queue<WebhookJobData>(WEBHOOK_QUEUE, {
       connection: queueConnection,
@@ -219,16 +228,24 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
         : { defaultUrl: config.webhooks.defaultUrl }),
     });
     telemetry.observe({ store, queues: { [TICKET_QUEUE]: queue, [WEBHOOK_QUEUE]: webhookQueue } });
+    const personalData = new PersonalDataEraser({
+      store,
+      staging,
+      logger,
+      retentionMs: config.staging.materialRetentionSeconds * 1000,
+      orphanGraceMs: config.staging.orphanGraceSeconds * 1000,
+    });
     const lifecycle = new TicketLifecycle({
       store,
       logger,
       telemetry,
+      personalData,
       publish: async (t) => {
         const event = webhookEventOf(t);
         if (event) await publisher.publish(event, t.callbackUrl);
       },
     });
-    const operations = new TicketOperations({ store, queue, lifecycle, jobs });
+    const operations = new TicketOperations({ store, queue, lifecycle, jobs, personalData });
     const limiter = new ProviderRateLimiter({
       redis,
       prefix: config.redisPrefix,
@@ -261,6 +278,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
           store,
           lifecycle,
           provider: new Cloudauth2018Provider(cloudauth, uploader),
+          staging,
           // embedded mode talks to an emulator: its verdicts are marked so everywhere they show
           emulated: config.mode === 'embedded',
           limiter,
@@ -315,6 +333,10 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
         reconciler.start(q.reconcileIntervalSeconds * 1000);
         releasers.push(() => reconciler.stop());
       }
+      const sweepSeconds = config.staging.sweepIntervalSeconds;
+      if (sweepSeconds > 0) {
+        releasers.push(personalData.start(redis, config.redisPrefix, sweepSeconds * 1000));
+      }
       const webhooks = startWebhookWorker({
         connection,
         prefix: config.redisPrefix,
@@ -367,6 +389,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
       emulators,
       redis,
       store,
+      staging,
       queue,
       webhookQueue,
       intake,

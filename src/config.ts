@@ -177,7 +177,7 @@ export const SETTINGS = {
         )
         .optional(),
       undefined,
-      'AES-256-GCM key (base64 of 32 bytes) for the lease, binding, user data and provider materials held in Redis. Required in production, where its 32 bytes must have at least 20 distinct values, no run of 8 bytes in sequence, and not all be printable text (`openssl rand -base64 32` always passes). Unset in embedded mode: a key kept in `ENCRYPTION_KEY_FILE`, created on first use. Never logged.',
+      'AES-256-GCM key (base64 of 32 bytes) for the lease, binding and user data held in Redis, and (through keys derived from it) the staged photos. Required in production, where its 32 bytes must have at least 20 distinct values, no run of 8 bytes in sequence, and not all be printable text (`openssl rand -base64 32` always passes). Unset in embedded mode: a key kept in `ENCRYPTION_KEY_FILE`, created on first use. Never logged.',
       true,
     ),
     /** Where embedded mode keeps a generated key. */
@@ -193,6 +193,74 @@ export const SETTINGS = {
       int(60, 10 * 365 * 86_400),
       '2592000',
       'How long a finished ticket (passed, not passed, expired, failed, cancelled) and its history are kept, in seconds. Default 30 days.',
+    ),
+  },
+  /**
+   * Where photo bytes wait between intake and the worker that sends them to Cloudauth (the
+   * material staging store, `src/adapters/staging/`), and how long personal data is kept.
+   */
+  staging: {
+    backend: setting(
+      'STAGING_BACKEND',
+      z.enum(['directory', 'oss']),
+      'directory',
+      'Where intake stages photo bytes (encrypted) for the workers: `directory` (`STAGING_DIR`, a path the API, the CLI in direct mode and every worker share) or `oss` (a bucket of your own, `STAGING_OSS_*`). Redis holds only references.',
+    ),
+    dir: setting(
+      'STAGING_DIR',
+      z.string().min(1),
+      'data/staging',
+      'The staging directory when `STAGING_BACKEND=directory` (created 0700; objects 0600). In docker-compose, a volume the api and worker services share.',
+    ),
+    /** undefined: the OSS emulator of embedded mode. */
+    ossEndpoint: setting(
+      'STAGING_OSS_ENDPOINT',
+      z.string().min(1).optional(),
+      undefined,
+      'OSS endpoint of the staging bucket when `STAGING_BACKEND=oss`, e.g. `https://oss-cn-hangzhou-internal.aliyuncs.com`. Required in production with `oss`; unset in embedded mode: the OSS emulator.',
+    ),
+    ossBucket: setting(
+      'STAGING_OSS_BUCKET',
+      z.string().regex(OSS_BUCKET_NAME).optional(),
+      undefined,
+      "The staging bucket when `STAGING_BACKEND=oss`: a bucket of your own, not Cloudauth's. Required with `oss`.",
+    ),
+    ossPrefix: setting(
+      'STAGING_OSS_PREFIX',
+      z.string().regex(/^[A-Za-z0-9_./-]*$/),
+      'staging/',
+      'Key prefix of staged objects in `STAGING_OSS_BUCKET`.',
+    ),
+    ossAccessKeyId: setting(
+      'STAGING_OSS_ACCESS_KEY_ID',
+      z.string().min(1).optional(),
+      undefined,
+      'AccessKeyId of a RAM user with read, write, delete and list on the staging bucket (its own, not the Cloudauth STS lease). Required with `oss`.',
+    ),
+    ossAccessKeySecret: setting(
+      'STAGING_OSS_ACCESS_KEY_SECRET',
+      z.string().min(1).optional(),
+      undefined,
+      'AccessKeySecret of `STAGING_OSS_ACCESS_KEY_ID`. Never logged.',
+      true,
+    ),
+    materialRetentionSeconds: setting(
+      'MATERIAL_RETENTION_SECONDS',
+      int(0, 365 * 86_400),
+      '604800',
+      'How long a `failed` or `expired` ticket keeps its personal data (name, ID number, staged photos) so that an operator can retry it, in seconds; then it is erased and a retry is refused. `passed`, `not_passed` and `cancelled` tickets are erased when they finish. Default 7 days.',
+    ),
+    sweepIntervalSeconds: setting(
+      'STAGING_SWEEP_INTERVAL_SECONDS',
+      int(0, 86_400),
+      '300',
+      'How often each worker process erases what is due (tickets past `MATERIAL_RETENTION_SECONDS`, erasures a crash interrupted) and removes staged objects no ticket references; 0 turns the sweep off.',
+    ),
+    orphanGraceSeconds: setting(
+      'STAGING_ORPHAN_GRACE_SECONDS',
+      int(60, 7 * 86_400),
+      '3600',
+      'Staged objects of a TicketId that has no ticket are removed by the sweep once this old (an intake that crashed, or was refused, between staging and creating the ticket).',
     ),
   },
   /** The Cloudauth endpoint, its credentials and the registered Biz scenarios. */
@@ -778,6 +846,8 @@ export function loadConfig(
       refusePlainHttpDefaultUrl(config.webhooks);
     }
   }
+  const staging = stagingProblem(config);
+  if (staging !== undefined) throw new ConfigError(staging);
   if (callsCloudauth(role) && config.cloudauth.endpoint !== undefined) {
     if (!config.cloudauth.accessKeyId || !config.cloudauth.accessKeySecret) {
       throw new ConfigError(
@@ -786,6 +856,25 @@ export function loadConfig(
     }
   }
   return config;
+}
+
+/**
+ * An OSS staging store needs its bucket and its own key pair in either mode, and in production its
+ * endpoint too (embedded mode's default is the OSS emulator). Names the settings, never a value.
+ */
+function stagingProblem(config: Config): string | undefined {
+  const s = config.staging;
+  if (s.backend !== 'oss') return undefined;
+  const missing = [
+    s.ossBucket === undefined ? 'STAGING_OSS_BUCKET' : undefined,
+    s.ossAccessKeyId === undefined ? 'STAGING_OSS_ACCESS_KEY_ID' : undefined,
+    s.ossAccessKeySecret === undefined ? 'STAGING_OSS_ACCESS_KEY_SECRET' : undefined,
+    s.ossEndpoint === undefined && config.mode === 'production'
+      ? 'STAGING_OSS_ENDPOINT'
+      : undefined,
+  ].filter((name) => name !== undefined);
+  if (missing.length === 0) return undefined;
+  return `STAGING_BACKEND=oss needs ${missing.join(', ')}`;
 }
 
 /** Rows for the README's configuration table: name, default, description. */

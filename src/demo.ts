@@ -1,8 +1,8 @@
 /**
  * One demo ticket on the embedded emulators: an RPMin (server-flow) ticket with a generated face
  * photo goes through the real intake and workers — materials checked, GetVerifyToken, upload to
- * OSS with the STS credentials, SubmitMaterials (GetStatus while under review), GetMaterials —
- * until its verdict.
+ * OSS with the STS credentials, SubmitMaterials (GetStatus while under review) — until its
+ * verdict.
  */
 import { randomUUID } from 'node:crypto';
 import sharp from 'sharp';

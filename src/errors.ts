@@ -116,6 +116,31 @@ export const ERROR_CODES = {
     fault: 'internal',
     doc: "Redis refused a write for want of memory (`maxmemory` reached under the `noeviction` policy). A refused intake keeps no new ticket (a batch's ticket whose job was added before the refusal stays, and answers as a duplicate when the batch is sent again). The HTTP API answers 503 with `Retry-After`, the CLI's enqueue stops with exit code 7, workers retry the job; free memory or raise Redis's `maxmemory`, then send again.",
   },
+  STAGING_UNAVAILABLE: {
+    retryable: true,
+    fault: 'internal',
+    doc: 'The material staging store (`STAGING_DIR` or the `STAGING_OSS_BUCKET` bucket) failed or refused an operation: unreachable, denied, misconfigured. Intake keeps nothing of the refused request and the HTTP API answers 503 with `Retry-After`; workers retry the job. `retryable` is false when only configuration can fix it (a denied write).',
+  },
+  STAGING_FULL: {
+    retryable: true,
+    fault: 'internal',
+    doc: 'The material staging store ran out of space (a full disk, a quota): intake keeps nothing of the refused request and the HTTP API answers 503 with `Retry-After`; free space, then send again.',
+  },
+  STAGED_OBJECT_MISSING: {
+    retryable: false,
+    fault: 'internal',
+    doc: "A ticket's staged material (`field` names it) is gone from the staging store: erased, removed by someone else, or lost with the medium. The ticket fails; stage the bytes again by sending the ticket again under a new TicketId, or restore the object and `retry` it.",
+  },
+  STAGED_OBJECT_UNREADABLE: {
+    retryable: false,
+    fault: 'internal',
+    doc: "A ticket's staged material (`field` names it) does not decrypt to the bytes it was staged as: altered, truncated, or written under another `ENCRYPTION_KEY`. The ticket fails; an operator may `retry` it once the object is restored.",
+  },
+  PERSONAL_DATA_ERASED: {
+    retryable: false,
+    fault: 'client',
+    doc: "The ticket's personal data (name, ID number, staged photos) was erased: when it finished, after `MATERIAL_RETENTION_SECONDS` in `failed` or `expired`, or on request (`erase`). It cannot be run again; send the applicant's data again under a new TicketId. The HTTP API answers 409.",
+  },
   JOB_FAILED: {
     retryable: false,
     fault: 'internal',
@@ -291,4 +316,33 @@ export class StsCredentialsInvalidError extends ProviderError {}
 /** True for any error the orchestrator considers safe to retry as it is. */
 export function isRetryable(err: unknown): boolean {
   return err instanceof OrchestratorError && err.retryable;
+}
+
+/** Why a ticket's personal data was erased. */
+export type ErasureReason = 'finished' | 'retention' | 'request';
+
+/**
+ * The ticket's personal data (the binding: name, ID number, staged photos) was erased, so it cannot
+ * be run again: `PERSONAL_DATA_ERASED`, not retryable. `reason` says why: it finished, it passed
+ * `MATERIAL_RETENTION_SECONDS` in `failed` or `expired`, or an operator asked (`erase`).
+ */
+export class PersonalDataErasedError extends OrchestratorError {
+  readonly ticketId: string;
+  readonly reason: ErasureReason | undefined;
+  constructor(ticketId: string, reason: ErasureReason | undefined) {
+    const why =
+      reason === 'retention'
+        ? ' after MATERIAL_RETENTION_SECONDS'
+        : reason === 'request'
+          ? ' on request'
+          : reason === 'finished'
+            ? ' when it finished'
+            : '';
+    super(
+      'PERSONAL_DATA_ERASED',
+      `the ticket's personal data was erased${why}: it cannot run again; send the applicant's data again under a new TicketId`,
+    );
+    this.ticketId = ticketId;
+    this.reason = reason;
+  }
 }

@@ -5,7 +5,7 @@
  * error codes, with their types. Everything else is internal and may change.
  */
 export { createTicketProducer } from './flow/producer.js';
-export type { TicketProducer, TicketProducerOptions } from './flow/producer.js';
+export type { ProducerStaging, TicketProducer, TicketProducerOptions } from './flow/producer.js';
 export { TicketRejectedError, ticketRequestSchema } from './flow/ticket-request.js';
 export type { TicketRequest } from './flow/ticket-request.js';
 export type { ImageLimits } from './adapters/oss/image-header.js';
@@ -38,8 +38,10 @@ export {
   StoreFullError,
   ThrottledError,
   TransportError,
+  PersonalDataErasedError,
   ValidationError,
   isRetryable,
 } from './errors.js';
+export { StagingUnavailableError } from './adapters/staging/staging-errors.js';
 export type { ErrorCode, Fault } from './errors.js';
 export type { TicketState } from './domain/ticket.js';

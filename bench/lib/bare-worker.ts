@@ -3,8 +3,8 @@
  * state machine. `BENCH_MODE`:
  * - `calls`: the server flow's HTTP calls per job with the same clients as ours (pop-core through
  *   `CloudauthClient`, ali-oss through `OssMaterialUploader`) and the same image bytes, carried in
- *   the job's payload: GetVerifyToken, PutObject, SubmitMaterials, GetStatus while under review,
- *   GetMaterials.
+ *   the job's payload: GetVerifyToken, PutObject, SubmitMaterials, GetStatus while under review
+ *   (no GetMaterials: the orchestrator does not call it either).
  * - `sleep`: waits `BENCH_SLEEP_MS` per job (plain BullMQ at a fixed latency).
  * - `noop`: completes at once.
  *
@@ -87,7 +87,6 @@ function serverFlow(): (job: Job<BareJobData>) => Promise<number> {
       await new Promise((resolve) => setTimeout(resolve, 50));
       status = (await cloudauth.getStatus({ biz, ticketId })).statusCode;
     }
-    await cloudauth.getMaterials({ biz, ticketId });
     return status;
   };
 }

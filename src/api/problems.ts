@@ -9,6 +9,7 @@ import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { z } from 'zod';
 import {
   IllegalTransitionError,
+  PersonalDataErasedError,
   OrchestratorError,
   StoreUnavailableError,
   TicketNotFoundError,
@@ -18,6 +19,7 @@ import {
 import type { Logger } from '../logger.js';
 import { STORE_FULL_RETRY_AFTER_MS, storeFullOf } from '../adapters/redis/store-full.js';
 import { STORE_RETRY_AFTER_MS } from '../adapters/redis/store-unavailable.js';
+import { StagingUnavailableError } from '../adapters/staging/staging-errors.js';
 import { TicketRejectedError, unknownKeyName } from '../flow/ticket-request.js';
 import type { FieldProblem, Problem } from './schemas.js';
 
@@ -57,6 +59,17 @@ export const PROBLEM_TYPES = {
     code: 'STORE_UNAVAILABLE',
   },
   STORE_FULL: { status: 503, title: 'The ticket store is full', code: 'STORE_FULL' },
+  STAGING_UNAVAILABLE: {
+    status: 503,
+    title: 'The material staging store is unavailable',
+    code: 'STAGING_UNAVAILABLE',
+  },
+  STAGING_FULL: { status: 503, title: 'The material staging store is full', code: 'STAGING_FULL' },
+  PERSONAL_DATA_ERASED: {
+    status: 409,
+    title: "The ticket's personal data was erased",
+    code: 'PERSONAL_DATA_ERASED',
+  },
 } as const satisfies Record<string, { status: number; title: string; code?: ErrorCode }>;
 
 export type ProblemType = keyof typeof PROBLEM_TYPES;
@@ -195,6 +208,30 @@ function storeFullProblem(err: OrchestratorError): ProblemError {
 }
 
 /**
+ * A staging store failure as a 503 problem: nothing of the request was kept (no ticket was
+ * created). `Retry-After` when waiting may help; none when only its configuration can (a denied
+ * write), which is said.
+ */
+function stagingProblem(err: StagingUnavailableError): ProblemError {
+  const full = err.code === 'STAGING_FULL';
+  const what = full
+    ? 'The material staging store is out of space'
+    : 'The material staging store cannot be reached or refused the write';
+  if (!err.retryable) {
+    return problemError(
+      'STAGING_UNAVAILABLE',
+      `${what}; its configuration must be fixed before this request can succeed. Nothing of the request was kept.`,
+    );
+  }
+  const seconds = Math.max(1, Math.ceil((err.retryAfterMs ?? 2000) / 1000));
+  return problemError(
+    full ? 'STAGING_FULL' : 'STAGING_UNAVAILABLE',
+    `${what}; nothing of the request was kept: send it again after Retry-After seconds.`,
+    { headers: { 'retry-after': String(seconds) } },
+  );
+}
+
+/**
  * The problem answered for `err`. A Redis outage or a full Redis is logged at warn, by its code
  * and message only; other unexpected errors are logged at error and answered without detail.
  */
@@ -217,6 +254,13 @@ export function problemOf(
       'ILLEGAL_TRANSITION',
       `A ticket in state '${err.from}' does not accept '${err.event}'.`,
     );
+  }
+  if (err instanceof PersonalDataErasedError) {
+    return problemError('PERSONAL_DATA_ERASED', err.message);
+  }
+  if (err instanceof StagingUnavailableError) {
+    logger.warn({ err: err.toJSON(), ...context }, 'http api: the staging store failed');
+    return stagingProblem(err);
   }
   const full = storeFullOf(err);
   if (full) {

@@ -125,6 +125,15 @@ export const ticketSummarySchema = z.object({
       'True when the verdict was reached in embedded mode, on the Cloudauth emulator: no real check of the person was made. False for a real verdict and for a ticket without one.',
     ),
   lastError: ticketErrorSchema.nullable(),
+  personalDataErasedAt: timestamp
+    .nullable()
+    .describe(
+      "When the applicant's personal data (name, ID number, staged photos) was erased: when the ticket finished passed, not_passed or cancelled, after MATERIAL_RETENTION_SECONDS in failed or expired, or on request. Null while it is kept. The masked applicant, verdict, scores and history stay.",
+    ),
+  erasure: z
+    .enum(['finished', 'retention', 'request'])
+    .nullable()
+    .describe('Why it was erased; null while it is kept.'),
 });
 
 /** One ticket, personal data masked; never the VerifyToken or the STS credentials. */

@@ -23,7 +23,7 @@ import { ticketSummaryView, ticketView, ticketViewOf } from './views.js';
 /** What the ticket routes need. */
 export interface TicketRouteDeps {
   intake: Pick<TicketIntake, 'enqueue' | 'enqueueMany'>;
-  operations: Pick<TicketOperations, 'cancel' | 'retry'>;
+  operations: Pick<TicketOperations, 'cancel' | 'retry' | 'erase'>;
   store: Pick<TicketStore, 'get' | 'getBinding' | 'history' | 'list'>;
   /** Biz → scheme (`CLOUDAUTH_BIZ`). */
   biz: Readonly<Record<string, Scheme>>;
@@ -39,19 +39,21 @@ const ticketIdOf = (params: unknown): string =>
 /** The routes of single tickets. */
 export function ticketRoutes(deps: TicketRouteDeps): RouteSpec[] {
   const view = { description: 'The ticket.', schema: ticketViewSchema };
-  const command = (verb: 'retry' | 'cancel', summary: string): RouteSpec => ({
+  const command = (verb: 'retry' | 'cancel' | 'erase', summary: string): RouteSpec => ({
     method: 'POST',
     url: `/v1/tickets/:id/${verb}`,
     operationId: `${verb}Ticket`,
     summary,
     params: ticketParamsSchema,
     responses: { 200: view },
-    problems: ['MALFORMED_REQUEST', 'UNKNOWN_TICKET', 'ILLEGAL_TRANSITION'],
+    problems: ['MALFORMED_REQUEST', 'UNKNOWN_TICKET', 'ILLEGAL_TRANSITION', 'PERSONAL_DATA_ERASED'],
     async handler(request) {
       const id = ticketIdOf(request.params);
       const ticket = await (verb === 'retry'
         ? deps.operations.retry(id)
-        : deps.operations.cancel(id));
+        : verb === 'cancel'
+          ? deps.operations.cancel(id)
+          : deps.operations.erase(id));
       return ticketView(deps.store, ticket);
     },
   });
@@ -67,7 +69,13 @@ export function ticketRoutes(deps: TicketRouteDeps): RouteSpec[] {
         202: { description: 'Created and queued.', schema: ticketViewSchema },
         200: { description: 'Known already, with the same payload.', schema: ticketViewSchema },
       },
-      problems: ['MALFORMED_REQUEST', 'VALIDATION_FAILED', 'TICKET_CONFLICT'],
+      problems: [
+        'MALFORMED_REQUEST',
+        'VALIDATION_FAILED',
+        'TICKET_CONFLICT',
+        'STAGING_UNAVAILABLE',
+        'STAGING_FULL',
+      ],
       async handler(request, reply) {
         const checked = await validateTicketRequest(request.body, {
           biz: deps.biz,
@@ -142,5 +150,9 @@ export function ticketRoutes(deps: TicketRouteDeps): RouteSpec[] {
     },
     command('retry', 'Send a failed or expired ticket back to the queue.'),
     command('cancel', 'Cancel a ticket that has not finished.'),
+    command(
+      'erase',
+      "Erase the applicant's personal data (name, ID number, staged photos) on request, whatever the state: a ticket still running is cancelled first. The erasure is recorded (`personalDataErasedAt`, `erasure: request`); the masked applicant, verdict and history stay.",
+    ),
   ];
 }

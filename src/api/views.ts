@@ -6,11 +6,14 @@
 import type { TicketBinding } from '../domain/binding.js';
 import { maskIdNumber, maskName } from '../domain/mask.js';
 import type { HistoryEntry, Ticket, TicketError, Verdict } from '../domain/ticket.js';
-import type { TicketStore } from '../adapters/redis/ticket-store.js';
+import type { ListedTicket, StoredTicket, TicketStore } from '../adapters/redis/ticket-store.js';
 import type { TicketSummaryView, TicketView } from './schemas.js';
 
 /** What the views read from the store. */
 export type TicketViewStore = Pick<TicketStore, 'getBinding' | 'history'>;
+
+/** What a listed ticket may add to the domain's: its erasure record. */
+type ListedTicketExtras = Partial<Pick<ListedTicket, 'erasedAt' | 'erasure'>>;
 
 const iso = (ms: number): string => new Date(ms).toISOString();
 
@@ -49,7 +52,9 @@ function historyView(h: HistoryEntry): TicketView['history'][number] {
 }
 
 /** A ticket as listed: no applicant, no history, no page URL. */
-export function ticketSummaryView(t: Omit<Ticket, 'lease'>): TicketSummaryView {
+export function ticketSummaryView(
+  t: Omit<Ticket, 'lease'> & ListedTicketExtras,
+): TicketSummaryView {
   return {
     TicketId: t.ticketId,
     Biz: t.biz,
@@ -64,13 +69,22 @@ export function ticketSummaryView(t: Omit<Ticket, 'lease'>): TicketSummaryView {
     verdict: t.verdict === undefined ? null : verdictView(t.verdict),
     emulated: t.verdict?.emulated === true,
     lastError: t.lastError === undefined ? null : errorView(t.lastError),
+    personalDataErasedAt: t.erasedAt === undefined ? null : iso(t.erasedAt),
+    erasure: t.erasure ?? null,
   };
 }
 
 function applicantOf(binding: unknown): TicketView['applicant'] {
   const b = (typeof binding === 'object' && binding !== null ? binding : {}) as Partial<
-    Record<keyof TicketBinding, unknown>
+    Record<keyof TicketBinding | 'masked', unknown>
   >;
+  // already masked (an erased ticket's record)
+  if (b.masked === true) {
+    return {
+      name: typeof b.name === 'string' ? b.name : null,
+      idNumber: typeof b.idNumber === 'string' ? b.idNumber : null,
+    };
+  }
   return {
     name: typeof b.name === 'string' ? maskName(b.name) : null,
     idNumber: typeof b.idNumber === 'string' ? maskIdNumber(b.idNumber) : null,
@@ -78,9 +92,10 @@ function applicantOf(binding: unknown): TicketView['applicant'] {
 }
 
 /** One ticket with its masked applicant and its history, read from the store. */
-export async function ticketView(store: TicketViewStore, t: Ticket): Promise<TicketView> {
+export async function ticketView(store: TicketViewStore, t: StoredTicket): Promise<TicketView> {
   const [binding, history] = await Promise.all([
-    store.getBinding(t.ticketId),
+    // an erased ticket kept its applicant masked, and has no binding to mask
+    t.erasedAt === undefined ? store.getBinding(t.ticketId) : t.maskedApplicant,
     store.history(t.ticketId),
   ]);
   return ticketViewOf(t, binding, history);
@@ -91,7 +106,7 @@ export async function ticketView(store: TicketViewStore, t: Ticket): Promise<Tic
  * one accepted and its history is empty.
  */
 export function ticketViewOf(
-  t: Ticket,
+  t: Ticket & ListedTicketExtras,
   binding: unknown,
   history: readonly HistoryEntry[],
 ): TicketView {

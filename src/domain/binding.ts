@@ -143,12 +143,21 @@ export function validateIdNumber(field: string, value: unknown, today?: string):
   return id;
 }
 
-/** A material source as stored (JSON): bytes as base64. */
+/**
+ * A material source as stored (JSON). Since materials are staged at intake, a ticket holds images
+ * given as bytes or files as `staged` references (the object's keyed digest and length in the
+ * staging store, `src/adapters/staging/`), never the bytes; `file` and `bytes` are what tickets
+ * created by earlier versions may still hold, and are read as before.
+ */
 export type StoredMaterialSource =
   | { kind: 'file'; path: string }
   | { kind: 'bytes'; base64: string }
   | { kind: 'url'; url: string }
-  | { kind: 'oss'; ref: string };
+  | { kind: 'oss'; ref: string }
+  | { kind: 'staged'; digest: string; bytes: number };
+
+/** A stored source that is not a staged reference: what {@link fromStoredSource} reads. */
+export type InlineStoredSource = Exclude<StoredMaterialSource, { kind: 'staged' }>;
 
 /** The applicant's data a ticket carries; encrypted at rest. */
 export interface TicketBinding {
@@ -157,13 +166,13 @@ export interface TicketBinding {
   materials: Partial<Record<ImageField, StoredMaterialSource>>;
 }
 
-export function toStoredSource(source: MaterialSource): StoredMaterialSource {
+export function toStoredSource(source: MaterialSource): InlineStoredSource {
   return source.kind === 'bytes'
     ? { kind: 'bytes', base64: source.data.toString('base64') }
     : source;
 }
 
-export function fromStoredSource(source: StoredMaterialSource): MaterialSource {
+export function fromStoredSource(source: InlineStoredSource): MaterialSource {
   return source.kind === 'bytes'
     ? { kind: 'bytes', data: Buffer.from(source.base64, 'base64') }
     : source;

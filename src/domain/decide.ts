@@ -83,7 +83,7 @@ export type Step =
   | { kind: 'check_status'; why: 'after_crash' | 'poll' }
   /** Record the move to `submitted`: the provider has the materials, the verdict is not in. */
   | { kind: 'record_submitted' }
-  /** GetMaterials, then the verdict saved with them. */
+  /** Save the verdict (GetStatus or SubmitMaterials answered 1 or 2). */
   | { kind: 'finish'; verdict: Verdict }
   /** The interactive token ran out before the person finished. */
   | { kind: 'expire' }

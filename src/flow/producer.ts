@@ -6,8 +6,10 @@
  * const producer = createTicketProducer({ redis, encryptionKey: process.env.ENCRYPTION_KEY, biz: { kyc: 'RPMin' } });
  * await producer.enqueue({ TicketId: 'order-1391012388', Biz: 'kyc', Binding: { Name, IdentificationNumber, FacePic } });
  * ```
- * Requests are checked as the HTTP API checks them (no local paths), personal data is encrypted
- * with the orchestrator's key before it reaches Redis, and the job carries the TicketId only.
+ * Requests are checked as the HTTP API checks them (no local paths), images given as bytes are
+ * staged (encrypted) in the orchestrator's staging store (option `staging`), personal data is
+ * encrypted with the orchestrator's key before it reaches Redis, and the job carries the TicketId
+ * only.
  *
  * When Redis is out of memory (`maxmemory` under `noeviction`) `enqueue` and `enqueueMany` throw a
  * `StoreFullError` (code `STORE_FULL`, `retryable`, `retryAfterMs`) and keep nothing new of the
@@ -28,6 +30,12 @@ import { TicketIntake, type EnqueueResult } from './ticket-intake.js';
 import { FieldCipher, parseKey } from '../adapters/redis/crypto.js';
 import { RedisTicketStore } from '../adapters/redis/ticket-store.js';
 import { parseTicketRequest, type TicketRequest } from './ticket-request.js';
+import { DirectoryStagingStore } from '../adapters/staging/directory-staging-store.js';
+import {
+  OssStagingStore,
+  type OssStagingStoreOptions,
+} from '../adapters/staging/oss-staging-store.js';
+import type { MaterialStagingStore } from '../adapters/staging/staging-store.js';
 import type { CallbackPolicy } from '../webhooks/allowlist.js';
 
 export interface TicketProducerOptions {
@@ -62,6 +70,27 @@ export interface TicketProducerOptions {
    * Default: no allowed hosts, http allowed.
    */
   callbackPolicy?: CallbackPolicy;
+  /**
+   * Where images given as bytes are staged (encrypted with `encryptionKey`) for the workers, as
+   * the orchestrator's `STAGING_BACKEND` says: `{ dir }`, the directory its workers read
+   * (`STAGING_DIR`), or `{ oss: { endpoint, bucket, prefix, accessKeyId, accessKeySecret } }`, its
+   * bucket (`STAGING_OSS_*`). Default: the orchestrator's default directory, `data/staging` under
+   * the working directory (right beside an orchestrator on its defaults). Redis never holds the
+   * bytes.
+   */
+  staging?: ProducerStaging;
+}
+
+/** Where a producer stages images: see {@link TicketProducerOptions.staging}. */
+export type ProducerStaging = { dir: string } | { oss: Omit<OssStagingStoreOptions, 'key'> };
+
+function producerStagingStore(
+  staging: ProducerStaging | undefined,
+  key: Uint8Array,
+): MaterialStagingStore {
+  if (staging !== undefined && 'oss' in staging)
+    return new OssStagingStore({ ...staging.oss, key });
+  return new DirectoryStagingStore({ dir: staging?.dir ?? CONFIG_DEFAULTS.staging.dir, key });
 }
 
 export interface TicketProducer {
@@ -118,7 +147,9 @@ export function producerSettings(
 export function createTicketProducer(options: TicketProducerOptions): TicketProducer {
   const settings = producerSettings(options);
   const { prefix } = settings;
-  const cipher = new FieldCipher(parseKey(options.encryptionKey, 'encryptionKey'));
+  const key = parseKey(options.encryptionKey, 'encryptionKey');
+  const cipher = new FieldCipher(key);
+  const staging = producerStagingStore(options.staging, key);
   const store = new RedisTicketStore({
     redis: options.redis,
     prefix,
@@ -135,6 +166,8 @@ export function createTicketProducer(options: TicketProducerOptions): TicketProd
     biz: options.biz,
     jobs: settings.jobs,
     fingerprint: (text) => cipher.fingerprint(text),
+    staging,
+    imageLimits: settings.imageLimits,
   });
   const parse = (r: TicketRequest, batchId: string | undefined, i?: number) =>
     parseTicketRequest(r, {

@@ -1,8 +1,8 @@
 /**
  * The verification provider port: what the ticket flow needs from an identity-verification API,
- * in the domain's terms (a lease, a status answer, the provider's materials). The executor
- * (`ticket-steps.ts`) speaks only this; each API version is one adapter behind it
- * (`src/adapters/cloudauth/provider-2018.ts` for Cloudauth 2018-09-16).
+ * in the domain's terms (a lease, a status answer). The executor (`ticket-steps.ts`) speaks only
+ * this; each API version is one adapter behind it (`src/adapters/cloudauth/provider-2018.ts` for
+ * Cloudauth 2018-09-16).
  *
  * The operations follow the flow's steps, not one API's actions:
  * - `start` takes a lease for the ticket (2018: GetVerifyToken — a VerifyToken, STS credentials for
@@ -11,9 +11,9 @@
  *   the entries `submit` sends (2018: OSS uploads under the STS credentials); no provider call;
  * - `submit` hands the materials in and answers the provider's first status (2018:
  *   SubmitMaterials). It is the billable call: the executor persists its submit mark before it;
- * - `status` asks how the ticket stands (2018: GetStatus);
- * - `materials` fetches what the provider kept of the verification, saved with the verdict
- *   (2018: GetMaterials).
+ * - `status` asks how the ticket stands (2018: GetStatus).
+ * There is no operation for what the provider kept of the person (2018: GetMaterials): the
+ * orchestrator neither fetches nor stores it (see `finish` in `ticket-steps.ts`).
  * Errors are the registry's typed {@link OrchestratorError}s: a refused lease is
  * `VERIFY_TOKEN_INVALID`/`STS_CREDENTIALS_INVALID` (answered by a new `start`), throttling is a
  * `ThrottledError`.
@@ -24,7 +24,7 @@ import type { Lease, Ticket } from '../domain/ticket.js';
 import type { MaterialEntry, PreparedMaterials } from '../adapters/oss/materials.js';
 
 /** The flow's calls to the provider; the rate limiter and throttling work per operation's action. */
-export type ProviderOperation = 'start' | 'submit' | 'status' | 'materials';
+export type ProviderOperation = 'start' | 'submit' | 'status';
 
 /** A ticket and its applicant, as `start` needs them. */
 export interface ProviderApplicant {
@@ -36,8 +36,8 @@ export interface ProviderApplicant {
 
 export interface VerificationProvider {
   /**
-   * The provider's action name of each operation (2018: GetVerifyToken, SubmitMaterials, GetStatus,
-   * GetMaterials): the QPS limits (`CLOUDAUTH_QPS`), throttling blocks and metrics are keyed by it.
+   * The provider's action name of each operation (2018: GetVerifyToken, SubmitMaterials,
+   * GetStatus): the QPS limits (`CLOUDAUTH_QPS`), throttling blocks and metrics are keyed by it.
    */
   readonly actions: Readonly<Record<ProviderOperation, string>>;
   /** A new lease for the ticket; `now` (ms since the epoch) dates its expiries. */
@@ -53,6 +53,4 @@ export interface VerificationProvider {
   ): Promise<StatusAnswer>;
   /** The ticket's status at the provider. */
   status(ticket: Ticket): Promise<StatusAnswer>;
-  /** What the provider kept of the ticket's verification (opaque JSON), saved with the verdict. */
-  materials(ticket: Ticket): Promise<unknown>;
 }

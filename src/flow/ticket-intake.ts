@@ -8,16 +8,32 @@
  * (a `StoreFullError` when Redis is full, a `StoreUnavailableError` when it cannot be reached):
  * nothing refused stays. One that cannot be taken back (Redis gone) is found by the reconciler,
  * which gives it its job.
+ *
+ * Before any of that, the images given as bytes or local files are staged
+ * (`material-staging.ts`): the ticket keeps references, never bytes. A staging store that fails
+ * refuses the whole call (`StagingUnavailableError`, 503 over HTTP) before any ticket is created.
+ * What it staged for the call's tickets before failing, like the objects of a ticket whose job
+ * could not be added, is left to the staging sweep, which removes the objects of a TicketId that
+ * has no ticket once they are `STAGING_ORPHAN_GRACE_SECONDS` old: deleting them here could delete
+ * the objects of a concurrent intake of the same TicketId, whose ticket is about to be created.
  */
 import type { Queue } from 'bullmq';
 import type { Scheme } from '../config.js';
 import type { TicketBinding } from '../domain/binding.js';
-import { flowOf, type Ticket } from '../domain/ticket.js';
+import { flowOf } from '../domain/ticket.js';
 import { userDataProblem } from '../domain/user-data.js';
 import { ValidationError } from '../errors.js';
 import { storeFullOf } from '../adapters/redis/store-full.js';
 import { storeUnavailableOf } from '../adapters/redis/store-unavailable.js';
-import type { CreateResult, NewTicket, TicketStore } from '../adapters/redis/ticket-store.js';
+import type {
+  CreateResult,
+  NewTicket,
+  StoredTicket,
+  TicketStore,
+} from '../adapters/redis/ticket-store.js';
+import type { ImageLimits } from '../adapters/oss/image-header.js';
+import type { MaterialStagingStore } from '../adapters/staging/staging-store.js';
+import { stageAll } from './material-staging.js';
 import {
   jobIdOf,
   ticketJobOptions,
@@ -40,7 +56,7 @@ export interface EnqueueResult {
   created: boolean;
   /** False when it was known with a different payload. */
   samePayload: boolean;
-  ticket: Ticket;
+  ticket: StoredTicket;
 }
 
 export interface TicketIntakeDeps {
@@ -54,6 +70,10 @@ export interface TicketIntakeDeps {
    * it test guesses of an ID number.
    */
   fingerprint: (text: string) => string;
+  /** Where images given as bytes or files are staged for the workers. */
+  staging: MaterialStagingStore;
+  /** Pixel limits a staged file's header is checked against again (IMAGE_MAX_PIXELS, …). */
+  imageLimits: ImageLimits;
 }
 
 /** The longest TicketId accepted. */
@@ -89,7 +109,10 @@ export class TicketIntake {
    * all that are new or repeated with the same payload are added in one bulk call.
    */
   async enqueueMany(inputs: readonly TicketInput[]): Promise<EnqueueResult[]> {
-    const tickets = inputs.map((input) => this.newTicket(input));
+    // everything checked before anything is staged
+    for (const input of inputs) this.check(input);
+    const staged = await stageAll(this.deps.staging, inputs, this.deps.imageLimits);
+    const tickets = staged.map((input) => this.newTicket(input));
     const created = await this.deps.store.createMany(tickets);
     const results = created.map(({ created, ticket, payloadHash }, i) => ({
       created,
@@ -126,10 +149,11 @@ export class TicketIntake {
     await this.deps.store.discardCreated(mine.filter((_, i) => jobStates[i] === 'unknown'));
   }
 
-  /** The store's form of an input; a {@link ValidationError} for a bad Biz or TicketId. */
-  private newTicket(input: TicketInput): NewTicket {
-    const scheme = this.deps.biz[input.biz];
-    if (!scheme) throw new ValidationError('Biz', unknownBizMessage(this.deps.biz));
+  /** Throws a {@link ValidationError} for a bad Biz, TicketId or UserData. */
+  private check(input: TicketInput): void {
+    if (!this.deps.biz[input.biz]) {
+      throw new ValidationError('Biz', unknownBizMessage(this.deps.biz));
+    }
     if (!/^[\x21-\x7e]+$/.test(input.ticketId) || input.ticketId.length > TICKET_ID_MAX) {
       throw new ValidationError(
         'TicketId',
@@ -139,6 +163,16 @@ export class TicketIntake {
     const userDataIssue =
       input.userData === undefined ? undefined : userDataProblem(input.userData);
     if (userDataIssue !== undefined) throw new ValidationError('UserData', userDataIssue);
+  }
+
+  /**
+   * The store's form of a checked, staged input. Its fingerprint covers the staged references,
+   * which the same bytes of the same ticket always get: a repeat is recognised whether its image
+   * came as a file or as base64.
+   */
+  private newTicket(input: TicketInput): NewTicket {
+    const scheme = this.deps.biz[input.biz];
+    if (!scheme) throw new ValidationError('Biz', unknownBizMessage(this.deps.biz));
     const { batchId, ...payload } = input;
     return {
       ticketId: input.ticketId,

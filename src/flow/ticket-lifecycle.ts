@@ -8,11 +8,8 @@ import { transition } from '../domain/ticket-machine.js';
 import type { Ticket, TicketEvent } from '../domain/ticket.js';
 import type { Logger } from '../logger.js';
 import type { Telemetry } from '../ops/metrics.js';
-import type {
-  ApplyOutcome,
-  TicketStore,
-  TransitionExtras,
-} from '../adapters/redis/ticket-store.js';
+import type { PersonalDataEraser } from './personal-data.js';
+import type { ApplyOutcome, TicketStore } from '../adapters/redis/ticket-store.js';
 
 /** What {@link TicketLifecycle.advance} answers. */
 export interface Advanced<T extends Ticket> {
@@ -31,6 +28,11 @@ export interface TicketLifecycleDeps {
   clock?: () => number;
   /** Counts applied transitions (`transitions_total`). */
   telemetry?: Telemetry | undefined;
+  /**
+   * Data minimisation (`personal-data.ts`): told before a transition to a finished state (it
+   * schedules the erasure) and after one (it erases at once where the state says so).
+   */
+  personalData?: Pick<PersonalDataEraser, 'beforeTransition' | 'afterTransition'> | undefined;
 }
 
 export class TicketLifecycle {
@@ -41,17 +43,20 @@ export class TicketLifecycle {
   }
 
   /**
-   * Applies `event` to `t` if `t` is still the stored version, with `extras` in the same write;
-   * publishes the new state. Answers the outcome and, when applied, the ticket as written (`t`
-   * otherwise). `conflict`: another worker (or an operator) changed it first.
+   * Applies `event` to `t` if `t` is still the stored version; publishes the new state. Answers
+   * the outcome and, when applied, the ticket as written (`t` otherwise). `conflict`: another
+   * worker (or an operator) changed it first.
    */
   async advance<T extends Ticket & { callbackUrl?: string }>(
     t: T,
     event: TicketEvent,
-    extras?: TransitionExtras,
   ): Promise<Advanced<T>> {
     const { ticket, history } = transition(t, event, this.clock());
-    const result = await this.deps.store.apply(t.ticketId, t.version, ticket, history, extras);
+    const { personalData } = this.deps;
+    if (personalData !== undefined && ticket.state !== t.state) {
+      await personalData.beforeTransition(t.ticketId, ticket.state);
+    }
+    const result = await this.deps.store.apply(t.ticketId, t.version, ticket, history);
     if (result !== 'applied') {
       this.deps.logger.debug({ ticketId: t.ticketId, result, event: event.type }, 'not applied');
       return { result, ticket: t };
@@ -63,8 +68,13 @@ export class TicketLifecycle {
     );
     // the transition copies every field it does not change or clear, the store's own beside the
     // domain's (callback, submit mark, payload digest): the ticket as the store now holds it
-    const written = ticket as T;
+    let written = ticket as T;
     await this.publish(written);
+    if (personalData !== undefined && written.state !== t.state) {
+      // an erasure bumps the version and records itself: the ticket as the store now holds it
+      const erased = await personalData.afterTransition(written);
+      if (erased !== undefined) written = { ...written, ...erased };
+    }
     return { result, ticket: written };
   }
 

@@ -1,17 +1,18 @@
 /**
  * Operator commands on tickets, shared by the HTTP API and the CLI: cancel a ticket that has not
  * ended, retry a failed or expired one (its job is run again from `queued`, see `ticket-rerun.ts`),
- * retry every failed ticket of a batch. An unknown TicketId is a `TicketNotFoundError`; an
+ * retry every failed ticket of a batch, erase one applicant's personal data. An unknown TicketId is a `TicketNotFoundError`; an
  * unreachable Redis, from the store or the queue, a `StoreUnavailableError`.
  */
 import type { Queue } from 'bullmq';
 import { canApply } from '../domain/ticket-machine.js';
 import type { TicketEvent } from '../domain/ticket.js';
-import { IllegalTransitionError, TicketNotFoundError } from '../errors.js';
+import { IllegalTransitionError, PersonalDataErasedError, TicketNotFoundError } from '../errors.js';
 import { unavailableWhenDown } from '../adapters/redis/store-unavailable.js';
 import type { StoredTicket, TicketStore } from '../adapters/redis/ticket-store.js';
 import { jobIdOf, type TicketJobData, type TicketJobSettings } from '../adapters/bullmq/queues.js';
 import type { TicketLifecycle } from './ticket-lifecycle.js';
+import type { PersonalDataEraser } from './personal-data.js';
 import { runJobAgain } from './ticket-rerun.js';
 
 export interface TicketOperationsDeps {
@@ -19,6 +20,8 @@ export interface TicketOperationsDeps {
   queue: Queue<TicketJobData>;
   lifecycle: TicketLifecycle;
   jobs: TicketJobSettings;
+  /** Erases personal data on request (`erase`). */
+  personalData: PersonalDataEraser;
 }
 
 const CAS_TRIES = 5;
@@ -47,6 +50,17 @@ export class TicketOperations {
     const ticket = await this.apply(ticketId, { type: 'retried' });
     await unavailableWhenDown(() => runJobAgain(this.deps.queue, ticketId, this.deps.jobs));
     return ticket;
+  }
+
+  /**
+   * Erases one applicant's personal data on request, whatever the ticket's state (a running one is
+   * cancelled first), and records it on the ticket. Answers the ticket as it is then.
+   */
+  async erase(ticketId: string): Promise<StoredTicket> {
+    await this.deps.personalData.eraseOnRequest(ticketId, (id) => this.cancel(id));
+    const t = await this.deps.store.get(ticketId);
+    if (!t) throw new TicketNotFoundError(ticketId);
+    return t;
   }
 
   /** Retries every failed ticket (of one batch). Answers how many. */
@@ -78,6 +92,10 @@ export class TicketOperations {
       const t = await this.deps.store.get(ticketId);
       if (!t) throw new TicketNotFoundError(ticketId);
       if (!canApply(t.state, event.type)) throw new IllegalTransitionError(t.state, event.type);
+      // a run needs the applicant's data: an erased ticket cannot run again
+      if (event.type === 'retried' && t.erasedAt !== undefined) {
+        throw new PersonalDataErasedError(ticketId, t.erasure);
+      }
       const { result, ticket } = await this.deps.lifecycle.advance(t, event);
       if (result === 'applied') return ticket;
     }

@@ -9,9 +9,11 @@
  *
  * With Cloudauth 2018-09-16 behind the provider port:
  * - server flow: queued → (materials checked) GetVerifyToken → token_issued → upload to OSS →
- *   SubmitMaterials → submitted → GetStatus until 1/2 → GetMaterials → passed / not_passed.
- * - interactive flow: queued → GetVerifyToken → awaiting_user → GetStatus until 1/2 (→ GetMaterials
- *   → passed / not_passed), or the token's end → expired.
+ *   SubmitMaterials → submitted → GetStatus until 1/2 → passed / not_passed.
+ * - interactive flow: queued → GetVerifyToken → awaiting_user → GetStatus until 1/2 (→ passed /
+ *   not_passed), or the token's end → expired.
+ * GetMaterials is never called: what Cloudauth recorded of the person is the business's to fetch
+ * (see `finish` in `ticket-steps.ts`).
  *
  * A lease about to run out, an expired VerifyToken or refused STS credentials are answered with a
  * new GetVerifyToken (materials are uploaded again under the new Path). Retryable errors are
@@ -30,6 +32,7 @@ import type { ImageDecoding } from '../adapters/oss/decode-limit.js';
 import type { TicketStore } from '../adapters/redis/ticket-store.js';
 import type { TicketJobData } from '../adapters/bullmq/queues.js';
 import type { ProviderRateLimiter } from '../adapters/redis/rate-limiter.js';
+import type { MaterialStagingStore } from '../adapters/staging/staging-store.js';
 import type { VerificationProvider } from './provider.js';
 import { StepFailures } from './step-failures.js';
 import type { TicketLifecycle } from './ticket-lifecycle.js';
@@ -53,6 +56,8 @@ export interface TicketProcessorDeps {
   lifecycle: TicketLifecycle;
   /** The verification API (today Cloudauth 2018-09-16, `Cloudauth2018Provider`). */
   provider: VerificationProvider;
+  /** Where intake staged the ticket's images (`STAGING_BACKEND`). */
+  staging: MaterialStagingStore;
   limiter: ProviderRateLimiter;
   logger: Logger;
   settings: TicketProcessorSettings;

@@ -20,8 +20,9 @@ import type { DecidedTicket, RenewReason, RunMemory, Step } from '../domain/deci
 import type { Lease, Ticket, TicketEvent, Verdict } from '../domain/ticket.js';
 import { OrchestratorError } from '../errors.js';
 import { prepareMaterials, type PreparedMaterials } from '../adapters/oss/materials.js';
-import type { TransitionExtras } from '../adapters/redis/ticket-store.js';
 import type { TicketJobData } from '../adapters/bullmq/queues.js';
+import { StagedObjectError } from '../adapters/staging/staging-errors.js';
+import type { MaterialStagingStore } from '../adapters/staging/staging-store.js';
 import type { ProviderOperation } from './provider.js';
 import type { TicketProcessorDeps } from './ticket-processor.js';
 
@@ -121,13 +122,8 @@ export class TicketSteps {
    * A transition. Applied, the run goes on with the ticket it wrote; lost to another worker, it
    * is logged and the run reads the ticket again.
    */
-  private async advance(
-    run: Run,
-    t: StoredTicket,
-    event: TicketEvent,
-    extras?: TransitionExtras,
-  ): Promise<Outcome> {
-    const { result, ticket } = await this.deps.lifecycle.advance(t, event, extras);
+  private async advance(run: Run, t: StoredTicket, event: TicketEvent): Promise<Outcome> {
+    const { result, ticket } = await this.deps.lifecycle.advance(t, event);
     if (result === 'applied') {
       run.published = ticket.version;
       return { kind: 'continue', ticket };
@@ -144,10 +140,10 @@ export class TicketSteps {
   }
 
   private async prepared(run: Run): Promise<PreparedMaterials> {
-    return (run.prepared ??= await prepareMaterials(
-      sourcesOf((await this.applicantOf(run)).binding),
-      this.deps.images,
-    ));
+    if (run.prepared !== undefined) return run.prepared;
+    const { binding } = await this.applicantOf(run);
+    const sources = await sourcesOf(this.deps.staging, run.ticketId, binding);
+    return (run.prepared = await prepareMaterials(sources, this.deps.images));
   }
 
   private async getToken(run: Run, t: Ticket): Promise<Lease> {
@@ -226,21 +222,45 @@ export class TicketSteps {
     return { kind: 'continue', ticket: t };
   }
 
-  private async finish(run: Run, t: StoredTicket, found: Verdict): Promise<Outcome> {
+  /**
+   * Saves the verdict, and nothing of the person as the provider recorded them: no GetMaterials.
+   * Its answer (name, ID number, image URLs) is left to the business, which may call GetMaterials
+   * itself with its own credentials, within the hour its image URLs are readable (spec
+   * `cloudauth.md` §1.7). Kept here it would be personal data held for `TICKET_RETENTION_SECONDS`
+   * (30 days by default) and useless after that hour; not fetching it also saves one QPS-limited
+   * provider call per ticket, and data minimisation asks no more of us.
+   */
+  private finish(run: Run, t: StoredTicket, found: Verdict): Promise<Outcome> {
     const verdict: Verdict = this.deps.emulated === true ? { ...found, emulated: true } : found;
-    const providerMaterials = await this.call(run, 'materials', () =>
-      this.deps.provider.materials(t),
-    );
-    // saved with the verdict, atomically: a worker that lost the race writes nothing
-    return this.advance(run, t, { type: 'verdict', verdict }, { providerMaterials });
+    return this.advance(run, t, { type: 'verdict', verdict });
   }
 }
 
-function sourcesOf(binding: TicketBinding): Partial<Record<ImageField, MaterialSource>> {
+/**
+ * The binding's materials as sources to load: a staged image is read from the staging store
+ * (decrypted and checked against its digest). An object that is gone or unreadable fails the
+ * ticket with its typed error naming the field (`STAGED_OBJECT_MISSING`, `_UNREADABLE`: not
+ * retried, as reading again answers the same; an operator may retry once it is restored); the
+ * store being unreachable is retried as any outage is.
+ */
+async function sourcesOf(
+  staging: MaterialStagingStore,
+  ticketId: string,
+  binding: TicketBinding,
+): Promise<Partial<Record<ImageField, MaterialSource>>> {
   const out: Partial<Record<ImageField, MaterialSource>> = {};
   for (const field of IMAGE_FIELDS) {
     const s = binding.materials[field];
-    if (s) out[field] = fromStoredSource(s);
+    if (s === undefined) continue;
+    if (s.kind !== 'staged') {
+      out[field] = fromStoredSource(s);
+      continue;
+    }
+    try {
+      out[field] = { kind: 'bytes', data: await staging.get(ticketId, s) };
+    } catch (err) {
+      throw err instanceof StagedObjectError ? err.withField(`Binding.${field}`) : err;
+    }
   }
   return out;
 }

@@ -1,22 +1,28 @@
 /**
  * A BMP face photo through the real flow: posted to the HTTP API as bytes, decoded by the worker,
  * converted to JPEG, uploaded to the OSS emulator with the token's STS credentials, submitted and
- * judged. What Cloudauth received (read back through GetMaterials) is a JPEG of the same picture.
+ * judged. What Cloudauth received is a JPEG of the same picture: read back through GetMaterials,
+ * called as a business would (the orchestrator itself neither calls it nor keeps its answer).
  */
 import { randomBytes } from 'node:crypto';
 import sharp from 'sharp';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { GetMaterialsResult } from '../../src/adapters/cloudauth/types.js';
+import type { CloudauthClient } from '../../src/adapters/cloudauth/client.js';
 import { bmpFile, quadrants } from '../support/images.js';
 import { startTestOrchestrator, type TestOrchestrator } from '../support/orchestrator.js';
+import { cloudauthOf, type Cleanups } from '../support/processor.js';
 
 const TOKEN = `bmp-${randomBytes(12).toString('hex')}`;
 let o: TestOrchestrator;
+let business: CloudauthClient;
+const cleanups: Cleanups = [];
 
 beforeAll(async () => {
   o = await startTestOrchestrator({ http: true, workers: true, env: { API_TOKENS: TOKEN } });
+  business = cloudauthOf(o, cleanups);
 });
 afterAll(async () => {
+  for (const c of cleanups.splice(0).reverse()) await c();
   await o?.close();
 });
 
@@ -44,7 +50,7 @@ describe('a BMP through the real flow', () => {
     const t = await o.waitFor(ticketId);
     expect(t.state).toBe('passed');
 
-    const materials = (await o.app.store.getProviderMaterials(ticketId)) as GetMaterialsResult;
+    const materials = await business.getMaterials({ biz: 'RPMin', ticketId });
     const face = await fetch(materials.facePic ?? '');
     expect(face.headers.get('content-type')).toBe('image/jpeg');
     const uploaded = Buffer.from(await face.arrayBuffer());

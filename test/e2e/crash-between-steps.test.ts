@@ -102,7 +102,6 @@ describe.each(flows)('a worker dies at any port call: $flow', ({ flow, name }) =
         'provider.stage',
         'store.markSubmitStarted',
         'provider.submit',
-        'provider.materials',
         'lifecycle.advance(verdict)',
       ]),
     );

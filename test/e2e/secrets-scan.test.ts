@@ -29,6 +29,7 @@ import { createLogger } from '../../src/logger.js';
 import { TEST_KEY_ID, TEST_KEY_SECRET } from '../support/emulator.js';
 import { startTestEmulators } from '../support/emulators.js';
 import { smallJpeg } from '../support/images.js';
+import { allKeys, redisValues, textForms } from '../support/leak-scan.js';
 import { TEST_BIZ } from '../support/orchestrator.js';
 import { waitUntil } from '../../testkit/waiting.js';
 
@@ -202,17 +203,6 @@ afterAll(async () => {
   redis.disconnect();
 });
 
-async function allKeys(redis: Redis, match: string): Promise<string[]> {
-  const out: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', match, 'COUNT', 1000);
-    cursor = next;
-    out.push(...keys);
-  } while (cursor !== '0');
-  return out;
-}
-
 /** A request to the API; every answer is kept for the scan. */
 async function api(
   method: string,
@@ -250,44 +240,12 @@ function serverTicket(id: string, i: number, callback?: string): Record<string, 
 /** How long the scan's waits may take: a whole flow under injected faults. */
 const SLOW = { timeoutMs: 60_000, everyMs: 100 };
 
-/** Every value under `match` in Redis, key by key and field by field. */
+/** Every value under `match` in Redis, key by key and field by field, as text. */
 async function redisHaystacks(redis: Redis, match: string): Promise<Haystack[]> {
-  const out: Haystack[] = [];
-  for (const key of await allKeys(redis, match)) {
-    const type = await redis.type(key);
-    if (type === 'string') out.push({ where: `redis ${key}`, text: (await redis.get(key)) ?? '' });
-    else if (type === 'hash') {
-      for (const [field, value] of Object.entries(await redis.hgetall(key))) {
-        out.push({ where: `redis ${key} field ${field}`, text: value });
-      }
-    } else if (type === 'list') {
-      out.push({ where: `redis ${key}`, text: (await redis.lrange(key, 0, -1)).join('\n') });
-    } else if (type === 'set') {
-      out.push({ where: `redis ${key}`, text: (await redis.smembers(key)).join('\n') });
-    } else if (type === 'zset') {
-      out.push({ where: `redis ${key}`, text: (await redis.zrange(key, '0', '-1')).join('\n') });
-    } else if (type === 'stream') {
-      const entries = await redis.xrange(key, '-', '+');
-      out.push({ where: `redis ${key}`, text: JSON.stringify(entries) });
-    }
-  }
-  return out;
-}
-
-function encodings(label: string, value: string): Needle[] {
-  const once = encodeURIComponent(value);
-  const escaped = [...value]
-    .map((c) =>
-      c.charCodeAt(0) > 0x7e ? `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}` : c,
-    )
-    .join('');
-  const out: Needle[] = [{ label, value }];
-  if (once !== value) {
-    out.push({ label: `${label} (percent-encoded)`, value: once });
-    out.push({ label: `${label} (percent-encoded twice)`, value: encodeURIComponent(once) });
-  }
-  if (escaped !== value) out.push({ label: `${label} (\\u-escaped)`, value: escaped });
-  return out;
+  return (await redisValues(redis, match)).map((h) => ({
+    where: h.where,
+    text: h.bytes.toString('utf8'),
+  }));
 }
 
 const PATTERNS: { label: string; re: RegExp }[] = [
@@ -539,7 +497,7 @@ it('leaks no secret and no personal datum on any error path', async () => {
       { label: `STS SecurityToken #${i}`, value: t.securityToken },
       { label: `VerifyToken #${i}`, value: t.token },
     ]),
-    ...NAMES.flatMap((n) => encodings(`name ${n}`, n)),
+    ...NAMES.flatMap((n) => textForms(`name ${n}`, n)),
     ...[...IDS, ...BAD_IDS].flatMap((id) => [
       { label: `ID number ${id.slice(0, 4)}…`, value: id },
       { label: `ID number ${id.slice(0, 4)}… (lower case)`, value: id.toLowerCase() },

@@ -4,6 +4,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { smallJpeg } from '../support/images.js';
+import { ticketStoreKeys } from '../../src/adapters/redis/ticket-store.js';
 import { TEST_KEY_ID } from '../support/emulator.js';
 import {
   aBinding,
@@ -26,7 +27,7 @@ afterAll(async () => {
 });
 
 describe('server flow (RPMin)', () => {
-  it('passes a valid applicant: token, upload, SubmitMaterials, GetMaterials', async () => {
+  it('passes a valid applicant: token, upload, SubmitMaterials, and no GetMaterials', async () => {
     o.emu.cloudauth.resetCounters();
     await o.app.intake.enqueue({ ticketId: 's-pass', biz: 'RPMin', binding: aBinding(face) });
     const t = await o.waitFor('s-pass');
@@ -42,12 +43,16 @@ describe('server flow (RPMin)', () => {
       'queued>token_issued',
       'token_issued>passed',
     ]);
-    expect(await o.app.store.getProviderMaterials('s-pass')).toMatchObject({ name: '李三' });
-    // one ticket since the counters were cleared: one SubmitMaterials answered (billed) and one
-    // GetMaterials (a refused call would be counted under its code, not as ok)
+    // what Cloudauth recorded of the person is neither fetched nor kept: the hash has no
+    // providerMaterials field (an earlier version's)
+    const fields = await o.app.redis.hkeys(ticketStoreKeys(o.prefix).ticket('s-pass'));
+    expect(fields).toEqual(expect.arrayContaining(['state', 'verdict']));
+    expect(fields).not.toContain('providerMaterials');
+    // one ticket since the counters were cleared: one SubmitMaterials answered (billed) and no
+    // GetMaterials at all (a refused one would be counted under its code)
     const c = o.emu.cloudauth.counters();
     expect(c.SubmitMaterials?.ok).toBe(1);
-    expect(c.GetMaterials?.ok).toBe(1);
+    expect(c.GetMaterials).toBeUndefined();
   });
 
   it('ends a rejected name as not passed with the conclusion', async () => {

@@ -247,6 +247,7 @@ describe('the producer library and the intake itself', () => {
       prefix: o.prefix,
       encryptionKey: randomBytes(32).toString('base64'),
       biz: { kyc: 'RPMin' },
+      staging: { dir: o.stagingDir },
     });
     try {
       const request = {

@@ -562,6 +562,7 @@ describe('GET /openapi.json', () => {
         'GET /v1/tickets/{id}',
         'POST /v1/tickets/{id}/retry',
         'POST /v1/tickets/{id}/cancel',
+        'POST /v1/tickets/{id}/erase',
         'GET /openapi.json',
         'GET /v1/summary',
       ].sort(),

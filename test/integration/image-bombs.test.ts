@@ -6,11 +6,12 @@
  * that fails the ticket at its first attempt, before any provider call.
  */
 import { randomBytes } from 'node:crypto';
+import { readdirSync } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { TicketRejectedError, createTicketProducer } from '../../src/index.js';
+import { TicketRejectedError, ValidationError, createTicketProducer } from '../../src/index.js';
 import type { TicketInput } from '../../src/flow/ticket-intake.js';
 import { bmpClaiming, jpegClaiming, pngBomb } from '../support/images.js';
 import { startTestOrchestrator, type TestOrchestrator } from '../support/orchestrator.js';
@@ -103,6 +104,7 @@ describe('image bombs at intake', () => {
       prefix: o.prefix,
       encryptionKey: o.env.ENCRYPTION_KEY ?? '',
       biz: { RPMin: 'RPMin' },
+      staging: { dir: o.stagingDir },
     });
     try {
       const tickets = Array.from({ length: BOMBS }, (_, i) =>
@@ -166,24 +168,28 @@ describe('image bombs that reached the worker', () => {
     expect(o.emu.cloudauth.counters()).toEqual({});
   }, 90_000);
 
-  it('fails a ticket whose image file is a bomb by the time the worker reads it', async () => {
-    // accepted with a file path (as the CLI does after its preflight); the file changed since
+  it('refuses at intake a file that became a bomb after the CLI checked it, keeping nothing', async () => {
+    // given as a file path (as the CLI does after its preflight); the file changed since. The
+    // intake reads files to stage them and checks each header again: the bomb never reaches a
+    // worker, and the staging store keeps none of it.
     const path = join(dir, 'face.png');
     await writeFile(path, bomb);
-    await o.app.intake.enqueue({
-      ticketId: 'bomb-file',
-      biz: 'RPMin',
-      binding: {
-        name: '李三',
-        idNumber: ID,
-        materials: { IdCardFrontPic: { kind: 'file', path }, FacePic: { kind: 'file', path } },
-      },
-    });
-    const t = await o.waitFor('bomb-file', undefined, 30_000);
-    expect(t.state).toBe('failed');
-    expect(t.lastError).toMatchObject({
-      code: 'VALIDATION_FAILED',
-      message: `materials: FacePic: ${BOMB_SIZE}; IdCardFrontPic: ${BOMB_SIZE}`,
-    });
+    const err = await o.app.intake
+      .enqueue({
+        ticketId: 'bomb-file',
+        biz: 'RPMin',
+        binding: {
+          name: '李三',
+          idNumber: ID,
+          materials: { IdCardFrontPic: { kind: 'file', path }, FacePic: { kind: 'file', path } },
+        },
+      })
+      .catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(ValidationError);
+    expect((err as ValidationError).message).toBe(`Binding.FacePic: ${BOMB_SIZE}`);
+    expect(await o.app.store.get('bomb-file')).toBeUndefined();
+    const mine = Buffer.from('bomb-file').toString('base64url');
+    const staged = readdirSync(o.stagingDir, { recursive: true, withFileTypes: true });
+    expect(staged.filter((e) => e.parentPath.split('/').includes(mine))).toEqual([]);
   });
 });

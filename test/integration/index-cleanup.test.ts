@@ -25,7 +25,6 @@ import {
   RedisTicketStore,
   ticketStoreKeys,
   type NewTicket,
-  type TransitionExtras,
 } from '../../src/adapters/redis/ticket-store.js';
 import { deleteKeys } from '../support/orchestrator.js';
 
@@ -88,13 +87,12 @@ async function aTicket(
   clock: { now: number },
   input: NewTicket,
   events: TicketEvent[] = [],
-  extras?: TransitionExtras,
 ): Promise<Ticket> {
   let t: Ticket = (await store.create(input)).ticket;
   for (const event of events) {
     clock.now += 1000;
     const { ticket, history } = transition(t, event, clock.now);
-    expect(await store.apply(t.ticketId, t.version, ticket, history, extras)).toBe('applied');
+    expect(await store.apply(t.ticketId, t.version, ticket, history)).toBe('applied');
     t = ticket;
   }
   return t;
@@ -141,9 +139,7 @@ describe("the store's reads", () => {
     await aTicket(writer, clock, aNewTicket('r-old', 'B-read'), [{ type: 'cancelled' }]);
     clock.now += 2 * HOUR;
     await aTicket(writer, clock, aNewTicket('r-open', 'B-read'));
-    await aTicket(writer, clock, aNewTicket('r-moved', 'B-read'), [{ type: 'cancelled' }], {
-      providerMaterials: { name: '李三' },
-    });
+    await aTicket(writer, clock, aNewTicket('r-moved', 'B-read'), [{ type: 'cancelled' }]);
     await aTicket(writer, clock, aNewTicket('r-gone', 'B-read'));
     // what reads used to clean up: a finished entry past the retention, an entry left in a
     // state the ticket has left, a ticket gone under its entries
@@ -168,7 +164,6 @@ describe("the store's reads", () => {
       expect(await store.get('r-open')).toMatchObject({ state: 'queued' });
       expect(await store.getBinding('r-open')).toMatchObject({ name: '李三' });
       expect(await store.getUserData('r-open')).toEqual({ order: 7 });
-      expect(await store.getProviderMaterials('r-moved')).toEqual({ name: '李三' });
       expect(await store.history('r-moved')).toHaveLength(1);
       expect(await store.existing(['r-open', 'r-gone'])).toEqual(new Set(['r-open']));
       expect((await store.scanTickets('0', 1000)).ticketIds.length).toBeGreaterThan(0);

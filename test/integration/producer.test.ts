@@ -1,11 +1,25 @@
 import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { TicketRejectedError, createTicketProducer } from '../../src/index.js';
 import { smallJpeg } from '../support/images.js';
+import { FieldCipher, parseKey } from '../../src/adapters/redis/crypto.js';
+import { RedisTicketStore } from '../../src/adapters/redis/ticket-store.js';
 
 const prefix = `test-${randomUUID().slice(0, 8)}`;
+// the orchestrator's STAGING_DIR, as a producer beside it is given
+const staging = { dir: mkdtempSync(join(tmpdir(), `${prefix}-staging-`)) };
 let redis: Redis;
+
+/** Every file under `dir`, recursively. */
+function filesUnder(dir: string): string[] {
+  return readdirSync(dir, { recursive: true, withFileTypes: true })
+    .filter((e) => e.isFile())
+    .map((e) => join(e.parentPath, e.name));
+}
 
 beforeAll(() => {
   redis = new Redis(inject('redisUrl'));
@@ -16,15 +30,18 @@ afterAll(async () => {
     if (keys.length > 0) await redis.del(...keys);
   }
   redis.disconnect();
+  rmSync(staging.dir, { recursive: true, force: true });
 });
 
 describe('createTicketProducer', () => {
   it('enqueues a ticket whose job carries the TicketId only and whose Redis copy is encrypted', async () => {
+    const encryptionKey = randomBytes(32).toString('base64');
     const producer = createTicketProducer({
       redis,
       prefix,
-      encryptionKey: randomBytes(32).toString('base64'),
+      encryptionKey,
       biz: { kyc: 'RPMin' },
+      staging,
     });
     const face = (await smallJpeg()).toString('base64');
     const request = {
@@ -45,6 +62,26 @@ describe('createTicketProducer', () => {
     const raw = JSON.stringify(await redis.hgetall(`${prefix}:t:{p-1}`));
     expect(raw).not.toContain('11010519491231002X');
     expect(raw).not.toContain('李三');
+    // the photo is staged, once for the ticket however often it is sent, and only as ciphertext;
+    // Redis holds a reference of a few dozen bytes, not the bytes (base64 or encrypted)
+    const photo = Buffer.from(face, 'base64');
+    const objects = filesUnder(staging.dir).filter((f) => !f.includes('.probe.'));
+    expect(objects).toHaveLength(1);
+    const stored = readFileSync(objects[0] ?? '');
+    expect(stored.length).toBeGreaterThan(photo.length);
+    expect(stored.includes(photo.subarray(0, 64))).toBe(false);
+    expect(raw).not.toContain(face.slice(0, 64));
+    const store = new RedisTicketStore({
+      redis,
+      prefix,
+      cipher: new FieldCipher(parseKey(encryptionKey, 'encryptionKey')),
+      retentionSeconds: 60,
+    });
+    expect((await store.getBinding('p-1')).materials.FacePic).toEqual({
+      kind: 'staged',
+      digest: expect.stringMatching(/^[0-9a-f]{64}$/),
+      bytes: photo.length,
+    });
     await producer.close();
   });
 
@@ -54,6 +91,7 @@ describe('createTicketProducer', () => {
       prefix,
       encryptionKey: randomBytes(32).toString('base64'),
       biz: { kyc: 'RPMin' },
+      staging,
     });
     const err = await producer
       .enqueueMany([
@@ -87,13 +125,20 @@ describe('createTicketProducer', () => {
       callbackUrl,
     });
     const key = randomBytes(32).toString('base64');
-    const open = createTicketProducer({ redis, prefix, encryptionKey: key, biz: { kyc: 'RPMin' } });
+    const open = createTicketProducer({
+      redis,
+      prefix,
+      encryptionKey: key,
+      biz: { kyc: 'RPMin' },
+      staging,
+    });
     const strict = createTicketProducer({
       redis,
       prefix,
       encryptionKey: key,
       biz: { kyc: 'RPMin' },
       callbackPolicy: { allowedHosts: ['hooks.internal.test'], httpsOnly: true },
+      staging,
     });
     try {
       for (const [producer, id, url] of [

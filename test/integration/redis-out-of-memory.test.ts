@@ -6,7 +6,7 @@
  * writes after it did not; tickets in flight must survive; once memory is freed every accepted
  * ticket reaches a verdict and no ticket is left without its index entries, job or expiry.
  */
-import { randomUUID } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -22,7 +22,7 @@ import { jobIdOf } from '../../src/adapters/bullmq/queues.js';
 import { TicketReconciler } from '../../src/flow/ticket-reconciler.js';
 import { isOutOfMemoryReply } from '../../src/adapters/redis/store-full.js';
 import { ticketStoreKeys } from '../../src/adapters/redis/ticket-store.js';
-import { noiseJpeg, smallJpeg } from '../support/images.js';
+import { smallJpeg } from '../support/images.js';
 import { startTestOrchestrator, type TestOrchestrator } from '../support/orchestrator.js';
 import { startRedisServer, type RedisServer } from '../../testkit/redis.js';
 import { waitUntil } from '../../testkit/waiting.js';
@@ -41,7 +41,9 @@ let admin: Redis;
 let o: TestOrchestrator;
 let api: string;
 let smallFace: string;
-let bigFace: string;
+let bigUserData: Record<string, string>;
+/** The room {@link justUnder} leaves under maxmemory. */
+const ROOM_BYTES = 3 * 1024;
 let fillers = 0;
 
 beforeAll(async () => {
@@ -64,9 +66,10 @@ beforeAll(async () => {
   });
   api = o.app.apiUrl ?? '';
   smallFace = (await smallJpeg('#8a6b4e')).toString('base64');
-  // a photo whose ticket alone is larger than the room `justUnder` leaves
-  bigFace = (await noiseJpeg(500, 500)).toString('base64');
-  expect(bigFace.length).toBeGreaterThan(3 * 96 * 1024);
+  // UserData whose ticket alone is larger than the room `justUnder` leaves (photos are staged
+  // outside Redis: only the ticket's own fields count)
+  bigUserData = { pad: randomBytes(3800).toString('hex') };
+  expect(JSON.stringify(bigUserData).length).toBeGreaterThan(2 * ROOM_BYTES);
 }, 30_000);
 
 afterAll(async () => {
@@ -108,7 +111,7 @@ async function fill(): Promise<void> {
 
 /** Redis just under its limit: less room than one large ticket takes. */
 async function justUnder(): Promise<void> {
-  await setMaxmemory((await usedMemory()) + 96 * 1024);
+  await setMaxmemory((await usedMemory()) + ROOM_BYTES);
 }
 
 async function freeAll(): Promise<void> {
@@ -123,10 +126,11 @@ async function freeAll(): Promise<void> {
 
 const newId = (tag: string) => `oom-${tag}-${randomUUID().slice(0, 8)}`;
 
-const request = (ticketId: string, face = smallFace) => ({
+const request = (ticketId: string, userData?: Record<string, string>) => ({
   TicketId: ticketId,
   Biz: 'RPMin',
-  Binding: { Name: NAME, IdentificationNumber: ID_NUMBER, FacePic: face },
+  Binding: { Name: NAME, IdentificationNumber: ID_NUMBER, FacePic: smallFace },
+  ...(userData === undefined ? {} : { UserData: userData }),
 });
 
 interface Answer {
@@ -222,6 +226,7 @@ describe('a Redis out of memory', () => {
       prefix: o.prefix,
       encryptionKey: o.env.ENCRYPTION_KEY ?? '',
       biz: { RPMin: 'RPMin' },
+      staging: { dir: o.stagingDir },
     });
     const produced = newId('producer');
     const err: unknown = await producer
@@ -242,7 +247,7 @@ describe('a Redis out of memory', () => {
     for (let i = 0; i < 3; i++) {
       await justUnder();
       const id = newId('edge');
-      const answer = await post('/v1/tickets', request(id, bigFace));
+      const answer = await post('/v1/tickets', request(id, bigUserData));
       expectStoreFull(answer);
       refused.push(id);
       await fill();
@@ -322,8 +327,9 @@ describe('a Redis out of memory', () => {
           binding: {
             name: NAME,
             idNumber: ID_NUMBER,
-            materials: { FacePic: { kind: 'bytes', base64: bigFace } },
+            materials: { FacePic: { kind: 'bytes', base64: smallFace } },
           },
+          userData: bigUserData,
         },
         {
           ticketId: small,

@@ -93,9 +93,7 @@ async function serverTicketSteps(ticketId: string) {
   steps.markSubmitStarted = await commandsOf(() => store.markSubmitStarted(ticketId, now, 1));
   const verdict = { statusCode: 1 as const, trustedScore: 90 };
   const passed = after(issued.next, { type: 'verdict', verdict });
-  steps.verdict = await commandsOf(() =>
-    store.apply(ticketId, 1, passed.next, passed.history, { providerMaterials: { a: 1 } }),
-  );
+  steps.verdict = await commandsOf(() => store.apply(ticketId, 1, passed.next, passed.history));
   return steps;
 }
 
@@ -124,7 +122,7 @@ describe('Redis commands per store operation', () => {
       // no HDEL of verdict, lastError and finishedAt (absent), no PERSIST (queued has no TTL)
       issue: { eval: 1, hmget: 1, hset: 1, rpush: 1, zrem: 1, zadd: 1 },
       markSubmitStarted: { eval: 1, hget: 1, hset: 1 },
-      // no HDEL of lastError (absent)
+      // no HDEL of lastError nor of the retired providerMaterials (absent)
       verdict: { eval: 1, hmget: 1, hset: 1, rpush: 1, expire: 2, zrem: 1, zadd: 1 },
     });
     const total = Object.values(steps)

@@ -245,25 +245,16 @@ describe('RedisTicketStore', () => {
   it('keeps no plaintext name, identity number, STS secret, VerifyToken or page URL in Redis', async () => {
     const t = await created(store, aNewTicket('T-plain', { userData: { note: NAME } }));
     const step = after(t, 'token_issued', { state: 'token_issued', lease: aLease() });
-    // the provider's materials are saved with a transition, as the verdict's are
-    await store.apply('T-plain', 0, step.next, step.history, {
-      providerMaterials: { name: NAME, idNumber: ID_NUMBER },
-    });
+    await store.apply('T-plain', 0, step.next, step.history);
     const raw = await redis.hgetall(keys.ticket('T-plain'));
-    expect(Object.keys(raw)).toEqual(
-      expect.arrayContaining(['lease', 'binding', 'userData', 'providerMaterials']),
-    );
+    expect(Object.keys(raw)).toEqual(expect.arrayContaining(['lease', 'binding', 'userData']));
     const dump = JSON.stringify([raw, await redis.lrange(keys.history('T-plain'), 0, -1)]);
     for (const secret of [NAME, ID_NUMBER, STS_SECRET, VERIFY_TOKEN, PAGE_URL, FACE_BASE64]) {
       expect(dump).not.toContain(secret);
     }
-    for (const field of ['lease', 'binding', 'userData', 'providerMaterials']) {
+    for (const field of ['lease', 'binding', 'userData']) {
       expect(raw[field]).toMatch(/^v1\.[0-9a-f]{8}\./);
     }
-    expect(await store.getProviderMaterials('T-plain')).toEqual({
-      name: NAME,
-      idNumber: ID_NUMBER,
-    });
   });
 
   it('refuses a ciphertext copied from one ticket into another', async () => {
@@ -357,7 +348,7 @@ describe('RedisTicketStore', () => {
     );
   });
 
-  it('stores a first verdict with the provider materials, and gives both keys the retention', async () => {
+  it('stores a first verdict, and gives both keys the retention', async () => {
     const t = await created(store, aNewTicket('T-verdict'));
     const lease = aLease();
     const issued = after(t, 'token_issued', { state: 'token_issued', lease });
@@ -368,15 +359,11 @@ describe('RedisTicketStore', () => {
       verdict,
       finishedAt: now + 1000,
     });
-    const materials = { name: NAME, idNumber: ID_NUMBER };
-    expect(
-      await store.apply('T-verdict', 1, done.next, done.history, { providerMaterials: materials }),
-    ).toBe('applied');
+    expect(await store.apply('T-verdict', 1, done.next, done.history)).toBe('applied');
     const stored = await store.get('T-verdict');
     expect(stored).toMatchObject({ state: 'passed', version: 2, verdict, lease });
     expect(stored?.finishedAt).toBe(done.next.finishedAt);
     expect(stored).not.toHaveProperty('lastError');
-    expect(await store.getProviderMaterials('T-verdict')).toEqual(materials);
     expect(await store.history('T-verdict')).toEqual([issued.history, done.history]);
     for (const key of [keys.ticket('T-verdict'), keys.history('T-verdict')]) {
       expect(await redis.ttl(key)).toBeGreaterThan(RETENTION - 5);
@@ -415,6 +402,33 @@ describe('RedisTicketStore', () => {
       version: 3,
       lastError: error,
     });
+  });
+
+  it("reads a hash holding an earlier version's provider materials, and its verdict deletes them", async () => {
+    // the previous version kept Cloudauth's GetMaterials answer, sealed, in the field
+    // providerMaterials; nothing reads it any more, and the next transition deletes it
+    const t = await created(store, aNewTicket('T-retired', { batchId: 'B-retired' }));
+    const issued = after(t, 'token_issued', { state: 'token_issued', lease: aLease() });
+    expect(await store.apply('T-retired', 0, issued.next, issued.history)).toBe('applied');
+    const sealed = cipher.encrypt(
+      JSON.stringify({ name: NAME, idNumber: ID_NUMBER }),
+      JSON.stringify(['T-retired', 'providerMaterials']),
+    );
+    await redis.hset(keys.ticket('T-retired'), 'providerMaterials', sealed);
+    expect(await store.get('T-retired')).toMatchObject({ state: 'token_issued', version: 1 });
+    expect((await store.getApplicant('T-retired')).binding.name).toBe(NAME);
+    expect((await store.list({ batchId: 'B-retired', limit: 5 })).tickets).toHaveLength(1);
+
+    const done = after(issued.next, 'verdict', {
+      state: 'passed',
+      verdict: { statusCode: 1 },
+      finishedAt: now + 1000,
+    });
+    expect(await store.apply('T-retired', 1, done.next, done.history)).toBe('applied');
+    const fields = await redis.hkeys(keys.ticket('T-retired'));
+    expect(fields).not.toContain('providerMaterials');
+    expect(fields).toEqual(expect.arrayContaining(['binding', 'lease', 'verdict']));
+    expect(await store.get('T-retired')).toMatchObject({ state: 'passed', version: 2 });
   });
 
   it('removes the TTL a repair gave a finished ticket when the ticket is retried', async () => {

@@ -24,7 +24,7 @@ export interface CrashPlan {
 
 /** The ports the executor calls, and the methods of each the log records. */
 const RECORDED = {
-  provider: ['start', 'stage', 'submit', 'status', 'materials'],
+  provider: ['start', 'stage', 'submit', 'status'],
   store: ['get', 'getApplicant', 'markSubmitStarted', 'recordAttemptError', 'history'],
   lifecycle: ['advance', 'publish'],
 } as const;

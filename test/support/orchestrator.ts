@@ -3,6 +3,9 @@
  * app with (or without) workers, and a cleanup that deletes every key under the prefix.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
 import type { Redis } from 'ioredis';
 import { pino } from 'pino';
@@ -24,6 +27,8 @@ export interface TestOrchestrator {
   prefix: string;
   /** The environment the app was configured from (for worker processes). */
   env: Record<string, string>;
+  /** Its staging directory (`STAGING_DIR`, a private temp dir removed by `close`). */
+  stagingDir: string;
   waitFor(
     ticketId: string,
     until?: (t: StoredTicket) => boolean,
@@ -45,7 +50,9 @@ export async function startTestOrchestrator(
 ): Promise<TestOrchestrator> {
   const emu = await startTestEmulators(options.emulator);
   const prefix = `test-${randomUUID().slice(0, 8)}`;
+  const stagingDir = mkdtempSync(join(tmpdir(), `${prefix}-staging-`));
   const env: Record<string, string> = {
+    STAGING_DIR: stagingDir,
     // the Cloudauth endpoint is the emulator's: embedded mode, asked for (an endpoint alone
     // would select production); its verdicts are marked emulated
     ORCHESTRATOR_MODE: 'embedded',
@@ -80,6 +87,7 @@ export async function startTestOrchestrator(
     });
   } catch (err) {
     await emu.close();
+    rmSync(stagingDir, { recursive: true, force: true });
     throw err;
   }
   return {
@@ -87,6 +95,7 @@ export async function startTestOrchestrator(
     app,
     prefix,
     env,
+    stagingDir,
     async waitFor(ticketId, until = (t) => isTerminal(t.state), timeoutMs = 20_000) {
       // the message names the last state only: a ticket holds its lease's secrets
       const seen: { last?: StoredTicket } = {};
@@ -110,6 +119,7 @@ export async function startTestOrchestrator(
       await app.close();
       await emu.close();
       await deleteKeys(redis.duplicate(), [`${prefix}:*`, `{${prefix}:q}:*`]);
+      rmSync(stagingDir, { recursive: true, force: true });
     },
   };
 }

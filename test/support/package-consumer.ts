@@ -137,8 +137,10 @@ import {
   CloudauthClient,
   ERROR_CODES,
   OrchestratorError,
+  PersonalDataErasedError,
   ProviderError,
   SIGNATURE_HEADER,
+  StagingUnavailableError,
   StoreFullError,
   ThrottledError,
   TicketRejectedError,
@@ -151,6 +153,7 @@ import {
   ticketRequestSchema,
   verifyWebhook,
   type CallbackPolicy,
+  type ProducerStaging,
   type CloudauthAction,
   type CloudauthClientDeps,
   type EnqueueResult,
@@ -189,8 +192,10 @@ const named = {
   CloudauthClient,
   ERROR_CODES,
   OrchestratorError,
+  PersonalDataErasedError,
   ProviderError,
   SIGNATURE_HEADER,
+  StagingUnavailableError,
   StoreFullError,
   ThrottledError,
   TicketRejectedError,
@@ -235,6 +240,8 @@ const ticketId = env('TICKET_ID');
 const redis = new Redis(env('REDIS_URL'));
 const callbackPolicy: CallbackPolicy = { allowedHosts: ['127.0.0.1'] };
 const imageLimits: ImageLimits = { maxPixels: 25_000_000, maxSidePx: 16_384 };
+// the workers' STAGING_DIR: the photo's bytes wait there, encrypted, and never in Redis
+const staging: ProducerStaging = { dir: env('STAGING_DIR') };
 const options: TicketProducerOptions = {
   redis,
   prefix: env('REDIS_PREFIX'),
@@ -242,6 +249,7 @@ const options: TicketProducerOptions = {
   biz: { RPMin: 'RPMin' },
   callbackPolicy,
   imageLimits,
+  staging,
 };
 const producer: TicketProducer = createTicketProducer(options);
 const request: TicketRequest = {

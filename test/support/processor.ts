@@ -50,6 +50,7 @@ export function testProcessor(
     store: o.app.store,
     lifecycle: o.app.lifecycle,
     provider: overrides.provider ?? providerOf(o, cleanups),
+    staging: o.app.staging,
     limiter: o.app.limiter,
     logger,
     settings: {

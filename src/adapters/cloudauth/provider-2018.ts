@@ -2,7 +2,8 @@
  * The verification provider port (`src/flow/provider.ts`) over Cloudauth 2018-09-16: a lease is a
  * GetVerifyToken answer (VerifyToken, STS credentials, the H5 page), materials are staged in OSS
  * under the lease's STS credentials, submitted with SubmitMaterials, and the ticket is followed
- * with GetStatus and GetMaterials (keyed by Biz and TicketId, so they need no lease).
+ * with GetStatus (keyed by Biz and TicketId, so it needs no lease). GetMaterials is not part of the
+ * flow (see the port); `CloudauthClient.getMaterials` remains for a business that calls it itself.
  */
 import type { TicketBinding } from '../../domain/binding.js';
 import type { StatusAnswer } from '../../domain/decide.js';
@@ -22,7 +23,6 @@ export class Cloudauth2018Provider implements VerificationProvider {
     start: 'GetVerifyToken',
     submit: 'SubmitMaterials',
     status: 'GetStatus',
-    materials: 'GetMaterials',
   };
 
   constructor(
@@ -64,10 +64,6 @@ export class Cloudauth2018Provider implements VerificationProvider {
     return statusAnswerOf(
       await this.client.getStatus({ biz: ticket.biz, ticketId: ticket.ticketId }),
     );
-  }
-
-  materials(ticket: Ticket): Promise<unknown> {
-    return this.client.getMaterials({ biz: ticket.biz, ticketId: ticket.ticketId });
   }
 }
 

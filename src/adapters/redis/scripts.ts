@@ -172,6 +172,31 @@ end
 return 0
 `;
 
+const ERASE_APPLICANT = `#!lua flags=allow-oom
+-- KEYS[1] ticket hash
+-- ARGV[1] expected version, or '' for any; ARGV[2] when (ms); ARGV[3] why (finished, retention,
+-- request); ARGV[4] the applicant masked (JSON), kept in its place, or ''
+-- Erases the ticket's personal data: the binding (name, ID number, material references) and a
+-- GetMaterials answer an earlier version kept; records when and why (the first erasure's) and
+-- bumps the version, so that a transition computed before it (an operator's retry) is refused and
+-- reads the erased ticket. Allowed over maxmemory: it frees more than it writes.
+-- Returns {'missing'}; {'conflict', storedVersion}; or {'erased', state, version, erasedAt,
+-- erasure}.
+local read = redis.call('HMGET', KEYS[1], 'version', 'state', 'erasedAt')
+local version = read[1]
+if not version then return {'missing'} end
+if ARGV[1] ~= '' and tonumber(version) ~= tonumber(ARGV[1]) then return {'conflict', version} end
+redis.call('HDEL', KEYS[1], 'binding', 'providerMaterials')
+local next = tonumber(version) + 1
+if read[3] then
+  redis.call('HSET', KEYS[1], 'version', next)
+  return {'erased', read[2], tostring(next), read[3], redis.call('HGET', KEYS[1], 'erasure')}
+end
+redis.call('HSET', KEYS[1], 'version', next, 'erasedAt', ARGV[2], 'erasure', ARGV[3])
+if ARGV[4] ~= '' then redis.call('HSET', KEYS[1], 'applicant', ARGV[4]) end
+return {'erased', read[2], tostring(next), ARGV[2], ARGV[3]}
+`;
+
 type Arg = string | number;
 
 /** The store's scripts as commands on a connection. */
@@ -186,6 +211,13 @@ export interface StoreScripts {
     value: Arg,
   ): Promise<string[]>;
   ticketStoreRemoveIfScore(index: string, member: string, score: number): Promise<number>;
+  ticketStoreEraseApplicant(
+    hash: string,
+    expectedVersion: number | '',
+    at: number,
+    reason: string,
+    masked: string,
+  ): Promise<string[]>;
   ticketStoreDiscardCreated(hash: string, history: string, token: string): Promise<number>;
   ticketStoreExpireIfFinished(hash: string, history: string, ...args: Arg[]): Promise<number>;
 }
@@ -196,6 +228,7 @@ const DEFINITIONS: Record<keyof StoreScripts, { lua: string; numberOfKeys: numbe
   ticketStoreRecordError: { lua: RECORD_ERROR, numberOfKeys: 1 },
   ticketStoreMarkIfVersion: { lua: MARK_IF_VERSION, numberOfKeys: 1 },
   ticketStoreRemoveIfScore: { lua: REMOVE_IF_SCORE, numberOfKeys: 1 },
+  ticketStoreEraseApplicant: { lua: ERASE_APPLICANT, numberOfKeys: 1 },
   ticketStoreDiscardCreated: { lua: DISCARD_CREATED, numberOfKeys: 2 },
   ticketStoreExpireIfFinished: { lua: EXPIRE_IF_FINISHED, numberOfKeys: 2 },
 };

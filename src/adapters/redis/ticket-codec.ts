@@ -1,8 +1,9 @@
 /**
  * How a ticket maps onto its Redis hash: numbers as decimal strings, verdict and lastError as
- * JSON, and the lease, binding, user data and provider materials as {@link FieldCipher} tokens whose associated data
+ * JSON, and the lease, binding and user data as {@link FieldCipher} tokens whose associated data
  * names the ticket and the field.
  */
+import type { ErasureReason } from '../../errors.js';
 import {
   IMAGE_FIELDS,
   type StoredMaterialSource,
@@ -10,10 +11,26 @@ import {
 } from '../../domain/binding.js';
 import { TicketState, type Flow, type Ticket } from '../../domain/ticket.js';
 import type { FieldCipher } from './crypto.js';
-import type { ListedTicket, NewTicket, StoredTicket } from './ticket-store-port.js';
+import type {
+  ListedTicket,
+  MaskedApplicant,
+  NewTicket,
+  StoredTicket,
+} from './ticket-store-port.js';
 
 /** Hash fields that are encrypted. */
-export type EncryptedField = 'lease' | 'binding' | 'userData' | 'providerMaterials';
+export type EncryptedField = 'lease' | 'binding' | 'userData';
+
+/**
+ * Fields an earlier version wrote and this one neither writes nor reads; every transition names
+ * them for deletion (the APPLY script deletes only those present). `providerMaterials` held
+ * Cloudauth's GetMaterials answer (name, ID number, image URLs), kept with the verdict for the
+ * ticket's retention although its image URLs are readable for one hour only; the orchestrator no
+ * longer fetches it (see `finish` in `src/flow/ticket-steps.ts`). A finished ticket that never
+ * transitions again keeps it until its retention TTL removes the hash (or an erasure of the
+ * ticket's personal data deletes it).
+ */
+export const RETIRED_FIELDS = ['providerMaterials'] as const;
 
 /** Fields read for a listing: everything but the encrypted ones. */
 export const SUMMARY_FIELDS = [
@@ -31,6 +48,9 @@ export const SUMMARY_FIELDS = [
   'lastError',
   'callbackUrl',
   'submitStartedAt',
+  'erasedAt',
+  'erasure',
+  'applicant',
 ] as const;
 
 /** Fields read for a full ticket: the summary and the lease. */
@@ -98,10 +118,18 @@ export function decodeBinding(
     const source = materials[field];
     if (source === undefined) continue;
     const kind = isObject(source) ? source.kind : undefined;
+    if (kind === 'staged') {
+      const { digest, bytes } = source as Record<string, unknown>;
+      if (typeof digest !== 'string' || !Number.isSafeInteger(bytes)) {
+        throw corrupt(`.materials.${field}`);
+      }
+      binding.materials[field] = { kind, digest, bytes: bytes as number };
+      continue;
+    }
     if (typeof kind !== 'string' || !Object.hasOwn(SOURCE_FIELD, kind)) {
       throw corrupt(`.materials.${field}`);
     }
-    const key = SOURCE_FIELD[kind as StoredMaterialSource['kind']];
+    const key = SOURCE_FIELD[kind as keyof typeof SOURCE_FIELD];
     const text = (source as Record<string, unknown>)[key];
     if (typeof text !== 'string') throw corrupt(`.materials.${field}`);
     binding.materials[field] = { kind, [key]: text } as StoredMaterialSource;
@@ -163,6 +191,7 @@ export function encodeTransition(
     if (value === undefined) del.push(field);
     else set.push(field, value);
   }
+  del.push(...RETIRED_FIELDS);
   return { set, del };
 }
 
@@ -222,6 +251,12 @@ export function decodeSummary(
   if (finishedAt !== undefined) ticket.finishedAt = finishedAt;
   if (submitStartedAt !== undefined) ticket.submitStartedAt = submitStartedAt;
   if (callbackUrl !== undefined) ticket.callbackUrl = callbackUrl;
+  const erasedAt = int('erasedAt');
+  const erasure = row.get('erasure');
+  if (erasedAt !== undefined) ticket.erasedAt = erasedAt;
+  if (erasure !== undefined) ticket.erasure = erasure as ErasureReason;
+  const applicant = row.get('applicant');
+  if (applicant !== undefined) ticket.maskedApplicant = JSON.parse(applicant) as MaskedApplicant;
   return ticket;
 }
 

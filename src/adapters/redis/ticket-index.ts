@@ -15,6 +15,8 @@ export function ticketStoreKeys(prefix: string) {
     batch: (batchId: string) => `${prefix}:idx:batch:${batchId}`,
     all: `${prefix}:idx:all`,
     batches: `${prefix}:idx:batches`,
+    /** Sorted set of ticket ids by when their personal data is due for erasure (ms). */
+    eraseDue: `${prefix}:erase:due`,
   };
 }
 

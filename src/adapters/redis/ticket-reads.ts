@@ -4,7 +4,7 @@
  */
 import type { TicketBinding } from '../../domain/binding.js';
 import type { HistoryEntry } from '../../domain/ticket.js';
-import { TicketNotFoundError } from '../../errors.js';
+import { PersonalDataErasedError, TicketNotFoundError, type ErasureReason } from '../../errors.js';
 import { decodeBinding, decodeTicket, openJson, TICKET_FIELDS } from './ticket-codec.js';
 import type { StoreContext } from './ticket-store-context.js';
 import type { Applicant, StoredTicket } from './ticket-store-port.js';
@@ -20,9 +20,30 @@ export async function getTicket(
 
 /** `TicketStore.getBinding`. */
 export async function getBinding(ctx: StoreContext, ticketId: string): Promise<TicketBinding> {
-  const [state, sealed] = await ctx.redis.hmget(ctx.keys.ticket(ticketId), 'state', 'binding');
+  const [state, sealed, erasure] = await ctx.redis.hmget(
+    ctx.keys.ticket(ticketId),
+    'state',
+    'binding',
+    'erasure',
+  );
   if (state === null || state === undefined) throw new TicketNotFoundError(ticketId);
-  return decodeBinding(ctx.cipher, ticketId, sealed ?? null);
+  return bindingOf(ctx, ticketId, sealed ?? null, erasure ?? null);
+}
+
+/**
+ * The decoded binding; a {@link PersonalDataErasedError} when it was erased (rather than the
+ * corrupt-binding error an absent one is otherwise).
+ */
+function bindingOf(
+  ctx: StoreContext,
+  ticketId: string,
+  sealed: string | null,
+  erasure: string | null,
+): TicketBinding {
+  if (sealed === null && erasure !== null) {
+    throw new PersonalDataErasedError(ticketId, erasure as ErasureReason);
+  }
+  return decodeBinding(ctx.cipher, ticketId, sealed);
 }
 
 /** `TicketStore.getUserData`. */
@@ -33,23 +54,18 @@ export async function getUserData(ctx: StoreContext, ticketId: string): Promise<
 
 /** `TicketStore.getApplicant`: the binding and the user data in one HMGET. */
 export async function getApplicant(ctx: StoreContext, ticketId: string): Promise<Applicant> {
-  const [state, binding, userData] = await ctx.redis.hmget(
+  const [state, binding, userData, erasure] = await ctx.redis.hmget(
     ctx.keys.ticket(ticketId),
     'state',
     'binding',
     'userData',
+    'erasure',
   );
   if (state === null || state === undefined) throw new TicketNotFoundError(ticketId);
   return {
-    binding: decodeBinding(ctx.cipher, ticketId, binding ?? null),
+    binding: bindingOf(ctx, ticketId, binding ?? null, erasure ?? null),
     userData: openUserData(ctx, ticketId, userData ?? null),
   };
-}
-
-/** `TicketStore.getProviderMaterials`. */
-export async function getProviderMaterials(ctx: StoreContext, ticketId: string): Promise<unknown> {
-  const sealed = await ctx.redis.hget(ctx.keys.ticket(ticketId), 'providerMaterials');
-  return sealed === null ? undefined : openJson(ctx.cipher, ticketId, 'providerMaterials', sealed);
 }
 
 /** `TicketStore.history`. */

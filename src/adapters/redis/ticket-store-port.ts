@@ -2,6 +2,8 @@
  * The ticket store's port: {@link TicketStore} and the types it takes and answers. Its Redis
  * adapter is `RedisTicketStore` (`ticket-store.ts`, which re-exports all of this).
  */
+import type { ErasureReason } from '../../errors.js';
+import type { EraseOutcome } from './ticket-erasure.js';
 import type { TicketBinding } from '../../domain/binding.js';
 import type { Flow, HistoryEntry, Ticket, TicketError, TicketState } from '../../domain/ticket.js';
 import type { IndexCleanupReport } from './index-cleanup.js';
@@ -15,7 +17,20 @@ export type StoredTicket = Ticket & {
   callbackUrl?: string;
   /** The caller's digest of the creation payload, to tell a repeated request from a different one. */
   payloadHash: string;
+  /** ms since the epoch: when its personal data was erased (see {@link TicketStore.eraseApplicant}). */
+  erasedAt?: number;
+  /** Why it was erased. */
+  erasure?: ErasureReason;
+  /** An erased ticket's applicant as it was shown, masked (the binding is gone). */
+  maskedApplicant?: MaskedApplicant;
 };
+
+/** The applicant of an erased ticket, masked when it was erased (`李*`, `1101**********002X`). */
+export interface MaskedApplicant {
+  masked: true;
+  name?: string;
+  idNumber?: string;
+}
 
 /** A ticket as listed: no lease (read one ticket with {@link TicketStore.get} for it). */
 export type ListedTicket = Omit<StoredTicket, 'lease'>;
@@ -55,12 +70,6 @@ export interface Applicant {
   binding: TicketBinding;
   /** As {@link TicketStore.getUserData} answers it: undefined when absent. */
   userData: unknown;
-}
-
-/** What a transition may write besides the ticket (see {@link TicketStore.apply}). */
-export interface TransitionExtras {
-  /** What GetMaterials answered; stored encrypted. */
-  providerMaterials?: unknown;
 }
 
 /** `conflict`: the stored version was not the expected one; nothing was written. */
@@ -139,17 +148,15 @@ export interface TicketStore {
   /**
    * Persists the result of a transition computed from the ticket at `expectedVersion`
    * (compare-and-set): writes `next`, appends `history`, and sets the retention TTL when `next` is
-   * finished (removes it otherwise). `next.version` must be `expectedVersion + 1`. With
-   * `extras.providerMaterials` (what GetMaterials answered: the person's data as Cloudauth
-   * recorded it), keeps them encrypted in the same atomic write: only the worker whose transition
-   * is applied saves them.
+   * finished (removes it otherwise). `next.version` must be `expectedVersion + 1`. Also deletes
+   * `providerMaterials`, the GetMaterials answer an earlier version kept in the hash (see
+   * `ticket-codec.ts`), where present.
    */
   apply(
     ticketId: string,
     expectedVersion: number,
     next: Ticket,
     history: HistoryEntry,
-    extras?: TransitionExtras,
   ): Promise<ApplyOutcome>;
   /**
    * Counts a failed attempt and records its error, if the ticket is still at `expectedVersion`
@@ -163,8 +170,6 @@ export interface TicketStore {
     expectedVersion: number,
     error: TicketError,
   ): Promise<RecordErrorOutcome>;
-  /** The provider materials a transition kept (see {@link apply}), decrypted; undefined when absent. */
-  getProviderMaterials(ticketId: string): Promise<unknown>;
   /**
    * Records that SubmitMaterials is about to be sent (ms since the epoch), if the ticket is still
    * at `expectedVersion` (the version is not bumped); `conflict` when it moved on (cancelled,
@@ -176,6 +181,23 @@ export interface TicketStore {
     at: number,
     expectedVersion: number,
   ): Promise<'applied' | 'conflict'>;
+  /**
+   * Erases the ticket's personal data (its binding), records when and why, and bumps its version;
+   * with `expectedVersion`, only if the ticket is still at it. The masked applicant, the verdict,
+   * scores and history stay. Erasing again keeps the first record.
+   */
+  eraseApplicant(
+    ticketId: string,
+    at: number,
+    reason: ErasureReason,
+    expectedVersion?: number,
+  ): Promise<EraseOutcome>;
+  /** Schedules the erasure of the ticket's personal data at `at` (ms); moves an earlier one. */
+  scheduleErasure(ticketId: string, at: number): Promise<void>;
+  /** Drops the ticket from the erasure schedule. */
+  unscheduleErasure(ticketId: string): Promise<void>;
+  /** Up to `limit` ticket ids whose erasure is due at `now`, the earliest first. */
+  dueErasures(now: number, limit: number): Promise<string[]>;
   /** The ticket's history, oldest first; empty when absent. */
   history(ticketId: string): Promise<HistoryEntry[]>;
   /**

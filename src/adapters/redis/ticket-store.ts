@@ -8,8 +8,8 @@
  * repairs), over `ticket-codec.ts` (the hash's fields) and `scripts.ts` (the Lua scripts).
  *
  * Key layout (`<p>` is the prefix, `REDIS_PREFIX`):
- * - `<p>:t:{<ticketId>}`: hash, one ticket (fields in `ticket-codec.ts`; lease, binding, user
- *   data and provider materials encrypted, see `crypto.ts`).
+ * - `<p>:t:{<ticketId>}`: hash, one ticket (fields in `ticket-codec.ts`; lease, binding and user
+ *   data encrypted, see `crypto.ts`).
  * - `<p>:t:{<ticketId>}:h`: list, the ticket's history entries (JSON), oldest first.
  *   The hash tag `{<ticketId>}` puts both keys in one cluster slot, so one script changes both.
  * - `<p>:idx:state:<state>`: sorted set of ticket ids by `updatedAt`.
@@ -53,16 +53,17 @@ import {
   existingTickets,
 } from './ticket-batch-reads.js';
 import { createTickets, discardCreatedTickets } from './ticket-creation.js';
+import {
+  dueErasures,
+  eraseApplicant,
+  scheduleErasure,
+  unscheduleErasure,
+  type EraseOutcome,
+} from './ticket-erasure.js';
+import type { ErasureReason } from '../../errors.js';
 import { ticketStoreKeys } from './ticket-index.js';
 import { countByState, listTickets } from './ticket-listing.js';
-import {
-  getApplicant,
-  getBinding,
-  getProviderMaterials,
-  getTicket,
-  getUserData,
-  readHistory,
-} from './ticket-reads.js';
+import { getApplicant, getBinding, getTicket, getUserData, readHistory } from './ticket-reads.js';
 import {
   restoreTickets,
   scanTicketIds,
@@ -81,7 +82,6 @@ import type {
   StoredTicket,
   TicketPage,
   TicketStore,
-  TransitionExtras,
 } from './ticket-store-port.js';
 import { applyTransition, markSubmitStarted, recordAttemptError } from './ticket-transitions.js';
 
@@ -99,7 +99,6 @@ export type {
   StoredTicket,
   TicketPage,
   TicketStore,
-  TransitionExtras,
 } from './ticket-store-port.js';
 
 /** What {@link RedisTicketStore} needs. */
@@ -192,10 +191,9 @@ export class RedisTicketStore implements TicketStore {
     expectedVersion: number,
     next: Ticket,
     history: HistoryEntry,
-    extras: TransitionExtras = {},
   ): Promise<ApplyOutcome> {
     return unavailableWhenDown(() =>
-      applyTransition(this.#ctx, ticketId, expectedVersion, next, history, extras),
+      applyTransition(this.#ctx, ticketId, expectedVersion, next, history),
     );
   }
 
@@ -209,16 +207,35 @@ export class RedisTicketStore implements TicketStore {
     );
   }
 
-  getProviderMaterials(ticketId: string): Promise<unknown> {
-    return unavailableWhenDown(() => getProviderMaterials(this.#ctx, ticketId));
-  }
-
   markSubmitStarted(
     ticketId: string,
     at: number,
     expectedVersion: number,
   ): Promise<'applied' | 'conflict'> {
     return unavailableWhenDown(() => markSubmitStarted(this.#ctx, ticketId, at, expectedVersion));
+  }
+
+  eraseApplicant(
+    ticketId: string,
+    at: number,
+    reason: ErasureReason,
+    expectedVersion?: number,
+  ): Promise<EraseOutcome> {
+    return unavailableWhenDown(() =>
+      eraseApplicant(this.#ctx, ticketId, at, reason, expectedVersion),
+    );
+  }
+
+  scheduleErasure(ticketId: string, at: number): Promise<void> {
+    return unavailableWhenDown(() => scheduleErasure(this.#ctx, ticketId, at));
+  }
+
+  unscheduleErasure(ticketId: string): Promise<void> {
+    return unavailableWhenDown(() => unscheduleErasure(this.#ctx, ticketId));
+  }
+
+  dueErasures(now: number, limit: number): Promise<string[]> {
+    return unavailableWhenDown(() => dueErasures(this.#ctx, now, limit));
   }
 
   history(ticketId: string): Promise<HistoryEntry[]> {

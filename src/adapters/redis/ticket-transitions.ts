@@ -11,9 +11,9 @@ import {
   type TicketError,
   type TicketState,
 } from '../../domain/ticket.js';
-import { encodeTransition, sealJson } from './ticket-codec.js';
+import { encodeTransition } from './ticket-codec.js';
 import { execIndexUpdate, type StoreContext } from './ticket-store-context.js';
-import type { ApplyOutcome, RecordErrorOutcome, TransitionExtras } from './ticket-store-port.js';
+import type { ApplyOutcome, RecordErrorOutcome } from './ticket-store-port.js';
 
 /** `TicketStore.apply`: the compare-and-set write, then the move between state indexes. */
 export async function applyTransition(
@@ -22,7 +22,6 @@ export async function applyTransition(
   expectedVersion: number,
   next: Ticket,
   history: HistoryEntry,
-  extras: TransitionExtras,
 ): Promise<ApplyOutcome> {
   if (next.ticketId !== ticketId) {
     throw new RangeError(`apply: next.ticketId ${next.ticketId} is not ${ticketId}`);
@@ -34,12 +33,6 @@ export async function applyTransition(
   }
   // every field absent from `next` is named for deletion: the script deletes those it finds
   const { set, del } = encodeTransition(ctx.cipher, next);
-  if (extras.providerMaterials !== undefined) {
-    set.push(
-      'providerMaterials',
-      sealJson(ctx.cipher, ticketId, 'providerMaterials', extras.providerMaterials),
-    );
-  }
   const ttl = isTerminal(next.state) ? ctx.retentionSeconds : 0;
   const reply = await ctx.scripts.ticketStoreApply(
     ctx.keys.ticket(ticketId),

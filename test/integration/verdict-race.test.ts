@@ -1,8 +1,8 @@
 /**
- * The provider's materials are saved with the verdict, in the same compare-and-set: a worker that
- * lost the race to another (a stale version) writes neither the verdict nor its materials. And the
- * ticket a transition answers is the one the store holds after it: the executor decides its next
- * step from that answer without reading the ticket again.
+ * A verdict is saved by a compare-and-set: a worker that lost the race to another (a stale
+ * version) writes nothing, and the winner's verdict stands. And the ticket a transition answers is
+ * the one the store holds after it: the executor decides its next step from that answer without
+ * reading the ticket again.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
 import { Redis } from 'ioredis';
@@ -54,20 +54,18 @@ function aLease(): Lease {
   };
 }
 
-/** Applies a verdict computed from `from`, with `materials`; the store's answer. */
-function verdictFrom(from: Ticket, statusCode: 1 | 2, materials: unknown) {
+/** Applies a verdict computed from `from`; the store's answer. */
+function verdictFrom(from: Ticket, statusCode: 1 | 2, auditConclusions: string) {
   const { ticket, history } = transition(
     from,
-    { type: 'verdict', verdict: { statusCode } },
+    { type: 'verdict', verdict: { statusCode, auditConclusions } },
     NOW + 1000,
   );
-  return store.apply(from.ticketId, from.version, ticket, history, {
-    providerMaterials: materials,
-  });
+  return store.apply(from.ticketId, from.version, ticket, history);
 }
 
-describe('a verdict saved with the provider materials', () => {
-  it('keeps the winner materials; the loser of the race writes nothing', async () => {
+describe('a verdict saved by compare-and-set', () => {
+  it("keeps the winner's verdict; the loser of the race writes nothing", async () => {
     const { ticket: queued } = await store.create({
       ticketId: 'vm-1',
       biz: 'RPMin',
@@ -80,11 +78,15 @@ describe('a verdict saved with the provider materials', () => {
       'applied',
     );
 
-    expect(await verdictFrom(issued.ticket, 1, { name: 'winner' })).toBe('applied');
-    expect(await verdictFrom(issued.ticket, 2, { name: 'loser' })).toBe('conflict');
+    expect(await verdictFrom(issued.ticket, 1, 'winner')).toBe('applied');
+    expect(await verdictFrom(issued.ticket, 2, 'loser')).toBe('conflict');
 
-    expect(await store.getProviderMaterials('vm-1')).toEqual({ name: 'winner' });
-    expect((await store.get('vm-1'))?.verdict).toEqual({ statusCode: 1 });
+    expect(await store.get('vm-1')).toMatchObject({
+      state: 'passed',
+      version: issued.ticket.version + 1,
+      verdict: { statusCode: 1, auditConclusions: 'winner' },
+    });
+    expect((await store.history('vm-1')).map((h) => h.event)).toEqual(['token_issued', 'verdict']);
   });
 });
 
