@@ -1,10 +1,31 @@
-/** `cancel <TicketId>`: cancels a ticket that has not ended. */
+/** `cancel <TicketId> [--api <URL>]`: cancels a ticket that has not ended. */
+import { withApi } from './api-context.js';
+import { resolveApiTarget, type ApiOptions } from './api-target.js';
 import { loadCliConfig, withApp, type CliIo } from './cli-context.js';
 import { ExitCode } from './exit-codes.js';
-import { operationError } from './operation-error.js';
+import { apiOperationError, operationError } from './operation-error.js';
 
 /** Runs `cancel`; answers the exit code. */
-export async function cancelCommand(ticketId: string, io: CliIo): Promise<ExitCode> {
+export async function cancelCommand(
+  ticketId: string,
+  io: CliIo,
+  options: ApiOptions = {},
+): Promise<ExitCode> {
+  const done = () => {
+    io.stdout.write(`Ticket ${ticketId} is cancelled.\n`);
+    return ExitCode.ok;
+  };
+  const target = await resolveApiTarget(options, io.env, io.cwd);
+  if (target !== undefined) {
+    return withApi(target, async (client) => {
+      try {
+        await client.command(ticketId, 'cancel');
+      } catch (err) {
+        throw await apiOperationError(err, client, ticketId, 'cancel');
+      }
+      return done();
+    });
+  }
   const config = loadCliConfig(io);
   return withApp(config, async (app) => {
     try {
@@ -12,7 +33,6 @@ export async function cancelCommand(ticketId: string, io: CliIo): Promise<ExitCo
     } catch (err) {
       throw operationError(err, 'cancel');
     }
-    io.stdout.write(`Ticket ${ticketId} is cancelled.\n`);
-    return ExitCode.ok;
+    return done();
   });
 }

@@ -1,8 +1,10 @@
 /**
- * `enqueue <file.csv|file.jsonl> --biz <Biz> [--batch <id>] [--dry-run] [--wait] [--yes]`:
- * a first pass checks every row and prints the plan; a second pass enqueues the valid new rows
- * in chunks (after a y/N confirmation on a terminal, unless --yes); --wait then follows the
- * batch until every ticket has ended. The file is streamed twice; memory holds TicketIds only.
+ * `enqueue <file.csv|file.jsonl> --biz <Biz> [--batch <id>] [--dry-run] [--wait] [--yes]
+ * [--api <URL>]`: a first pass checks every row and prints the plan; a second pass enqueues the
+ * valid new rows in chunks (after a y/N confirmation on a terminal, unless --yes); --wait then
+ * follows the batch until every ticket has ended. The file is streamed twice; memory holds
+ * TicketIds only. The passes talk to Redis through the app, or with `--api` to the HTTP API (see
+ * `enqueue-api.ts`), which needs no configuration here but the URL and the token.
  */
 import { access, constants, stat } from 'node:fs/promises';
 import { basename, dirname, extname, resolve } from 'node:path';
@@ -10,12 +12,22 @@ import { createInterface } from 'node:readline/promises';
 import type { App } from '../app.js';
 import type { Config } from '../config.js';
 import { callbackPolicyOf } from '../webhooks/allowlist.js';
-import type { TicketState } from '../domain/ticket.js';
+import type { Flow, TicketState } from '../domain/ticket.js';
+import type { TicketStore } from '../adapters/redis/ticket-store.js';
+import { ApiError, type ApiClient } from './api-client.js';
+import { API_EXIT_CODES, apiCliError, withApi } from './api-context.js';
+import {
+  checkApiBatchId,
+  resolveApiTarget,
+  type ApiOptions,
+  type ApiTarget,
+} from './api-target.js';
 import { loadCliConfig, withApp, type CliIo } from './cli-context.js';
-import { enqueueRows, type EnqueueTally } from './enqueue-rows.js';
-import { enqueueExitCode, usageError, type ExitCode } from './exit-codes.js';
+import { sendRows, type SendTally } from './enqueue-api.js';
+import { enqueueRows } from './enqueue-rows.js';
+import { CliError, enqueueExitCode, usageError, type ExitCode } from './exit-codes.js';
 import { followBatch } from './follow-batch.js';
-import { formatOf, readInputRows, type InputFormat } from './input-rows.js';
+import { formatOf, readInputRows, type InputFormat, type InputRow } from './input-rows.js';
 import { InvalidRowLog } from './invalid-rows.js';
 import {
   estimateDuration,
@@ -23,6 +35,7 @@ import {
   formatPlan,
   plural,
   validCount,
+  type DurationEstimate,
   type Plan,
 } from './plan.js';
 import { preflight } from './preflight.js';
@@ -30,7 +43,7 @@ import { startProgress } from './progress.js';
 import type { RowCheckContext } from './row-check.js';
 
 /** The options of `enqueue`. */
-export interface EnqueueOptions {
+export interface EnqueueOptions extends ApiOptions {
   /** Biz of rows that name none. */
   biz?: string;
   /** Batch id; default `<file name>-<UTC time>`. */
@@ -45,14 +58,20 @@ export interface EnqueueOptions {
 
 const BATCH_ID = /^[\x21-\x7e]{1,128}$/;
 
-/** `<file name>-<yyyymmddThhmmssZ>`, the file name reduced to safe characters. */
-export function defaultBatchId(path: string, now: Date): string {
+/**
+ * `<file name>-<yyyymmddThhmmssZ>`, the file name reduced to safe characters and to `nameMax` of
+ * them (64; 47 over `--api`, whose batch ids have at most 64 characters in all).
+ */
+export function defaultBatchId(path: string, now: Date, nameMax = 64): string {
   const name =
     basename(path, extname(path))
       .replace(/[^A-Za-z0-9._-]+/g, '_')
-      .slice(0, 64) || 'batch';
+      .slice(0, nameMax) || 'batch';
   return `${name}-${now.toISOString().replace(/[-:]|\.\d+/g, '')}`;
 }
+
+/** Characters of the file name in a default batch id over `--api` (64 less `-<time>`). */
+const API_BATCH_NAME_MAX = 47;
 
 /** Runs `enqueue`; answers the exit code. */
 export async function enqueueCommand(
@@ -63,6 +82,15 @@ export async function enqueueCommand(
   const path = resolve(io.cwd, file);
   const format = formatOf(path);
   const size = await readableSize(path);
+  const target = await resolveApiTarget(options, io.env, io.cwd);
+  if (target !== undefined) {
+    const batchId = options.batch ?? defaultBatchId(path, new Date(), API_BATCH_NAME_MAX);
+    checkApiBatchId(batchId);
+    const spec = { path, format, size, batchId, options };
+    return withApi(target, (client) =>
+      new EnqueueRun(apiBackend(client, target, spec), io, spec).run(),
+    );
+  }
   const batchId = options.batch ?? defaultBatchId(path, new Date());
   if (!BATCH_ID.test(batchId)) {
     throw usageError('--batch must be 1–128 printable ASCII characters without spaces');
@@ -73,9 +101,8 @@ export async function enqueueCommand(
       `--biz "${options.biz}" is not configured in CLOUDAUTH_BIZ (configured: ${Object.keys(config.cloudauth.biz).join(', ')})`,
     );
   }
-  return withApp(config, (app) =>
-    new EnqueueRun(app, config, io, { path, format, size, batchId, options }).run(),
-  );
+  const spec = { path, format, size, batchId, options };
+  return withApp(config, (app) => new EnqueueRun(storeBackend(app, config, spec), io, spec).run());
 }
 
 interface RunSpec {
@@ -86,34 +113,93 @@ interface RunSpec {
   options: EnqueueOptions;
 }
 
+/** What the second pass needs of the run. */
+interface SecondPassDeps {
+  log: InvalidRowLog;
+  notAccepted: InvalidRowLog;
+  validNew: Set<string>;
+  onChunk: (handled: number) => void;
+}
+
+/** Where a run enqueues: Redis through the app, or the HTTP API. */
+interface EnqueueBackend {
+  ctx: RowCheckContext;
+  /** What the first pass and --wait read. */
+  store: Pick<TicketStore, 'existing' | 'countBatch'>;
+  estimate(validNew: Readonly<Record<Flow, number>>): DurationEstimate;
+  enqueue(rows: AsyncIterable<InputRow>, deps: SecondPassDeps): Promise<SendTally>;
+}
+
+function storeBackend(app: App, config: Config, spec: RunSpec): EnqueueBackend {
+  const ctx: RowCheckContext = {
+    biz: config.cloudauth.biz,
+    baseDir: dirname(spec.path),
+    batchId: spec.batchId,
+    imageLimits: { maxPixels: config.images.maxPixels, maxSidePx: config.images.maxSidePx },
+    callbackPolicy: callbackPolicyOf(config),
+  };
+  return {
+    ctx,
+    store: app.store,
+    estimate: (validNew) => estimateDuration(validNew, config.queue.qps, config.queue.qpsHeadroom),
+    enqueue: (rows, deps) => enqueueRows(rows, { intake: app.intake, ctx, ...deps }),
+  };
+}
+
+/**
+ * The HTTP API as a backend. Its Biz list, QPS limits and image limits are its own: the CLI checks
+ * what it can without them (see `RowCheckContext.biz`) and the API the rest, per row. A failure
+ * while the first pass asks which TicketIds the API knows ends the command before anything is sent.
+ */
+function apiBackend(client: ApiClient, target: ApiTarget, spec: RunSpec): EnqueueBackend {
+  const ctx: RowCheckContext = {
+    biz: undefined,
+    baseDir: dirname(spec.path),
+    batchId: spec.batchId,
+  };
+  return {
+    ctx,
+    store: {
+      existing: async (ids) => {
+        try {
+          return await client.existing(ids);
+        } catch (err) {
+          if (!(err instanceof ApiError)) throw err;
+          throw new CliError(
+            API_EXIT_CODES[err.failure],
+            `${apiCliError(err, target).message}. Nothing was sent: no row of ${spec.path} was accepted`,
+          );
+        }
+      },
+      countBatch: (batchId) => client.countBatch(batchId),
+    },
+    estimate: () => ({ kind: 'unknown' }),
+    enqueue: (rows, deps) =>
+      sendRows(rows, { client, target, ctx, batchId: spec.batchId, ...deps }),
+  };
+}
+
 class EnqueueRun {
-  readonly #ctx: RowCheckContext;
   readonly #log: InvalidRowLog;
+  readonly #notAccepted: InvalidRowLog;
 
   constructor(
-    private readonly app: App,
-    private readonly config: Config,
+    private readonly backend: EnqueueBackend,
     private readonly io: CliIo,
     private readonly spec: RunSpec,
   ) {
-    this.#ctx = {
-      biz: config.cloudauth.biz,
-      baseDir: dirname(spec.path),
-      batchId: spec.batchId,
-      imageLimits: { maxPixels: config.images.maxPixels, maxSidePx: config.images.maxSidePx },
-      callbackPolicy: callbackPolicyOf(config),
-    };
     this.#log = new InvalidRowLog(spec.path, io.cwd);
+    this.#notAccepted = new InvalidRowLog(spec.path, io.cwd, 50, '.not-accepted.jsonl');
   }
 
   async run(): Promise<ExitCode> {
     const { options } = this.spec;
     const out = this.io.stdout;
     await this.#log.removeStale();
+    await this.#notAccepted.removeStale();
     try {
       const { plan, validNew } = await this.#preflight();
-      const q = this.config.queue;
-      out.write(formatPlan(plan, estimateDuration(plan.validNew, q.qps, q.qpsHeadroom)));
+      out.write(formatPlan(plan, this.backend.estimate(plan.validNew)));
       if (options.dryRun) {
         out.write('Dry run: nothing enqueued.\n');
         return enqueueExitCode({ invalid: plan.invalid });
@@ -129,10 +215,11 @@ class EnqueueRun {
         const tally = await this.#enqueue(validNew);
         invalid += tally.invalid + tally.missing;
         out.write(this.#summary(tally, invalid));
+        if (tally.stopped !== undefined) throw tally.stopped;
       }
       let final: Record<TicketState, number> | undefined;
       if (options.wait) {
-        final = await followBatch(this.app.store, this.spec.batchId, {
+        final = await followBatch(this.backend.store, this.spec.batchId, {
           stream: this.io.stderr,
           tty: this.io.stderr.isTTY === true,
         });
@@ -141,6 +228,7 @@ class EnqueueRun {
       return enqueueExitCode({ invalid, ...(final === undefined ? {} : { final }) });
     } finally {
       await this.#log.close();
+      await this.#notAccepted.close();
     }
   }
 
@@ -157,8 +245,8 @@ class EnqueueRun {
       plainIntervalMs: 5000,
     });
     const result = await preflight(reading.rows, {
-      store: this.app.store,
-      ctx: this.#ctx,
+      store: this.backend.store,
+      ctx: this.backend.ctx,
       log: this.#log,
       onChunk: (n) => {
         rows = n;
@@ -173,6 +261,7 @@ class EnqueueRun {
       batchId,
       rowsRead: result.rowsRead,
       validNew: result.flows,
+      ...(result.flowUnknown === 0 ? {} : { validNewFlowUnknown: result.flowUnknown }),
       alreadyKnown: result.alreadyKnown,
       invalid: this.#log.count,
       invalidRows: this.#log.kept,
@@ -199,7 +288,7 @@ class EnqueueRun {
     }
   }
 
-  async #enqueue(validNew: Set<string>): Promise<EnqueueTally> {
+  async #enqueue(validNew: Set<string>): Promise<SendTally> {
     const { path, format, options } = this.spec;
     const total = validNew.size;
     const progress = startProgress({
@@ -210,10 +299,9 @@ class EnqueueRun {
       describe: (n) => `${n}/${total} tickets`,
     });
     try {
-      return await enqueueRows(readInputRows(path, format, options.biz).rows, {
-        intake: this.app.intake,
-        ctx: this.#ctx,
+      return await this.backend.enqueue(readInputRows(path, format, options.biz).rows, {
         log: this.#log,
+        notAccepted: this.#notAccepted,
         validNew,
         onChunk: (n) => progress.update(n),
       });
@@ -223,7 +311,7 @@ class EnqueueRun {
     }
   }
 
-  #summary(tally: EnqueueTally, invalid: number): string {
+  #summary(tally: SendTally, invalid: number): string {
     const lines = [
       `Enqueued ${plural(tally.enqueued, 'ticket')} into batch ${this.spec.batchId}.`,
       `  enqueued          ${tally.enqueued}`,
@@ -231,9 +319,20 @@ class EnqueueRun {
     if (tally.alreadyKnown > 0) {
       lines.push(`  enqueued meanwhile by another producer ${tally.alreadyKnown}`);
     }
-    if (tally.invalid > 0) lines.push(`  invalid since the plan ${tally.invalid}`);
+    const refused = tally.refused ?? 0;
+    if (tally.invalid > refused) lines.push(`  invalid since the plan ${tally.invalid - refused}`);
+    if (refused > 0) lines.push(`  refused by the API ${refused}`);
     if (tally.missing > 0) {
       lines.push(`  not found on the second read (the file changed) ${tally.missing}`);
+    }
+    const notAccepted = this.#notAccepted;
+    if (notAccepted.count > 0) {
+      lines.push(`  not accepted      ${notAccepted.count} (all in ${notAccepted.path ?? '?'})`);
+      for (const row of notAccepted.kept) {
+        lines.push(`    line ${row.line}  ${row.ticketId ?? ''}`.trimEnd());
+      }
+      const more = notAccepted.count - notAccepted.kept.length;
+      if (more > 0) lines.push(`    … and ${more} more`);
     }
     const where = this.#log.path === undefined ? '' : ` (all in ${this.#log.path})`;
     lines.push(`  invalid rows      ${invalid}${where}`);

@@ -13,7 +13,8 @@ import type { InvalidRowLog } from './invalid-rows.js';
 import { CHUNK_ROWS } from './preflight.js';
 import { checkRow, type RowCheckContext } from './row-check.js';
 
-const CONFLICT = 'was enqueued meanwhile by another producer with a different payload';
+/** Why a row whose TicketId another producer took with a different payload is invalid. */
+export const CONFLICT = 'was enqueued meanwhile by another producer with a different payload';
 
 /** What the second pass did. */
 export interface EnqueueTally {

@@ -3,13 +3,15 @@
  *
  * - 0 success (enqueue: every valid row enqueued and no invalid rows; with --wait also every
  *   ticket ended passed or not passed)
- * - 1 unexpected error
- * - 2 usage or configuration error (bad arguments, unknown file type, unreadable file, config)
+ * - 1 unexpected error; also Redis or (with --api) the API unreachable or unavailable
+ * - 2 usage or configuration error (bad arguments, unknown file type, unreadable file, config,
+ *   a bearer token the API refuses)
  * - 3 some rows invalid (the valid ones were enqueued unless --dry-run); wins over 4
  * - 4 with --wait: some tickets ended failed, expired or cancelled
  * - 5 unknown TicketId or batch (status, retry, cancel, report)
  * - 6 the ticket's state does not allow the command
- * - 7 Redis is out of memory (`maxmemory`): enqueue stopped; free memory and run it again
+ * - 7 Redis is out of memory (`maxmemory`), or with --api the API's store or staging store is
+ *   full: enqueue stopped; free memory (space) and run it again
  *
  * Pure; no I/O.
  */
@@ -32,14 +34,16 @@ export type ExitCode = (typeof ExitCode)[keyof typeof ExitCode];
 export const EXIT_CODES_HELP = `Exit codes:
   0  success (enqueue: every valid row enqueued, no invalid rows; with --wait every ticket
      ended passed or not_passed)
-  1  unexpected error
-  2  usage or configuration error (bad arguments, unknown file type, unreadable file, config)
+  1  unexpected error; also Redis or (with --api) the API unreachable or unavailable
+  2  usage or configuration error (bad arguments, unknown file type, unreadable file, config,
+     a bearer token the API refuses)
   3  some rows invalid (the valid ones were enqueued unless --dry-run); takes precedence over 4
   4  with --wait: some tickets ended failed, expired or cancelled
   5  unknown TicketId or batch (status, retry, cancel, report)
   6  the ticket's state does not allow the command
-  7  Redis is out of memory (maxmemory): enqueue stopped; free memory in Redis and run the
-     same command again (the tickets already enqueued are skipped)`;
+  7  Redis is out of memory (maxmemory), or with --api the API answers STORE_FULL or
+     STAGING_FULL: enqueue stopped; free memory in Redis (or space in the staging store) and
+     run the same command again (the tickets already enqueued are skipped)`;
 
 /** An expected failure of a command: its message goes to stderr, its code to the shell. */
 export class CliError extends Error {

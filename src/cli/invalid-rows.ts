@@ -1,7 +1,9 @@
 /**
  * The invalid rows of a run: every one is written to `<input>.invalid.jsonl` (next to the input
  * file, or in the working directory when that one is not writable); the first ones are also kept
- * in memory for the plan, and the rest only counted, so memory stays flat for any file size.
+ * in memory for the plan, and the rest only counted, so memory stays flat for any file size. The
+ * rows `enqueue --api` could not get the API to accept are logged the same way, to
+ * `<input>.not-accepted.jsonl`.
  */
 import { rm, open, type FileHandle } from 'node:fs/promises';
 import { basename, join } from 'node:path';
@@ -34,13 +36,15 @@ export class InvalidRowLog {
   #buffer = '';
 
   /**
-   * @param inputPath the input file; the log is `<inputPath>.invalid.jsonl`
+   * @param inputPath the input file; the log is `<inputPath><suffix>`
    * @param cwd where the log goes when the input's directory is not writable
+   * @param suffix `.invalid.jsonl`, or another for another kind of row (`.not-accepted.jsonl`)
    */
   constructor(
     private readonly inputPath: string,
     private readonly cwd: string,
     private readonly keep = KEPT_INVALID_ROWS,
+    private readonly suffix = '.invalid.jsonl',
   ) {}
 
   /** Invalid rows so far. */
@@ -55,7 +59,7 @@ export class InvalidRowLog {
 
   /** Removes the log a previous run of the same file left. */
   async removeStale(): Promise<void> {
-    await rm(`${this.inputPath}.invalid.jsonl`, { force: true });
+    await rm(`${this.inputPath}${this.suffix}`, { force: true });
   }
 
   async add(row: InvalidRow): Promise<void> {
@@ -85,13 +89,13 @@ export class InvalidRowLog {
   }
 
   async #open(): Promise<FileHandle> {
-    const primary = `${this.inputPath}.invalid.jsonl`;
+    const primary = `${this.inputPath}${this.suffix}`;
     try {
       const handle = await open(primary, 'w');
       this.#path = primary;
       return handle;
     } catch {
-      const fallback = join(this.cwd, `${basename(this.inputPath)}.invalid.jsonl`);
+      const fallback = join(this.cwd, `${basename(this.inputPath)}${this.suffix}`);
       const handle = await open(fallback, 'w');
       this.#path = fallback;
       return handle;

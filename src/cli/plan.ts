@@ -1,7 +1,7 @@
 /**
  * The plan `enqueue` prints before it enqueues: what the file holds, and how long the provider
- * calls take at the configured QPS. A server-flow ticket makes about three provider calls
- * (GetVerifyToken, SubmitMaterials, GetMaterials), an interactive one about one (GetVerifyToken)
+ * calls take at the configured QPS. A server-flow ticket makes about two provider calls
+ * (GetVerifyToken, SubmitMaterials), an interactive one about one (GetVerifyToken)
  * plus GetStatus polls while the person completes the page; the action with the most calls per
  * allowed call per second is the bottleneck. Pure; no I/O.
  */
@@ -10,7 +10,7 @@ import { formatInvalidRow, type InvalidRow } from './invalid-rows.js';
 
 /** Provider calls one ticket makes, per action, by flow (retries and polls not counted). */
 export const CALLS_PER_TICKET: Readonly<Record<Flow, Readonly<Record<string, number>>>> = {
-  server: { GetVerifyToken: 1, SubmitMaterials: 1, GetMaterials: 1 },
+  server: { GetVerifyToken: 1, SubmitMaterials: 1 },
   interactive: { GetVerifyToken: 1 },
 };
 
@@ -22,6 +22,11 @@ export interface Plan {
   rowsRead: number;
   /** Valid rows whose TicketId is new, by flow. */
   validNew: Readonly<Record<Flow, number>>;
+  /**
+   * Valid rows whose TicketId is new and whose flow only the API knows (`--api`: the CLI has no
+   * CLOUDAUTH_BIZ, and the API checks the Biz and the fields it requires). Absent: none.
+   */
+  validNewFlowUnknown?: number;
   /** Rows whose TicketId the store already holds: skipped. */
   alreadyKnown: number;
   invalid: number;
@@ -34,12 +39,14 @@ export interface Plan {
 /** How long the provider calls of a plan take. */
 export type DurationEstimate =
   | { kind: 'none' }
+  /** Over `--api`: the QPS limits are the workers' own settings. */
+  | { kind: 'unknown' }
   | { kind: 'unlimited' }
   | { kind: 'limited'; seconds: number; action: string; calls: number; qps: number };
 
 /** Valid new rows of a plan. */
-export function validCount(plan: Pick<Plan, 'validNew'>): number {
-  return plan.validNew.server + plan.validNew.interactive;
+export function validCount(plan: Pick<Plan, 'validNew' | 'validNewFlowUnknown'>): number {
+  return plan.validNew.server + plan.validNew.interactive + (plan.validNewFlowUnknown ?? 0);
 }
 
 /** The calls of `tickets` per action, divided by each action's QPS (`*` for the others; 0 = none). */
@@ -84,6 +91,8 @@ function describeEstimate(estimate: DurationEstimate, interactive: number): stri
   switch (estimate.kind) {
     case 'none':
       return 'nothing to do';
+    case 'unknown':
+      return "set by the workers' CLOUDAUTH_QPS, which the API does not tell";
     case 'unlimited':
       return `no QPS limit configured: as fast as the workers go${polls}`;
     case 'limited':
@@ -99,6 +108,8 @@ export function formatPlan(plan: Plan, estimate: DurationEstimate, shown = 50): 
   const flows = (['server', 'interactive'] as const)
     .filter((f) => plan.validNew[f] > 0)
     .map((f) => `${f} flow ${plan.validNew[f]}`);
+  const unknown = plan.validNewFlowUnknown ?? 0;
+  if (unknown > 0) flows.push(`${unknown} whose Biz and required fields the API checks`);
   const lines = [
     `Plan for ${plan.file}`,
     `  batch             ${plan.batchId}`,

@@ -21,6 +21,8 @@ export interface PreflightResult {
   validNew: Set<string>;
   /** Valid new rows by flow. */
   flows: Record<Flow, number>;
+  /** Valid new rows whose flow only the API knows (over `--api`: no CLOUDAUTH_BIZ here). */
+  flowUnknown: number;
   alreadyKnown: number;
 }
 
@@ -44,6 +46,7 @@ export async function preflight(
     rowsRead: 0,
     validNew: new Set(),
     flows: { server: 0, interactive: 0 },
+    flowUnknown: 0,
     alreadyKnown: 0,
   };
   const firstLine = new Map<string, number>();
@@ -68,8 +71,9 @@ export async function preflight(
         await deps.log.add({ line: p.line, ticketId: p.ticketId, problems });
       } else {
         result.validNew.add(p.ticketId);
-        const scheme = deps.ctx.biz[p.input.biz];
+        const scheme = deps.ctx.biz?.[p.input.biz];
         if (scheme) result.flows[flowOf(scheme)]++;
+        else result.flowUnknown++;
       }
     }
     deps.onChunk?.(result.rowsRead);

@@ -3,12 +3,20 @@
  * {@link runCli}, which runs one and turns its outcome into an exit code (see `exit-codes.ts`).
  */
 import { Command, CommanderError } from 'commander';
+import { API_TOKEN_ENV, type ApiOptions } from './api-target.js';
 import type { CliIo } from './cli-context.js';
 import type { EnqueueOptions } from './enqueue-command.js';
 import { CliError, EXIT_CODES_HELP, ExitCode } from './exit-codes.js';
 import type { RetryOptions } from './retry-command.js';
 
 const NAME = 'cloudauth-orchestrator';
+
+const API_HELP = `
+--api <URL> talks to the HTTP API of a deployment (its base URL) instead of Redis, and needs no
+other configuration: no REDIS_URL, no ENCRYPTION_KEY. The bearer token (one of the API's
+API_TOKENS) is read from --token-file, else from ${API_TOKEN_ENV}; it is never printed. A token
+the API refuses exits 2; an API that does not answer, or answers that it is unavailable, exits 1.
+Connections go straight to the URL (no proxy, no redirect followed).`;
 
 const ENQUEUE_HELP = `
 Input:
@@ -21,10 +29,21 @@ Input:
   On a terminal, enqueue asks before it enqueues (--yes does not); answering no enqueues
   nothing and exits as --dry-run does.
 
+With --api, the rows go to the HTTP API (POST /v1/tickets/batch) instead of Redis: the CLI
+  checks what it can without the API's configuration (the API checks each row's Biz and the
+  fields it requires, and its refusals are listed as invalid rows), reads each local image file
+  and sends its bytes, in requests kept under the API's body limit. If the API stops taking
+  tickets (its store or staging store full or unavailable, no answer, a refused token), enqueue
+  stops, lists the rows not accepted (all in <file>.not-accepted.jsonl) and exits 7 (full), 1 or
+  2 (token); the rows accepted stay accepted, and running the same command again skips them.
+  --batch over --api: 1–64 letters, digits, ".", "_", "-".
+${API_HELP}
+
 Examples:
   $ ${NAME} enqueue applicants.csv --biz RPMin --dry-run
   $ ${NAME} enqueue applicants.csv --biz RPMin --batch march-intake --yes --wait
   $ ${NAME} enqueue tickets.jsonl --biz RPH5BioOnly
+  $ ${NAME} enqueue applicants.csv --biz RPMin --yes --api http://10.0.0.5:8080 --token-file api.token
 
 ${EXIT_CODES_HELP}`;
 
@@ -55,12 +74,22 @@ function examples(...lines: string[]): string {
   return `\nExamples:\n${lines.map((l) => `  $ ${NAME} ${l}`).join('\n')}\n\n${EXIT_CODES_HELP}`;
 }
 
+/** Adds `--api` and `--token-file` to a command that can talk to the HTTP API. */
+function withApiOptions(command: Command): Command {
+  return command
+    .option('--api <URL>', 'talk to the HTTP API at this base URL instead of Redis')
+    .option(
+      '--token-file <path>',
+      `with --api: the file holding the bearer token (default: $${API_TOKEN_ENV})`,
+    );
+}
+
 /** Builds the program; each action loads its command module and hands its exit code to `done`. */
 export function buildProgram(io: CliIo, done: (code: ExitCode) => void): Command {
   const program = new Command(NAME)
     .description(
       'Identity-verification tickets for Alibaba Cloud Cloudauth: enqueue a file of applicants, ' +
-        'follow, report, retry, cancel; and run the process roles (api, worker, emulator, all). ' +
+        'follow, report, retry, cancel, erase; and run the process roles (api, worker, emulator, all). ' +
         'Configured from the environment.',
     )
     .exitOverride()
@@ -71,72 +100,120 @@ export function buildProgram(io: CliIo, done: (code: ExitCode) => void): Command
     .showHelpAfterError('(add --help for usage)')
     .addHelpText('after', `\n${EXIT_CODES_HELP}`);
 
-  program
-    .command('enqueue')
-    .description('check a CSV or JSONL file of tickets, print the plan, and enqueue the valid rows')
-    .argument('<file>', 'a .csv or .jsonl file')
-    .option('--biz <Biz>', 'Biz of the rows that name none (a CLOUDAUTH_BIZ scenario)')
-    .option('--batch <id>', 'batch id (default: <file name>-<UTC time>)')
-    .option('--dry-run', 'print the plan, enqueue nothing')
-    .option('--wait', 'then follow the batch until every ticket has ended')
-    .option('--yes', 'do not ask for confirmation')
+  withApiOptions(
+    program
+      .command('enqueue')
+      .description(
+        'check a CSV or JSONL file of tickets, print the plan, and enqueue the valid rows',
+      )
+      .argument('<file>', 'a .csv or .jsonl file')
+      .option('--biz <Biz>', 'Biz of the rows that name none (a CLOUDAUTH_BIZ scenario)')
+      .option('--batch <id>', 'batch id (default: <file name>-<UTC time>)')
+      .option('--dry-run', 'print the plan, enqueue nothing')
+      .option('--wait', 'then follow the batch until every ticket has ended')
+      .option('--yes', 'do not ask for confirmation'),
+  )
     .addHelpText('after', ENQUEUE_HELP)
     .action(async (file: string, options: EnqueueOptions) => {
       const { enqueueCommand } = await import('./enqueue-command.js');
       done(await enqueueCommand(file, options, io));
     });
 
-  program
-    .command('status')
-    .description("a ticket's state, verdict, last error, masked applicant and history")
-    .argument('<TicketId>')
-    .option('--json', 'machine-readable output')
-    .addHelpText('after', examples('status t-1001', 'status t-1001 --json'))
-    .action(async (ticketId: string, options: { json?: boolean }) => {
+  withApiOptions(
+    program
+      .command('status')
+      .description("a ticket's state, verdict, last error, masked applicant and history")
+      .argument('<TicketId>')
+      .option('--json', 'machine-readable output'),
+  )
+    .addHelpText(
+      'after',
+      API_HELP +
+        examples(
+          'status t-1001',
+          'status t-1001 --json',
+          'status t-1001 --api http://10.0.0.5:8080 --token-file api.token',
+        ),
+    )
+    .action(async (ticketId: string, options: { json?: boolean } & ApiOptions) => {
       const { statusCommand } = await import('./status-command.js');
       done(await statusCommand(ticketId, options, io));
     });
 
-  program
-    .command('report')
-    .description('one row per ticket of a batch: outcome and scores, no personal data')
-    .requiredOption('--batch <id>', 'the batch')
-    .requiredOption('--out <file>', 'results.csv or results.jsonl')
+  withApiOptions(
+    program
+      .command('report')
+      .description('one row per ticket of a batch: outcome and scores, no personal data')
+      .requiredOption('--batch <id>', 'the batch')
+      .requiredOption('--out <file>', 'results.csv or results.jsonl'),
+  )
     .addHelpText(
       'after',
-      examples(
-        'report --batch march-intake --out results.csv',
-        'report --batch march-intake --out results.jsonl',
-      ),
+      `${API_HELP}\nOver --api the rows come newest first (GET /v1/tickets?batch=…).\n` +
+        examples(
+          'report --batch march-intake --out results.csv',
+          'report --batch march-intake --out results.jsonl',
+          'report --batch march-intake --out results.csv --api http://10.0.0.5:8080',
+        ),
     )
-    .action(async (options: { batch: string; out: string }) => {
+    .action(async (options: { batch: string; out: string } & ApiOptions) => {
       const { reportCommand } = await import('./report-command.js');
       done(await reportCommand(options, io));
     });
 
-  program
-    .command('retry')
-    .description('send a failed or expired ticket (or every failed one) back to the queue')
-    .argument('[TicketId]')
-    .option('--failed', 'retry every failed ticket')
-    .option('--batch <id>', 'with --failed: only those of this batch')
+  withApiOptions(
+    program
+      .command('retry')
+      .description('send a failed or expired ticket (or every failed one) back to the queue')
+      .argument('[TicketId]')
+      .option('--failed', 'retry every failed ticket')
+      .option('--batch <id>', 'with --failed: only those of this batch'),
+  )
     .addHelpText(
       'after',
-      examples('retry t-1001', 'retry --failed --batch march-intake', 'retry --failed'),
+      `${API_HELP}\nOver --api, --failed lists the failed tickets and retries them one by one.\n` +
+        examples(
+          'retry t-1001',
+          'retry --failed --batch march-intake',
+          'retry --failed',
+          'retry --failed --batch march-intake --api http://10.0.0.5:8080',
+        ),
     )
     .action(async (ticketId: string | undefined, options: RetryOptions) => {
       const { retryCommand } = await import('./retry-command.js');
       done(await retryCommand(ticketId, options, io));
     });
 
-  program
-    .command('cancel')
-    .description('cancel a ticket that has not ended')
-    .argument('<TicketId>')
-    .addHelpText('after', examples('cancel t-1001'))
-    .action(async (ticketId: string) => {
+  withApiOptions(
+    program
+      .command('cancel')
+      .description('cancel a ticket that has not ended')
+      .argument('<TicketId>'),
+  )
+    .addHelpText(
+      'after',
+      API_HELP + examples('cancel t-1001', 'cancel t-1001 --api http://10.0.0.5:8080'),
+    )
+    .action(async (ticketId: string, options: ApiOptions) => {
       const { cancelCommand } = await import('./cancel-command.js');
-      done(await cancelCommand(ticketId, io));
+      done(await cancelCommand(ticketId, io, options));
+    });
+
+  withApiOptions(
+    program
+      .command('erase')
+      .description(
+        "erase one applicant's personal data (name, ID number, photos) on request, whatever the state; a running ticket is cancelled first",
+      )
+      .argument('<TicketId>'),
+  )
+    .addHelpText(
+      'after',
+      API_HELP + examples('erase t-1001', 'erase t-1001 --api http://10.0.0.5:8080'),
+    )
+    .action(async (ticketId: string, options: ApiOptions) => {
+      const { eraseCommand } = await import('./erase-command.js');
+      done(await eraseCommand(ticketId, io, options));
     });
 
   const webhooks = program

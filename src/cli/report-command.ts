@@ -1,7 +1,8 @@
 /**
- * `report --batch <id> --out results.csv|results.jsonl`: one row per ticket of the batch, with
- * its outcome and no personal data, streamed from the store to a temporary file that is renamed
- * into place when complete. CSV text cells never start a formula (see {@link csvSafeCell}).
+ * `report --batch <id> --out results.csv|results.jsonl [--api <URL>]`: one row per ticket of the
+ * batch, with its outcome and no personal data, streamed from the store (or page by page from the
+ * HTTP API's `GET /v1/tickets?batch=`, newest first) to a temporary file that is renamed into place
+ * when complete. CSV text cells never start a formula (see {@link csvSafeCell}).
  */
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
@@ -10,6 +11,9 @@ import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { stringify } from 'csv-stringify';
 import type { ListedTicket } from '../adapters/redis/ticket-store.js';
+import type { TicketSummaryView } from '../api/schemas.js';
+import { withApi } from './api-context.js';
+import { checkApiBatchId, resolveApiTarget, type ApiOptions } from './api-target.js';
 import { loadCliConfig, withApp, type CliIo } from './cli-context.js';
 import { CliError, ExitCode, usageError } from './exit-codes.js';
 
@@ -61,6 +65,26 @@ export function reportRow(t: ListedTicket): ReportRow {
   };
 }
 
+/** A ticket as the API lists it, as the same report row. Pure. */
+export function reportRowOfApi(t: TicketSummaryView): ReportRow {
+  const v = t.verdict;
+  return {
+    TicketId: t.TicketId,
+    Biz: t.Biz,
+    state: t.state,
+    statusCode: v?.statusCode ?? '',
+    similarityScore: v?.similarityScore ?? '',
+    trustedScore: v?.trustedScore ?? '',
+    authorityComparisonScore: v?.authorityComparisonScore ?? '',
+    auditConclusions: v?.auditConclusions ?? '',
+    emulated: v !== null && t.emulated,
+    errorCode: t.lastError?.code ?? '',
+    errorMessage: t.lastError?.message ?? '',
+    createdAt: t.createdAt,
+    finishedAt: t.finishedAt ?? '',
+  };
+}
+
 /**
  * What makes a spreadsheet read a CSV cell as a formula when the cell starts with it: `=`, `+`,
  * `-`, `@`, tab and carriage return (OWASP), and the full-width `＝`, `＋`, `－`, `＠`, which some
@@ -105,38 +129,59 @@ export function reportEncoder(format: 'csv' | 'jsonl'): Transform {
 
 /** Runs `report`; answers the exit code (5 when the batch has no ticket). */
 export async function reportCommand(
-  options: { batch: string; out: string },
+  options: { batch: string; out: string } & ApiOptions,
   io: CliIo,
 ): Promise<ExitCode> {
   const out = resolve(io.cwd, options.out);
   const format = reportFormatOf(out);
+  const target = await resolveApiTarget(options, io.env, io.cwd);
+  if (target !== undefined) {
+    checkApiBatchId(options.batch);
+    return withApi(target, async (client) => {
+      async function* rows() {
+        for await (const t of client.tickets({ batch: options.batch })) yield reportRowOfApi(t);
+      }
+      return writeReport(rows(), { ...options, out, format }, io);
+    });
+  }
   const config = loadCliConfig(io);
   return withApp(config, async (app) => {
-    let rows = 0;
-    const tickets = app.store.batchTickets(options.batch);
-    async function* records() {
-      for await (const t of tickets) {
-        rows++;
-        yield reportRow(t);
-      }
+    async function* rows() {
+      for await (const t of app.store.batchTickets(options.batch)) yield reportRow(t);
     }
-    const encode = reportEncoder(format);
-    const tmp = `${out}.${process.pid}.tmp`;
-    try {
-      await pipeline(Readable.from(records()), encode, createWriteStream(tmp));
-      if (rows === 0) {
-        throw new CliError(ExitCode.unknown, `no batch ${JSON.stringify(options.batch)}`);
-      }
-      await rename(tmp, out);
-    } catch (err) {
-      await rm(tmp, { force: true });
-      const e = err as NodeJS.ErrnoException;
-      if (e.path !== undefined && e.code !== undefined) {
-        throw usageError(`cannot write ${out} (${e.code})`);
-      }
-      throw err;
-    }
-    io.stdout.write(`Wrote ${rows} tickets of batch ${options.batch} to ${out}\n`);
-    return ExitCode.ok;
+    return writeReport(rows(), { ...options, out, format }, io);
   });
+}
+
+/** Writes `rows` to a temporary file renamed to `out` when complete; exit 5 when there is none. */
+async function writeReport(
+  rows: AsyncIterable<ReportRow>,
+  options: { batch: string; out: string; format: 'csv' | 'jsonl' },
+  io: CliIo,
+): Promise<ExitCode> {
+  const { out } = options;
+  let count = 0;
+  async function* records() {
+    for await (const row of rows) {
+      count++;
+      yield row;
+    }
+  }
+  const tmp = `${out}.${process.pid}.tmp`;
+  try {
+    await pipeline(Readable.from(records()), reportEncoder(options.format), createWriteStream(tmp));
+    if (count === 0) {
+      throw new CliError(ExitCode.unknown, `no batch ${JSON.stringify(options.batch)}`);
+    }
+    await rename(tmp, out);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    const e = err as NodeJS.ErrnoException;
+    if (e.path !== undefined && e.code !== undefined) {
+      throw usageError(`cannot write ${out} (${e.code})`);
+    }
+    throw err;
+  }
+  io.stdout.write(`Wrote ${count} tickets of batch ${options.batch} to ${out}\n`);
+  return ExitCode.ok;
 }

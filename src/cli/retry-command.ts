@@ -1,13 +1,18 @@
 /**
  * `retry <TicketId>` sends a failed or expired ticket back to `queued`; `retry --failed
- * [--batch <id>]` does so for every failed ticket (of the batch).
+ * [--batch <id>]` does so for every failed ticket (of the batch). With `--api` the same over the
+ * HTTP API: one ticket through `POST /v1/tickets/:id/retry`, `--failed` by listing the failed
+ * tickets (`GET /v1/tickets?state=failed`) and retrying each, as direct mode does.
  */
+import { ApiError, ApiFailure, type ApiClient } from './api-client.js';
+import { withApi } from './api-context.js';
+import { checkApiBatchId, resolveApiTarget, type ApiOptions } from './api-target.js';
 import { loadCliConfig, withApp, type CliIo } from './cli-context.js';
 import { CliError, ExitCode, usageError } from './exit-codes.js';
-import { operationError } from './operation-error.js';
+import { apiOperationError, operationError } from './operation-error.js';
 
 /** The options of `retry`. */
-export interface RetryOptions {
+export interface RetryOptions extends ApiOptions {
   /** Retry every failed ticket (of --batch). */
   failed?: boolean;
   batch?: string;
@@ -26,6 +31,14 @@ export function checkRetryArguments(ticketId: string | undefined, options: Retry
   }
 }
 
+/** What `retry` does, wherever the tickets are. */
+interface RetryBackend {
+  retry(ticketId: string): Promise<{ state: string }>;
+  /** Tickets of the batch (every state). */
+  countBatch(batchId: string): Promise<Record<string, number>>;
+  retryFailed(batchId: string | undefined): Promise<number>;
+}
+
 /** Runs `retry`; answers the exit code. */
 export async function retryCommand(
   ticketId: string | undefined,
@@ -33,27 +46,93 @@ export async function retryCommand(
   io: CliIo,
 ): Promise<ExitCode> {
   checkRetryArguments(ticketId, options);
+  const target = await resolveApiTarget(options, io.env, io.cwd);
+  if (target !== undefined) {
+    if (options.batch !== undefined) checkApiBatchId(options.batch);
+    return withApi(target, (client) => runRetry(ticketId, options.batch, apiBackend(client), io));
+  }
   const config = loadCliConfig(io);
-  return withApp(config, async (app) => {
-    if (ticketId !== undefined) {
-      try {
-        const t = await app.operations.retry(ticketId);
-        io.stdout.write(`Ticket ${ticketId} is ${t.state} again.\n`);
-      } catch (err) {
-        throw operationError(err, 'retry');
-      }
-      return ExitCode.ok;
-    }
-    const batchId = options.batch;
-    if (batchId !== undefined) {
-      const counts = await app.store.countBatch(batchId);
-      if (Object.values(counts).every((n) => n === 0)) {
-        throw new CliError(ExitCode.unknown, `no batch ${JSON.stringify(batchId)}`);
-      }
-    }
-    const n = await app.operations.retryFailed(batchId === undefined ? {} : { batchId });
-    const scope = batchId === undefined ? '' : ` of batch ${batchId}`;
-    io.stdout.write(`Retried ${n} failed ticket${n === 1 ? '' : 's'}${scope}.\n`);
+  return withApp(config, (app) =>
+    runRetry(
+      ticketId,
+      options.batch,
+      {
+        retry: async (id) => {
+          try {
+            return await app.operations.retry(id);
+          } catch (err) {
+            throw operationError(err, 'retry');
+          }
+        },
+        countBatch: (id) => app.store.countBatch(id),
+        retryFailed: (batchId) =>
+          app.operations.retryFailed(batchId === undefined ? {} : { batchId }),
+      },
+      io,
+    ),
+  );
+}
+
+async function runRetry(
+  ticketId: string | undefined,
+  batchId: string | undefined,
+  backend: RetryBackend,
+  io: CliIo,
+): Promise<ExitCode> {
+  if (ticketId !== undefined) {
+    const t = await backend.retry(ticketId);
+    io.stdout.write(`Ticket ${ticketId} is ${t.state} again.\n`);
     return ExitCode.ok;
-  });
+  }
+  if (batchId !== undefined) {
+    const counts = await backend.countBatch(batchId);
+    if (Object.values(counts).every((n) => n === 0)) {
+      throw new CliError(ExitCode.unknown, `no batch ${JSON.stringify(batchId)}`);
+    }
+  }
+  const n = await backend.retryFailed(batchId);
+  const scope = batchId === undefined ? '' : ` of batch ${batchId}`;
+  io.stdout.write(`Retried ${n} failed ticket${n === 1 ? '' : 's'}${scope}.\n`);
+  return ExitCode.ok;
+}
+
+function apiBackend(client: ApiClient): RetryBackend {
+  return {
+    retry: async (id) => {
+      try {
+        return await client.command(id, 'retry');
+      } catch (err) {
+        throw await apiOperationError(err, client, id, 'retry');
+      }
+    },
+    countBatch: (id) => client.countBatch(id),
+    retryFailed: (batchId) => retryFailedOverApi(client, batchId),
+  };
+}
+
+/**
+ * Every failed ticket (of the batch) retried one by one, page after page, as
+ * `TicketOperations.retryFailed` does in direct mode: one that another operator retried or that
+ * is gone meanwhile is skipped. Answers how many were retried.
+ */
+export async function retryFailedOverApi(
+  client: Pick<ApiClient, 'tickets' | 'command'>,
+  batchId: string | undefined,
+): Promise<number> {
+  let count = 0;
+  for await (const t of client.tickets({
+    state: 'failed',
+    ...(batchId === undefined ? {} : { batch: batchId }),
+  })) {
+    try {
+      await client.command(t.TicketId, 'retry');
+      count++;
+    } catch (err) {
+      const skipped =
+        err instanceof ApiError &&
+        (err.failure === ApiFailure.illegalState || err.failure === ApiFailure.unknownTicket);
+      if (!skipped) throw err;
+    }
+  }
+  return count;
 }

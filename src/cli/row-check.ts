@@ -5,9 +5,21 @@
  * regular file of at most 50 MB, and its header is a JPEG, PNG or BMP the worker decodes, within
  * the pixel limits (only the header is read, never the whole file).
  */
+import { resolve } from 'node:path';
 import type { Scheme } from '../config.js';
 import { ValidationError } from '../errors.js';
-import { parseTicketRequest, TicketRejectedError } from '../flow/ticket-request.js';
+import {
+  IMAGE_FIELDS,
+  parseMaterialSource,
+  type ImageField,
+  type TicketBinding,
+} from '../domain/binding.js';
+import { unknownBizMessage } from '../flow/ticket-intake.js';
+import {
+  parseTicketRequest,
+  TicketRejectedError,
+  type ParseOptions,
+} from '../flow/ticket-request.js';
 import type { CallbackPolicy } from '../webhooks/allowlist.js';
 import { DEFAULT_IMAGE_LIMITS, type ImageLimits } from '../adapters/oss/image-header.js';
 import { checkImageFile } from '../adapters/oss/material-loader.js';
@@ -25,8 +37,12 @@ export type RowCheck = { ok: true; input: TicketInput } | { ok: false; problems:
 
 /** What the checks need. */
 export interface RowCheckContext {
-  /** Biz → scheme, from config. */
-  biz: Readonly<Record<string, Scheme>>;
+  /**
+   * Biz → scheme, from config; undefined over `--api`, where the CLI has no CLOUDAUTH_BIZ: the
+   * checks that depend on the scheme (the Biz is configured, the fields it requires, images of an
+   * interactive scheme) are then the API's, which reports them per row.
+   */
+  biz: Readonly<Record<string, Scheme>> | undefined;
   /** The input file's directory: relative image paths resolve here. */
   baseDir: string;
   batchId: string;
@@ -48,21 +64,67 @@ export function parseRow(request: Record<string, unknown>, ctx: RowCheckContext)
   if (request.Biz === undefined) {
     return { ok: false, problems: [{ field: 'Biz', message: 'is missing: give --biz or a Biz' }] };
   }
+  const options = (biz: Readonly<Record<string, Scheme>>): ParseOptions => ({
+    biz,
+    localFiles: { baseDir: ctx.baseDir },
+    batchId: ctx.batchId,
+    ...(ctx.imageLimits === undefined ? {} : { imageLimits: ctx.imageLimits }),
+    ...(ctx.callbackPolicy === undefined ? {} : { callbackPolicy: ctx.callbackPolicy }),
+  });
+  if (ctx.biz === undefined) return parseWithoutScheme(request, options({}));
   try {
-    const input = parseTicketRequest(request, {
-      biz: ctx.biz,
-      localFiles: { baseDir: ctx.baseDir },
-      batchId: ctx.batchId,
-      ...(ctx.imageLimits === undefined ? {} : { imageLimits: ctx.imageLimits }),
-      ...(ctx.callbackPolicy === undefined ? {} : { callbackPolicy: ctx.callbackPolicy }),
-    });
-    return { ok: true, input };
+    return { ok: true, input: parseTicketRequest(request, options(ctx.biz)) };
   } catch (err) {
-    if (err instanceof TicketRejectedError)
-      return { ok: false, problems: err.problems.map(problemOf) };
-    if (err instanceof ValidationError) return { ok: false, problems: [problemOf(err)] };
-    throw err;
+    return { ok: false, problems: problemsOf(err) };
   }
+}
+
+function problemsOf(err: unknown): RowProblem[] {
+  if (err instanceof TicketRejectedError) return err.problems.map(problemOf);
+  if (err instanceof ValidationError) return [problemOf(err)];
+  throw err;
+}
+
+/** What `parseTicketRequest` says of a Biz that no configuration holds. */
+const UNCONFIGURED_BIZ = unknownBizMessage({});
+
+/**
+ * Every check but the scheme's, for `--api`: the request is parsed with no Biz configured, which
+ * leaves the scheme's checks out and refuses the Biz alone; that refusal is dropped. What the CLI
+ * keeps of a row that passes is what only it can do: its local image files (resolved against the
+ * input's directory), to be checked and sent as bytes.
+ */
+function parseWithoutScheme(request: Record<string, unknown>, options: ParseOptions): RowCheck {
+  let problems: RowProblem[];
+  try {
+    parseTicketRequest(request, options);
+    problems = [];
+  } catch (err) {
+    problems = problemsOf(err).filter(
+      (p) => !(p.field === 'Biz' && p.message === UNCONFIGURED_BIZ),
+    );
+  }
+  if (problems.length > 0) return { ok: false, problems };
+  const given = (request.Binding ?? {}) as Partial<Record<ImageField, string>>;
+  const materials: TicketBinding['materials'] = {};
+  for (const field of IMAGE_FIELDS) {
+    const value = given[field];
+    if (value === undefined) continue;
+    const source = parseMaterialSource(`Binding.${field}`, value);
+    if (source.kind === 'file') {
+      const baseDir = options.localFiles?.baseDir ?? '.';
+      materials[field] = { kind: 'file', path: resolve(baseDir, source.path) };
+    }
+  }
+  return {
+    ok: true,
+    input: {
+      ticketId: request.TicketId as string,
+      biz: request.Biz as string,
+      binding: { materials },
+      ...(options.batchId === undefined ? {} : { batchId: options.batchId }),
+    },
+  };
 }
 
 /** Checks every local image file of a parsed ticket; empty when all are fine. */

@@ -1,11 +1,15 @@
 /**
- * `status <TicketId> [--json]`: a ticket's state, verdict, last error, masked applicant and
- * history. Never prints the lease, the images or unmasked personal data.
+ * `status <TicketId> [--json] [--api <URL>]`: a ticket's state, verdict, last error, masked
+ * applicant and history, read from Redis or from the HTTP API (`GET /v1/tickets/:id`), shown the
+ * same either way. Never prints the lease, the images or unmasked personal data.
  */
 import type { TicketBinding } from '../domain/binding.js';
 import { maskIdNumber, maskName } from '../domain/mask.js';
 import type { HistoryEntry, Verdict } from '../domain/ticket.js';
 import type { StoredTicket } from '../adapters/redis/ticket-store.js';
+import type { TicketView } from '../api/schemas.js';
+import { withApi } from './api-context.js';
+import { resolveApiTarget, type ApiOptions } from './api-target.js';
 import { loadCliConfig, withApp, type CliIo } from './cli-context.js';
 import { CliError, ExitCode } from './exit-codes.js';
 
@@ -25,6 +29,8 @@ export interface TicketStatusView {
   createdAt: string;
   updatedAt: string;
   finishedAt?: string;
+  /** When and why the applicant's personal data was erased; absent while it is kept. */
+  personalDataErased?: { at: string; reason: string };
   history: { at: string; from: string; to: string; event: string; cause?: string }[];
 }
 
@@ -37,6 +43,11 @@ export function statusView(
   history: readonly HistoryEntry[],
 ): TicketStatusView {
   const applicant: TicketStatusView['applicant'] = {};
+  if (t.maskedApplicant !== undefined) {
+    // erased: the applicant as it was masked then
+    if (t.maskedApplicant.name !== undefined) applicant.name = t.maskedApplicant.name;
+    if (t.maskedApplicant.idNumber !== undefined) applicant.idNumber = t.maskedApplicant.idNumber;
+  }
   if (typeof binding?.name === 'string') applicant.name = maskName(binding.name);
   if (typeof binding?.idNumber === 'string') applicant.idNumber = maskIdNumber(binding.idNumber);
   return {
@@ -61,6 +72,9 @@ export function statusView(
     createdAt: iso(t.createdAt),
     updatedAt: iso(t.updatedAt),
     ...(t.finishedAt === undefined ? {} : { finishedAt: iso(t.finishedAt) }),
+    ...(t.erasedAt === undefined
+      ? {}
+      : { personalDataErased: { at: iso(t.erasedAt), reason: t.erasure ?? 'finished' } }),
     history: history.map((h) => ({
       at: iso(h.at),
       from: h.from,
@@ -121,6 +135,10 @@ export function formatStatus(v: TicketStatusView): string {
     `Updated     ${v.updatedAt}`,
   );
   if (v.finishedAt !== undefined) lines.push(`Finished    ${v.finishedAt}`);
+  if (v.personalDataErased !== undefined) {
+    const e = v.personalDataErased;
+    lines.push(`Erased      name, ID number and photos, ${e.at} (${e.reason})`);
+  }
   lines.push('History');
   if (v.history.length === 0) lines.push('  (none yet)');
   for (const h of v.history) {
@@ -129,19 +147,78 @@ export function formatStatus(v: TicketStatusView): string {
   return `${lines.join('\n')}\n`;
 }
 
+/** `o` without its keys whose value is undefined (JSON has none; zod's types allow them). */
+function definedOnly<T extends object>(o: T): { [K in keyof T]: Exclude<T[K], undefined> } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as {
+    [K in keyof T]: Exclude<T[K], undefined>;
+  };
+}
+
+/** The view of a ticket as the API answers it (already masked), as direct mode shows it. Pure. */
+export function statusViewOfApi(v: TicketView): TicketStatusView {
+  const applicant: TicketStatusView['applicant'] = {};
+  if (v.applicant.name !== null) applicant.name = v.applicant.name;
+  if (v.applicant.idNumber !== null) applicant.idNumber = v.applicant.idNumber;
+  const e = v.lastError;
+  return {
+    ticketId: v.TicketId,
+    biz: v.Biz,
+    flow: v.flow,
+    state: v.state,
+    ...(v.batchId === null ? {} : { batchId: v.batchId }),
+    attempts: v.attempts,
+    applicant,
+    ...(v.verdict === null ? {} : { verdict: definedOnly(v.verdict) }),
+    ...(v.verdict !== null && v.emulated ? { emulated: true as const } : {}),
+    ...(e === null
+      ? {}
+      : { lastError: { code: e.code, message: e.message, retryable: e.retryable, at: e.at } }),
+    createdAt: v.createdAt,
+    updatedAt: v.updatedAt,
+    ...(v.finishedAt === null ? {} : { finishedAt: v.finishedAt }),
+    ...(v.personalDataErasedAt === null
+      ? {}
+      : {
+          personalDataErased: {
+            at: v.personalDataErasedAt,
+            reason: v.erasure ?? 'finished',
+          },
+        }),
+    history: v.history.map((h) => ({
+      at: h.at,
+      from: h.from,
+      to: h.to,
+      event: h.event,
+      ...(h.cause === undefined ? {} : { cause: h.cause }),
+    })),
+  };
+}
+
 /** Runs `status`; answers the exit code (5 for an unknown TicketId). */
 export async function statusCommand(
   ticketId: string,
-  options: { json?: boolean },
+  options: { json?: boolean } & ApiOptions,
   io: CliIo,
 ): Promise<ExitCode> {
+  const print = (view: TicketStatusView) => {
+    io.stdout.write(options.json ? `${JSON.stringify(view, null, 2)}\n` : formatStatus(view));
+    return ExitCode.ok;
+  };
+  const unknown = () => new CliError(ExitCode.unknown, `no ticket ${JSON.stringify(ticketId)}`);
+  const target = await resolveApiTarget(options, io.env, io.cwd);
+  if (target !== undefined) {
+    return withApi(target, async (client) => {
+      const view = await client.ticket(ticketId);
+      if (view === undefined) throw unknown();
+      return print(statusViewOfApi(view));
+    });
+  }
   const config = loadCliConfig(io);
   return withApp(config, async (app) => {
     const t = await app.store.get(ticketId);
-    if (!t) throw new CliError(ExitCode.unknown, `no ticket ${JSON.stringify(ticketId)}`);
-    const binding = await app.store.getBinding(ticketId);
-    const view = statusView(t, binding, await app.store.history(ticketId));
-    io.stdout.write(options.json ? `${JSON.stringify(view, null, 2)}\n` : formatStatus(view));
-    return ExitCode.ok;
+    if (!t) throw unknown();
+    // an erased ticket has no binding: its masked applicant is on the ticket
+    const binding = t.erasedAt === undefined ? await app.store.getBinding(ticketId) : undefined;
+    return print(statusView(t, binding, await app.store.history(ticketId)));
   });
 }

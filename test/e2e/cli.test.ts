@@ -196,6 +196,8 @@ describe('report, status, retry, cancel', () => {
     expect(r.stdout).toContain('李*  1101**********002X');
     expect(r.stdout).toContain('queued → token_issued');
     expect(r.stdout).not.toContain('11010519491231002X');
+    // passed: its personal data went when it finished; the masked applicant stays
+    expect(r.stdout).toMatch(/Erased +name, ID number and photos, \S+ \(finished\)/);
     const json = await cli('status', 'c-1', '--json');
     expect(json.code).toBe(0);
     expect(JSON.parse(json.stdout)).toMatchObject({
@@ -240,6 +242,29 @@ describe('report, status, retry, cancel', () => {
     expect(bare.code).toBe(2);
     expect((await o.app.store.get('c-1'))?.state).toBe('passed');
   }, 60_000);
+
+  it('erase erases a running ticket on request (cancelled first) and says so; unknown is 5', async () => {
+    await o.app.intake.enqueue({
+      ticketId: 'h5-erase',
+      biz: 'RPH5BioOnly',
+      binding: { name: '王五', idNumber: '11010519491231002X', materials: {} },
+    });
+    await o.waitFor('h5-erase', (t) => t.state === 'awaiting_user');
+    const r = await cli('erase', 'h5-erase');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/Ticket h5-erase \(cancelled\): .* erased/);
+    const t = await o.app.store.get('h5-erase');
+    expect(t).toMatchObject({ state: 'cancelled', erasedAt: expect.any(Number) });
+    const status = await cli('status', 'h5-erase', '--json');
+    expect(JSON.parse(status.stdout)).toMatchObject({
+      applicant: { name: '王*', idNumber: '1101**********002X' },
+      personalDataErased: { reason: 'request' },
+    });
+    expect((await cli('erase', 'no-such-ticket')).code).toBe(5);
+    // erased: it cannot be run again
+    const retry = await cli('retry', 'c-1');
+    expect(retry.code).toBe(6);
+  }, 30_000);
 
   it('cancel cancels a ticket that has not ended', async () => {
     await o.app.intake.enqueue({
