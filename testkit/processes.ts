@@ -1,7 +1,8 @@
 /**
  * The child processes of tests, benchmarks and the chaos run: each spawned from the repository's
- * root with its own log file, stopped by its own pid (never by name), and killed with SIGKILL when
- * the process that started it exits, whatever the reason. Free loopback ports to give them.
+ * root (or a directory of its own) with its own log file, stopped by its own pid (never by name),
+ * and killed with SIGKILL when the process that started it exits, whatever the reason. Free
+ * loopback ports to give them.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
@@ -33,6 +34,8 @@ export interface ProcessSpec {
   env: Readonly<Record<string, string>>;
   /** Appended with the child's stdout and stderr. */
   logFile: string;
+  /** Working directory. Default: the repository root. */
+  cwd?: string;
 }
 
 const live = new Set<ChildProcess>();
@@ -54,7 +57,7 @@ export function startProcess(spec: ProcessSpec): ManagedProcess {
   installExitHook();
   const log = createWriteStream(spec.logFile, { flags: 'a' });
   const child = spawn(spec.command, [...spec.args], {
-    cwd: REPO_ROOT,
+    cwd: spec.cwd ?? REPO_ROOT,
     env: { ...process.env, ...spec.env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });

@@ -6,7 +6,12 @@
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { exitedReason, startProcess, type ManagedProcess } from '../../testkit/processes.js';
+import {
+  exitedReason,
+  REPO_ROOT,
+  startProcess,
+  type ManagedProcess,
+} from '../../testkit/processes.js';
 import { waitUntil } from '../../testkit/waiting.js';
 
 /** A started role process. */
@@ -18,18 +23,23 @@ export interface RoleProcess extends ManagedProcess {
 /** The variables a role must not inherit from the test runner's environment. */
 const NOT_INHERITED = /^(NODE_ENV|ORCHESTRATOR_MODE|CLOUDAUTH_|REDIS_|API_|WEBHOOK_|ENCRYPTION_)/;
 
-/** Starts `cloudauth-orchestrator <role>` with `env`, logging to `<dir>/<name>.log`. */
+/**
+ * Starts `cloudauth-orchestrator <role>` with `env`, logging to `<dir>/<name>.log`, in `cwd`
+ * (default: the repository root).
+ */
 export function startRoleProcess(
   role: string,
   env: Record<string, string>,
   dir: string,
   name: string = role,
+  cwd?: string,
 ): RoleProcess {
   const logFile = join(dir, `${name}.log`);
   const proc = startProcess({
     name,
     command: process.execPath,
-    args: ['bin/cloudauth-orchestrator.js', role],
+    args: [join(REPO_ROOT, 'bin/cloudauth-orchestrator.js'), role],
+    ...(cwd === undefined ? {} : { cwd }),
     // startProcess puts process.env under these; blank the ones a role must not inherit
     env: {
       ...Object.fromEntries(

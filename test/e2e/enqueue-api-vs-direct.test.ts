@@ -56,7 +56,10 @@ interface ReportRow {
 }
 
 /** The verdict of each row of a JSONL report, keyed by the sample's TicketId. */
-function verdicts(file: string, suffix = ''): Record<string, { state: string; statusCode: unknown }> {
+function verdicts(
+  file: string,
+  suffix = '',
+): Record<string, { state: string; statusCode: unknown }> {
   const rows = readFileSync(file, 'utf8')
     .trim()
     .split('\n')
@@ -118,7 +121,7 @@ it('enqueue --api of the sample CSV against `npm start` reaches the same verdict
     REDIS_URL: inject('redisUrl'),
     REDIS_PREFIX: prefix,
     ENCRYPTION_KEY_FILE: join(startDir, 'data/encryption.key'),
-
+    STAGING_DIR: join(startDir, 'data/staging'),
   };
   const directInput = sampleInput('direct-run', SUFFIX);
   const viaRedis = await runCliIsolated(directInput, direct, [
