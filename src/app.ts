@@ -303,6 +303,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
         backoff: { baseMs: q.backoffBaseMs, capMs: q.backoffCapMs },
         logger,
         rerun: { store, queue, jobs },
+        keep: { completedSeconds: q.keepCompletedSeconds, failedSeconds: q.keepFailedSeconds },
       });
       worker = running;
       releasers.push(() => running.close(q.shutdownTimeoutMs));

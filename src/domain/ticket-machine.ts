@@ -101,7 +101,7 @@ export function legalEvents(state: TicketState): TicketEventType[] {
  * `version` + 1 and `updatedAt = now`, and leaves the input untouched.
  *
  * Effects: `token_issued` / `token_renewed` set `lease`; `verdict` sets `verdict`; `failed` sets
- * `lastError`; entering a terminal state sets `finishedAt`; `retried` clears `finishedAt`,
+ * `lastError`; entering a terminal state sets `finishedAt` and clears `lease`; `retried` clears `finishedAt`,
  * `lease` and `verdict` and resets `attempts` to 0, keeping `lastError`.
  *
  * @throws {IllegalTransitionError} when the ticket's state does not accept the event.
@@ -121,6 +121,9 @@ export function transition(ticket: Ticket, event: TicketEvent, now: number): Tra
     updatedAt: now,
     ...(isTerminal(to) ? { finishedAt: now } : {}),
   };
+  // a finished ticket has no use for its lease (a retry takes a new token): its VerifyToken and
+  // STS secret are not kept for the retention period
+  if (isTerminal(to)) delete next.lease;
   const cause = causeOf(event);
   const history: HistoryEntry = {
     from: ticket.state,

@@ -48,8 +48,9 @@ export interface TicketProducerOptions {
   /** Biz → scheme, as in the orchestrator's CLOUDAUTH_BIZ. */
   biz: Readonly<Record<string, Scheme>>;
   /**
-   * Job settings, as the orchestrator's JOB_ATTEMPTS, JOB_KEEP_COMPLETED_SECONDS and
-   * JOB_KEEP_FAILED_SECONDS. Default theirs (8 attempts, 1 day, 7 days).
+   * Job settings, as the orchestrator's JOB_ATTEMPTS (default 8). How long finished jobs are kept
+   * is the workers' JOB_KEEP_COMPLETED_SECONDS and JOB_KEEP_FAILED_SECONDS: a job carries no
+   * retention of its own, so `keepCompletedSeconds` and `keepFailedSeconds` here have no effect.
    */
   jobs?: Partial<TicketJobSettings>;
   /**

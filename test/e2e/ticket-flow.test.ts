@@ -6,6 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { smallJpeg } from '../support/images.js';
 import { ticketStoreKeys } from '../../src/adapters/redis/ticket-store.js';
 import { TEST_KEY_ID } from '../support/emulator.js';
+import { waitUntil } from '../../testkit/waiting.js';
 import {
   aBinding,
   isOneChain,
@@ -48,6 +49,18 @@ describe('server flow (RPMin)', () => {
     const fields = await o.app.redis.hkeys(ticketStoreKeys(o.prefix).ticket('s-pass'));
     expect(fields).toEqual(expect.arrayContaining(['state', 'verdict']));
     expect(fields).not.toContain('providerMaterials');
+    // nor its lease (VerifyToken, STS secret) once it ended, nor the applicant (erased on arrival)
+    expect(fields).not.toContain('lease');
+    expect(fields).not.toContain('binding');
+    // its job keeps no retention options of its own (the worker applies them): every value of
+    // the job's hash fits a compact hash, a third of the memory of a full one
+    const jobKey = `{${o.prefix}:q}:tickets:t-s-pass`;
+    await waitUntil(
+      'the job completed',
+      async () => (await o.app.queue.getJobState('t-s-pass')) === 'completed',
+      { timeoutMs: 5000, everyMs: 20 },
+    );
+    expect(await o.app.redis.object('ENCODING', jobKey)).toBe('listpack');
     // one ticket since the counters were cleared: one SubmitMaterials answered (billed) and no
     // GetMaterials at all (a refused one would be counted under its code)
     const c = o.emu.cloudauth.counters();

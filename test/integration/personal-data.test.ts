@@ -75,8 +75,13 @@ describe('a ticket that passes', () => {
     const t = await o.waitFor(id, (x) => x.erasedAt !== undefined);
     expect(staged).toHaveLength(1);
     expect(t).toMatchObject({ state: 'passed', erasure: 'finished' });
-    const hash = await o.app.redis.hgetall(ticketStoreKeys(o.prefix).ticket(id));
+    const key = ticketStoreKeys(o.prefix).ticket(id);
+    const hash = await o.app.redis.hgetall(key);
     expect(hash.binding).toBeUndefined();
+    expect(hash.lease).toBeUndefined();
+    // what remains is rewritten compact, and still expires with the retention
+    expect(await o.app.redis.object('ENCODING', key)).toBe('listpack');
+    expect(await o.app.redis.ttl(key)).toBeGreaterThan(0);
     // the objects go after the binding, and the schedule's entry last
     await waitUntil(
       'the erasure done',

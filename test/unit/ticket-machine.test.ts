@@ -316,11 +316,11 @@ describe('transition', () => {
     );
   });
 
-  it('failed sets lastError and finishedAt and names the error code in the history', () => {
+  it('failed sets lastError and finishedAt, drops the lease and names the error code in the history', () => {
     const input = aTicket().inState('token_issued').withAttempts(3).withLease().build();
     const result = transition(input, { type: 'failed', error: AN_ERROR }, NOW);
     expect(result.ticket).toMatchObject({ state: 'failed', lastError: AN_ERROR, finishedAt: NOW });
-    expect(result.ticket.lease).toEqual(input.lease);
+    expect(result.ticket).not.toHaveProperty('lease');
     expect(result.history).toEqual({
       from: 'token_issued',
       to: 'failed',
@@ -342,18 +342,33 @@ describe('transition', () => {
     ['submitted', 'token_issued', 'submitted'],
     ['token_expired', 'awaiting_user', 'expired'],
     ['cancelled', 'submitted', 'cancelled'],
-  ] as const)('%s changes nothing but the state and its stamps', (type, from, to) => {
-    const input = deepFreeze(
-      aTicket().inState(from).withAttempts(2).withLease().withLastError().build(),
-    );
-    const { ticket } = transition(input, { type }, NOW);
-    expect(ticket).toEqual({
-      ...input,
-      state: to,
-      version: input.version + 1,
-      updatedAt: NOW,
-      ...(isTerminal(to) ? { finishedAt: NOW } : {}),
-    });
+  ] as const)(
+    '%s changes nothing but the state and its stamps (and ends the lease)',
+    (type, from, to) => {
+      const input = deepFreeze(
+        aTicket().inState(from).withAttempts(2).withLease().withLastError().build(),
+      );
+      const { ticket } = transition(input, { type }, NOW);
+      const { lease, ...withoutLease } = input;
+      expect(ticket).toEqual({
+        ...(isTerminal(to) ? withoutLease : { ...withoutLease, lease }),
+        state: to,
+        version: input.version + 1,
+        updatedAt: NOW,
+        ...(isTerminal(to) ? { finishedAt: NOW } : {}),
+      });
+    },
+  );
+
+  it('a finished ticket keeps no lease, whatever ended it', () => {
+    for (const c of CASES) {
+      if (c.expected === __ || !isTerminal(c.expected)) continue;
+      const input = aTicket().inState(c.state).withFlow(c.flow).withLease().build();
+      expect(
+        transition(input, c.event, NOW).ticket,
+        `${c.state} ${c.event.type}`,
+      ).not.toHaveProperty('lease');
+    }
   });
 
   it('leaves finishedAt off on non-terminal targets', () => {

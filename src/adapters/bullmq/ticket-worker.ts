@@ -6,6 +6,7 @@
  */
 import { Worker, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
+import { CONFIG_DEFAULTS } from '../../config.js';
 import type { Logger } from '../../logger.js';
 import { BACKOFF_TYPE, backoffDelay, type BackoffSettings } from './backoff.js';
 import { TICKET_QUEUE, bullPrefix, type TicketJobData } from './queues.js';
@@ -29,6 +30,12 @@ export interface TicketWorkerDeps {
    * retried the ticket while the job ran. Unset: no re-check (the reconciler's sweep still does it).
    */
   rerun?: RerunDeps | undefined;
+  /**
+   * How long finished jobs are kept, in seconds (JOB_KEEP_COMPLETED_SECONDS,
+   * JOB_KEEP_FAILED_SECONDS): the worker's setting, as jobs carry none (`ticketJobOptions`).
+   * Default the configuration's defaults.
+   */
+  keep?: { completedSeconds: number; failedSeconds: number } | undefined;
 }
 
 export interface RunningWorker {
@@ -45,6 +52,10 @@ export function startTicketWorker(deps: TicketWorkerDeps): RunningWorker {
     lockDuration: deps.lockDurationMs,
     stalledInterval: deps.stalledIntervalMs,
     maxStalledCount: 5,
+    removeOnComplete: {
+      age: deps.keep?.completedSeconds ?? CONFIG_DEFAULTS.queue.keepCompletedSeconds,
+    },
+    removeOnFail: { age: deps.keep?.failedSeconds ?? CONFIG_DEFAULTS.queue.keepFailedSeconds },
     settings: {
       backoffStrategy: (attemptsMade: number, type?: string, err?: Error) =>
         type === BACKOFF_TYPE ? backoffDelay(attemptsMade, err, deps.backoff) : 0,

@@ -9,7 +9,7 @@ import {
   type StoredMaterialSource,
   type TicketBinding,
 } from '../../domain/binding.js';
-import { TicketState, type Flow, type Ticket } from '../../domain/ticket.js';
+import { TicketState, type Flow, type Ticket, type Verdict } from '../../domain/ticket.js';
 import type { FieldCipher } from './crypto.js';
 import type {
   ListedTicket,
@@ -183,7 +183,7 @@ export function encodeTransition(
       'lease',
       next.lease === undefined ? undefined : sealJson(cipher, next.ticketId, 'lease', next.lease),
     ],
-    ['verdict', next.verdict === undefined ? undefined : JSON.stringify(next.verdict)],
+    ['verdict', next.verdict === undefined ? undefined : encodeVerdict(next.verdict)],
     ['lastError', next.lastError === undefined ? undefined : JSON.stringify(next.lastError)],
     ['finishedAt', next.finishedAt === undefined ? undefined : String(next.finishedAt)],
   ];
@@ -244,7 +244,7 @@ export function decodeSummary(
   const submitStartedAt = int('submitStartedAt');
   const callbackUrl = row.get('callbackUrl');
   if (batchId !== undefined) ticket.batchId = batchId;
-  if (verdict !== undefined) ticket.verdict = JSON.parse(verdict) as Ticket['verdict'] & object;
+  if (verdict !== undefined) ticket.verdict = decodeVerdict(verdict);
   if (lastError !== undefined) {
     ticket.lastError = JSON.parse(lastError) as Ticket['lastError'] & object;
   }
@@ -272,4 +272,35 @@ export function decodeTicket(
   if (sealed === null || sealed === undefined) return summary;
   const lease = openJson(cipher, ticketId, 'lease', sealed) as StoredTicket['lease'] & object;
   return { ...summary, lease };
+}
+
+/**
+ * The verdict as its hash field holds it: JSON with one-letter keys (`c` StatusCode, `t`, `s`, `a`
+ * the trusted, similarity and authority comparison scores, `m` the audit conclusions, `e` 1 when
+ * emulated). Short because a value over 64 bytes (Redis's `hash-max-listpack-value`) turns the
+ * whole ticket hash from a compact listpack into a hashtable, about three times the memory; with
+ * Cloudauth's own names a verdict with two scores is already 77 bytes (bench `redis-bytes`). A
+ * verdict with audit conclusions may still exceed it.
+ */
+export function encodeVerdict(v: Verdict): string {
+  const short: Record<string, unknown> = { c: v.statusCode };
+  if (v.trustedScore !== undefined) short.t = v.trustedScore;
+  if (v.similarityScore !== undefined) short.s = v.similarityScore;
+  if (v.authorityComparisonScore !== undefined) short.a = v.authorityComparisonScore;
+  if (v.auditConclusions !== undefined) short.m = v.auditConclusions;
+  if (v.emulated === true) short.e = 1;
+  return JSON.stringify(short);
+}
+
+/** A verdict from {@link encodeVerdict}'s form, or the long-named JSON earlier versions wrote. */
+export function decodeVerdict(text: string): Verdict {
+  const raw = JSON.parse(text) as Record<string, unknown>;
+  if ('statusCode' in raw) return raw as unknown as Verdict;
+  const v: Verdict = { statusCode: raw.c as Verdict['statusCode'] };
+  if (typeof raw.t === 'number') v.trustedScore = raw.t;
+  if (typeof raw.s === 'number') v.similarityScore = raw.s;
+  if (typeof raw.a === 'number') v.authorityComparisonScore = raw.a;
+  if (typeof raw.m === 'string') v.auditConclusions = raw.m;
+  if (raw.e === 1) v.emulated = true;
+  return v;
 }
