@@ -227,9 +227,11 @@ export const SETTINGS = {
     ),
     ossPrefix: setting(
       'STAGING_OSS_PREFIX',
-      z.string().regex(/^[A-Za-z0-9_./-]*$/),
+      z
+        .string()
+        .regex(/^([A-Za-z0-9_.-]+\/)+$/, 'expected a non-empty prefix ending in / (staging/)'),
       'staging/',
-      'Key prefix of staged objects in `STAGING_OSS_BUCKET`.',
+      'Key prefix of staged objects in `STAGING_OSS_BUCKET`, ending in `/`: the sweep takes every key under it for a staged object, so it is never empty.',
     ),
     ossAccessKeyId: setting(
       'STAGING_OSS_ACCESS_KEY_ID',

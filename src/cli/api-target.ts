@@ -19,7 +19,7 @@ export const API_TOKEN_ENV = 'CAO_API_TOKEN';
 
 /** The options every command that talks to the API takes. */
 export interface ApiOptions {
-  /** Base URL of the HTTP API, e.g. `http://10.0.0.5:8080`. */
+  /** Base URL of the HTTP API, e.g. `https://10.0.0.5:8080`. */
   api?: string;
   /** A file holding the bearer token (one line). */
   tokenFile?: string;
@@ -44,7 +44,7 @@ export function apiBaseUrl(given: string): string {
   try {
     url = new URL(given);
   } catch {
-    throw usageError('--api must be a URL such as http://10.0.0.5:8080');
+    throw usageError('--api must be a URL such as https://10.0.0.5:8080');
   }
   if (url.protocol !== 'http:' && url.protocol !== 'https:') {
     throw usageError('--api must be an http:// or https:// URL');
@@ -90,12 +90,15 @@ export async function resolveApiTarget(
   options: ApiOptions,
   env: Record<string, string | undefined>,
   cwd: string,
+  stderr?: { write(text: string): unknown },
 ): Promise<ApiTarget | undefined> {
   if (options.api === undefined) {
     if (options.tokenFile !== undefined) throw usageError('--token-file goes with --api');
     return undefined;
   }
   const base = apiBaseUrl(options.api);
+  const warning = plainHttpWarning(base);
+  if (warning !== undefined) stderr?.write(`${warning}\n`);
   if (options.tokenFile !== undefined) {
     const path = resolve(cwd, options.tokenFile);
     return { base, token: await tokenFromFile(path), tokenSource: `--token-file ${path}` };
@@ -120,4 +123,16 @@ export function checkApiBatchId(batchId: string): void {
       '--batch with --api must be 1–64 characters among letters, digits, ".", "_" and "-" (as the API takes it)',
     );
   }
+}
+
+/**
+ * A warning for a plain `http://` API on another machine: the token, names, ID numbers and photos
+ * would cross the network in clear. Loopback (a tunnel, the same host) is not warned about.
+ */
+export function plainHttpWarning(base: string): string | undefined {
+  const url = new URL(base);
+  if (url.protocol !== 'http:') return undefined;
+  const host = url.hostname.replace(/^\[|\]$/g, '');
+  if (host === 'localhost' || host === '::1' || /^127\./.test(host)) return undefined;
+  return `warning: --api ${url.origin} is plain http: the API token and the applicants' data cross the network unencrypted; use https:// (or a tunnel to 127.0.0.1)`;
 }

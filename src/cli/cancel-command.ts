@@ -15,7 +15,7 @@ export async function cancelCommand(
     io.stdout.write(`Ticket ${ticketId} is cancelled.\n`);
     return ExitCode.ok;
   };
-  const target = await resolveApiTarget(options, io.env, io.cwd);
+  const target = await resolveApiTarget(options, io.env, io.cwd, io.stderr);
   if (target !== undefined) {
     return withApi(target, async (client) => {
       try {

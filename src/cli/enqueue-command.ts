@@ -82,7 +82,7 @@ export async function enqueueCommand(
   const path = resolve(io.cwd, file);
   const format = formatOf(path);
   const size = await readableSize(path);
-  const target = await resolveApiTarget(options, io.env, io.cwd);
+  const target = await resolveApiTarget(options, io.env, io.cwd, io.stderr);
   if (target !== undefined) {
     const batchId = options.batch ?? defaultBatchId(path, new Date(), API_BATCH_NAME_MAX);
     checkApiBatchId(batchId);

@@ -22,7 +22,7 @@ export async function eraseCommand(
     );
     return ExitCode.ok;
   };
-  const target = await resolveApiTarget(options, io.env, io.cwd);
+  const target = await resolveApiTarget(options, io.env, io.cwd, io.stderr);
   if (target !== undefined) {
     return withApi(target, async (client) => {
       try {

@@ -43,7 +43,7 @@ Examples:
   $ ${NAME} enqueue applicants.csv --biz RPMin --dry-run
   $ ${NAME} enqueue applicants.csv --biz RPMin --batch march-intake --yes --wait
   $ ${NAME} enqueue tickets.jsonl --biz RPH5BioOnly
-  $ ${NAME} enqueue applicants.csv --biz RPMin --yes --api http://10.0.0.5:8080 --token-file api.token
+  $ ${NAME} enqueue applicants.csv --biz RPMin --yes --api https://10.0.0.5:8080 --token-file api.token
 
 ${EXIT_CODES_HELP}`;
 
@@ -132,7 +132,7 @@ export function buildProgram(io: CliIo, done: (code: ExitCode) => void): Command
         examples(
           'status t-1001',
           'status t-1001 --json',
-          'status t-1001 --api http://10.0.0.5:8080 --token-file api.token',
+          'status t-1001 --api https://10.0.0.5:8080 --token-file api.token',
         ),
     )
     .action(async (ticketId: string, options: { json?: boolean } & ApiOptions) => {
@@ -153,7 +153,7 @@ export function buildProgram(io: CliIo, done: (code: ExitCode) => void): Command
         examples(
           'report --batch march-intake --out results.csv',
           'report --batch march-intake --out results.jsonl',
-          'report --batch march-intake --out results.csv --api http://10.0.0.5:8080',
+          'report --batch march-intake --out results.csv --api https://10.0.0.5:8080',
         ),
     )
     .action(async (options: { batch: string; out: string } & ApiOptions) => {
@@ -176,7 +176,7 @@ export function buildProgram(io: CliIo, done: (code: ExitCode) => void): Command
           'retry t-1001',
           'retry --failed --batch march-intake',
           'retry --failed',
-          'retry --failed --batch march-intake --api http://10.0.0.5:8080',
+          'retry --failed --batch march-intake --api https://10.0.0.5:8080',
         ),
     )
     .action(async (ticketId: string | undefined, options: RetryOptions) => {
@@ -192,7 +192,7 @@ export function buildProgram(io: CliIo, done: (code: ExitCode) => void): Command
   )
     .addHelpText(
       'after',
-      API_HELP + examples('cancel t-1001', 'cancel t-1001 --api http://10.0.0.5:8080'),
+      API_HELP + examples('cancel t-1001', 'cancel t-1001 --api https://10.0.0.5:8080'),
     )
     .action(async (ticketId: string, options: ApiOptions) => {
       const { cancelCommand } = await import('./cancel-command.js');
@@ -209,7 +209,7 @@ export function buildProgram(io: CliIo, done: (code: ExitCode) => void): Command
   )
     .addHelpText(
       'after',
-      API_HELP + examples('erase t-1001', 'erase t-1001 --api http://10.0.0.5:8080'),
+      API_HELP + examples('erase t-1001', 'erase t-1001 --api https://10.0.0.5:8080'),
     )
     .action(async (ticketId: string, options: ApiOptions) => {
       const { eraseCommand } = await import('./erase-command.js');

@@ -134,7 +134,7 @@ export async function reportCommand(
 ): Promise<ExitCode> {
   const out = resolve(io.cwd, options.out);
   const format = reportFormatOf(out);
-  const target = await resolveApiTarget(options, io.env, io.cwd);
+  const target = await resolveApiTarget(options, io.env, io.cwd, io.stderr);
   if (target !== undefined) {
     checkApiBatchId(options.batch);
     return withApi(target, async (client) => {

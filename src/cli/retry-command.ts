@@ -46,7 +46,7 @@ export async function retryCommand(
   io: CliIo,
 ): Promise<ExitCode> {
   checkRetryArguments(ticketId, options);
-  const target = await resolveApiTarget(options, io.env, io.cwd);
+  const target = await resolveApiTarget(options, io.env, io.cwd, io.stderr);
   if (target !== undefined) {
     if (options.batch !== undefined) checkApiBatchId(options.batch);
     return withApi(target, (client) => runRetry(ticketId, options.batch, apiBackend(client), io));

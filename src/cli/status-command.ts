@@ -205,7 +205,7 @@ export async function statusCommand(
     return ExitCode.ok;
   };
   const unknown = () => new CliError(ExitCode.unknown, `no ticket ${JSON.stringify(ticketId)}`);
-  const target = await resolveApiTarget(options, io.env, io.cwd);
+  const target = await resolveApiTarget(options, io.env, io.cwd, io.stderr);
   if (target !== undefined) {
     return withApi(target, async (client) => {
       const view = await client.ticket(ticketId);

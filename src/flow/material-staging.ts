@@ -17,8 +17,44 @@ import { readMaterialFile } from '../adapters/oss/material-loader.js';
 import type { MaterialStagingStore } from '../adapters/staging/staging-store.js';
 import type { TicketInput } from './ticket-intake.js';
 
-/** Tickets staged at once by {@link stageAll}: bounds the bytes a file-fed batch holds at a time. */
+/** Tickets one call of {@link stageAll} stages at once. */
 export const STAGING_CONCURRENCY = 4;
+/**
+ * Tickets a process stages at once over all its calls ({@link StagingGate}): bounds the copies of
+ * photos (decoded from base64, sealed) that concurrent batch requests hold beside their bodies.
+ */
+export const PROCESS_STAGING_CONCURRENCY = 8;
+
+/**
+ * A counting semaphore, our own: a dozen lines, where a library (p-limit and the like) would be a
+ * dependency for one `acquire`/`release` pair; waiters are served in arrival order.
+ */
+export class StagingGate {
+  readonly #max: number;
+  #running = 0;
+  readonly #waiting: (() => void)[] = [];
+
+  constructor(max = PROCESS_STAGING_CONCURRENCY) {
+    this.#max = max;
+  }
+
+  /** Runs `f` once fewer than `max` runs are in flight. */
+  async run<T>(f: () => Promise<T>): Promise<T> {
+    if (this.#running >= this.#max) {
+      await new Promise<void>((resolve) => this.#waiting.push(resolve));
+    } else {
+      this.#running++;
+    }
+    try {
+      return await f();
+    } finally {
+      const next = this.#waiting.shift();
+      // the slot passes to the next waiter as it is, or is given back
+      if (next !== undefined) next();
+      else this.#running--;
+    }
+  }
+}
 
 /** Whether `source` is bytes the staging store must keep (as opposed to a reference). */
 export function needsStaging(source: StoredMaterialSource): boolean {
@@ -68,13 +104,15 @@ async function stageSource(
 }
 
 /**
- * Every input staged, {@link STAGING_CONCURRENCY} tickets at a time, in order. The first failure
+ * Every input staged, {@link STAGING_CONCURRENCY} tickets at a time and within the process's
+ * `gate`, in order. The first failure
  * is thrown once the tickets in flight have settled (no write is left running behind the caller).
  */
 export async function stageAll(
   staging: MaterialStagingStore,
   inputs: readonly TicketInput[],
   limits: ImageLimits,
+  gate: StagingGate = new StagingGate(),
 ): Promise<TicketInput[]> {
   const out: TicketInput[] = new Array<TicketInput>(inputs.length);
   let next = 0;
@@ -85,7 +123,7 @@ export async function stageAll(
       const input = inputs[i] as TicketInput;
       const staged = Object.values(input.binding.materials).some(needsStaging);
       try {
-        out[i] = staged ? await stageInput(staging, input, limits) : input;
+        out[i] = staged ? await gate.run(() => stageInput(staging, input, limits)) : input;
       } catch (err) {
         failure ??= { err };
       }

@@ -39,6 +39,8 @@ const ERASED_ON_ARRIVAL: ReadonlySet<TicketState> = new Set(['passed', 'not_pass
 
 /** Due erasures taken per read of the schedule. */
 const DUE_PAGE = 200;
+/** When an erasure that failed is tried again, in ms. */
+const RETRY_FAILED_ERASURE_MS = 15 * 60_000;
 
 export interface PersonalDataEraserDeps {
   store: TicketStore;
@@ -174,39 +176,79 @@ export class PersonalDataEraser {
       if (due.length === 0) return;
       for (const ticketId of due) {
         seen.add(ticketId);
-        const t = await store.get(ticketId);
-        if (t === undefined) {
-          await this.erase(ticketId, 'retention');
-          continue;
+        // one ticket that cannot be erased now (a binding that no longer decrypts, a medium that
+        // refuses) must not hold up the others: it is tried again later
+        try {
+          await this.#eraseIfDue(ticketId, now, report);
+        } catch (err) {
+          this.#failed(ticketId, err, 'could not erase a ticket due for erasure; trying later');
+          await store.scheduleErasure(ticketId, now + RETRY_FAILED_ERASURE_MS);
         }
-        // due only from when it got to its state (a hint written before a transition that lost)
-        const at = t.erasedAt === undefined ? this.dueAt(t.state, t.updatedAt) : undefined;
-        if (at === undefined || at > now) {
-          if (at === undefined) await store.unscheduleErasure(ticketId);
-          else await store.scheduleErasure(ticketId, at);
-          report.rescheduled++;
-          continue;
-        }
-        const reason = ERASED_ON_ARRIVAL.has(t.state) ? 'finished' : 'retention';
-        if ((await this.erase(ticketId, reason, t.version)) !== undefined) report.erased++;
       }
     }
+  }
+
+  async #eraseIfDue(ticketId: string, now: number, report: SweepReport): Promise<void> {
+    const { store } = this.#deps;
+    const t = await store.get(ticketId);
+    if (t === undefined) {
+      // expired or taken back: its staged objects, if any, are the orphan sweep's (with its grace)
+      await store.unscheduleErasure(ticketId);
+      report.rescheduled++;
+      return;
+    }
+    // due only from when it got to its state (a hint written before a transition that lost)
+    const at = t.erasedAt === undefined ? this.dueAt(t.state, t.updatedAt) : undefined;
+    if (at === undefined || at > now) {
+      if (at === undefined) await store.unscheduleErasure(ticketId);
+      else await store.scheduleErasure(ticketId, at);
+      report.rescheduled++;
+      return;
+    }
+    const reason = ERASED_ON_ARRIVAL.has(t.state) ? 'finished' : 'retention';
+    if ((await this.erase(ticketId, reason, t.version)) !== undefined) report.erased++;
   }
 
   async #removeOrphans(report: SweepReport): Promise<void> {
     const { store, staging, logger } = this.#deps;
     const before = this.#clock() - this.#deps.orphanGraceMs;
+    await store.forgetStagingBefore(before);
     for await (const info of staging.tickets()) {
-      const t = await store.get(info.ticketId);
-      // a young object may belong to an intake still under way, whose ticket comes next
-      if (t === undefined ? info.newestAt > before : t.erasedAt === undefined) continue;
-      const objects = await staging.deleteTicket(info.ticketId);
-      logger.info(
-        { ticketId: info.ticketId, objects, ticket: t === undefined ? 'none' : 'erased' },
-        'removed staged objects no ticket needs',
-      );
-      report.orphans++;
+      try {
+        if (!(await this.#isOrphan(info.ticketId, info.newestAt, before))) continue;
+        const objects = await staging.deleteTicket(info.ticketId);
+        logger.info({ ticketId: info.ticketId, objects }, 'removed staged objects no ticket needs');
+        report.orphans++;
+      } catch (err) {
+        this.#failed(
+          info.ticketId,
+          err,
+          'could not look at or remove staged objects; trying later',
+        );
+      }
     }
+  }
+
+  /**
+   * Whether a ticket's staged objects are no ticket's: it was erased, or it does not exist and
+   * neither its objects nor an intake that staged for it are younger than the grace (an intake
+   * under way, whose ticket comes next, may have found its objects staged already, long ago).
+   */
+  async #isOrphan(ticketId: string, newestAt: number, before: number): Promise<boolean> {
+    const { store } = this.#deps;
+    const t = await store.get(ticketId);
+    if (t !== undefined) return t.erasedAt !== undefined;
+    if (newestAt > before) return false;
+    const staged = await store.stagingSince(ticketId);
+    return staged === undefined || staged <= before;
+  }
+
+  #failed(ticketId: string, err: unknown, message: string): void {
+    const e = err as { code?: unknown; name?: unknown };
+    this.#deps.logger.warn(
+      { ticketId, err: { name: e?.name, code: typeof e?.code === 'string' ? e.code : undefined } },
+      message,
+    );
   }
 
   /**

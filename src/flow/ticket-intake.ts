@@ -33,7 +33,7 @@ import type {
 } from '../adapters/redis/ticket-store.js';
 import type { ImageLimits } from '../adapters/oss/image-header.js';
 import type { MaterialStagingStore } from '../adapters/staging/staging-store.js';
-import { stageAll } from './material-staging.js';
+import { StagingGate, needsStaging, stageAll } from './material-staging.js';
 import {
   jobIdOf,
   ticketJobOptions,
@@ -95,6 +95,9 @@ export function unknownBizMessage(biz: Readonly<Record<string, Scheme>>): string
 }
 
 export class TicketIntake {
+  /** Every call of this intake stages within it. */
+  readonly #stagingGate = new StagingGate();
+
   constructor(private readonly deps: TicketIntakeDeps) {}
 
   /** Accepts one ticket. */
@@ -111,7 +114,21 @@ export class TicketIntake {
   async enqueueMany(inputs: readonly TicketInput[]): Promise<EnqueueResult[]> {
     // everything checked before anything is staged
     for (const input of inputs) this.check(input);
-    const staged = await stageAll(this.deps.staging, inputs, this.deps.imageLimits);
+    const staging = inputs
+      .filter((i) => Object.values(i.binding.materials).some(needsStaging))
+      .map((i) => i.ticketId);
+    // before any object: the orphan sweep then leaves this call's objects alone, even old ones
+    try {
+      await this.deps.store.noteStaging(staging, Date.now());
+    } catch (err) {
+      throw storeFullOf(err) ?? err;
+    }
+    const staged = await stageAll(
+      this.deps.staging,
+      inputs,
+      this.deps.imageLimits,
+      this.#stagingGate,
+    );
     const tickets = staged.map((input) => this.newTicket(input));
     const created = await this.deps.store.createMany(tickets);
     const results = created.map(({ created, ticket, payloadHash }, i) => ({

@@ -70,7 +70,12 @@ function eraserAhead(t: TestOrchestrator, aheadMs: number): PersonalDataEraser {
 describe('a ticket that passes', () => {
   it('keeps its masked applicant, verdict and history, and neither its binding nor its photo', async () => {
     const id = `pd-pass-${randomUUID().slice(0, 8)}`;
-    await o.app.intake.enqueue({ ticketId: id, biz: 'RPMin', binding: aBinding(face) });
+    await o.app.intake.enqueue({
+      ticketId: id,
+      biz: 'RPMin',
+      binding: aBinding(face),
+      userData: { orderId: 'order-1' },
+    });
     const staged = stagedFilesOf(o.stagingDir, id);
     const t = await o.waitFor(id, (x) => x.erasedAt !== undefined);
     expect(staged).toHaveLength(1);
@@ -78,6 +83,7 @@ describe('a ticket that passes', () => {
     const key = ticketStoreKeys(o.prefix).ticket(id);
     const hash = await o.app.redis.hgetall(key);
     expect(hash.binding).toBeUndefined();
+    expect(hash.userData).toBeUndefined();
     expect(hash.lease).toBeUndefined();
     // what remains is rewritten compact, and still expires with the retention
     expect(await o.app.redis.object('ENCODING', key)).toBe('listpack');
@@ -200,6 +206,49 @@ describe('the orphan sweep', () => {
     expect(stagedFilesOf(o.stagingDir, orphan)).toEqual([]);
   });
 
+  it('leaves alone old objects of a TicketId that an intake is staging for now', async () => {
+    const id = `pd-again-${randomUUID().slice(0, 8)}`;
+    await o.app.staging.put(id, face);
+    const ahead = o.app.config.staging.orphanGraceSeconds * 1000 + 60_000;
+    // seen from the sweep's clock, the objects are old but the intake that found them is not
+    await o.app.store.noteStaging([id], Date.now() + ahead - 1000);
+    await eraserAhead(o, ahead).sweep();
+    expect(stagedFilesOf(o.stagingDir, id)).toHaveLength(1);
+    // once the note is older than the grace too, they go
+    await eraserAhead(o, 2 * ahead).sweep();
+    expect(stagedFilesOf(o.stagingDir, id)).toEqual([]);
+    expect(await o.app.store.stagingSince(id)).toBeUndefined();
+  });
+
+  it('erases the others when one due ticket cannot be read, and that one as well as it can', async () => {
+    const [bad, good] = [
+      `pd-bad-${randomUUID().slice(0, 8)}`,
+      `pd-good-${randomUUID().slice(0, 8)}`,
+    ];
+    for (const id of [bad, good]) {
+      await o.app.intake.enqueue({
+        ticketId: id,
+        biz: 'RPMin',
+        binding: {
+          ...aBinding(face),
+          materials: { FacePic: { kind: 'bytes', base64: 'JVBERi0=' } },
+        },
+      });
+      expect((await o.waitFor(id)).state).toBe('failed');
+    }
+    // as if written under another ENCRYPTION_KEY: the binding no longer decrypts
+    const keys = ticketStoreKeys(o.prefix);
+    await o.app.redis.hset(keys.ticket(bad), 'binding', 'not-a-sealed-value');
+    await o.app.redis.zadd(keys.eraseDue, 0, bad);
+    const report = await eraserAhead(o, 8 * DAY).sweep();
+    expect(report.erased).toBeGreaterThanOrEqual(2);
+    expect(await o.app.store.get(good)).toMatchObject({ erasure: 'retention' });
+    const erased = await o.app.store.get(bad);
+    expect(erased).toMatchObject({ erasure: 'retention', maskedApplicant: { masked: true } });
+    expect(erased?.maskedApplicant).not.toHaveProperty('name');
+    expect(await o.app.redis.hexists(keys.ticket(bad), 'binding')).toBe(0);
+  });
+
   it('removes what a crash left of an erased ticket, and of an unfinished write', async () => {
     const id = `pd-left-${randomUUID().slice(0, 8)}`;
     await o.app.intake.enqueue({ ticketId: id, biz: 'RPMin', binding: aBinding(face) });
@@ -217,6 +266,29 @@ describe('the orphan sweep', () => {
     expect(stagedFilesOf(o.stagingDir, id)).toHaveLength(2);
     await eraserAhead(o, 0).sweep();
     expect(stagedFilesOf(o.stagingDir, id)).toEqual([]);
+  });
+});
+
+describe('the periodic sweep', () => {
+  it('runs in one process at a time: a round that finds the lock taken does nothing', async () => {
+    const orphan = `pd-lock-${randomUUID().slice(0, 8)}`;
+    await o.app.staging.put(orphan, face);
+    const graceMs = o.app.config.staging.orphanGraceSeconds * 1000;
+    const lock = `${o.prefix}:erase:lock`;
+    await o.app.redis.del(lock);
+    // the first process takes the round (its clock sees a young object: kept)
+    const stopFirst = eraserAhead(o, 0).start(o.app.redis, o.prefix, 60_000);
+    await stopFirst();
+    expect(Number(await o.app.redis.pttl(lock))).toBeGreaterThan(0);
+    // another, whose clock would remove the object, finds the lock taken
+    const stopSecond = eraserAhead(o, graceMs + 60_000).start(o.app.redis, o.prefix, 60_000);
+    await stopSecond();
+    expect(stagedFilesOf(o.stagingDir, orphan)).toHaveLength(1);
+    // once the lock is gone, the same process sweeps
+    await o.app.redis.del(lock);
+    const stopThird = eraserAhead(o, graceMs + 60_000).start(o.app.redis, o.prefix, 60_000);
+    await stopThird();
+    expect(stagedFilesOf(o.stagingDir, orphan)).toEqual([]);
   });
 });
 

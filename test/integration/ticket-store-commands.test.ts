@@ -113,7 +113,7 @@ afterAll(async () => {
 });
 
 describe('Redis commands per store operation', () => {
-  it('costs a server ticket 23 commands from creation to its verdict (31 before issue 14)', async () => {
+  it('costs a server ticket 24 commands from creation to its verdict (31 before issue 14)', async () => {
     const steps = await serverTicketSteps('T-count');
     expect(steps).toEqual({
       // no DEL of the history: one EXISTS over both keys tells there is none
@@ -122,13 +122,14 @@ describe('Redis commands per store operation', () => {
       // no HDEL of verdict, lastError and finishedAt (absent), no PERSIST (queued has no TTL)
       issue: { eval: 1, hmget: 1, hset: 1, rpush: 1, zrem: 1, zadd: 1 },
       markSubmitStarted: { eval: 1, hget: 1, hset: 1 },
-      // no HDEL of lastError nor of the retired providerMaterials (absent)
-      verdict: { eval: 1, hmget: 1, hset: 1, rpush: 1, expire: 2, zrem: 1, zadd: 1 },
+      // the lease is dropped (a finished ticket keeps no VerifyToken nor STS secret); no HDEL of
+      // lastError nor of the retired providerMaterials (absent)
+      verdict: { eval: 1, hmget: 1, hset: 1, hdel: 1, rpush: 1, expire: 2, zrem: 1, zadd: 1 },
     });
     const total = Object.values(steps)
       .flatMap((s) => Object.values(s))
       .reduce((a, b) => a + b, 0);
-    expect(total).toBe(23);
+    expect(total).toBe(24);
   });
 
   it('deletes only present fields and removes a TTL only when a ticket leaves a finished state', async () => {

@@ -15,6 +15,7 @@ import {
   API_TOKEN_ENV,
   apiBaseUrl,
   parseToken,
+  plainHttpWarning,
   resolveApiTarget,
 } from '../../src/cli/api-target.js';
 import { defaultBatchId } from '../../src/cli/enqueue-command.js';
@@ -333,5 +334,43 @@ describe('row checks without the API configuration (--api)', () => {
       ok: false,
       problems: [{ field: 'Biz', message: 'is missing: give --biz or a Biz' }],
     });
+  });
+});
+
+describe('plain http to another machine', () => {
+  it('is warned about, naming no token; loopback and https are not', () => {
+    const warning = plainHttpWarning('http://10.0.0.5:8080');
+    expect(warning).toContain('plain http');
+    expect(warning).toContain('http://10.0.0.5:8080');
+    for (const quiet of [
+      'http://127.0.0.1:8080',
+      'http://localhost:8080',
+      'http://[::1]:8080',
+      'https://kyc.internal',
+    ]) {
+      expect(plainHttpWarning(quiet), quiet).toBeUndefined();
+    }
+  });
+
+  it('is written to stderr when a command resolves its target', async () => {
+    const written: string[] = [];
+    const stderr = { write: (text: string) => written.push(text) };
+    const token = 'a-token-0123456789abcdef';
+    const target = await resolveApiTarget(
+      { api: 'http://10.0.0.5:8080' },
+      { [API_TOKEN_ENV]: token },
+      '/',
+      stderr,
+    );
+    expect(target?.base).toBe('http://10.0.0.5:8080');
+    expect(written.join('')).toMatch(/^warning: --api http:\/\/10\.0\.0\.5:8080 is plain http/);
+    expect(written.join('')).not.toContain(token);
+    await resolveApiTarget(
+      { api: 'https://10.0.0.5:8080' },
+      { [API_TOKEN_ENV]: token },
+      '/',
+      stderr,
+    );
+    expect(written).toHaveLength(1);
   });
 });

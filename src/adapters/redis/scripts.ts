@@ -176,8 +176,9 @@ const ERASE_APPLICANT = `#!lua flags=allow-oom
 -- KEYS[1] ticket hash
 -- ARGV[1] expected version, or '' for any; ARGV[2] when (ms); ARGV[3] why (finished, retention,
 -- request); ARGV[4] the applicant masked (JSON), kept in its place, or ''
--- Erases the ticket's personal data: the binding (name, ID number, material references) and a
--- GetMaterials answer an earlier version kept; records when and why (the first erasure's) and
+-- Erases the ticket's personal data: the binding (name, ID number, material references), the
+-- UserData (the business's, sent with GetVerifyToken and of no use after) and a GetMaterials
+-- answer an earlier version kept; records when and why (the first erasure's) and
 -- bumps the version, so that a transition computed before it (an operator's retry) is refused and
 -- reads the erased ticket. Allowed over maxmemory: it frees more than it writes.
 -- Returns {'missing'}; {'conflict', storedVersion}; or {'erased', state, version, erasedAt,
@@ -186,7 +187,7 @@ local read = redis.call('HMGET', KEYS[1], 'version', 'state', 'erasedAt')
 local version = read[1]
 if not version then return {'missing'} end
 if ARGV[1] ~= '' and tonumber(version) ~= tonumber(ARGV[1]) then return {'conflict', version} end
-redis.call('HDEL', KEYS[1], 'binding', 'providerMaterials')
+redis.call('HDEL', KEYS[1], 'binding', 'userData', 'providerMaterials')
 local next = tonumber(version) + 1
 local reply
 if read[3] then

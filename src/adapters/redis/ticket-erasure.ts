@@ -42,7 +42,7 @@ export async function eraseApplicant(
     expectedVersion ?? '',
     at,
     reason,
-    sealed === null || sealed === undefined ? '' : maskedOf(ctx, ticketId, sealed),
+    sealed === null || sealed === undefined ? '' : maskedOrNone(ctx, ticketId, sealed),
   );
   if (reply[0] === 'missing') return { result: 'missing' };
   if (reply[0] === 'conflict') return { result: 'conflict' };
@@ -78,6 +78,18 @@ export async function dueErasures(
   return ctx.redis.zrangebyscore(ctx.keys.eraseDue, '-inf', now, 'LIMIT', 0, limit);
 }
 
+/**
+ * {@link maskedOf}, or an applicant with nothing to show when the binding no longer decrypts (the
+ * key was changed): the erasure must not depend on reading what it erases.
+ */
+function maskedOrNone(ctx: StoreContext, ticketId: string, sealed: string): string {
+  try {
+    return maskedOf(ctx, ticketId, sealed);
+  } catch {
+    return JSON.stringify({ masked: true } satisfies MaskedApplicant);
+  }
+}
+
 /** The binding's name and ID number masked, as JSON ({@link MaskedApplicant}). */
 function maskedOf(ctx: StoreContext, ticketId: string, sealed: string): string {
   const binding = decodeBinding(ctx.cipher, ticketId, sealed);
@@ -85,4 +97,33 @@ function maskedOf(ctx: StoreContext, ticketId: string, sealed: string): string {
   if (binding.name !== undefined) masked.name = maskName(binding.name);
   if (binding.idNumber !== undefined) masked.idNumber = maskIdNumber(binding.idNumber);
   return JSON.stringify(masked);
+}
+
+/**
+ * `TicketStore.noteStaging`: intake is about to stage for these tickets (`<p>:staging:intake`, a
+ * sorted set of ticket ids by the time, one command per call). The orphan sweep leaves alone the
+ * objects of a TicketId staged for within its grace, even when the objects themselves are old (a
+ * repeat finds its objects there and writes nothing).
+ */
+export async function noteStaging(
+  ctx: StoreContext,
+  ticketIds: readonly string[],
+  at: number,
+): Promise<void> {
+  if (ticketIds.length === 0) return;
+  await ctx.redis.zadd(ctx.keys.stagingIntake, ...ticketIds.flatMap((id) => [at, id]));
+}
+
+/** `TicketStore.stagingSince`: when intake last staged for the ticket, if it is noted. */
+export async function stagingSince(
+  ctx: StoreContext,
+  ticketId: string,
+): Promise<number | undefined> {
+  const score = await ctx.redis.zscore(ctx.keys.stagingIntake, ticketId);
+  return score === null ? undefined : Number(score);
+}
+
+/** `TicketStore.forgetStagingBefore`: drops the notes older than `before` (ms). */
+export async function forgetStagingBefore(ctx: StoreContext, before: number): Promise<void> {
+  await ctx.redis.zremrangebyscore(ctx.keys.stagingIntake, '-inf', `(${before}`);
 }

@@ -17,6 +17,8 @@ export function ticketStoreKeys(prefix: string) {
     batches: `${prefix}:idx:batches`,
     /** Sorted set of ticket ids by when their personal data is due for erasure (ms). */
     eraseDue: `${prefix}:erase:due`,
+    /** Sorted set of ticket ids by when intake last staged materials for them (ms). */
+    stagingIntake: `${prefix}:staging:intake`,
   };
 }
 

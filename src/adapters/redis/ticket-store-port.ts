@@ -198,6 +198,12 @@ export interface TicketStore {
   unscheduleErasure(ticketId: string): Promise<void>;
   /** Up to `limit` ticket ids whose erasure is due at `now`, the earliest first. */
   dueErasures(now: number, limit: number): Promise<string[]>;
+  /** Notes that intake is staging materials for these tickets now (`at`, ms). */
+  noteStaging(ticketIds: readonly string[], at: number): Promise<void>;
+  /** When intake last noted staging for the ticket, ms; undefined when not noted. */
+  stagingSince(ticketId: string): Promise<number | undefined>;
+  /** Forgets the staging notes older than `before` (ms). */
+  forgetStagingBefore(before: number): Promise<void>;
   /** The ticket's history, oldest first; empty when absent. */
   history(ticketId: string): Promise<HistoryEntry[]>;
   /**

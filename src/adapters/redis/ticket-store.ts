@@ -56,7 +56,10 @@ import { createTickets, discardCreatedTickets } from './ticket-creation.js';
 import {
   dueErasures,
   eraseApplicant,
+  forgetStagingBefore,
+  noteStaging,
   scheduleErasure,
+  stagingSince,
   unscheduleErasure,
   type EraseOutcome,
 } from './ticket-erasure.js';
@@ -236,6 +239,18 @@ export class RedisTicketStore implements TicketStore {
 
   dueErasures(now: number, limit: number): Promise<string[]> {
     return unavailableWhenDown(() => dueErasures(this.#ctx, now, limit));
+  }
+
+  noteStaging(ticketIds: readonly string[], at: number): Promise<void> {
+    return unavailableWhenDown(() => noteStaging(this.#ctx, ticketIds, at));
+  }
+
+  stagingSince(ticketId: string): Promise<number | undefined> {
+    return unavailableWhenDown(() => stagingSince(this.#ctx, ticketId));
+  }
+
+  forgetStagingBefore(before: number): Promise<void> {
+    return unavailableWhenDown(() => forgetStagingBefore(this.#ctx, before));
   }
 
   history(ticketId: string): Promise<HistoryEntry[]> {

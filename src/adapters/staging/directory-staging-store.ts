@@ -123,8 +123,13 @@ export class DirectoryStagingStore implements MaterialStagingStore {
         constants.O_RDONLY | O_NOFOLLOW | O_NONBLOCK,
       );
       try {
-        if (!(await file.stat()).isFile()) {
+        const stat = await file.stat();
+        if (!stat.isFile()) {
           throw new StagedObjectUnreadableError(ref.digest, 'not a regular file');
+        }
+        // its size is known from the reference: nothing larger is read into memory
+        if (stat.size !== ref.bytes + STAGED_OVERHEAD_BYTES) {
+          throw new StagedObjectUnreadableError(ref.digest, 'its size differs from the reference');
         }
         envelope = await file.readFile();
       } finally {
