@@ -156,6 +156,8 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
     }
     const uploader = new OssMaterialUploader({
       timeoutMs: config.oss.timeoutMs,
+      signatureVersion: config.oss.signatureVersion,
+      region: config.oss.region,
       logger,
       telemetry,
     });

@@ -308,13 +308,29 @@ export const SETTINGS = {
       'Registered Biz scenarios and the scheme each is bound to, as `Biz=Scheme` pairs (the console creates these in production; the emulator registers the same list).',
     ),
   },
-  /** Material uploads to OSS. */
+  /** Material uploads to OSS, and the OSS staging store's requests. */
   oss: {
     timeoutMs: setting(
       'OSS_TIMEOUT_MS',
       int(100, 600_000),
       '30000',
       'Per-request timeout of a material upload to OSS, in milliseconds. A timeout is retried.',
+    ),
+    /** `v4` (OSS4-HMAC-SHA256) or `v1` (`OSS <id>:<signature>`), for every OSS request. */
+    signatureVersion: setting(
+      'OSS_SIGNATURE_VERSION',
+      z.enum(['v4', 'v1']),
+      'v4',
+      'OSS request signature of material uploads and of the OSS staging store: `v4` (OSS4-HMAC-SHA256; OSS is retiring V1, and buckets created since 2025-09-01 accept only V4) or `v1` for an old bucket that needs it.',
+    ),
+    /** ali-oss `region`, `oss-<region id>`: the fallback when an endpoint names no region. */
+    region: setting(
+      'OSS_REGION',
+      z
+        .string()
+        .regex(/^oss-[a-z]{2,}(-[a-z0-9]+)+$/, 'expected oss-<region id>, e.g. oss-cn-hangzhou'),
+      'oss-cn-hangzhou',
+      "OSS region in ali-oss's `oss-<region id>` form, for an endpoint that names none (an IP or a private host, such as the emulator's): V4 signs its region id (`cn-hangzhou`), and to an IP ali-oss sends the Host `<bucket>.oss-<region id>.aliyuncs.com`. An endpoint `oss-<region id>[-internal].aliyuncs.com` (the `StsToken.EndPoint` of a lease, `STAGING_OSS_ENDPOINT`) gives its own region instead.",
     ),
   },
   /** Limits on image materials, read from their headers before anything decodes them. */

@@ -38,10 +38,21 @@ export function stsLeaseOf(token: Pick<GetVerifyTokenResult, 'stsToken'>): StsLe
   };
 }
 
+/** How ali-oss signs OSS requests: `v4` (OSS4-HMAC-SHA256) or `v1` (`OSS <id>:<signature>`). */
+export type OssSignatureVersion = 'v4' | 'v1';
+
+/** The default region, ali-oss's own, in its `oss-<region id>` form. */
+export const DEFAULT_OSS_REGION = 'oss-cn-hangzhou';
+
 export interface OssMaterialUploaderDeps {
   /** Per-request timeout, in ms. */
   timeoutMs: number;
-  /** ali-oss region, used for the Host header when the endpoint is an IP. Default oss-cn-hangzhou. */
+  /** Signature of the uploads (`OSS_SIGNATURE_VERSION`). Default `v4`. */
+  signatureVersion?: OssSignatureVersion;
+  /**
+   * ali-oss region (`oss-<region id>`, `OSS_REGION`) for a lease whose endpoint names none (see
+   * {@link ossClientRegion}). Default oss-cn-hangzhou.
+   */
   region?: string;
   logger?: Logger;
   /** Counts and times every upload as action `PutObject`. */
@@ -56,6 +67,35 @@ export interface OssMaterialUploaderDeps {
 export function pathStyle(endPoint: string): boolean {
   const host = new URL(/^https?:\/\//i.test(endPoint) ? endPoint : `https://${endPoint}`).hostname;
   return isIP(host.replace(/^\[|\]$/g, '')) === 0 && !/\.aliyuncs\.com$/i.test(host);
+}
+
+/**
+ * The ali-oss `region` for an endpoint: the `oss-<region id>` an OSS endpoint name carries
+ * (`oss-cn-shanghai.aliyuncs.com`, `…-internal.aliyuncs.com`, with or without a bucket label),
+ * else `fallback` (also for the acceleration endpoints, which name no region). V4 signs the
+ * region (ali-oss strips `oss-` for the scope) and OSS refuses a scope that is not its endpoint's
+ * region, so a lease's EndPoint wins over the configured region; for an IP endpoint (the
+ * emulator) ali-oss also derives the Host header from it.
+ */
+export function ossClientRegion(endPoint: string, fallback: string = DEFAULT_OSS_REGION): string {
+  const host = new URL(/^https?:\/\//i.test(endPoint) ? endPoint : `https://${endPoint}`).hostname;
+  const m =
+    /^(?:[^.]+\.)?(oss-(?!accelerate)[a-z]{2,}(?:-[a-z0-9]+)+?)(?:-internal)?\.aliyuncs\.com$/i.exec(
+      host,
+    );
+  return m?.[1]?.toLowerCase() ?? fallback;
+}
+
+/** The ali-oss options that choose the signature and its region, for a client of `endPoint`. */
+export function ossSigningOptions(
+  endPoint: string,
+  signatureVersion: OssSignatureVersion = 'v4',
+  fallbackRegion: string = DEFAULT_OSS_REGION,
+): { region: string; authorizationV4: boolean } {
+  return {
+    region: ossClientRegion(endPoint, fallbackRegion),
+    authorizationV4: signatureVersion === 'v4',
+  };
 }
 
 const EXTENSIONS: Record<ImageType, string> = { jpeg: 'jpg', png: 'png', bmp: 'bmp' };
@@ -110,7 +150,7 @@ export class OssMaterialUploader implements MaterialUploader {
       secure,
       sldEnable: pathStyle(lease.endPoint),
       bucket: lease.bucketName,
-      region: this.deps.region ?? 'oss-cn-hangzhou',
+      ...ossSigningOptions(lease.endPoint, this.deps.signatureVersion, this.deps.region),
       timeout: this.deps.timeoutMs,
       // A lease is short-lived and never refreshed in place (a new GetVerifyToken replaces it);
       // the callback only keeps ali-oss from warning that there is none.

@@ -23,7 +23,7 @@
  */
 import { createHash } from 'node:crypto';
 import OSS from 'ali-oss';
-import { pathStyle } from '../oss/uploader.js';
+import { ossSigningOptions, pathStyle, type OssSignatureVersion } from '../oss/uploader.js';
 import { ossToOrchestratorError } from '../oss/oss-errors.js';
 import { stagedTicketName, ticketIdOfStagedName } from './staged-ticket-name.js';
 import { STAGED_OVERHEAD_BYTES, StagingCipher } from './staging-cipher.js';
@@ -50,7 +50,13 @@ export interface OssStagingStoreOptions {
   accessKeySecret: string;
   /** Key prefix of every object, e.g. `staging/`; a `/` is added when missing. Default: none. */
   prefix?: string;
-  /** ali-oss region, used for the Host header when the endpoint is an IP. Default oss-cn-hangzhou. */
+  /** Signature of every request (`OSS_SIGNATURE_VERSION`). Default `v4`. */
+  signatureVersion?: OssSignatureVersion;
+  /**
+   * ali-oss region (`oss-<region id>`, `OSS_REGION`) when `endpoint` names none (an IP or a
+   * private host); an `oss-<region id>[-internal].aliyuncs.com` endpoint gives its own. Default
+   * oss-cn-hangzhou.
+   */
   region?: string;
   /** Per-request timeout, in ms. Default 10 000. */
   timeoutMs?: number;
@@ -84,7 +90,7 @@ export class OssStagingStore implements MaterialStagingStore {
       secure: !/^http:\/\//i.test(options.endpoint),
       sldEnable: pathStyle(options.endpoint),
       bucket: options.bucket,
-      region: options.region ?? 'oss-cn-hangzhou',
+      ...ossSigningOptions(options.endpoint, options.signatureVersion, options.region),
       timeout: options.timeoutMs ?? DEFAULT_TIMEOUT_MS,
     };
     this.#client = new OSS(clientOptions);

@@ -26,6 +26,8 @@ export function stagingStoreOf(config: Config, key: Uint8Array): MaterialStaging
     accessKeyId: s.ossAccessKeyId,
     accessKeySecret: s.ossAccessKeySecret,
     timeoutMs: config.oss.timeoutMs,
+    signatureVersion: config.oss.signatureVersion,
+    region: config.oss.region,
     key,
   });
 }

@@ -1,8 +1,8 @@
 /**
  * The OSS emulator: a local stand-in for `<bucket>.oss-<region>.aliyuncs.com` serving PutObject,
- * GetObject, HeadObject, DeleteObject, DeleteMultipleObjects and ListObjectsV2 with signature V1,
- * STS security tokens and the OSS error XML, for the real ali-oss client pointed at
- * `endpoint: emulator.url`.
+ * GetObject, HeadObject, DeleteObject, DeleteMultipleObjects and ListObjectsV2 with signature V1
+ * and V4 (`OSS4-HMAC-SHA256`, `oss-signature-v4.ts`), STS security tokens and the OSS error XML,
+ * for the real ali-oss client pointed at `endpoint: emulator.url`.
  *
  * Per request: bucket and key from the Host or the path → bucket exists → key valid (or empty, for
  * a GET of the bucket: ListObjectsV2, or a `POST /?delete`: DeleteMultipleObjects) → signature and

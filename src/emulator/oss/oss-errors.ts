@@ -54,12 +54,82 @@ export const ossErrors = {
     new OssError('AccessDenied', 403, "Access denied by authorizer's policy.", undefined, {
       OSSAccessKeyId: accessKeyId,
     }),
-  /** Emulator choice: only the header form `OSS <id>:<signature>` (signature V1) is emulated. */
+  /**
+   * Emulator choice: only the header forms `OSS <id>:<signature>` (signature V1) and
+   * `OSS4-HMAC-SHA256 Credential=…,Signature=…` (V4) are emulated; an `OSS4-HMAC-SHA256` header
+   * with fields missing, repeated or unknown gets this answer too.
+   */
   invalidAuthorization: () =>
     new OssError(
       'InvalidArgument',
       400,
-      'Authorization header is invalid: this emulator accepts "OSS <AccessKeyId>:<Signature>" (signature V1).',
+      'Authorization header is invalid: this emulator accepts "OSS <AccessKeyId>:<Signature>" (signature V1) and "OSS4-HMAC-SHA256 Credential=<AccessKeyId>/<SignDate>/<Region>/oss/aliyun_v4_request[,AdditionalHeaders=<names>],Signature=<hex>" (signature V4).',
+    ),
+  /** V4: a Credential that is not `<AccessKeyId>/<SignDate>/<Region>/oss/aliyun_v4_request`. Message the emulator's. */
+  invalidCredential: () =>
+    new OssError(
+      'InvalidArgument',
+      400,
+      'Invalid credential in Authorization header: expected <AccessKeyId>/<SignDate>/<Region>/oss/aliyun_v4_request.',
+      '0002-00000213',
+    ),
+  /** V4: a Credential date that is not `YYYYMMDD` (e.g. `2022-12-20`). Message the emulator's. */
+  invalidCredentialDate: () =>
+    new OssError(
+      'InvalidArgument',
+      400,
+      'Invalid credential date in Authorization header: expected YYYYMMDD.',
+      '0002-00000212',
+    ),
+  /**
+   * V4: the Credential's date is not the date of `x-oss-date`. Emulator choice of code and
+   * message (no OSS EC found; S3's analogue is EC 0002-00000409).
+   */
+  credentialDateMismatch: () =>
+    new OssError(
+      'InvalidArgument',
+      400,
+      'Invalid credential date in Authorization header: it is not the date of x-oss-date.',
+    ),
+  /**
+   * V4: a scope region that is not a standard region id (`oss-cn-hangzhou` instead of
+   * `cn-hangzhou`), or not the region of the `oss-<region>.aliyuncs.com` Host. Code, message and
+   * EC as OSS answers a region mismatch.
+   */
+  invalidSigningRegion: () =>
+    new OssError(
+      'InvalidArgument',
+      400,
+      'Invalid signing region in Authorization header.',
+      '0002-00000226',
+    ),
+  /** V4 without `x-oss-date` (EC 0002-00000503). Emulator choice of code and message, as V1's. */
+  missingV4Date: () =>
+    new OssError(
+      'AccessDenied',
+      403,
+      'OSS V4 authentication requires the x-oss-date header.',
+      '0002-00000503',
+    ),
+  /**
+   * V4 with an `x-oss-date` that is not ISO 8601 basic UTC (EC 0002-00000502). Emulator choice of
+   * code and message, as V1's missing date.
+   */
+  invalidV4Date: () =>
+    new OssError(
+      'AccessDenied',
+      403,
+      "OSS V4 authentication requires a valid x-oss-date (YYYYMMDD'T'HHMMSS'Z', UTC).",
+      '0002-00000502',
+    ),
+  /** V4 with an `x-oss-content-sha256` other than `UNSIGNED-PAYLOAD` (or none). */
+  unsupportedContentSha256: (value: string) =>
+    new OssError(
+      'InvalidArgument',
+      400,
+      'The x-oss-content-sha256 only supports UNSIGNED-PAYLOAD.',
+      '0002-00000214',
+      { ArgumentName: 'x-oss-content-sha256', ArgumentValue: value },
     ),
   invalidAccessKeyId: (accessKeyId: string) =>
     new OssError(
@@ -109,6 +179,31 @@ export const ossErrors = {
         SignatureProvided: provided,
         StringToSign: stringToSign,
         StringToSignBytes: stringToSignBytes(stringToSign),
+      },
+    ),
+  /**
+   * V4 signature mismatch. Besides V1's elements, emulator choice (S3's SigV4 answer, which OSS's
+   * V1 answer mirrors): `CanonicalRequest` and `CanonicalRequestBytes` (upper-case hex, as
+   * `StringToSignBytes`), so a client can compare its canonical request with the emulator's.
+   */
+  signatureMismatchV4: (
+    accessKeyId: string,
+    provided: string,
+    stringToSign: string,
+    canonicalRequest: string,
+  ) =>
+    new OssError(
+      'SignatureDoesNotMatch',
+      403,
+      'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
+      undefined,
+      {
+        OSSAccessKeyId: accessKeyId,
+        SignatureProvided: provided,
+        StringToSign: stringToSign,
+        StringToSignBytes: stringToSignBytes(stringToSign),
+        CanonicalRequest: canonicalRequest,
+        CanonicalRequestBytes: stringToSignBytes(canonicalRequest),
       },
     ),
   timeTooSkewed: (requestTime: string, serverTime: string) =>

@@ -1,13 +1,25 @@
 /**
  * What the OSS emulator checks from a request's line and headers alone, before any body is read:
- * where it goes (bucket and key), who sent it (signature V1, security token, expiry, clock skew),
- * whether the credential's policy covers it, and the upload headers. Pure: no I/O.
+ * where it goes (bucket and key), who sent it (signature V1 or V4, security token, expiry, clock
+ * skew), whether the credential's policy covers it, and the upload headers. Pure: no I/O.
  */
 import { timingSafeEqual } from 'node:crypto';
 import type { OssCredential } from './index.js';
 import { isServerSideEncryption, type ServerSideEncryption } from './object-store.js';
 import { ossErrors } from './oss-errors.js';
 import { ossSignature, ossStringToSign, type OssHeaderValue } from './oss-signature.js';
+import {
+  OSS_V4_ALGORITHM,
+  UNSIGNED_PAYLOAD,
+  isStandardRegion,
+  parseOssV4Date,
+  parseV4Authorization,
+  v4CanonicalRequest,
+  v4Signature,
+  v4SignaturesEqual,
+  v4SigningKey,
+  v4StringToSign,
+} from './oss-signature-v4.js';
 
 /** Where a request goes. */
 export interface OssTarget {
@@ -111,8 +123,9 @@ export interface Authenticated {
 }
 
 /**
- * Authenticates and authorizes a request.
- * Order: Authorization present and well formed → AccessKeyId known → security token →
+ * Authenticates and authorizes a request signed with V1 (`OSS <id>:<signature>`) or V4
+ * (`OSS4-HMAC-SHA256 …`, see {@link authenticateV4}).
+ * V1 order: Authorization present and well formed → AccessKeyId known → security token →
  * expiry → date present and within {@link OSS_MAX_SKEW_MS} → signature → bucket and path policy.
  * @throws OssError
  */
@@ -121,16 +134,139 @@ export function authenticate(
   credentials: (accessKeyId: string) => OssCredential | undefined,
   now: number,
 ): Authenticated {
-  const authorization = header(request.headers, 'authorization');
-  if (authorization === undefined || authorization.trim() === '') {
-    throw ossErrors.accessDeniedAnonymous();
+  const authorization = header(request.headers, 'authorization')?.trim() ?? '';
+  if (authorization === '') throw ossErrors.accessDeniedAnonymous();
+  if (authorization.startsWith(`${OSS_V4_ALGORITHM} `)) {
+    return authenticateV4(request, authorization, credentials, now);
   }
-  const match = /^OSS ([^:\s]+):(\S+)$/.exec(authorization.trim());
+  const match = /^OSS ([^:\s]+):(\S+)$/.exec(authorization);
   if (!match) throw ossErrors.invalidAuthorization();
   const accessKeyId = match[1] ?? '';
   const provided = match[2] ?? '';
+  const credential = checkCredential(request, credentials(accessKeyId), accessKeyId, now);
 
-  const credential = credentials(accessKeyId);
+  const date = header(request.headers, 'date') ?? header(request.headers, 'x-oss-date');
+  const time = date === undefined ? Number.NaN : Date.parse(date);
+  if (date === undefined || Number.isNaN(time)) throw ossErrors.missingDate();
+  checkSkew(date, time, now);
+
+  const { target } = request;
+  const signed = (key: string) =>
+    ossStringToSign({
+      method: request.method,
+      bucket: target.bucket,
+      key,
+      headers: request.headers,
+      query: target.query,
+    });
+  const key = keysOf(target).find((k) =>
+    constantTimeEqual(ossSignature(credential.accessKeySecret, signed(k)), provided),
+  );
+  if (key === undefined) {
+    throw ossErrors.signatureMismatch(accessKeyId, provided, signed(target.key));
+  }
+  authorize(credential, accessKeyId, target.bucket, key);
+  return { accessKeyId, key };
+}
+
+/**
+ * Signature V4. Order: Authorization well formed (fields, Credential, its `YYYYMMDD` date) →
+ * region → AccessKeyId known → security token → expiry → `x-oss-date` present, well formed, of
+ * the Credential's date and within {@link OSS_MAX_SKEW_MS} → `x-oss-content-sha256:
+ * UNSIGNED-PAYLOAD` → signature → bucket and path policy.
+ *
+ * Region (emulator choice: the emulator has no region of its own): the scope must carry a
+ * standard region id ({@link isStandardRegion}: `cn-hangzhou`, never `oss-cn-hangzhou`) and,
+ * when the Host is an OSS endpoint name (`<bucket>.oss-<region>[-internal].aliyuncs.com`, what
+ * ali-oss sends, also to an IP endpoint), that Host's region, as the OSS endpoint of a region
+ * accepts only its own; on any other Host (path style on a private name) any standard id.
+ */
+function authenticateV4(
+  request: OssAuthRequest,
+  authorization: string,
+  credentials: (accessKeyId: string) => OssCredential | undefined,
+  now: number,
+): Authenticated {
+  const auth = parseV4Authorization(authorization);
+  if ('problem' in auth) {
+    if (auth.problem === 'credential') throw ossErrors.invalidCredential();
+    if (auth.problem === 'credential-date') throw ossErrors.invalidCredentialDate();
+    throw ossErrors.invalidAuthorization();
+  }
+  const hostRegion = endpointRegion(header(request.headers, 'host'));
+  if (!isStandardRegion(auth.region) || (hostRegion !== undefined && hostRegion !== auth.region)) {
+    throw ossErrors.invalidSigningRegion();
+  }
+  const { accessKeyId } = auth;
+  const credential = checkCredential(request, credentials(accessKeyId), accessKeyId, now);
+
+  const ossDate = header(request.headers, 'x-oss-date')?.trim();
+  if (ossDate === undefined) throw ossErrors.missingV4Date();
+  const time = parseOssV4Date(ossDate);
+  if (time === undefined) throw ossErrors.invalidV4Date();
+  if (ossDate.slice(0, 8) !== auth.date) throw ossErrors.credentialDateMismatch();
+  checkSkew(ossDate, time, now);
+  const payload = header(request.headers, 'x-oss-content-sha256')?.trim() ?? '';
+  if (payload !== UNSIGNED_PAYLOAD) throw ossErrors.unsupportedContentSha256(payload);
+
+  const { target } = request;
+  const signingKey = v4SigningKey(credential.accessKeySecret, auth.date, auth.region);
+  const signed = (key: string) => {
+    const canonicalRequest = v4CanonicalRequest({
+      method: request.method,
+      bucket: target.bucket,
+      key,
+      headers: request.headers,
+      query: target.query,
+      additionalHeaders: auth.additionalHeaders,
+    });
+    return {
+      canonicalRequest,
+      stringToSign: v4StringToSign(ossDate, auth.region, canonicalRequest),
+    };
+  };
+  const key = keysOf(target).find((k) =>
+    v4SignaturesEqual(v4Signature(signingKey, signed(k).stringToSign), auth.signature),
+  );
+  if (key === undefined) {
+    const { stringToSign, canonicalRequest } = signed(target.key);
+    throw ossErrors.signatureMismatchV4(
+      accessKeyId,
+      auth.signature,
+      stringToSign,
+      canonicalRequest,
+    );
+  }
+  authorize(credential, accessKeyId, target.bucket, key);
+  return { accessKeyId, key };
+}
+
+/**
+ * The region of an OSS endpoint Host (`b.oss-cn-hangzhou.aliyuncs.com` → `cn-hangzhou`); none for
+ * the acceleration endpoints (`oss-accelerate[-overseas]`), which serve every region.
+ */
+export function endpointRegion(host: string | undefined): string | undefined {
+  const m = /^[^.]+\.oss-(?!accelerate)([a-z0-9-]+?)(?:-internal)?\.aliyuncs\.com$/.exec(
+    hostName(host),
+  );
+  return m?.[1];
+}
+
+/** The keys a request may have signed (see {@link OssTarget.pathStyleKey}). */
+function keysOf(target: OssTarget): string[] {
+  return target.pathStyleKey === undefined ? [target.key] : [target.key, target.pathStyleKey];
+}
+
+/**
+ * The credential of an AccessKeyId once it is known, its security token is the one issued with it
+ * (STS) or absent (a permanent key), and it has not expired.
+ */
+function checkCredential(
+  request: OssAuthRequest,
+  credential: OssCredential | undefined,
+  accessKeyId: string,
+  now: number,
+): OssCredential {
   if (credential === undefined) throw ossErrors.invalidAccessKeyId(accessKeyId);
   const token = header(request.headers, 'x-oss-security-token');
   if (credential.securityToken !== undefined) {
@@ -144,39 +280,28 @@ export function authenticate(
   if (credential.expiresAt !== undefined && now >= credential.expiresAt) {
     throw ossErrors.securityTokenExpired(accessKeyId);
   }
+  return credential;
+}
 
-  const date = header(request.headers, 'date') ?? header(request.headers, 'x-oss-date');
-  const time = date === undefined ? Number.NaN : Date.parse(date);
-  if (date === undefined || Number.isNaN(time)) throw ossErrors.missingDate();
+function checkSkew(requestTime: string, time: number, now: number): void {
   if (Math.abs(now - time) > OSS_MAX_SKEW_MS) {
-    throw ossErrors.timeTooSkewed(date, new Date(now).toUTCString());
+    throw ossErrors.timeTooSkewed(requestTime, new Date(now).toUTCString());
   }
+}
 
-  const { target } = request;
-  const candidates =
-    target.pathStyleKey === undefined ? [target.key] : [target.key, target.pathStyleKey];
-  const signed = (key: string) =>
-    ossStringToSign({
-      method: request.method,
-      bucket: target.bucket,
-      key,
-      headers: request.headers,
-      query: target.query,
-    });
-  const key = candidates.find((k) =>
-    constantTimeEqual(ossSignature(credential.accessKeySecret, signed(k)), provided),
-  );
-  if (key === undefined) {
-    throw ossErrors.signatureMismatch(accessKeyId, provided, signed(target.key));
-  }
-
-  if (credential.bucket !== undefined && credential.bucket !== target.bucket) {
+/** An STS credential's policy: its one bucket, and keys under its path. */
+function authorize(
+  credential: OssCredential,
+  accessKeyId: string,
+  bucket: string,
+  key: string,
+): void {
+  if (credential.bucket !== undefined && credential.bucket !== bucket) {
     throw ossErrors.accessDeniedPolicy(accessKeyId);
   }
   if (credential.path !== undefined && !key.startsWith(credential.path)) {
     throw ossErrors.accessDeniedPolicy(accessKeyId);
   }
-  return { accessKeyId, key };
 }
 
 /**
