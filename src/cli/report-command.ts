@@ -45,21 +45,50 @@ export type ReportRow = Record<
   emulated: boolean;
 };
 
-/** A ticket as a report row (times as ISO 8601). Pure. */
-export function reportRow(t: ListedTicket): ReportRow {
-  const v = t.verdict;
+/** A verdict as either source holds it (the store's or the API's). */
+interface VerdictCells {
+  statusCode: 1 | 2;
+  trustedScore?: number | undefined;
+  similarityScore?: number | undefined;
+  authorityComparisonScore?: number | undefined;
+  auditConclusions?: string | undefined;
+}
+
+/** The verdict and error cells of a row, from either source's verdict (absent: empty cells). */
+function outcomeCells(
+  v: VerdictCells | null | undefined,
+  emulated: boolean,
+  lastError: { code: string; message: string } | null | undefined,
+): Pick<
+  ReportRow,
+  | 'statusCode'
+  | 'similarityScore'
+  | 'trustedScore'
+  | 'authorityComparisonScore'
+  | 'auditConclusions'
+  | 'emulated'
+  | 'errorCode'
+  | 'errorMessage'
+> {
   return {
-    TicketId: t.ticketId,
-    Biz: t.biz,
-    state: t.state,
     statusCode: v?.statusCode ?? '',
     similarityScore: v?.similarityScore ?? '',
     trustedScore: v?.trustedScore ?? '',
     authorityComparisonScore: v?.authorityComparisonScore ?? '',
     auditConclusions: v?.auditConclusions ?? '',
-    emulated: v?.emulated === true,
-    errorCode: t.lastError?.code ?? '',
-    errorMessage: t.lastError?.message ?? '',
+    emulated: v !== null && v !== undefined && emulated,
+    errorCode: lastError?.code ?? '',
+    errorMessage: lastError?.message ?? '',
+  };
+}
+
+/** A ticket as a report row (times as ISO 8601). Pure. */
+export function reportRow(t: ListedTicket): ReportRow {
+  return {
+    TicketId: t.ticketId,
+    Biz: t.biz,
+    state: t.state,
+    ...outcomeCells(t.verdict, t.verdict?.emulated === true, t.lastError),
     createdAt: new Date(t.createdAt).toISOString(),
     finishedAt: t.finishedAt === undefined ? '' : new Date(t.finishedAt).toISOString(),
   };
@@ -67,19 +96,11 @@ export function reportRow(t: ListedTicket): ReportRow {
 
 /** A ticket as the API lists it, as the same report row. Pure. */
 export function reportRowOfApi(t: TicketSummaryView): ReportRow {
-  const v = t.verdict;
   return {
     TicketId: t.TicketId,
     Biz: t.Biz,
     state: t.state,
-    statusCode: v?.statusCode ?? '',
-    similarityScore: v?.similarityScore ?? '',
-    trustedScore: v?.trustedScore ?? '',
-    authorityComparisonScore: v?.authorityComparisonScore ?? '',
-    auditConclusions: v?.auditConclusions ?? '',
-    emulated: v !== null && t.emulated,
-    errorCode: t.lastError?.code ?? '',
-    errorMessage: t.lastError?.message ?? '',
+    ...outcomeCells(t.verdict, t.emulated, t.lastError),
     createdAt: t.createdAt,
     finishedAt: t.finishedAt ?? '',
   };

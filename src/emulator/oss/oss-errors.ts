@@ -168,7 +168,12 @@ export const ossErrors = {
       '0002-00000007',
       { OSSAccessKeyId: accessKeyId },
     ),
-  signatureMismatch: (accessKeyId: string, provided: string, stringToSign: string) =>
+  signatureMismatch: (
+    accessKeyId: string,
+    provided: string,
+    stringToSign: string,
+    more: Record<string, string> = {},
+  ) =>
     new OssError(
       'SignatureDoesNotMatch',
       403,
@@ -179,6 +184,7 @@ export const ossErrors = {
         SignatureProvided: provided,
         StringToSign: stringToSign,
         StringToSignBytes: stringToSignBytes(stringToSign),
+        ...more,
       },
     ),
   /**
@@ -192,20 +198,10 @@ export const ossErrors = {
     stringToSign: string,
     canonicalRequest: string,
   ) =>
-    new OssError(
-      'SignatureDoesNotMatch',
-      403,
-      'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
-      undefined,
-      {
-        OSSAccessKeyId: accessKeyId,
-        SignatureProvided: provided,
-        StringToSign: stringToSign,
-        StringToSignBytes: stringToSignBytes(stringToSign),
-        CanonicalRequest: canonicalRequest,
-        CanonicalRequestBytes: stringToSignBytes(canonicalRequest),
-      },
-    ),
+    ossErrors.signatureMismatch(accessKeyId, provided, stringToSign, {
+      CanonicalRequest: canonicalRequest,
+      CanonicalRequestBytes: stringToSignBytes(canonicalRequest),
+    }),
   timeTooSkewed: (requestTime: string, serverTime: string) =>
     new OssError(
       'RequestTimeTooSkewed',
