@@ -1,8 +1,9 @@
 /**
- * The Cloudauth emulator: a local stand-in for `cloudauth.aliyuncs.com`, API 2018-09-16.
+ * The Cloudauth emulator: a local stand-in for `cloudauth.aliyuncs.com`, API 2018-09-16 and,
+ * on the same gateway, the 2019-03-07 financial-grade and information-check actions.
  * `startCloudauthEmulator({ port: 0 })` in process, or `npm run emulator`.
  *
- * Routes: `GET|POST /` the POP RPC gateway; `GET|POST /h5/verify` the H5 page; `GET /materials/:id`
+ * Routes: `GET|POST /` the POP RPC gateway (both versions); `GET|POST /h5/verify` the H5 page; `GET /materials/:id`
  * GetMaterials images; `/__admin/*` faults, counters and the emulator's own ticket records
  * (loopback tooling, no auth).
  */
@@ -16,6 +17,9 @@ import { FaultInjector, type FaultConfig } from '../faults.js';
 import { registerPopGateway, type PopAction } from '../pop/gateway.js';
 import { cloudauthErrors } from './cloudauth-errors.js';
 import { cloudauthActions } from './actions.js';
+import { FACE_VERIFY_API_VERSION } from './face-verify-codes.js';
+import { faceVerifyActions } from './face-verify-actions.js';
+import { FaceVerifyStore } from './face-verify-store.js';
 import { registerAdminRoutes } from './admin.js';
 import { opsRoutes, type OpsRoutesOptions } from '../../api/ops-routes.js';
 import { registerH5Page } from './h5-page.js';
@@ -58,6 +62,11 @@ export interface CloudauthEmulatorOptions {
    * account without the service): every action answers `Error.NoPermissionAccess` 403.
    */
   deniedAccessKeys?: readonly string[];
+  /**
+   * 2019-03-07 SceneIds (console scenes); others answer Code 404. Default: any SceneId is
+   * accepted, since the emulator has no console.
+   */
+  sceneIds?: readonly string[];
   /** Shared with an OSS emulator that authenticates the STS credentials issued here. */
   registry?: EmulatorRegistry;
   /** Reads `oss://` materials (the OSS emulator), for verdicts and GetMaterials links. */
@@ -144,6 +153,15 @@ export async function startCloudauthEmulator(
           links,
         ),
       ),
+      moreVersions: {
+        [FACE_VERIFY_API_VERSION]: faceVerifyActions(new FaceVerifyStore(), {
+          ...rules,
+          ...(options.sceneIds ? { sceneIds: options.sceneIds } : {}),
+          deniedAccessKeys: options.deniedAccessKeys ?? [],
+          publicUrl: () => publicUrl,
+          clock,
+        }),
+      },
       secretOf: (id) =>
         Object.hasOwn(options.accessKeys, id) ? options.accessKeys[id] : undefined,
       faults,

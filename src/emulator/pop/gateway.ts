@@ -29,9 +29,14 @@ export type PopAction = (
 ) => Record<string, unknown> | Promise<Record<string, unknown>>;
 
 export interface PopGatewayOptions {
-  /** The one API version served, e.g. `2018-09-16`. */
+  /** The API version served, e.g. `2018-09-16`. */
   version: string;
   actions: Record<string, PopAction>;
+  /**
+   * Further API versions served on the same port, by version (e.g. `2019-03-07`): a call is
+   * dispatched on its `x-acs-version` header (V3) or `Version` parameter (V1).
+   */
+  moreVersions?: Readonly<Record<string, Record<string, PopAction>>>;
   /** AccessKeySecret of an AccessKeyId, or undefined when unknown. */
   secretOf: (accessKeyId: string) => string | undefined;
   faults: FaultInjector;
@@ -114,8 +119,7 @@ export function registerPopGateway(app: FastifyInstance, options: PopGatewayOpti
       const now = options.clock();
       if (Math.abs(now - timestamp) > TIMESTAMP_WINDOW_MS) throw gatewayErrors.timestampExpired();
       if (!nonces.remember(accessKeyId, nonce, now)) throw gatewayErrors.nonceUsed();
-      if (version !== options.version) throw gatewayErrors.invalidVersion();
-      const run = action === undefined ? undefined : options.actions[action];
+      const run = actionOf(options, version, action);
       if (action === undefined || run === undefined) throw gatewayErrors.unknownAction();
       timed = true;
 
@@ -155,6 +159,31 @@ export function registerPopGateway(app: FastifyInstance, options: PopGatewayOpti
 
   app.get('/', handler);
   app.post('/', handler);
+}
+
+/**
+ * The action a call names in the version it names. A version not served, or one served without
+ * this action while another version has it (a 2018-09-16 action called as 2019-03-07), is
+ * `InvalidVersion`; an action no version has is left to `InvalidAction.NotFound`.
+ */
+function actionOf(
+  options: PopGatewayOptions,
+  version: string | undefined,
+  action: string | undefined,
+): PopAction | undefined {
+  const byVersion: Record<string, Record<string, PopAction>> = {
+    ...options.moreVersions,
+    [options.version]: options.actions,
+  };
+  const has = (actions: Record<string, PopAction>) =>
+    action !== undefined && Object.hasOwn(actions, action);
+  const actions =
+    version !== undefined && Object.hasOwn(byVersion, version) ? byVersion[version] : undefined;
+  if (actions !== undefined && has(actions)) return actions[action as string];
+  if (actions === undefined || Object.values(byVersion).some(has)) {
+    throw gatewayErrors.invalidVersion();
+  }
+  return undefined;
 }
 
 /** Longest key an answer time is kept against (a TicketId is at most 64 characters). */

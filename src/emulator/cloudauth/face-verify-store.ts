@@ -1,0 +1,69 @@
+/**
+ * The emulator's records of 2019-03-07 verifications, by CertifyId. In memory, bounded: past
+ * `maxEntries` the oldest are forgotten (then DescribeFaceVerify answers 406). How long the real
+ * service keeps a CertifyId queryable is NOT FOUND (spec §5); the emulator keeps it until then.
+ */
+import { randomBytes } from 'node:crypto';
+
+/** The outcome of a finished verification, as DescribeFaceVerify shows it. */
+export interface FaceVerifyResult {
+  passed: boolean;
+  /** Spec §8.2: 200 passed, 201 name/ID mismatch, 202 identity unknown, … */
+  subCode: string;
+  /** JSON text, as the API carries it. */
+  materialInfo: string;
+  deviceToken: string;
+  /** Digest of the face photo, when one was read; lets a later call use this CertifyId as a source. */
+  faceSeed: string;
+  completedAt: number;
+}
+
+export interface FaceVerifyRecord {
+  certifyId: string;
+  sceneId: string;
+  productCode: string;
+  outerOrderNo: string;
+  createdAt: number;
+  /** InitFaceVerify: the end of the CertifyUrl's 30 minutes (spec §4). */
+  expiresAt?: number;
+  /** InitFaceVerify: the identity the page will judge (memory only, never logged). */
+  identity?: { certName: string; certNo: string };
+  /** InitFaceVerify: the CertifyUrl's single-use token. */
+  urlToken?: string;
+  callbackUrl?: string;
+  callbackToken?: string;
+  returnUrl?: string;
+  result?: FaceVerifyResult;
+}
+
+/** A CertifyId: 32 lower-case hex digits, like the spec's example. */
+export function newCertifyId(): string {
+  return randomBytes(16).toString('hex');
+}
+
+export class FaceVerifyStore {
+  private readonly records = new Map<string, FaceVerifyRecord>();
+
+  constructor(private readonly maxEntries = 200_000) {}
+
+  add(record: FaceVerifyRecord): void {
+    this.records.set(record.certifyId, record);
+    while (this.records.size > this.maxEntries) {
+      const oldest = this.records.keys().next();
+      if (oldest.done) break;
+      this.records.delete(oldest.value);
+    }
+  }
+
+  get(certifyId: string): FaceVerifyRecord | undefined {
+    return this.records.get(certifyId);
+  }
+
+  /** Records the outcome once; false when the CertifyId is unknown or already finished. */
+  complete(certifyId: string, result: FaceVerifyResult): boolean {
+    const record = this.records.get(certifyId);
+    if (record === undefined || record.result !== undefined) return false;
+    record.result = result;
+    return true;
+  }
+}
