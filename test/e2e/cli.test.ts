@@ -189,6 +189,8 @@ describe('report, status, retry, cancel', () => {
   }, 30_000);
 
   it('status shows the state, verdict and masked applicant; --json too; unknown is 5', async () => {
+    // its personal data goes right after its verdict is written
+    await o.waitFor('c-1', (t) => t.erasedAt !== undefined);
     const r = await cli('status', 'c-1');
     expect(r.code).toBe(0);
     expect(r.stdout).toMatch(/State +passed/);

@@ -45,7 +45,9 @@ describe('server flow (RPMin)', () => {
       'token_issued>passed',
     ]);
     // what Cloudauth recorded of the person is neither fetched nor kept: the hash has no
-    // providerMaterials field (an earlier version's)
+    // providerMaterials field (an earlier version's); the applicant's data goes right after the
+    // verdict is written
+    await o.waitFor('s-pass', (x) => x.erasedAt !== undefined);
     const fields = await o.app.redis.hkeys(ticketStoreKeys(o.prefix).ticket('s-pass'));
     expect(fields).toEqual(expect.arrayContaining(['state', 'verdict']));
     expect(fields).not.toContain('providerMaterials');
