@@ -226,7 +226,7 @@ export function faceVerifyActions(
         ...(callbackUrl !== undefined ? { callbackUrl } : {}),
         ...(callbackToken !== undefined ? { callbackToken } : {}),
       });
-      // one URL form whatever CertifyUrlStyle says; the page behind it is not served yet
+      // one URL form whatever CertifyUrlStyle says; the page behind it: face-verify-page.ts
       return {
         CertifyId: certifyId,
         CertifyUrl: `${settings.publicUrl()}/face-verify/${urlToken}`,

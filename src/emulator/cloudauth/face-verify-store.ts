@@ -43,16 +43,26 @@ export function newCertifyId(): string {
 
 export class FaceVerifyStore {
   private readonly records = new Map<string, FaceVerifyRecord>();
+  /** CertifyUrl token → CertifyId, for the page behind the URL. */
+  private readonly byUrlToken = new Map<string, string>();
 
   constructor(private readonly maxEntries = 200_000) {}
 
   add(record: FaceVerifyRecord): void {
     this.records.set(record.certifyId, record);
+    if (record.urlToken !== undefined) this.byUrlToken.set(record.urlToken, record.certifyId);
     while (this.records.size > this.maxEntries) {
-      const oldest = this.records.keys().next();
+      const oldest = this.records.values().next();
       if (oldest.done) break;
-      this.records.delete(oldest.value);
+      this.records.delete(oldest.value.certifyId);
+      if (oldest.value.urlToken !== undefined) this.byUrlToken.delete(oldest.value.urlToken);
     }
+  }
+
+  /** The record an InitFaceVerify CertifyUrl token belongs to. */
+  byToken(urlToken: string): FaceVerifyRecord | undefined {
+    const certifyId = this.byUrlToken.get(urlToken);
+    return certifyId === undefined ? undefined : this.records.get(certifyId);
   }
 
   get(certifyId: string): FaceVerifyRecord | undefined {

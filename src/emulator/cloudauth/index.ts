@@ -3,9 +3,10 @@
  * on the same gateway, the 2019-03-07 financial-grade and information-check actions.
  * `startCloudauthEmulator({ port: 0 })` in process, or `npm run emulator`.
  *
- * Routes: `GET|POST /` the POP RPC gateway (both versions); `GET|POST /h5/verify` the H5 page; `GET /materials/:id`
- * GetMaterials images; `/__admin/*` faults, counters and the emulator's own ticket records
- * (loopback tooling, no auth).
+ * Routes: `GET|POST /` the POP RPC gateway (both versions); `GET|POST /h5/verify` the H5 page; `GET|POST
+ * /face-verify/:token` the page behind InitFaceVerify's CertifyUrl; `GET /materials/:id` GetMaterials
+ * images; `/__admin/*` faults, counters, the emulator's own ticket records and the InitFaceVerify
+ * callback deliveries (loopback tooling, no auth).
  */
 import { setMaxListeners } from 'node:events';
 import { randomUUID } from 'node:crypto';
@@ -20,6 +21,12 @@ import { cloudauthActions } from './actions.js';
 import { FACE_VERIFY_API_VERSION } from './face-verify-codes.js';
 import { faceVerifyActions } from './face-verify-actions.js';
 import { FaceVerifyStore } from './face-verify-store.js';
+import {
+  CallbackSender,
+  type CallbackDelivery,
+  type CallbackOptions,
+} from './face-verify-callback.js';
+import { registerFaceVerifyPage } from './face-verify-page.js';
 import { registerAdminRoutes } from './admin.js';
 import { opsRoutes, type OpsRoutesOptions } from '../../api/ops-routes.js';
 import { registerH5Page } from './h5-page.js';
@@ -71,6 +78,8 @@ export interface CloudauthEmulatorOptions {
   registry?: EmulatorRegistry;
   /** Reads `oss://` materials (the OSS emulator), for verdicts and GetMaterials links. */
   readOss?: OssReader;
+  /** InitFaceVerify callback retries (spec §9: 3 attempts, 1 s apart). */
+  faceVerifyCallback?: CallbackOptions;
   /** ms since the epoch; tests move it to expire tokens. */
   clock?: () => number;
   random?: () => number;
@@ -91,6 +100,8 @@ export interface CloudauthEmulator {
   stsCredential(accessKeyId: string): StsCredential | undefined;
   /** Lets GetMaterials links serve `oss://` materials. */
   attachOssReader(reader: OssReader): void;
+  /** Every attempt to deliver an InitFaceVerify callback, oldest first (no URL, no token). */
+  faceVerifyCallbacks(): CallbackDelivery[];
   close(): Promise<void>;
 }
 
@@ -133,6 +144,9 @@ export async function startCloudauthEmulator(
     (_req, body, done) => done(null, Object.fromEntries(new URLSearchParams(body as string))),
   );
 
+  const faceVerifyStore = new FaceVerifyStore();
+  const callbacks = new CallbackSender(options.faceVerifyCallback ?? {}, closing.signal, clock);
+
   await app.register((gateway, _opts, done) => {
     registerPopGateway(gateway, {
       version: CLOUDAUTH_API_VERSION,
@@ -154,7 +168,7 @@ export async function startCloudauthEmulator(
         ),
       ),
       moreVersions: {
-        [FACE_VERIFY_API_VERSION]: faceVerifyActions(new FaceVerifyStore(), {
+        [FACE_VERIFY_API_VERSION]: faceVerifyActions(faceVerifyStore, {
           ...rules,
           ...(options.sceneIds ? { sceneIds: options.sceneIds } : {}),
           deniedAccessKeys: options.deniedAccessKeys ?? [],
@@ -173,8 +187,12 @@ export async function startCloudauthEmulator(
     done();
   });
   registerH5Page(app, registry, { ...rules, clock });
+  registerFaceVerifyPage(app, faceVerifyStore, { ...rules, clock, callbacks });
   links.register(app);
-  if (options.adminEnabled ?? true) registerAdminRoutes(app, { faults, registry, clock });
+  if (options.adminEnabled ?? true) {
+    registerAdminRoutes(app, { faults, registry, clock });
+    callbacks.registerAdmin(app);
+  }
   if (options.ops) await app.register(opsRoutes, options.ops);
 
   await app.listen({ host, port: options.port ?? 0 });
@@ -194,6 +212,7 @@ export async function startCloudauthEmulator(
     attachOssReader: (reader) => {
       links.readOss = reader;
     },
+    faceVerifyCallbacks: () => callbacks.deliveries(),
     close: async () => {
       closing.abort();
       await app.close();
