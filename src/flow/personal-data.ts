@@ -1,6 +1,7 @@
 /**
  * Data minimisation: a ticket keeps the applicant's personal data (its binding: name, ID number,
- * staged photos) only as long as it may still need it.
+ * staged photos; and the business's UserData, sent with GetVerifyToken) only as long as it may
+ * still need it.
  *
  * - `passed`, `not_passed`, `cancelled`: erased when the ticket gets there. The masked applicant,
  *   the verdict, scores and history stay for `TICKET_RETENTION_SECONDS`.
@@ -10,8 +11,8 @@
  *   running is cancelled first.
  *
  * Every erasure is recorded on the ticket (`erasedAt`, `erasure`: why). The order is Redis first
- * (the binding, in a compare-and-set that bumps the version), then the staged objects: a crash in
- * between leaves objects of an erased ticket, which the sweep removes.
+ * (the binding and UserData, in a compare-and-set that bumps the version), then the staged
+ * objects: a crash in between leaves objects of an erased ticket, which the sweep removes.
  *
  * Crash safety: the lifecycle schedules a ticket's erasure (`<p>:erase:due`, a sorted set) before
  * the transition that makes it due, so no crash after the transition loses it; the schedule is a
