@@ -551,6 +551,21 @@ describe('docker-compose.yml', () => {
     }
   });
 
+  it('shares one staging volume between the api and the workers, on a directory the image gives to node', () => {
+    const mounts = ['api', 'worker'].map((name) => {
+      const s = compose.services[name]!;
+      const dir = envOfService(s).STAGING_DIR;
+      expect(dir, `${name}: STAGING_DIR`).toBeDefined();
+      const mount = s.volumes?.map((v) => v.split(':')).find(([, at]) => at === dir);
+      expect(mount, `${name}: a volume on ${dir}`).toBeDefined();
+      expect(Object.keys(compose.volumes ?? {}), 'a named volume').toContain(mount![0]);
+      expect(madeForNode(runtime, dir!), `${dir} owned by node`).toBe(true);
+      return mount!.join(':');
+    });
+    // the photos the api stages are where the workers read them
+    expect(mounts[0]).toBe(mounts[1]);
+  });
+
   it('runs Redis 7 or later with AOF fsynced always and noeviction', () => {
     const redis = compose.services.redis!;
     const [major] =
