@@ -29,17 +29,17 @@ export const ERROR_CODES = {
   PROVIDER_INTERNAL: {
     retryable: true,
     fault: 'provider',
-    doc: 'Cloudauth answered `Error.InternalError`, `InternalError` or `ServiceUnavailable` (5xx).',
+    doc: 'Cloudauth answered `Error.InternalError`, `InternalError` or `ServiceUnavailable` (5xx); for 2019-03-07, body Code 500, or 402 from Id2MetaVerify (authority source failed).',
   },
   PROVIDER_THROTTLED: {
     retryable: true,
     fault: 'provider',
-    doc: 'Cloudauth answered a `Throttling*` code; retry after `retryAfterMs` (longer than for other retryable errors).',
+    doc: 'Cloudauth answered a `Throttling*` code, or 403 from Id2MetaVerify (abnormal repeated calls, 2019-03-07); retry after `retryAfterMs` (longer than for other retryable errors).',
   },
   PROVIDER_TIMEOUT: {
     retryable: true,
     fault: 'provider',
-    doc: 'The call did not complete within the configured timeout.',
+    doc: 'The call did not complete within the configured timeout; or (2019-03-07 body Code 422) Cloudauth could not download the photo within its 3 s.',
   },
   PROVIDER_UNREACHABLE: {
     retryable: true,
@@ -59,17 +59,17 @@ export const ERROR_CODES = {
   PROVIDER_INVALID_PARAM: {
     retryable: false,
     fault: 'client',
-    doc: '`InvalidParam.*`, `MissingParameter`, `InvalidParameter`: the request is wrong and will stay wrong.',
+    doc: '`InvalidParam.*`, `MissingParameter`, `InvalidParameter`, and the 2019-03-07 body Codes 400, 401, 406, 414–416, 419–421, 423: the request is wrong and will stay wrong.',
   },
   PROVIDER_INVALID_BIZ: {
     retryable: false,
     fault: 'client',
-    doc: '`InvalidParam.InvalidBiz`: the Biz scenario is not registered.',
+    doc: '`InvalidParam.InvalidBiz`: the Biz scenario is not registered; for 2019-03-07, body Code 404 (unknown SceneId) or 402 (application configuration missing).',
   },
   PROVIDER_NO_PERMISSION: {
     retryable: false,
     fault: 'client',
-    doc: '`Error.NoPermissionAccess`, `Forbidden.*`: the account may not call this action.',
+    doc: '`Error.NoPermissionAccess`, `Forbidden.*`, and the 2019-03-07 body Codes 410 (not activated), 411 (RAM permission), 412 (arrears): the account may not call this action.',
   },
   PROVIDER_AUTH_FAILED: {
     retryable: false,
@@ -145,6 +145,16 @@ export const ERROR_CODES = {
     retryable: false,
     fault: 'internal',
     doc: "The ticket's job failed outside the processor: it stalled more than the limit (the workers holding it kept dying) or the failure could not be recorded. Set by the reconciler; `cloudauth-orchestrator retry` runs the ticket again.",
+  },
+  VERIFICATION_PENDING: {
+    retryable: true,
+    fault: 'client',
+    doc: 'DescribeFaceVerify (2019-03-07) answered Code 424 (no submission yet) or 403 (not finished): the applicant has not completed the flow. Ask again after `retryAfterMs`; the CertifyUrl stays usable 30 minutes.',
+  },
+  APPLICANT_REFUSED: {
+    retryable: false,
+    fault: 'client',
+    doc: 'Cloudauth 2019-03-07 refused to verify this applicant by a business rule (body Code 405 under 14, 417 no usable authority photo, 418 too many failed attempts today, 427 risk policy): no verdict; the same request stays refused (418 lifts the next day).',
   },
   PROVIDER_UNKNOWN_CODE: {
     retryable: false,
