@@ -263,9 +263,27 @@ describe('report, status, retry, cancel', () => {
       personalDataErased: { reason: 'request' },
     });
     expect((await cli('erase', 'no-such-ticket')).code).toBe(5);
-    // erased: it cannot be run again
-    const retry = await cli('retry', 'c-1');
+  }, 30_000);
+
+  it('retry of a failed ticket whose data was erased answers 6, saying why', async () => {
+    await o.app.intake.enqueue({
+      ticketId: 'failed-erased',
+      biz: 'RPMin',
+      binding: {
+        name: '王五',
+        idNumber: '11010519491231002X',
+        materials: {
+          FacePic: { kind: 'bytes', base64: Buffer.from('%PDF-1.4').toString('base64') },
+        },
+      },
+    });
+    expect((await o.waitFor('failed-erased')).state).toBe('failed');
+    expect((await cli('erase', 'failed-erased')).code).toBe(0);
+    const retry = await cli('retry', 'failed-erased');
     expect(retry.code).toBe(6);
+    expect(retry.stderr).toContain('personal data was erased');
+    expect(retry.stderr).not.toContain('王五');
+    expect((await o.app.store.get('failed-erased'))?.state).toBe('failed');
   }, 30_000);
 
   it('cancel cancels a ticket that has not ended', async () => {
