@@ -8,6 +8,12 @@ import { Queue } from 'bullmq';
 import { Redis, type RedisOptions } from 'ioredis';
 import { CloudauthClient } from './adapters/cloudauth/client.js';
 import { Cloudauth2018Provider } from './adapters/cloudauth/provider-2018.js';
+import { Cloudauth2019Client } from './adapters/cloudauth/client-2019.js';
+import { CloudauthFinancialProvider } from './adapters/cloudauth/provider-financial.js';
+import { RoutingProvider } from './adapters/cloudauth/routing-provider.js';
+import { StartLinks } from './flow/start-links.js';
+import type { VerificationProvider } from './flow/provider.js';
+import { familyOf } from './domain/biz.js';
 import type { Config } from './config.js';
 import { configWarnings } from './config-checks.js';
 import { ConfigError } from './errors.js';
@@ -94,6 +100,26 @@ export interface App {
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
+/** Alibaba's MetaInfo script (spec `cloudauth-2019.md` §2). */
+export const ALIBABA_FACE_SCRIPT_URL =
+  'https://o.alicdn.com/yd-cloudauth/cloudauth-cdn/jsvm_all.js';
+
+/**
+ * The MetaInfo script the start page loads: `FACE_VERIFY_SCRIPT_URL`; unset, Alibaba's in
+ * production and the Cloudauth emulator's stand-in in embedded mode (never anything from elsewhere).
+ */
+function faceScriptUrlOf(config: Config, emulators: Emulators | undefined): string {
+  if (config.api.faceScriptUrl !== undefined) return config.api.faceScriptUrl;
+  if (config.mode !== 'embedded') return ALIBABA_FACE_SCRIPT_URL;
+  const e = config.emulator;
+  const base =
+    e.publicUrl ??
+    emulators?.cloudauth.url ??
+    config.cloudauth.endpoint ??
+    `http://${e.host}:${e.cloudauthPort}`;
+  return `${base.replace(/\/+$/, '')}/face-verify/jsvm_all.js`;
+}
+
 /**
  * The command connection (store, queues, HTTP API). A lost connection is tried again after 50 ms,
  * doubling to 500 ms (plus up to 50 ms of jitter), each try given 2 s to connect; a command waits
@@ -118,6 +144,8 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
     const telemetry = options.telemetry ?? new Telemetry({ logger });
     let emulators: Emulators | undefined;
     let cloudauth: CloudauthClient | undefined;
+    let cloudauth2019: Cloudauth2019Client | undefined;
+    const financial = Object.values(config.cloudauth.biz).some((p) => familyOf(p) === 'financial');
     if (options.workers) {
       let endpoint = config.cloudauth.endpoint;
       let accessKeyId = config.cloudauth.accessKeyId;
@@ -153,6 +181,18 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
       });
       cloudauth = client;
       releasers.push(() => client.close());
+      if (financial) {
+        // the same POP gateway serves API 2019-03-07 (spec cloudauth-2019.md §10)
+        cloudauth2019 = new Cloudauth2019Client({
+          endpoint,
+          accessKeyId: accessKeyId ?? '',
+          accessKeySecret: accessKeySecret ?? '',
+          securityToken: config.cloudauth.securityToken,
+          timeoutMs: config.cloudauth.timeoutMs,
+          logger,
+          telemetry,
+        });
+      }
     }
     const uploader = new OssMaterialUploader({
       timeoutMs: config.oss.timeoutMs,
@@ -184,6 +224,12 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
     releasers.push(() => queueConnection.quit());
     const key = loadOrCreateKey(config);
     const cipher = new FieldCipher(key);
+    // the API's public URL: known once it listens when neither API_PUBLIC_URL nor a port is set
+    let apiUrl: string | undefined;
+    const links = new StartLinks(
+      key,
+      () => config.api.publicUrl ?? apiUrl ?? `http://${config.api.host}:${config.api.port}`,
+    );
     const staging = stagingStoreOf(config, key);
     const store = new RedisTicketStore({
       redis,
@@ -211,6 +257,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
       fingerprint: (text) => cipher.fingerprint(text),
       staging,
       imageLimits: { maxPixels: config.images.maxPixels, maxSidePx: config.images.maxSidePx },
+      startLinkMs: config.api.startLinkMs,
     });
     const webhookQueue = new Queue<WebhookJobData>(WEBHOOK_QUEUE, {
       connection: queueConnection,
@@ -247,7 +294,14 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
         if (event) await publisher.publish(event, t.callbackUrl);
       },
     });
-    const operations = new TicketOperations({ store, queue, lifecycle, jobs, personalData });
+    const operations = new TicketOperations({
+      store,
+      queue,
+      lifecycle,
+      jobs,
+      personalData,
+      startLinkMs: config.api.startLinkMs,
+    });
     const limiter = new ProviderRateLimiter({
       redis,
       prefix: config.redisPrefix,
@@ -273,24 +327,36 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
       );
       releasers.push(() => connection.quit());
       const q = config.queue;
+      const images = createImageDecoding({
+        maxPixels: config.images.maxPixels,
+        maxSidePx: config.images.maxSidePx,
+        budgetPixels: config.images.decodeBudgetPixels,
+      });
+      const providers: Record<string, VerificationProvider> = {
+        legacy: new Cloudauth2018Provider(cloudauth, uploader),
+      };
+      if (cloudauth2019 !== undefined) {
+        providers.financial = new CloudauthFinancialProvider({
+          client: cloudauth2019,
+          catalogue: config.cloudauth.biz,
+          links,
+          images,
+        });
+      }
       const running = startTicketWorker({
         connection,
         prefix: config.redisPrefix,
         processor: makeTicketProcessor({
           store,
           lifecycle,
-          provider: new Cloudauth2018Provider(cloudauth, uploader),
+          provider: new RoutingProvider(providers),
           staging,
           // embedded mode talks to an emulator: its verdicts are marked so everywhere they show
           emulated: config.mode === 'embedded',
           limiter,
           logger,
           telemetry,
-          images: createImageDecoding({
-            maxPixels: config.images.maxPixels,
-            maxSidePx: config.images.maxSidePx,
-            budgetPixels: config.images.decodeBudgetPixels,
-          }),
+          images,
           settings: {
             leaseMarginMs: q.leaseMarginMs,
             pollInitialMs: q.pollInitialMs,
@@ -359,7 +425,6 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
       redis,
       workers: { [TICKET_QUEUE]: worker?.worker, [WEBHOOK_QUEUE]: webhookWorker?.worker },
     });
-    let apiUrl: string | undefined;
     let apiTokenFile: string | undefined;
     if (options.http) {
       const { tokens, file } = loadOrCreateApiToken(config);
@@ -379,6 +444,9 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
         port: config.api.port,
         ops: { telemetry, health, metricsAuth: config.ops.metricsAuth },
         queues: [queue, webhookQueue],
+        ...(financial
+          ? { start: { links, store, queue, scriptUrl: faceScriptUrlOf(config, emulators) } }
+          : {}),
       });
       apiUrl = api.url;
       releasers.push(() => api.close());

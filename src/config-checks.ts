@@ -185,6 +185,21 @@ export function productionProblems(
       'CLOUDAUTH_ENDPOINT must be an https:// URL: names, ID numbers and STS credentials cross it',
     );
   }
+  const browserFlow = Object.values(config.cloudauth.biz).some(
+    (p) => typeof p !== 'string' && p.productCode === 'ID_PRO',
+  );
+  if (browserFlow && (needed('API_TOKENS') || needed('CLOUDAUTH_ENDPOINT'))) {
+    const url = config.api.publicUrl;
+    if (url === undefined) {
+      problems.push(
+        'API_PUBLIC_URL is required when CLOUDAUTH_BIZ has a financial:ID_PRO Biz: its start links and the provider callback are built on it',
+      );
+    } else if (new URL(url).protocol !== 'https:') {
+      problems.push(
+        'API_PUBLIC_URL must be an https:// URL: Cloudauth calls back over https only, and start links carry a ticket',
+      );
+    }
+  }
   const emulatorKeys = config.emulator.accessKeys;
   if (
     (accessKeyId !== undefined && Object.hasOwn(emulatorKeys, accessKeyId)) ||

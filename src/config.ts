@@ -21,6 +21,7 @@ import {
   type ConfigRole,
   type OrchestratorMode,
 } from './config-mode.js';
+import { parseBizEntry, type BizProfile } from './domain/biz.js';
 import { SCHEMES, type Scheme } from './domain/ticket.js';
 import { ConfigError } from './errors.js';
 
@@ -41,20 +42,32 @@ const csv = z.string().transform((s) =>
 // Schemes are a domain notion (they decide a ticket's flow); re-exported for the settings' users.
 export { SCHEMES, type Scheme };
 
-/** `Biz=Scheme` pairs, comma separated, e.g. `RPBasic=RPBasic,onboarding=RPBioOnly`. */
+/**
+ * `Biz=Scheme` (legacy API) or `Biz=financial:<ProductCode>:<SceneId>[:precheck]` (financial-grade)
+ * pairs, comma separated, e.g. `RPMin=RPMin,kyc=financial:ID_PRO:1000000006` (`src/domain/biz.ts`).
+ */
 const bizMap = z.string().transform((s, ctx) => {
-  const out: Record<string, Scheme> = {};
+  const out: Record<string, BizProfile> = {};
   for (const pair of s.split(',').map((p) => p.trim())) {
     if (pair === '') continue;
-    const [biz, scheme] = pair.split('=').map((x) => x.trim());
-    if (!biz || !scheme || !(SCHEMES as readonly string[]).includes(scheme)) {
+    const i = pair.indexOf('=');
+    const biz = i < 0 ? '' : pair.slice(0, i).trim();
+    const value = i < 0 ? '' : pair.slice(i + 1).trim();
+    const parsed = parseBizEntry(value);
+    if (!biz || 'problem' in parsed) {
+      const why = biz && 'problem' in parsed ? `: ${parsed.problem}` : '';
       ctx.addIssue({
         code: 'custom',
-        message: `"${pair}" is not Biz=Scheme with a scheme among ${SCHEMES.join(', ')}`,
+        message: `"${pair}" is not Biz=Scheme or Biz=financial:<ProductCode>:<SceneId>[:precheck]${why}`,
       });
       return z.NEVER;
     }
-    out[biz] = scheme as Scheme;
+    const { profile } = parsed;
+    if (Object.hasOwn(out, biz)) {
+      ctx.addIssue({ code: 'custom', message: `Biz "${biz}" is configured twice` });
+      return z.NEVER;
+    }
+    out[biz] = profile;
   }
   return out;
 });
@@ -300,12 +313,12 @@ export const SETTINGS = {
       '10000',
       'Per-request timeout of a Cloudauth call (connect and read), in milliseconds. A timeout is retried.',
     ),
-    /** Biz → scheme. */
+    /** Biz → its API family and scheme or scene. */
     biz: setting(
       'CLOUDAUTH_BIZ',
       bizMap,
       'RPBasic=RPBasic,RPBioOnly=RPBioOnly,RPH5BioOnly=RPH5BioOnly,RPMin=RPMin',
-      'Registered Biz scenarios and the scheme each is bound to, as `Biz=Scheme` pairs (the console creates these in production; the emulator registers the same list).',
+      "The Biz scenarios tickets may name, comma separated, each with its API family: `Biz=Scheme` runs on the legacy API 2018-09-16 with a Biz registered in the console and bound to that scheme (`RPMin` server flow, the others the H5 page); `Biz=financial:<ProductCode>:<SceneId>` on the financial-grade API 2019-03-07 with a console scene: `ID_PRO` the person's browser (a start link, InitFaceVerify, DescribeFaceVerify), `ID_MIN` the server (ContrastFaceVerify with the face photo); `:precheck` adds Id2MetaVerify first (a mismatch ends the ticket `not_passed` before the billed face call). The emulator registers the same list.",
     ),
   },
   /** Material uploads to OSS, and the OSS staging store's requests. */
@@ -526,6 +539,36 @@ export const SETTINGS = {
   api: {
     /** Address the HTTP API listens on. */
     host: setting('API_HOST', z.string().min(1), '127.0.0.1', 'Address the HTTP API listens on.'),
+    /** undefined: the API's own listening URL (embedded mode). */
+    publicUrl: setting(
+      'API_PUBLIC_URL',
+      z
+        .string()
+        .url()
+        .refine((u) => /^https?:$/.test(new URL(u).protocol), 'expected an http(s) URL')
+        .transform((u) => u.replace(/\/+$/, ''))
+        .optional(),
+      undefined,
+      "Base URL at which people's browsers and Cloudauth reach the HTTP API: the start links of financial-grade `ID_PRO` tickets and the provider's callback are built on it. Required in production when such a Biz is configured, and `https://` (Cloudauth calls back over https only). Unset in embedded mode: the API's own listening URL (`http://API_HOST:API_PORT`).",
+    ),
+    /** In milliseconds: the variable is in seconds. */
+    startLinkMs: setting(
+      'START_LINK_SECONDS',
+      int(300, 30 * 86_400).transform((seconds) => seconds * 1000),
+      '604800',
+      "How long the start link of a financial-grade `ID_PRO` ticket stays valid (the business sends it by SMS or mail). A ticket whose link was not opened by then expires; once opened, the person has the CertifyUrl's 30 minutes to finish. Default 7 days.",
+    ),
+    /** undefined: Alibaba's script in production, the emulator's stand-in in embedded mode. */
+    faceScriptUrl: setting(
+      'FACE_VERIFY_SCRIPT_URL',
+      z
+        .string()
+        .url()
+        .refine((u) => /^https?:$/.test(new URL(u).protocol), 'expected an http(s) URL')
+        .optional(),
+      undefined,
+      "The script the start page loads to produce MetaInfo in the person's browser (`window.getMetaInfo()`). Unset: Alibaba's `https://o.alicdn.com/yd-cloudauth/cloudauth-cdn/jsvm_all.js` in production, the Cloudauth emulator's stand-in (`/face-verify/jsvm_all.js`) in embedded mode.",
+    ),
     /** 0 picks a free port. */
     port: setting('API_PORT', int(0, 65535), '8080', 'Port of the HTTP API; 0 picks a free port.'),
     /** Accepted bearer tokens; empty: the token file (embedded mode only). Never logged. */
@@ -848,6 +891,13 @@ export function loadConfig(
   }
   const resolved = resolveMode(parsed.values.mode, env);
   const config: Config = { ...parsed.values, mode: resolved.mode };
+  if (config.mode === 'embedded' && env.CLOUDAUTH_BIZ === undefined) {
+    // the demo shows both API families; production lists its console's scenarios itself
+    config.cloudauth = {
+      ...config.cloudauth,
+      biz: { ...config.cloudauth.biz, ...EMBEDDED_FINANCIAL_BIZ },
+    };
+  }
 
   // the emulator is a test double: no mode makes it refuse
   if (role === 'emulator') return config;
@@ -894,6 +944,17 @@ function stagingProblem(config: Config): string | undefined {
   if (missing.length === 0) return undefined;
   return `STAGING_BACKEND=oss needs ${missing.join(', ')}`;
 }
+
+/** The financial-grade demo scenes an embedded deployment without CLOUDAUTH_BIZ gets. */
+export const EMBEDDED_FINANCIAL_BIZ: Readonly<Record<string, BizProfile>> = {
+  FaceH5: { family: 'financial', productCode: 'ID_PRO', sceneId: '1000000006', precheck: false },
+  FaceServer: {
+    family: 'financial',
+    productCode: 'ID_MIN',
+    sceneId: '1000000007',
+    precheck: true,
+  },
+};
 
 /** Rows for the README's configuration table: name, default, description. */
 export function describeConfig(): { name: string; default: string; description: string }[] {

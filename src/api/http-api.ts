@@ -19,6 +19,7 @@ import { clientErrorHandler, frameworkErrorHandler } from './framework-errors.js
 import { openApiDocument } from './openapi.js';
 import { installProblemHandlers, problemError, sendProblem } from './problems.js';
 import type { RouteSpec } from './route-spec.js';
+import { startRoutes, type StartRoutesOptions } from './start-routes.js';
 import { ticketRoutes } from './ticket-routes.js';
 
 /** What the API needs. */
@@ -34,6 +35,8 @@ export interface HttpApiDeps extends BatchRouteDeps, SummaryRouteDeps {
   ops?: OpsRoutesOptions;
   /** Queues the dashboard under `/ui/queues` shows; absent: the page only (see `operationsUi`). */
   queues?: OperationsUiOptions['queues'];
+  /** The start pages and provider callback of financial ID_PRO tickets; absent: not served. */
+  start?: Omit<StartRoutesOptions, 'logger'> | undefined;
 }
 
 /** A listening API. */
@@ -94,7 +97,11 @@ export function buildHttpApi(deps: HttpApiDeps): FastifyInstance {
   installProblemHandlers(app, logger);
   refuseWhileClosing(app);
 
-  const routes: RouteSpec[] = [...ticketRoutes(deps), batchRoute(deps), summaryRoute(deps)];
+  const routes: RouteSpec[] = [
+    ...ticketRoutes({ ...deps, links: deps.start?.links }),
+    batchRoute(deps),
+    summaryRoute(deps),
+  ];
   let document: Record<string, unknown> | undefined;
   const openapi: RouteSpec = {
     method: 'GET',
@@ -129,6 +136,8 @@ export function buildHttpApi(deps: HttpApiDeps): FastifyInstance {
   }
   void app.register(opsRoutes, deps.ops ?? {});
   void app.register(operationsUi, { tokens: deps.tokens, queues: deps.queues });
+  if (deps.start !== undefined)
+    void app.register(startRoutes, { ...deps.start, logger: deps.logger });
   return app;
 }
 

@@ -81,6 +81,16 @@ const verdictSchema = z.object({
   similarityScore: z.number().optional(),
   authorityComparisonScore: z.number().optional(),
   auditConclusions: z.string().optional(),
+  subCode: z
+    .string()
+    .optional()
+    .describe(
+      "Financial-grade family: the provider's reason code (SubCode): 200 passed, 201 name and ID number do not match, 202 not found at the authority, 203 no usable authority photo, 204 face mismatch, 205 liveness risk, 206 business policy.",
+    ),
+  certifyId: z
+    .string()
+    .optional()
+    .describe("Financial-grade family: the provider's CertifyId of the verification."),
 });
 
 const ticketErrorSchema = z.object({
@@ -108,6 +118,17 @@ export const ticketSummarySchema = z.object({
   TicketId: z.string(),
   Biz: z.string(),
   flow: z.enum(['server', 'interactive']),
+  family: z
+    .enum(['legacy', 'financial'])
+    .describe(
+      'The API family the ticket runs on: `legacy` (Cloudauth 2018-09-16) or `financial` (the financial-grade family of 2019-03-07), from its Biz in CLOUDAUTH_BIZ.',
+    ),
+  outerOrderNo: z
+    .string()
+    .nullable()
+    .describe(
+      'Financial-grade family: the OuterOrderNo sent to the provider (the TicketId when it is at most 32 letters and digits, else the first 32 hex digits of its SHA-256). Null for legacy tickets.',
+    ),
   state: stateSchema,
   version: z
     .number()
@@ -142,7 +163,13 @@ export const ticketViewSchema = ticketSummarySchema.extend({
     .string()
     .nullable()
     .describe(
-      'Interactive tickets while `awaiting_user`: the CloudauthPageUrl to send the person to.',
+      'Interactive tickets while `awaiting_user`: the page the person completes (legacy: the CloudauthPageUrl; financial ID_PRO: the CertifyUrl, 30 minutes, one use).',
+    ),
+  startUrl: z
+    .string()
+    .nullable()
+    .describe(
+      'Financial ID_PRO tickets until they end: the one signed, expiring link to send the person (by SMS or mail). It collects the MetaInfo in their browser, has a worker call InitFaceVerify and sends them on to the CertifyUrl. Valid START_LINK_SECONDS; a retry makes a new one.',
     ),
   applicant: z.object({
     name: z.string().nullable().describe('Masked: 李*.'),

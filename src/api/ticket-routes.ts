@@ -1,7 +1,7 @@
 /**
  * `/v1/tickets`: accept one ticket, read one, list them, retry and cancel one.
  */
-import type { Scheme } from '../config.js';
+import type { BizCatalogue } from '../domain/biz.js';
 import type { ImageLimits } from '../adapters/oss/image-header.js';
 import type { TicketIntake } from '../flow/ticket-intake.js';
 import type { TicketOperations } from '../flow/ticket-operations.js';
@@ -18,7 +18,7 @@ import {
   type TicketListView,
 } from './schemas.js';
 import { validateTicketRequest, type CallbackUrlCheck } from './ticket-validation.js';
-import { ticketSummaryView, ticketView, ticketViewOf } from './views.js';
+import { ticketSummaryView, ticketView, ticketViewOf, type StartLinkMaker } from './views.js';
 
 /** What the ticket routes need. */
 export interface TicketRouteDeps {
@@ -26,11 +26,13 @@ export interface TicketRouteDeps {
   operations: Pick<TicketOperations, 'cancel' | 'retry' | 'erase'>;
   store: Pick<TicketStore, 'get' | 'getBinding' | 'history' | 'list'>;
   /** Biz → scheme (`CLOUDAUTH_BIZ`). */
-  biz: Readonly<Record<string, Scheme>>;
+  biz: BizCatalogue;
   /** Refuses callback URLs to internal addresses; absent: any http(s) URL is taken. */
   checkCallbackUrl?: CallbackUrlCheck | undefined;
   /** Pixel limits of images sent as bytes (`IMAGE_MAX_PIXELS`, `IMAGE_MAX_SIDE_PX`); default theirs. */
   imageLimits?: ImageLimits | undefined;
+  /** The start links of financial ID_PRO tickets (`startUrl` in the view); absent: none shown. */
+  links?: StartLinkMaker | undefined;
 }
 
 const ticketIdOf = (params: unknown): string =>
@@ -54,7 +56,7 @@ export function ticketRoutes(deps: TicketRouteDeps): RouteSpec[] {
         : verb === 'cancel'
           ? deps.operations.cancel(id)
           : deps.operations.erase(id));
-      return ticketView(deps.store, ticket);
+      return ticketView(deps.store, ticket, deps.links);
     },
   });
   return [
@@ -96,8 +98,8 @@ export function ticketRoutes(deps: TicketRouteDeps): RouteSpec[] {
         }
         void reply.code(created ? 202 : 200).header('location', ticketPath(ticket.ticketId));
         return created
-          ? ticketViewOf(ticket, checked.input.binding, [])
-          : ticketView(deps.store, ticket);
+          ? ticketViewOf(ticket, checked.input.binding, [], deps.links)
+          : ticketView(deps.store, ticket, deps.links);
       },
     },
     {
@@ -145,7 +147,7 @@ export function ticketRoutes(deps: TicketRouteDeps): RouteSpec[] {
       async handler(request) {
         const ticket = await deps.store.get(ticketIdOf(request.params));
         if (!ticket) throw problemError('UNKNOWN_TICKET', 'There is no ticket with this TicketId.');
-        return ticketView(deps.store, ticket);
+        return ticketView(deps.store, ticket, deps.links);
       },
     },
     command('retry', 'Send a failed or expired ticket back to the queue.'),

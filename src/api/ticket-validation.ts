@@ -3,7 +3,7 @@
  * field of its own, a missing one "required"), then `parseTicketRequest` (Biz, name, ID number,
  * images; local paths refused), then the callback URL policy; every problem reported together.
  */
-import type { Scheme } from '../config.js';
+import type { BizCatalogue } from '../domain/biz.js';
 import type { ImageLimits } from '../adapters/oss/image-header.js';
 import { OrchestratorError, ValidationError } from '../errors.js';
 import type { TicketInput } from '../flow/ticket-intake.js';
@@ -17,7 +17,7 @@ export type CallbackUrlCheck = (url: string) => Promise<void>;
 /** How requests are checked. */
 export interface TicketValidationOptions {
   /** Biz → scheme. */
-  biz: Readonly<Record<string, Scheme>>;
+  biz: BizCatalogue;
   batchId?: string;
   checkCallbackUrl?: CallbackUrlCheck | undefined;
   /** Pixel limits of images sent as bytes; default `DEFAULT_IMAGE_LIMITS`. */

@@ -4,10 +4,16 @@
  * lease but the page URL of an interactive ticket that waits for its person.
  */
 import type { TicketBinding } from '../domain/binding.js';
+import { outerOrderNoOf } from '../domain/biz.js';
 import { maskIdNumber, maskName } from '../domain/mask.js';
 import type { HistoryEntry, Ticket, TicketError, Verdict } from '../domain/ticket.js';
 import type { ListedTicket, StoredTicket, TicketStore } from '../adapters/redis/ticket-store.js';
 import type { TicketSummaryView, TicketView } from './schemas.js';
+
+/** Makes a ticket's start link (`StartLinks` of `src/flow/start-links.ts`). */
+export interface StartLinkMaker {
+  startUrlOf(ticket: Pick<Ticket, 'ticketId' | 'startBy'>): string | undefined;
+}
 
 /** What the views read from the store. */
 export type TicketViewStore = Pick<TicketStore, 'getBinding' | 'history'>;
@@ -26,6 +32,8 @@ function verdictView(v: Verdict): NonNullable<TicketSummaryView['verdict']> {
       ? {}
       : { authorityComparisonScore: v.authorityComparisonScore }),
     ...(v.auditConclusions === undefined ? {} : { auditConclusions: v.auditConclusions }),
+    ...(v.subCode === undefined ? {} : { subCode: v.subCode }),
+    ...(v.certifyId === undefined ? {} : { certifyId: v.certifyId }),
   };
 }
 
@@ -59,6 +67,8 @@ export function ticketSummaryView(
     TicketId: t.ticketId,
     Biz: t.biz,
     flow: t.flow,
+    family: t.family ?? 'legacy',
+    outerOrderNo: t.family === 'financial' ? outerOrderNoOf(t.ticketId) : null,
     state: t.state,
     version: t.version,
     attempts: t.attempts,
@@ -92,13 +102,17 @@ function applicantOf(binding: unknown): TicketView['applicant'] {
 }
 
 /** One ticket with its masked applicant and its history, read from the store. */
-export async function ticketView(store: TicketViewStore, t: StoredTicket): Promise<TicketView> {
+export async function ticketView(
+  store: TicketViewStore,
+  t: StoredTicket,
+  links?: StartLinkMaker,
+): Promise<TicketView> {
   const [binding, history] = await Promise.all([
     // an erased ticket kept its applicant masked, and has no binding to mask
     t.erasedAt === undefined ? store.getBinding(t.ticketId) : t.maskedApplicant,
     store.history(t.ticketId),
   ]);
-  return ticketViewOf(t, binding, history);
+  return ticketViewOf(t, binding, history, links);
 }
 
 /**
@@ -109,12 +123,17 @@ export function ticketViewOf(
   t: Ticket & ListedTicketExtras,
   binding: unknown,
   history: readonly HistoryEntry[],
+  links?: StartLinkMaker,
 ): TicketView {
   const pageUrl =
     t.flow === 'interactive' && t.state === 'awaiting_user' ? (t.lease?.pageUrl ?? null) : null;
+  // the link the business sends the person, while it can still be used
+  const startUrl =
+    t.state === 'queued' || t.state === 'awaiting_user' ? (links?.startUrlOf(t) ?? null) : null;
   return {
     ...ticketSummaryView(t),
     pageUrl,
+    startUrl,
     applicant: applicantOf(binding),
     history: history.map(historyView),
   };

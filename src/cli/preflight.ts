@@ -4,7 +4,8 @@
  * already enqueued (checked in pipelined chunks). Only the TicketIds are kept (the seen ones, and
  * the valid new ones for the second pass); invalid rows go to the {@link InvalidRowLog}.
  */
-import { flowOf, type Flow } from '../domain/ticket.js';
+import { flowOfBiz } from '../domain/biz.js';
+import type { Flow } from '../domain/ticket.js';
 import type { TicketInput } from '../flow/ticket-intake.js';
 import type { TicketStore } from '../adapters/redis/ticket-store.js';
 import { ticketIdOf, type InputRow } from './input-rows.js';
@@ -72,7 +73,7 @@ export async function preflight(
       } else {
         result.validNew.add(p.ticketId);
         const scheme = deps.ctx.biz?.[p.input.biz];
-        if (scheme) result.flows[flowOf(scheme)]++;
+        if (scheme) result.flows[flowOfBiz(scheme)]++;
         else result.flowUnknown++;
       }
     }

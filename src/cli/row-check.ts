@@ -6,7 +6,7 @@
  * the pixel limits (only the header is read, never the whole file).
  */
 import { resolve } from 'node:path';
-import type { Scheme } from '../config.js';
+import type { BizCatalogue } from '../domain/biz.js';
 import { ValidationError } from '../errors.js';
 import {
   IMAGE_FIELDS,
@@ -42,7 +42,7 @@ export interface RowCheckContext {
    * checks that depend on the scheme (the Biz is configured, the fields it requires, images of an
    * interactive scheme) are then the API's, which reports them per row.
    */
-  biz: Readonly<Record<string, Scheme>> | undefined;
+  biz: BizCatalogue | undefined;
   /** The input file's directory: relative image paths resolve here. */
   baseDir: string;
   batchId: string;
@@ -64,7 +64,7 @@ export function parseRow(request: Record<string, unknown>, ctx: RowCheckContext)
   if (request.Biz === undefined) {
     return { ok: false, problems: [{ field: 'Biz', message: 'is missing: give --biz or a Biz' }] };
   }
-  const options = (biz: Readonly<Record<string, Scheme>>): ParseOptions => ({
+  const options = (biz: BizCatalogue): ParseOptions => ({
     biz,
     localFiles: { baseDir: ctx.baseDir },
     batchId: ctx.batchId,

@@ -40,6 +40,9 @@ export interface StatusAnswer {
   similarityScore?: number;
   authorityComparisonScore?: number;
   auditConclusions?: string;
+  /** Financial family: the reason code (SubCode) and the provider's CertifyId. */
+  subCode?: string;
+  certifyId?: string;
 }
 
 /** A status answer learnt in this run, and what the ticket was when it was asked. */
@@ -75,6 +78,11 @@ export type RenewReason = 'absent' | 'token_expiring' | 'sts_expiring' | 'refuse
 export type Step =
   /** GetVerifyToken for a queued ticket (the server flow checks its materials first). */
   | { kind: 'get_token' }
+  /**
+   * Financial `ID_PRO`: the person has not opened the start link yet; wait for their browser's
+   * MetaInfo (the API wakes the job) until the link's end `until`.
+   */
+  | { kind: 'await_start'; until: number }
   /** A new GetVerifyToken replacing the held lease. */
   | { kind: 'renew'; reason: RenewReason }
   /** Upload the images under the lease, set the submit mark, SubmitMaterials. */
@@ -85,7 +93,7 @@ export type Step =
   | { kind: 'record_submitted' }
   /** Save the verdict (GetStatus or SubmitMaterials answered 1 or 2). */
   | { kind: 'finish'; verdict: Verdict }
-  /** The interactive token ran out before the person finished. */
+  /** The interactive token (or the start link) ran out before the person finished. */
   | { kind: 'expire' }
   /** Re-check the status at `at` (ms since the epoch), in a later run. */
   | { kind: 'wait_until'; at: number }
@@ -107,7 +115,7 @@ export function decide(
   const status = statusFor(ticket, run);
   switch (ticket.state) {
     case 'queued':
-      return { kind: 'get_token' };
+      return decideQueued(ticket, now);
     case 'token_issued':
       return decideSubmission(ticket, run, status, now, settings);
     case 'submitted':
@@ -121,6 +129,18 @@ export function decide(
     case 'cancelled':
       return { kind: 'done', state: ticket.state };
   }
+}
+
+/**
+ * A queued ticket takes its token, unless it waits for the person to open its start link
+ * (financial `ID_PRO`: InitFaceVerify needs the MetaInfo their browser produces); a link that ran
+ * out unopened expires the ticket.
+ */
+function decideQueued(ticket: DecidedTicket, now: number): Step {
+  if (ticket.startBy === undefined || ticket.startedAt !== undefined) return { kind: 'get_token' };
+  return now >= ticket.startBy
+    ? { kind: 'expire' }
+    : { kind: 'await_start', until: ticket.startBy };
 }
 
 function decideSubmission(
@@ -200,7 +220,7 @@ export function renewalReason(
   if (!lease) return 'absent';
   const expiring = (end: number) => end - now < Math.min(marginMs, (end - lease.issuedAt) / 4);
   if (expiring(lease.tokenExpiresAt)) return 'token_expiring';
-  if (expiring(lease.sts.expiresAt)) return 'sts_expiring';
+  if (lease.sts !== undefined && expiring(lease.sts.expiresAt)) return 'sts_expiring';
   return undefined;
 }
 
@@ -220,5 +240,7 @@ export function verdictOf(s: StatusAnswer): Verdict | undefined {
       ? {}
       : { authorityComparisonScore: s.authorityComparisonScore }),
     ...(s.auditConclusions === undefined ? {} : { auditConclusions: s.auditConclusions }),
+    ...(s.subCode === undefined ? {} : { subCode: s.subCode }),
+    ...(s.certifyId === undefined ? {} : { certifyId: s.certifyId }),
   };
 }

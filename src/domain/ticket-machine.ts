@@ -34,6 +34,10 @@ const byVerdict: Resolver<'verdict'> = (_ticket, event) => outcomeOf(event.verdi
 const TRANSITIONS: Readonly<Record<TicketState, TransitionRow>> = {
   queued: {
     token_issued: byFlow,
+    // the financial pre-check (Id2MetaVerify) found the name and number do not match
+    verdict: byVerdict,
+    // the financial ID_PRO start link ran out unopened
+    token_expired: 'expired',
     failed: 'failed',
     cancelled: 'cancelled',
   },
@@ -150,6 +154,9 @@ function withEffects(ticket: Ticket, event: TicketEvent): Ticket {
       delete reset.lease;
       delete reset.verdict;
       delete reset.finishedAt;
+      // a new start link: the person's browser hands in a new MetaInfo
+      delete reset.startedAt;
+      if (event.startBy !== undefined) reset.startBy = event.startBy;
       return reset;
     }
     case 'submitted':

@@ -16,6 +16,7 @@
  *
  * Pure types; no I/O.
  */
+import type { ApiFamily } from './biz.js';
 /** Scheme names a Biz scenario can be bound to (spec §1.10). */
 export const SCHEMES = [
   'RPBasic',
@@ -71,12 +72,20 @@ export function flowOf(scheme: Scheme): Flow {
   return SERVER_SCHEMES.includes(scheme) ? 'server' : 'interactive';
 }
 
-/** A VerifyToken with its STS credentials. Held encrypted at rest (it carries the STS secret). */
+/**
+ * What the provider gave the ticket to go on with. Held encrypted at rest (it carries secrets).
+ * - legacy: a VerifyToken with its STS credentials (and the H5 page);
+ * - financial `ID_PRO`: the CertifyId as `verifyToken`, the CertifyUrl as `pageUrl`, valid 30
+ *   minutes, no STS credentials;
+ * - financial `ID_MIN`: leave to submit, after the optional Id2MetaVerify pre-check (the
+ *   OuterOrderNo as `verifyToken`, no page, no STS credentials).
+ */
 export interface Lease {
   verifyToken: string;
   /** ms since the epoch. */
   tokenExpiresAt: number;
-  sts: {
+  /** Legacy only: where and how the materials are uploaded. */
+  sts?: {
     accessKeyId: string;
     accessKeySecret: string;
     securityToken: string;
@@ -86,7 +95,7 @@ export interface Lease {
     /** ms since the epoch. */
     expiresAt: number;
   };
-  /** The H5 page for the person (interactive flow). A bearer link: never logged. */
+  /** The page for the person (interactive flow; empty otherwise). A bearer link: never logged. */
   pageUrl: string;
   issuedAt: number;
 }
@@ -98,6 +107,13 @@ export interface Verdict {
   similarityScore?: number;
   authorityComparisonScore?: number;
   auditConclusions?: string;
+  /**
+   * Financial family: the provider's reason code (`SubCode`: 200 passed, 201 name and number do
+   * not match, 204 face mismatch, 205 liveness risk, …; spec `cloudauth-2019.md` §8.2).
+   */
+  subCode?: string;
+  /** Financial family: the provider's CertifyId of the verification that reached the verdict. */
+  certifyId?: string;
   /**
    * Reached by a worker in embedded mode, on the Cloudauth emulator: no real check of the person
    * was made. Absent for a verdict reached in production. Stored with the verdict (one field of
@@ -121,6 +137,18 @@ export interface Ticket {
   ticketId: string;
   biz: string;
   flow: Flow;
+  /**
+   * The API family the ticket runs on (`src/domain/biz.ts`), recorded at intake; absent on a ticket
+   * an earlier version created, which is `legacy`.
+   */
+  family?: ApiFamily;
+  /**
+   * Financial `ID_PRO`: the end of the ticket's start link (ms since the epoch). A ticket the
+   * person has not started by then expires.
+   */
+  startBy?: number;
+  /** Financial `ID_PRO`: when the person's browser handed in its MetaInfo (the start link opened). */
+  startedAt?: number;
   state: TicketState;
   /** Bumped by every transition and every recorded attempt error (which adds no history). */
   version: number;
@@ -144,7 +172,8 @@ export type TicketEvent =
   | { type: 'token_expired' }
   | { type: 'failed'; error: TicketError }
   | { type: 'cancelled' }
-  | { type: 'retried' };
+  /** A terminal ticket run again; `startBy` is the new start link's end (financial `ID_PRO`). */
+  | { type: 'retried'; startBy?: number };
 
 export type TicketEventType = TicketEvent['type'];
 

@@ -2,6 +2,7 @@
  * Starts the emulators from the configuration (Cloudauth and OSS, sharing the STS credentials the
  * one issues and the other checks) and prints how to reach them.
  */
+import { describeBiz, financialSceneIds, legacyBiz } from '../domain/biz.js';
 import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import type { OpsRoutesOptions } from '../api/ops-routes.js';
@@ -116,7 +117,8 @@ export async function startConfiguredEmulators(
       port: overrides.cloudauthPort ?? e.cloudauthPort,
       ...(e.publicUrl ? { publicUrl: e.publicUrl } : {}),
       accessKeys: e.accessKeys,
-      biz: config.cloudauth.biz,
+      biz: legacyBiz(config.cloudauth.biz),
+      sceneIds: financialSceneIds(config.cloudauth.biz),
       tokenSeconds: e.tokenSeconds,
       stsSeconds: e.stsSeconds,
       ossBucket: e.ossBucket,
@@ -151,8 +153,9 @@ export async function startConfiguredEmulators(
       `  admin                                ${cloudauth.url}/__admin/counters`,
       `  demo AccessKeyId                     ${demo[0]}`,
       `  demo AccessKeySecret                 ${demo[1]}   (emulator only, set by EMULATOR_ACCESS_KEYS)`,
+      `  Cloudauth emulator (API 2019-03-07)  the same endpoint: Id2MetaVerify, ContrastFaceVerify, InitFaceVerify, DescribeFaceVerify`,
       `  Biz scenarios                        ${Object.entries(config.cloudauth.biz)
-        .map(([b, s]) => `${b}=${s}`)
+        .map(([b, s]) => `${b}=${describeBiz(s)}`)
         .join(', ')}`,
       '',
     ].join('\n') + '\n',

@@ -18,7 +18,8 @@
  */
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { CONFIG_DEFAULTS, type Scheme } from '../config.js';
+import { CONFIG_DEFAULTS } from '../config.js';
+import type { BizCatalogue } from '../domain/biz.js';
 import type { ImageLimits } from '../adapters/oss/image-header.js';
 import {
   TICKET_QUEUE,
@@ -46,7 +47,7 @@ export interface TicketProducerOptions {
   /** The orchestrator's ENCRYPTION_KEY (base64 of 32 bytes). */
   encryptionKey: string;
   /** Biz → scheme, as in the orchestrator's CLOUDAUTH_BIZ. */
-  biz: Readonly<Record<string, Scheme>>;
+  biz: BizCatalogue;
   /**
    * Job settings, as the orchestrator's JOB_ATTEMPTS (default 8). How long finished jobs are kept
    * is the workers' JOB_KEEP_COMPLETED_SECONDS and JOB_KEEP_FAILED_SECONDS: a job carries no

@@ -18,9 +18,8 @@
  * the objects of a concurrent intake of the same TicketId, whose ticket is about to be created.
  */
 import type { Queue } from 'bullmq';
-import type { Scheme } from '../config.js';
+import { familyOf, flowOfBiz, type BizCatalogue } from '../domain/biz.js';
 import type { TicketBinding } from '../domain/binding.js';
-import { flowOf } from '../domain/ticket.js';
 import { userDataProblem } from '../domain/user-data.js';
 import { ValidationError } from '../errors.js';
 import { storeFullOf } from '../adapters/redis/store-full.js';
@@ -63,7 +62,7 @@ export interface TicketIntakeDeps {
   store: TicketStore;
   queue: Queue<TicketJobData>;
   /** Biz → scheme, from config. */
-  biz: Readonly<Record<string, Scheme>>;
+  biz: BizCatalogue;
   jobs: TicketJobSettings;
   /**
    * A keyed fingerprint (HMAC) of a payload: a plain hash of a binding would let anyone holding
@@ -74,7 +73,12 @@ export interface TicketIntakeDeps {
   staging: MaterialStagingStore;
   /** Pixel limits a staged file's header is checked against again (IMAGE_MAX_PIXELS, …). */
   imageLimits: ImageLimits;
+  /** How long a financial ID_PRO ticket's start link lives (START_LINK_SECONDS), in ms. */
+  startLinkMs?: number | undefined;
 }
+
+/** START_LINK_SECONDS's default, in ms. */
+export const DEFAULT_START_LINK_MS = 7 * 86_400_000;
 
 /** The longest TicketId accepted. */
 export const TICKET_ID_MAX = 128;
@@ -86,7 +90,7 @@ const LISTED_BIZ_MAX = 10;
  * The refusal of an unknown Biz: it names the configured ones (config, not input) and never
  * repeats the value given, which a shifted CSV column can make a name or an identity number.
  */
-export function unknownBizMessage(biz: Readonly<Record<string, Scheme>>): string {
+export function unknownBizMessage(biz: BizCatalogue): string {
   const names = Object.keys(biz);
   if (names.length === 0) return 'is not a configured Biz (none is configured)';
   const listed = names.slice(0, LISTED_BIZ_MAX).join(', ');
@@ -188,13 +192,22 @@ export class TicketIntake {
    * came as a file or as base64.
    */
   private newTicket(input: TicketInput): NewTicket {
-    const scheme = this.deps.biz[input.biz];
-    if (!scheme) throw new ValidationError('Biz', unknownBizMessage(this.deps.biz));
+    const profile = this.deps.biz[input.biz];
+    if (!profile) throw new ValidationError('Biz', unknownBizMessage(this.deps.biz));
     const { batchId, ...payload } = input;
+    const family = familyOf(profile);
+    const flow = flowOfBiz(profile);
+    // a financial ID_PRO ticket waits for its start link to be opened, until the link's end
+    const startBy =
+      family === 'financial' && flow === 'interactive'
+        ? Date.now() + (this.deps.startLinkMs ?? DEFAULT_START_LINK_MS)
+        : undefined;
     return {
       ticketId: input.ticketId,
       biz: input.biz,
-      flow: flowOf(scheme),
+      flow,
+      family,
+      ...(startBy === undefined ? {} : { startBy }),
       binding: input.binding,
       payloadHash: this.deps.fingerprint(canonicalJson(payload)),
       ...(input.userData === undefined ? {} : { userData: input.userData }),

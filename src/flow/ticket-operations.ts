@@ -14,6 +14,7 @@ import { jobIdOf, type TicketJobData, type TicketJobSettings } from '../adapters
 import type { TicketLifecycle } from './ticket-lifecycle.js';
 import type { PersonalDataEraser } from './personal-data.js';
 import { runJobAgain } from './ticket-rerun.js';
+import { DEFAULT_START_LINK_MS } from './ticket-intake.js';
 
 export interface TicketOperationsDeps {
   store: TicketStore;
@@ -22,6 +23,9 @@ export interface TicketOperationsDeps {
   jobs: TicketJobSettings;
   /** Erases personal data on request (`erase`). */
   personalData: PersonalDataEraser;
+  /** A retried financial ID_PRO ticket's new start link lives this long (START_LINK_SECONDS). */
+  startLinkMs?: number | undefined;
+  clock?: () => number;
 }
 
 const CAS_TRIES = 5;
@@ -96,7 +100,16 @@ export class TicketOperations {
       if (event.type === 'retried' && t.erasedAt !== undefined) {
         throw new PersonalDataErasedError(ticketId, t.erasure);
       }
-      const { result, ticket } = await this.deps.lifecycle.advance(t, event);
+      // a retried ID_PRO ticket gets a new start link (the person's browser starts it again)
+      const applied =
+        event.type === 'retried' && t.startBy !== undefined
+          ? {
+              ...event,
+              startBy:
+                (this.deps.clock ?? Date.now)() + (this.deps.startLinkMs ?? DEFAULT_START_LINK_MS),
+            }
+          : event;
+      const { result, ticket } = await this.deps.lifecycle.advance(t, applied);
       if (result === 'applied') return ticket;
     }
     throw new Error(`ticket kept changing while ${event.type} was applied`);

@@ -118,6 +118,12 @@ export function makeTicketProcessor(deps: TicketProcessorDeps) {
     const { job } = run;
     if (outcome.poll) await job.updateData({ ...job.data, polls: (job.data.polls ?? 0) + 1 });
     await job.moveToDelayed(outcome.at, run.token);
+    // a wake (the start page handed in MetaInfo, the provider's callback came) set while this run
+    // went on could not promote the job then: it was active. Taken now, once the job is delayed,
+    // it is never lost: one set after this read finds the job delayed and promotes it itself.
+    if (run.wakeable === true && (await store.consumeWake(run.ticketId).catch(() => false))) {
+      await job.promote().catch(() => undefined);
+    }
     throw new DelayedError();
   };
 
@@ -133,6 +139,11 @@ export function makeTicketProcessor(deps: TicketProcessorDeps) {
       if (!t) return 'missing';
       if (i === 0 && t.state === 'awaiting_user') {
         await deps.lifecycle.publish({ ...t, version: await enteredVersion(t) });
+      }
+      if (i === 0 && t.family === 'financial') {
+        // a wake set before this run read the ticket is answered by this run itself
+        run.wakeable = true;
+        await store.consumeWake(run.ticketId);
       }
       const step = decide(t, run.memory, clock(), settings);
       if (step.kind === 'done') {

@@ -8,6 +8,7 @@
 import { isAbsolute, resolve } from 'node:path';
 import { z } from 'zod';
 import type { Scheme } from '../config.js';
+import { describeBiz, type BizCatalogue, type BizProfile } from '../domain/biz.js';
 import {
   IMAGE_FIELDS,
   parseMaterialSource,
@@ -97,7 +98,7 @@ export type TicketRequest = z.input<typeof ticketRequestSchema>;
 
 export interface ParseOptions {
   /** Biz → scheme. */
-  biz: Readonly<Record<string, Scheme>>;
+  biz: BizCatalogue;
   /** Local paths are allowed for the CLI only (never over HTTP); relative ones resolve here. */
   localFiles?: { baseDir: string };
   batchId?: string;
@@ -126,6 +127,12 @@ const REQUIRED: Partial<Record<Scheme, readonly (keyof TicketBinding | ImageFiel
   FVBioOnly: ['FaceRetainedPic'],
 };
 const WIRE_NAME: Record<string, string> = { name: 'Name', idNumber: 'IdentificationNumber' };
+
+/** What a Biz needs in the Binding: its scheme's list, or the financial product's. */
+function requiredBy(profile: BizProfile): readonly (keyof TicketBinding | ImageField)[] {
+  if (typeof profile === 'string') return REQUIRED[profile] ?? [];
+  return profile.productCode === 'ID_MIN' ? ['name', 'idNumber', 'FacePic'] : ['name', 'idNumber'];
+}
 
 /**
  * How a refusal names a key the schema does not know: as it is when it reads as a field name,
@@ -171,7 +178,7 @@ export function parseTicketRequest(raw: unknown, options: ParseOptions): TicketI
     }
   };
   const scheme = options.biz[r.Biz];
-  if (!scheme) {
+  if (scheme === undefined) {
     problems.push(new ValidationError(`${prefix}Biz`, unknownBizMessage(options.biz)));
   }
   const binding: TicketBinding = { materials: {} };
@@ -214,8 +221,8 @@ export function parseTicketRequest(raw: unknown, options: ParseOptions): TicketI
       binding.materials[field] = toStoredSource(source);
     }
   }
-  if (scheme) {
-    for (const need of REQUIRED[scheme] ?? []) {
+  if (scheme !== undefined) {
+    for (const need of requiredBy(scheme)) {
       const present =
         need === 'name' || need === 'idNumber'
           ? binding[need]
@@ -227,12 +234,23 @@ export function parseTicketRequest(raw: unknown, options: ParseOptions): TicketI
         problems.push(
           new ValidationError(
             `${prefix}Binding.${WIRE_NAME[need] ?? need}`,
-            `is required by ${scheme}`,
+            `is required by ${describeBiz(scheme)}`,
           ),
         );
       }
     }
-    if (flowOf(scheme) === 'interactive' && Object.keys(binding.materials).length > 0) {
+    if (typeof scheme !== 'string') {
+      // the financial family takes the face photo (ID_MIN) and nothing else
+      for (const field of Object.keys(binding.materials)) {
+        if (field === 'FacePic' && scheme.productCode === 'ID_MIN') continue;
+        problems.push(
+          new ValidationError(
+            `${prefix}Binding.${field}`,
+            `is not used by ${describeBiz(scheme)}${scheme.productCode === 'ID_MIN' ? ' (it takes FacePic only)' : " (the person takes their photo on the provider's page)"}`,
+          ),
+        );
+      }
+    } else if (flowOf(scheme) === 'interactive' && Object.keys(binding.materials).length > 0) {
       for (const [field, s] of Object.entries(binding.materials)) {
         if (s.kind === 'file' || s.kind === 'bytes') {
           problems.push(

@@ -16,7 +16,13 @@ import {
   type MaterialSource,
   type TicketBinding,
 } from '../domain/binding.js';
-import type { DecidedTicket, RenewReason, RunMemory, Step } from '../domain/decide.js';
+import {
+  verdictOf,
+  type DecidedTicket,
+  type RenewReason,
+  type RunMemory,
+  type Step,
+} from '../domain/decide.js';
 import type { Lease, Ticket, TicketEvent, Verdict } from '../domain/ticket.js';
 import { OrchestratorError } from '../errors.js';
 import { prepareMaterials, type PreparedMaterials } from '../adapters/oss/materials.js';
@@ -42,15 +48,18 @@ export interface Run {
   refusal?: OrchestratorError;
   /** The version whose event this run's own transition published (the lifecycle publishes it). */
   published?: number;
+  /** The ticket can be woken (financial family): its waits read the store's wake flag. */
+  wakeable?: boolean;
 }
 
 interface Applicant {
   binding: TicketBinding;
   userData: unknown;
+  metaInfo?: string | undefined;
 }
 
-/** The ticket as the executor reads it: the domain's, with the submit mark and callback. */
-export type StoredTicket = DecidedTicket & { callbackUrl?: string };
+/** The ticket as the executor reads it: the domain's, with the store's marks and callback. */
+export type StoredTicket = DecidedTicket & { callbackUrl?: string; precheckedAt?: number };
 
 /**
  * What a step leaves the run to do: go on, or wait until `at` (ms since the epoch) in the delayed
@@ -66,6 +75,9 @@ export type StoredTicket = DecidedTicket & { callbackUrl?: string };
  */
 export type Outcome =
   { kind: 'continue'; ticket?: StoredTicket } | { kind: 'wait'; at: number; poll: boolean };
+
+/** Go on with `ticket` as a step left it. */
+const goOn = (ticket: StoredTicket): Outcome => ({ kind: 'continue', ticket });
 
 /** Go on, reading the ticket again first. */
 export const CONTINUE: Outcome = { kind: 'continue' };
@@ -85,6 +97,9 @@ export class TicketSteps {
     switch (step.kind) {
       case 'get_token':
         return this.issue(run, t);
+      case 'await_start':
+        // woken early by the start page (the store's wake flag and a promotion of the job)
+        return Promise.resolve({ kind: 'wait', at: step.until, poll: false });
       case 'renew':
         return this.renew(run, t, step.reason);
       case 'upload_and_submit':
@@ -111,9 +126,21 @@ export class TicketSteps {
     }
   }
 
-  /** A provider call, under the operation's QPS limit; the action is kept for throttling. */
-  private async call<T>(run: Run, operation: ProviderOperation, f: () => Promise<T>): Promise<T> {
-    const action = this.deps.provider.actions[operation];
+  /**
+   * A provider call, under its action's QPS limit; the action is kept for throttling. An operation
+   * that makes no call for this ticket (the provider names no action) runs unlimited.
+   */
+  private async call<T>(
+    run: Run,
+    t: Ticket,
+    operation: ProviderOperation,
+    f: () => Promise<T>,
+  ): Promise<T> {
+    const action = this.deps.provider.actionOf(t, operation);
+    if (action === undefined) {
+      delete run.action;
+      return f();
+    }
     run.action = action;
     return this.deps.limiter.run(action, f);
   }
@@ -146,23 +173,38 @@ export class TicketSteps {
     return (run.prepared = await prepareMaterials(sources, this.deps.images));
   }
 
+  private async providerApplicant(run: Run, t: Ticket) {
+    const { binding, userData, metaInfo } = await this.applicantOf(run);
+    return {
+      ticket: t,
+      binding,
+      ...(userData === undefined ? {} : { userData: userData as Record<string, unknown> }),
+      ...(metaInfo === undefined ? {} : { metaInfo }),
+    };
+  }
+
   private async getToken(run: Run, t: Ticket): Promise<Lease> {
-    const { binding, userData } = await this.applicantOf(run);
-    return this.call(run, 'start', () =>
-      this.deps.provider.start(
-        {
-          ticket: t,
-          binding,
-          ...(userData === undefined ? {} : { userData: userData as Record<string, unknown> }),
-        },
-        this.clock(),
-      ),
-    );
+    const applicant = await this.providerApplicant(run, t);
+    return this.call(run, t, 'start', () => this.deps.provider.start(applicant, this.clock()));
   }
 
   private async issue(run: Run, t: StoredTicket): Promise<Outcome> {
     // the server flow checks every image before it takes a token (all problems at once)
     if (t.flow === 'server') await this.prepared(run);
+    if (t.precheckedAt === undefined && this.deps.provider.actionOf(t, 'precheck') !== undefined) {
+      const applicant = await this.providerApplicant(run, t);
+      const answer = await this.call(run, t, 'precheck', () =>
+        this.deps.provider.precheck(applicant),
+      );
+      const verdict = verdictOf(answer);
+      if (verdict !== undefined) return this.finish(run, t, verdict);
+      // kept, so that a later run (after a failed token) does not pay for the check again
+      const at = this.clock();
+      if ((await this.deps.store.markPrechecked(t.ticketId, at, t.version)) === 'conflict') {
+        return CONTINUE;
+      }
+      t = { ...t, precheckedAt: at };
+    }
     return this.advance(run, t, { type: 'token_issued', lease: await this.getToken(run, t) });
   }
 
@@ -178,15 +220,24 @@ export class TicketSteps {
 
   /**
    * Stages the materials, persists the submit mark, then submits: a run that dies after the mark
-   * is followed by one that asks the status before it submits again (the decider's rule).
+   * is followed by one that asks the status before it submits again (the decider's rule). The mark
+   * is set inside the rate limiter's slot, right before the request: a run that dies while it
+   * waits for its slot leaves no mark, and the window in which a submission's outcome can be lost
+   * is the request itself (it matters where the provider cannot be asked afterwards: ID_MIN).
    */
   private async uploadAndSubmit(run: Run, t: StoredTicket): Promise<Outcome> {
     const lease = t.lease;
     if (!lease) throw new OrchestratorError('INTERNAL_ERROR', 'submission without a lease');
     const { binding } = await this.applicantOf(run);
-    const staged = await this.deps.provider.stage(lease, await this.prepared(run));
+    const staged = await this.deps.provider.stage(t, lease, await this.prepared(run));
     const mark = this.clock();
-    if ((await this.deps.store.markSubmitStarted(t.ticketId, mark, t.version)) === 'conflict') {
+    const answer = await this.call(run, t, 'submit', async () => {
+      if ((await this.deps.store.markSubmitStarted(t.ticketId, mark, t.version)) === 'conflict') {
+        return undefined;
+      }
+      return this.deps.provider.submit(t, lease, binding, staged);
+    });
+    if (answer === undefined) {
       // cancelled or moved on by another worker since this run read it: nothing is submitted
       this.deps.logger.info(
         { ticketId: t.ticketId },
@@ -194,11 +245,8 @@ export class TicketSteps {
       );
       return CONTINUE;
     }
-    const answer = await this.call(run, 'submit', () =>
-      this.deps.provider.submit(t, lease, binding, staged),
-    );
     run.memory.status = { answer, from: 'SubmitMaterials', state: t.state, submitStartedAt: mark };
-    return { kind: 'continue', ticket: { ...t, submitStartedAt: mark } };
+    return goOn({ ...t, submitStartedAt: mark });
   }
 
   private async checkStatus(
@@ -206,7 +254,7 @@ export class TicketSteps {
     t: StoredTicket,
     why: 'after_crash' | 'poll',
   ): Promise<Outcome> {
-    const answer = await this.call(run, 'status', () => this.deps.provider.status(t));
+    const answer = await this.call(run, t, 'status', () => this.deps.provider.status(t));
     if (why === 'after_crash' && answer.statusCode !== -1) {
       this.deps.logger.info(
         { ticketId: t.ticketId },

@@ -425,8 +425,8 @@ describe('retry and cancel', () => {
       ID_NUMBER,
       NAME,
       'AccessKeySecret',
-      lease?.sts.accessKeySecret ?? '-',
-      lease?.sts.securityToken ?? '-',
+      lease?.sts?.accessKeySecret ?? '-',
+      lease?.sts?.securityToken ?? '-',
       lease?.verifyToken ?? '-',
     ]) {
       expect(got.res.body.replace(lease?.pageUrl ?? '-', '(pageUrl)')).not.toContain(secret);

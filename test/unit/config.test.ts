@@ -1,3 +1,4 @@
+import { legacyBiz } from '../../src/domain/biz.js';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
@@ -19,11 +20,24 @@ describe('loadConfig', () => {
     expect(c.mode).toBe('embedded');
     expect(c.cloudauth.endpoint).toBeUndefined();
     expect(c.cloudauth.timeoutMs).toBe(10_000);
+    // embedded without CLOUDAUTH_BIZ: the legacy four and the financial-grade demo scenes
     expect(c.cloudauth.biz).toEqual({
       RPBasic: 'RPBasic',
       RPBioOnly: 'RPBioOnly',
       RPH5BioOnly: 'RPH5BioOnly',
       RPMin: 'RPMin',
+      FaceH5: {
+        family: 'financial',
+        productCode: 'ID_PRO',
+        sceneId: '1000000006',
+        precheck: false,
+      },
+      FaceServer: {
+        family: 'financial',
+        productCode: 'ID_MIN',
+        sceneId: '1000000007',
+        precheck: true,
+      },
     });
     expect(c.emulator.accessKeys).toEqual({ LTAIdemoOrchestrator: 'demo-secret-change-me' });
     expect(c.emulator.rejectNames).toEqual(['拒绝', 'Reject Me']);
@@ -118,7 +132,13 @@ describe('the one declaration of the configuration', () => {
   });
 
   it('exports the defaults as an empty environment loads them, frozen', () => {
-    expect(CONFIG_DEFAULTS).toEqual({ ...loadConfig({}), mode: undefined });
+    // the demo financial scenes are embedded mode's, not a default of the setting
+    const loaded = loadConfig({});
+    expect(CONFIG_DEFAULTS).toEqual({
+      ...loaded,
+      mode: undefined,
+      cloudauth: { ...loaded.cloudauth, biz: legacyBiz(loaded.cloudauth.biz) },
+    });
     expect(CONFIG_DEFAULTS.queue.attempts).toBe(8);
     expect(Object.isFrozen(CONFIG_DEFAULTS.queue)).toBe(true);
     expect(Object.isFrozen(CONFIG_DEFAULTS.emulator.rejectNames)).toBe(true);
@@ -176,6 +196,32 @@ function refusal(env: Record<string, string>): string {
   }
   throw new Error('loadConfig accepted the configuration');
 }
+
+describe('production with a financial ID_PRO Biz', () => {
+  const withBrowserFlow = (extra: Record<string, string> = {}) => ({
+    ...strongProduction(),
+    CLOUDAUTH_BIZ: 'RPMin=RPMin,kyc=financial:ID_PRO:1000000006',
+    ...extra,
+  });
+
+  it('needs API_PUBLIC_URL, over https: start links and the provider callback are built on it', () => {
+    expect(() => loadConfig(withBrowserFlow())).toThrow(/API_PUBLIC_URL is required/);
+    expect(() => loadConfig(withBrowserFlow({ API_PUBLIC_URL: 'http://kyc.example.com' }))).toThrow(
+      /API_PUBLIC_URL must be an https:\/\/ URL/,
+    );
+    const c = loadConfig(withBrowserFlow({ API_PUBLIC_URL: 'https://kyc.example.com/' }));
+    expect(c.api.publicUrl).toBe('https://kyc.example.com');
+  });
+
+  it('gets no demo financial scenes when CLOUDAUTH_BIZ is unset', () => {
+    expect(Object.keys(loadConfig(strongProduction()).cloudauth.biz)).toEqual([
+      'RPBasic',
+      'RPBioOnly',
+      'RPH5BioOnly',
+      'RPMin',
+    ]);
+  });
+});
 
 describe('production strength checks', () => {
   it('accepts random secrets, a random key and an https endpoint', () => {

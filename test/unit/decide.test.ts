@@ -129,6 +129,23 @@ describe('decide: queued and finished tickets', () => {
   });
 });
 
+describe('decide: a financial ID_PRO ticket waits for its start link', () => {
+  const waiting = { ...aTicket('queued', { flow: 'interactive' }), startBy: NOW + MIN };
+
+  it('waits for the person until the link ends, then expires', () => {
+    expect(decide(waiting, freshRun(), NOW, SETTINGS)).toEqual({
+      kind: 'await_start',
+      until: NOW + MIN,
+    });
+    expect(decide(waiting, freshRun(), NOW + MIN, SETTINGS)).toEqual({ kind: 'expire' });
+  });
+
+  it('asks for its token once the browser handed in MetaInfo', () => {
+    const started = { ...waiting, startedAt: NOW - S };
+    expect(decide(started, freshRun(), NOW + 2 * MIN, SETTINGS)).toEqual({ kind: 'get_token' });
+  });
+});
+
 describe('decide: token_issued, no submission yet', () => {
   it.each(LEASE_KINDS)('with a %s lease and no submit mark', (kind) => {
     const t = aTicket('token_issued', { lease: LEASES[kind] });
@@ -244,7 +261,7 @@ describe('decide: guarantee 2, a lease is renewed ahead of its end', () => {
 
   it('renews at the lease margin before the STS credential ends, not before', () => {
     const lease = aLease(0, 60 * MIN, 30 * MIN);
-    const at = (leftMs: number) => lease.sts.expiresAt - leftMs;
+    const at = (leftMs: number) => lease.sts!.expiresAt - leftMs;
     const t = aTicket('token_issued', { lease });
     expect(decide(t, freshRun(), at(120 * S), SETTINGS)).toEqual({ kind: 'upload_and_submit' });
     expect(decide(t, freshRun(), at(120 * S - 1), SETTINGS)).toEqual({
@@ -393,6 +410,16 @@ describe('decide: awaiting_user', () => {
     const t = aTicket('awaiting_user');
     expect(decide(t, runWith({ status: learnt(t, -1) }), NOW, SETTINGS)).toEqual({
       kind: 'expire',
+    });
+  });
+});
+
+describe('verdictOf, financial fields', () => {
+  it('keeps the SubCode and the CertifyId', () => {
+    expect(verdictOf({ statusCode: 2, subCode: '204', certifyId: 'c1' })).toEqual({
+      statusCode: 2,
+      subCode: '204',
+      certifyId: 'c1',
     });
   });
 });

@@ -158,7 +158,7 @@ const BY_FLOW = { server: 'token_issued', interactive: 'awaiting_user' } as cons
 // prettier-ignore
 const EXPECTED: Record<TicketState, Row> = {
   //              token_issued token_renewed   submitted    verdict 1 verdict 2     token_expired failed    cancelled    retried
-  queued:        [BY_FLOW,     __,             __,          __,       __,           __,           'failed', 'cancelled', __      ],
+  queued:        [BY_FLOW,     __,             __,          'passed', 'not_passed', 'expired',    'failed', 'cancelled', __      ],
   token_issued:  [__,          'token_issued', 'submitted', 'passed', 'not_passed', __,           'failed', 'cancelled', __      ],
   submitted:     [__,          __,             __,          'passed', 'not_passed', __,           'failed', 'cancelled', __      ],
   awaiting_user: [__,          __,             __,          'passed', 'not_passed', 'expired',    'failed', 'cancelled', __      ],
@@ -438,6 +438,27 @@ describe('transition', () => {
       flow: 'interactive',
       batchId: 'b-1',
       createdAt: T0,
+    });
+  });
+});
+
+describe('the financial start (ID_PRO)', () => {
+  it('a retry drops the start and takes the new link end it is given', () => {
+    const t = { ...aTicket().inState('expired').build(), startBy: T0, startedAt: T0 - 5 };
+    const { ticket } = transition(t, { type: 'retried', startBy: NOW + 1000 }, NOW);
+    expect(ticket.state).toBe('queued');
+    expect(ticket.startBy).toBe(NOW + 1000);
+    expect(ticket.startedAt).toBeUndefined();
+  });
+
+  it('a pre-check mismatch ends a queued ticket not_passed; an unopened link expires it', () => {
+    const queued = aTicket().build();
+    expect(transition(queued, { type: 'verdict', verdict: NOT_PASSED }, NOW).ticket.state).toBe(
+      'not_passed',
+    );
+    expect(transition(queued, { type: 'token_expired' }, NOW).ticket).toMatchObject({
+      state: 'expired',
+      finishedAt: NOW,
     });
   });
 });

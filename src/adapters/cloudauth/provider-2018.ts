@@ -13,17 +13,28 @@ import type {
   ProviderOperation,
   VerificationProvider,
 } from '../../flow/provider.js';
+import { OrchestratorError } from '../../errors.js';
 import { uploadMaterials, type MaterialEntry, type PreparedMaterials } from '../oss/materials.js';
 import type { MaterialUploader } from '../oss/uploader.js';
 import type { CloudauthClient } from './client.js';
 import type { GetVerifyTokenResult, VerifyStatus } from './types.js';
 
+const ACTIONS: Readonly<Record<ProviderOperation, string | undefined>> = {
+  precheck: undefined,
+  start: 'GetVerifyToken',
+  submit: 'SubmitMaterials',
+  status: 'GetStatus',
+};
+
 export class Cloudauth2018Provider implements VerificationProvider {
-  readonly actions: Readonly<Record<ProviderOperation, string>> = {
-    start: 'GetVerifyToken',
-    submit: 'SubmitMaterials',
-    status: 'GetStatus',
-  };
+  actionOf(_ticket: Ticket, operation: ProviderOperation): string | undefined {
+    return ACTIONS[operation];
+  }
+
+  /** The legacy API has no pre-check: every ticket goes on. */
+  precheck(): Promise<StatusAnswer> {
+    return Promise.resolve({ statusCode: -1 });
+  }
 
   constructor(
     private readonly client: CloudauthClient,
@@ -40,7 +51,12 @@ export class Cloudauth2018Provider implements VerificationProvider {
     return leaseOf(r, now);
   }
 
-  stage(lease: Lease, prepared: PreparedMaterials): Promise<MaterialEntry[]> {
+  stage(_ticket: Ticket, lease: Lease, prepared: PreparedMaterials): Promise<MaterialEntry[]> {
+    if (lease.sts === undefined) {
+      return Promise.reject(
+        new OrchestratorError('INTERNAL_ERROR', 'a legacy lease without STS credentials'),
+      );
+    }
     return uploadMaterials(this.uploader, lease.sts, prepared);
   }
 
@@ -95,7 +111,10 @@ function cloudauthBindingOf(t: Ticket, binding: TicketBinding): Record<string, s
 }
 
 /** The lease of a GetVerifyToken answer; an unparseable STS Expiration counts as the token's. */
-export function leaseOf(r: GetVerifyTokenResult, now: number): Lease {
+export function leaseOf(
+  r: GetVerifyTokenResult,
+  now: number,
+): Lease & { sts: NonNullable<Lease['sts']> } {
   const tokenExpiresAt = now + r.verifyToken.durationSeconds * 1000;
   const stsExpiresAt = Date.parse(r.stsToken.expiration);
   return {

@@ -148,15 +148,15 @@ return {'applied', string.format('%d', attempts)}
 
 const MARK_IF_VERSION = `#!lua
 -- KEYS[1] ticket hash
--- ARGV[1] expected version; ARGV[2] field; ARGV[3] value
--- Writes one field only if the ticket is still at the version the worker decided from (the
+-- ARGV[1] expected version; ARGV[2], ARGV[3], … field and value pairs
+-- Writes the fields only if the ticket is still at the version the worker decided from (the
 -- submit mark: a ticket cancelled or moved on meanwhile is not submitted). The version is not
 -- bumped: the mark is no transition.
 -- Returns {'missing'}; {'conflict', storedVersion} (nothing written); or {'applied'}.
 local version = redis.call('HGET', KEYS[1], 'version')
 if not version then return {'missing'} end
 if tonumber(version) ~= tonumber(ARGV[1]) then return {'conflict', version} end
-redis.call('HSET', KEYS[1], ARGV[2], ARGV[3])
+redis.call('HSET', KEYS[1], unpack(ARGV, 2))
 return {'applied'}
 `;
 
@@ -187,7 +187,7 @@ local read = redis.call('HMGET', KEYS[1], 'version', 'state', 'erasedAt')
 local version = read[1]
 if not version then return {'missing'} end
 if ARGV[1] ~= '' and tonumber(version) ~= tonumber(ARGV[1]) then return {'conflict', version} end
-redis.call('HDEL', KEYS[1], 'binding', 'userData', 'providerMaterials')
+redis.call('HDEL', KEYS[1], 'binding', 'userData', 'providerMaterials', 'metaInfo')
 local next = tonumber(version) + 1
 local reply
 if read[3] then
@@ -220,8 +220,7 @@ export interface StoreScripts {
   ticketStoreMarkIfVersion(
     hash: string,
     version: number,
-    field: string,
-    value: Arg,
+    ...fieldsAndValues: Arg[]
   ): Promise<string[]>;
   ticketStoreRemoveIfScore(index: string, member: string, score: number): Promise<number>;
   ticketStoreEraseApplicant(

@@ -19,7 +19,7 @@ import type {
 } from './ticket-store-port.js';
 
 /** Hash fields that are encrypted. */
-export type EncryptedField = 'lease' | 'binding' | 'userData';
+export type EncryptedField = 'lease' | 'binding' | 'userData' | 'metaInfo';
 
 /**
  * Fields an earlier version wrote and this one neither writes nor reads; every transition names
@@ -38,6 +38,9 @@ export const SUMMARY_FIELDS = [
   'version',
   'biz',
   'flow',
+  'family',
+  'startBy',
+  'startedAt',
   'attempts',
   'batchId',
   'createdAt',
@@ -48,6 +51,7 @@ export const SUMMARY_FIELDS = [
   'lastError',
   'callbackUrl',
   'submitStartedAt',
+  'precheckedAt',
   'erasedAt',
   'erasure',
   'applicant',
@@ -152,6 +156,7 @@ export function encodeNewTicket(cipher: FieldCipher, input: NewTicket, now: numb
     ['createdAt', String(now)],
     ['updatedAt', String(now)],
     ['payloadHash', input.payloadHash],
+    ['family', input.family ?? 'legacy'],
     ['binding', sealJson(cipher, input.ticketId, 'binding', input.binding)],
   ];
   if (input.userData !== undefined) {
@@ -159,6 +164,7 @@ export function encodeNewTicket(cipher: FieldCipher, input: NewTicket, now: numb
   }
   if (input.batchId !== undefined) pairs.push(['batchId', input.batchId]);
   if (input.callbackUrl !== undefined) pairs.push(['callbackUrl', input.callbackUrl]);
+  if (input.startBy !== undefined) pairs.push(['startBy', String(input.startBy)]);
   return pairs.flat();
 }
 
@@ -186,11 +192,15 @@ export function encodeTransition(
     ['verdict', next.verdict === undefined ? undefined : encodeVerdict(next.verdict)],
     ['lastError', next.lastError === undefined ? undefined : JSON.stringify(next.lastError)],
     ['finishedAt', next.finishedAt === undefined ? undefined : String(next.finishedAt)],
+    ['startedAt', next.startedAt === undefined ? undefined : String(next.startedAt)],
   ];
   for (const [field, value] of optional) {
     if (value === undefined) del.push(field);
     else set.push(field, value);
   }
+  if (next.startBy !== undefined) set.push('startBy', String(next.startBy));
+  // the MetaInfo goes with the start it belongs to (a retry asks the browser for a new one)
+  if (next.startedAt === undefined) del.push('metaInfo');
   del.push(...RETIRED_FIELDS);
   return { set, del };
 }
@@ -222,6 +232,10 @@ export function decodeSummary(
   };
   const flow = row.get('flow');
   const biz = row.get('biz');
+  const family = row.get('family');
+  if (family !== undefined && family !== 'legacy' && family !== 'financial') {
+    throw corrupt('family');
+  }
   if (!STATES.has(state)) throw corrupt('state');
   if (flow === undefined || !FLOWS.has(flow)) throw corrupt('flow');
   if (biz === undefined) throw corrupt('biz');
@@ -250,7 +264,14 @@ export function decodeSummary(
   }
   if (finishedAt !== undefined) ticket.finishedAt = finishedAt;
   if (submitStartedAt !== undefined) ticket.submitStartedAt = submitStartedAt;
+  const precheckedAt = int('precheckedAt');
+  if (precheckedAt !== undefined) ticket.precheckedAt = precheckedAt;
   if (callbackUrl !== undefined) ticket.callbackUrl = callbackUrl;
+  if (family !== undefined) ticket.family = family;
+  const startBy = int('startBy');
+  const startedAt = int('startedAt');
+  if (startBy !== undefined) ticket.startBy = startBy;
+  if (startedAt !== undefined) ticket.startedAt = startedAt;
   const erasedAt = int('erasedAt');
   const erasure = row.get('erasure');
   if (erasedAt !== undefined) ticket.erasedAt = erasedAt;
@@ -276,8 +297,8 @@ export function decodeTicket(
 
 /**
  * The verdict as its hash field holds it: JSON with one-letter keys (`c` StatusCode, `t`, `s`, `a`
- * the trusted, similarity and authority comparison scores, `m` the audit conclusions, `e` 1 when
- * emulated). Short because a value over 64 bytes (Redis's `hash-max-listpack-value`) turns the
+ * the trusted, similarity and authority comparison scores, `m` the audit conclusions, `u` the
+ * financial SubCode, `i` its CertifyId, `e` 1 when emulated). Short because a value over 64 bytes (Redis's `hash-max-listpack-value`) turns the
  * whole ticket hash from a compact listpack into a hashtable, about three times the memory; with
  * Cloudauth's own names a verdict with two scores is already 77 bytes (bench `redis-bytes`). A
  * verdict with audit conclusions may still exceed it.
@@ -288,6 +309,8 @@ export function encodeVerdict(v: Verdict): string {
   if (v.similarityScore !== undefined) short.s = v.similarityScore;
   if (v.authorityComparisonScore !== undefined) short.a = v.authorityComparisonScore;
   if (v.auditConclusions !== undefined) short.m = v.auditConclusions;
+  if (v.subCode !== undefined) short.u = v.subCode;
+  if (v.certifyId !== undefined) short.i = v.certifyId;
   if (v.emulated === true) short.e = 1;
   return JSON.stringify(short);
 }
@@ -301,6 +324,8 @@ export function decodeVerdict(text: string): Verdict {
   if (typeof raw.s === 'number') v.similarityScore = raw.s;
   if (typeof raw.a === 'number') v.authorityComparisonScore = raw.a;
   if (typeof raw.m === 'string') v.auditConclusions = raw.m;
+  if (typeof raw.u === 'string') v.subCode = raw.u;
+  if (typeof raw.i === 'string') v.certifyId = raw.i;
   if (raw.e === 1) v.emulated = true;
   return v;
 }

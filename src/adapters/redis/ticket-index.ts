@@ -11,6 +11,8 @@ export function ticketStoreKeys(prefix: string) {
   return {
     ticket: (ticketId: string) => `${prefix}:t:{${ticketId}}`,
     history: (ticketId: string) => `${prefix}:t:{${ticketId}}:h`,
+    /** Set when the ticket's job should run now (a start page, a provider callback): see `wake`. */
+    wake: (ticketId: string) => `${prefix}:t:{${ticketId}}:wake`,
     state: (state: TicketState) => `${prefix}:idx:state:${state}`,
     batch: (batchId: string) => `${prefix}:idx:batch:${batchId}`,
     all: `${prefix}:idx:all`,

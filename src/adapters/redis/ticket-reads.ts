@@ -54,17 +54,22 @@ export async function getUserData(ctx: StoreContext, ticketId: string): Promise<
 
 /** `TicketStore.getApplicant`: the binding and the user data in one HMGET. */
 export async function getApplicant(ctx: StoreContext, ticketId: string): Promise<Applicant> {
-  const [state, binding, userData, erasure] = await ctx.redis.hmget(
+  const [state, binding, userData, erasure, metaInfo] = await ctx.redis.hmget(
     ctx.keys.ticket(ticketId),
     'state',
     'binding',
     'userData',
     'erasure',
+    'metaInfo',
   );
   if (state === null || state === undefined) throw new TicketNotFoundError(ticketId);
   return {
     binding: bindingOf(ctx, ticketId, binding ?? null, erasure ?? null),
     userData: openUserData(ctx, ticketId, userData ?? null),
+    metaInfo:
+      metaInfo === null || metaInfo === undefined
+        ? undefined
+        : (openJson(ctx.cipher, ticketId, 'metaInfo', metaInfo) as string),
   };
 }
 

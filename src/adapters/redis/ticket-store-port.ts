@@ -2,6 +2,7 @@
  * The ticket store's port: {@link TicketStore} and the types it takes and answers. Its Redis
  * adapter is `RedisTicketStore` (`ticket-store.ts`, which re-exports all of this).
  */
+import type { ApiFamily } from '../../domain/biz.js';
 import type { ErasureReason } from '../../errors.js';
 import type { EraseOutcome } from './ticket-erasure.js';
 import type { TicketBinding } from '../../domain/binding.js';
@@ -13,6 +14,8 @@ import type { RestoredTicket, TicketScanPage } from './ticket-repair.js';
 export type StoredTicket = Ticket & {
   /** ms since the epoch: when a worker began SubmitMaterials (see {@link TicketStore.markSubmitStarted}). */
   submitStartedAt?: number;
+  /** ms since the epoch: when the Biz's pre-check passed (see {@link TicketStore.markPrechecked}). */
+  precheckedAt?: number;
   /** Where the outcome is delivered. */
   callbackUrl?: string;
   /** The caller's digest of the creation payload, to tell a repeated request from a different one. */
@@ -40,6 +43,10 @@ export interface NewTicket {
   ticketId: string;
   biz: string;
   flow: Flow;
+  /** The Biz's API family; every new ticket records it (default `legacy`). */
+  family?: ApiFamily;
+  /** Financial `ID_PRO`: the start link's end (ms since the epoch). */
+  startBy?: number;
   /** The applicant's data (name, identity number, material sources); stored encrypted. */
   binding: TicketBinding;
   /** The caller's opaque data, JSON-serialisable; stored encrypted. */
@@ -70,6 +77,8 @@ export interface Applicant {
   binding: TicketBinding;
   /** As {@link TicketStore.getUserData} answers it: undefined when absent. */
   userData: unknown;
+  /** Financial `ID_PRO`: the MetaInfo the person's browser handed in; undefined before that. */
+  metaInfo?: string | undefined;
 }
 
 /** `conflict`: the stored version was not the expected one; nothing was written. */
@@ -176,6 +185,34 @@ export interface TicketStore {
    * advanced by another worker): nothing is written, and the caller must not submit. Throws
    * {@link TicketNotFoundError}.
    */
+  /**
+   * Records that the Biz's pre-check (Id2MetaVerify) passed, if the ticket is still at
+   * `expectedVersion`: a later run does not pay for it again. No transition.
+   */
+  markPrechecked(
+    ticketId: string,
+    at: number,
+    expectedVersion: number,
+  ): Promise<'applied' | 'conflict'>;
+  /**
+   * Financial ID_PRO: keeps the MetaInfo the person's browser produced (encrypted) and `startedAt`,
+   * if the ticket is still at `expectedVersion`. No transition; the next transition that finds no
+   * `startedAt` (a retry) removes the MetaInfo, as does the erasure of the personal data.
+   */
+  recordStart(
+    ticketId: string,
+    metaInfo: string,
+    at: number,
+    expectedVersion: number,
+  ): Promise<'applied' | 'conflict'>;
+  /**
+   * Asks that the ticket's job run now: a flag its worker reads right after it moves the job to
+   * the delayed set ({@link consumeWake}), so a wake that came while the job ran is not lost. The
+   * caller promotes the delayed job itself too.
+   */
+  wake(ticketId: string): Promise<void>;
+  /** Takes the wake flag: true when one was set since it was last taken. */
+  consumeWake(ticketId: string): Promise<boolean>;
   markSubmitStarted(
     ticketId: string,
     at: number,

@@ -86,9 +86,21 @@ import type {
   TicketPage,
   TicketStore,
 } from './ticket-store-port.js';
-import { applyTransition, markSubmitStarted, recordAttemptError } from './ticket-transitions.js';
+import {
+  applyTransition,
+  markIfVersion,
+  markSubmitStarted,
+  recordAttemptError,
+} from './ticket-transitions.js';
+import { sealJson } from './ticket-codec.js';
 
 export { ticketStoreKeys } from './ticket-index.js';
+
+/**
+ * How long a wake signal waits for its job to leave the delayed set. A wake is only a nudge: the
+ * job's own re-check comes anyway (the start link's end, the next status poll).
+ */
+const WAKE_TTL_SECONDS = 3600;
 export type { RestoredTicket, TicketScanPage } from './ticket-repair.js';
 export type { IndexCleanupReport } from './index-cleanup.js';
 export type {
@@ -216,6 +228,41 @@ export class RedisTicketStore implements TicketStore {
     expectedVersion: number,
   ): Promise<'applied' | 'conflict'> {
     return unavailableWhenDown(() => markSubmitStarted(this.#ctx, ticketId, at, expectedVersion));
+  }
+
+  markPrechecked(
+    ticketId: string,
+    at: number,
+    expectedVersion: number,
+  ): Promise<'applied' | 'conflict'> {
+    return unavailableWhenDown(() =>
+      markIfVersion(this.#ctx, ticketId, expectedVersion, ['precheckedAt', at]),
+    );
+  }
+
+  recordStart(
+    ticketId: string,
+    metaInfo: string,
+    at: number,
+    expectedVersion: number,
+  ): Promise<'applied' | 'conflict'> {
+    const sealed = sealJson(this.#ctx.cipher, ticketId, 'metaInfo', metaInfo);
+    return unavailableWhenDown(() =>
+      markIfVersion(this.#ctx, ticketId, expectedVersion, ['metaInfo', sealed, 'startedAt', at]),
+    );
+  }
+
+  async wake(ticketId: string): Promise<void> {
+    await unavailableWhenDown(() =>
+      this.#ctx.redis.set(this.#ctx.keys.wake(ticketId), '1', 'EX', WAKE_TTL_SECONDS),
+    );
+  }
+
+  async consumeWake(ticketId: string): Promise<boolean> {
+    const value = await unavailableWhenDown(() =>
+      this.#ctx.redis.getdel(this.#ctx.keys.wake(ticketId)),
+    );
+    return value !== null;
   }
 
   eraseApplicant(

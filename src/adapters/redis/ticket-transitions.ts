@@ -74,17 +74,26 @@ export async function recordAttemptError(
 }
 
 /** `TicketStore.markSubmitStarted`. */
-export async function markSubmitStarted(
+export function markSubmitStarted(
   ctx: StoreContext,
   ticketId: string,
   at: number,
   expectedVersion: number,
 ): Promise<'applied' | 'conflict'> {
+  return markIfVersion(ctx, ticketId, expectedVersion, ['submitStartedAt', at]);
+}
+
+/** Writes `fieldsAndValues` if the ticket is at `expectedVersion`; no transition, no bump. */
+export async function markIfVersion(
+  ctx: StoreContext,
+  ticketId: string,
+  expectedVersion: number,
+  fieldsAndValues: (string | number)[],
+): Promise<'applied' | 'conflict'> {
   const [result] = await ctx.scripts.ticketStoreMarkIfVersion(
     ctx.keys.ticket(ticketId),
     expectedVersion,
-    'submitStartedAt',
-    at,
+    ...fieldsAndValues,
   );
   if (result === 'missing') throw new TicketNotFoundError(ticketId);
   return result === 'applied' ? 'applied' : 'conflict';

@@ -41,6 +41,21 @@ const STYLE = `body{font-family:system-ui,sans-serif;max-width:28rem;margin:2rem
 dt{color:#666;font-size:.85rem}dd{margin:0 0 .8rem}button{font-size:1rem;padding:.6rem 1rem;margin:.3rem .3rem 0 0}`;
 const STYLE_HASH = `'sha256-${createHash('sha256').update(STYLE).digest('base64')}'`;
 
+/** What the stand-in MetaInfo script defines. */
+export const META_INFO_STAND_IN = `'use strict';
+/* Cloudauth emulator: a stand-in for https://o.alicdn.com/yd-cloudauth/cloudauth-cdn/jsvm_all.js */
+window.getMetaInfo = function () {
+  return {
+    apdidToken: '',
+    appName: 'cloudauth-emulator',
+    appVersion: '1.0.0',
+    bioMetaInfo: 'emulator:stand-in',
+    deviceType: 'h5',
+    ua: navigator.userAgent
+  };
+};
+`;
+
 type PageState =
   { kind: 'unknown' } | { kind: 'used' | 'expired' } | { kind: 'open'; record: FaceVerifyRecord };
 
@@ -56,6 +71,17 @@ export function registerFaceVerifyPage(
     if (record.expiresAt !== undefined && now >= record.expiresAt) return { kind: 'expired' };
     return { kind: 'open', record };
   };
+
+  // the stand-in of Alibaba's `jsvm_all.js` (spec cloudauth-2019.md §2): `window.getMetaInfo()`
+  // answers an object shaped like the real one's (device facts, no person); registered before the
+  // page route so that its name is never taken for a page token
+  app.get('/face-verify/jsvm_all.js', (_req, reply) =>
+    reply
+      .header('cache-control', 'no-cache')
+      .header('x-content-type-options', 'nosniff')
+      .type('text/javascript; charset=utf-8')
+      .send(META_INFO_STAND_IN),
+  );
 
   app.get<{ Params: { token: string } }>('/face-verify/:token', (req, reply) => {
     const state = stateOf(req.params.token, settings.clock());

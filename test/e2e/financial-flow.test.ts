@@ -1,0 +1,201 @@
+/**
+ * The financial-grade family (API 2019-03-07) end to end beside the legacy one: real Redis, real
+ * BullMQ workers, the official `@alicloud/cloudauth20190307` SDK against the Cloudauth emulator,
+ * the HTTP API's start link and the provider's callback over loopback HTTP.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { smallJpeg } from '../support/images.js';
+import { outerOrderNoOf } from '../../src/domain/biz.js';
+import {
+  aBinding,
+  isOneChain,
+  startTestOrchestrator,
+  TEST_BIZ,
+  type TestOrchestrator,
+} from '../support/orchestrator.js';
+import { waitUntil } from '../../testkit/waiting.js';
+
+const TOKEN = 'financial-flow-test-token-0123456789';
+let o: TestOrchestrator;
+let face: Buffer;
+
+const api = (path: string, init: RequestInit = {}) =>
+  fetch(`${o.app.apiUrl}${path}`, {
+    ...init,
+    headers: { authorization: `Bearer ${TOKEN}`, ...(init.headers ?? {}) },
+  });
+
+beforeAll(async () => {
+  face = await smallJpeg('#7a5b3e');
+  o = await startTestOrchestrator({
+    http: true,
+    emulator: { rejectNames: ['王拒绝'] },
+    env: {
+      API_TOKENS: TOKEN,
+      CLOUDAUTH_BIZ: `${TEST_BIZ},FaceH5=financial:ID_PRO:1000000006,FaceServer=financial:ID_MIN:1000000007:precheck,FaceServerNoCheck=financial:ID_MIN:1000000007`,
+    },
+  });
+});
+afterAll(async () => {
+  await o.close();
+});
+
+const counts = (action: string) => o.emu.cloudauth.counters()[action]?.ok ?? 0;
+
+describe('server flow (ID_MIN)', () => {
+  it('passes: Id2MetaVerify, then ContrastFaceVerify with the staged face photo', async () => {
+    o.emu.cloudauth.resetCounters();
+    await o.app.intake.enqueue({
+      ticketId: 'fin/server-pass#1',
+      biz: 'FaceServer',
+      binding: aBinding(face),
+    });
+    const t = await o.waitFor('fin/server-pass#1');
+    expect(t.state).toBe('passed');
+    expect(t.family).toBe('financial');
+    expect(t.verdict).toMatchObject({
+      statusCode: 1,
+      subCode: '200',
+      certifyId: expect.stringMatching(/^[0-9a-f]{32}$/),
+      similarityScore: expect.any(Number),
+      emulated: true,
+    });
+    expect(counts('Id2MetaVerify')).toBe(1);
+    expect(counts('ContrastFaceVerify')).toBe(1);
+    const history = await o.app.store.history('fin/server-pass#1');
+    expect(isOneChain(history)).toBe(true);
+    expect(history.map((h) => h.to)).toEqual(['token_issued', 'passed']);
+    // a TicketId that is no OuterOrderNo is hashed to one; one that is, is used as it is
+    expect(outerOrderNoOf('fin/server-pass#1')).toMatch(/^[0-9a-f]{32}$/);
+    expect(outerOrderNoOf('abc123')).toBe('abc123');
+  });
+
+  it('ends not_passed at the pre-check when name and number do not match: no face call', async () => {
+    o.emu.cloudauth.resetCounters();
+    await o.app.intake.enqueue({
+      ticketId: 'fin-precheck-mismatch',
+      biz: 'FaceServer',
+      binding: aBinding(face, '王拒绝'),
+    });
+    const t = await o.waitFor('fin-precheck-mismatch');
+    expect(t.state).toBe('not_passed');
+    expect(t.verdict).toMatchObject({ statusCode: 2, subCode: '201' });
+    expect(t.verdict?.auditConclusions).toMatch(/^Id2MetaVerify: /);
+    expect(counts('Id2MetaVerify')).toBe(1);
+    expect(counts('ContrastFaceVerify')).toBe(0);
+    const history = await o.app.store.history('fin-precheck-mismatch');
+    expect(history.map((h) => `${h.from}>${h.to}`)).toEqual(['queued>not_passed']);
+  });
+
+  it('without the pre-check, the face call itself says not passed', async () => {
+    o.emu.cloudauth.resetCounters();
+    await o.app.intake.enqueue({
+      ticketId: 'fin-nocheck-mismatch',
+      biz: 'FaceServerNoCheck',
+      binding: aBinding(face, '王拒绝'),
+    });
+    const t = await o.waitFor('fin-nocheck-mismatch');
+    expect(t.state).toBe('not_passed');
+    expect(t.verdict).toMatchObject({ statusCode: 2, subCode: '201' });
+    expect(counts('Id2MetaVerify')).toBe(0);
+    expect(counts('ContrastFaceVerify')).toBe(1);
+  });
+
+  it('runs beside a legacy ticket in the same deployment', async () => {
+    await o.app.intake.enqueue({
+      ticketId: 'legacy-beside',
+      biz: 'RPMin',
+      binding: aBinding(face),
+    });
+    const t = await o.waitFor('legacy-beside');
+    expect(t.state).toBe('passed');
+    expect(t.family).toBe('legacy');
+    expect(t.verdict?.subCode).toBeUndefined();
+  });
+});
+
+describe('browser flow (ID_PRO): one start link', () => {
+  it('start link → MetaInfo → InitFaceVerify → CertifyUrl → callback → passed', async () => {
+    o.emu.cloudauth.resetCounters();
+    const created = await api('/v1/tickets', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        TicketId: 'fin-h5-1',
+        Biz: 'FaceH5',
+        Binding: { Name: '李三', IdentificationNumber: '11010519491231002X' },
+      }),
+    });
+    expect(created.status).toBe(202);
+    const view = (await created.json()) as { startUrl: string; family: string; state: string };
+    expect(view.family).toBe('financial');
+    expect(view.state).toBe('queued');
+    expect(view.startUrl).toMatch(/\/v1\/start\/[\w-]+\.\d+\.[\w-]+$/);
+
+    // the ticket waits for the person: no InitFaceVerify before the link is opened
+    const page = await fetch(view.startUrl);
+    expect(page.status).toBe(200);
+    expect(page.headers.get('referrer-policy')).toBe('no-referrer');
+    const html = await page.text();
+    expect(html).toContain(`${o.emu.cloudauth.url}/face-verify/jsvm_all.js`);
+    expect(counts('InitFaceVerify')).toBe(0);
+
+    // what the page's script posts: getMetaInfo()'s object as JSON text
+    const posted = await fetch(view.startUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ metaInfo: JSON.stringify({ deviceType: 'h5', ua: 'test' }) }),
+    });
+    expect(posted.status).toBe(202);
+    let certifyUrl = '';
+    await waitUntil('the CertifyUrl', async () => {
+      const s = (await (await fetch(`${view.startUrl}/state`)).json()) as {
+        state: string;
+        certifyUrl?: string;
+      };
+      certifyUrl = s.certifyUrl ?? '';
+      return s.state === 'ready';
+    });
+    expect(certifyUrl.startsWith(`${o.emu.cloudauth.url}/face-verify/`)).toBe(true);
+    expect(counts('InitFaceVerify')).toBe(1);
+
+    // the person completes the provider's page; its callback wakes the ticket
+    const done = await fetch(certifyUrl, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'outcome=complete',
+      redirect: 'manual',
+    });
+    expect(done.status).toBeLessThan(400);
+    const t = await o.waitFor('fin-h5-1');
+    expect(t.state).toBe('passed');
+    expect(t.verdict).toMatchObject({ statusCode: 1, subCode: '200' });
+    const delivered = o.emu.cloudauth.faceVerifyCallbacks();
+    expect(delivered.some((d) => d.status === 200)).toBe(true);
+    // the link is dead once the ticket ended
+    expect((await fetch(view.startUrl)).status).toBe(410);
+  });
+
+  it('refuses a forged or altered start link', async () => {
+    const created = await api('/v1/tickets', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        TicketId: 'fin-h5-forged',
+        Biz: 'FaceH5',
+        Binding: { Name: '李三', IdentificationNumber: '11010519491231002X' },
+      }),
+    });
+    const { startUrl } = (await created.json()) as { startUrl: string };
+    const other = startUrl.replace(
+      /\/v1\/start\/[\w-]+\./,
+      `/v1/start/${Buffer.from('fin-h5-1').toString('base64url')}.`,
+    );
+    expect((await fetch(other)).status).toBe(404);
+    const forgedCallback = await fetch(
+      `${o.app.apiUrl}/v1/provider/face-verify/callback?t=${Buffer.from('fin-h5-forged').toString('base64url')}&certifyId=x&passed=200&callbackToken=${'0'.repeat(32)}`,
+    );
+    expect(forgedCallback.status).toBe(403);
+    expect((await o.app.store.get('fin-h5-forged'))?.state).toBe('queued');
+  });
+});
