@@ -15,15 +15,27 @@ describe('CLOUDAUTH_BIZ entries', () => {
   it('reads a legacy scheme and the financial forms', () => {
     expect(parseBizEntry('RPMin')).toEqual({ profile: 'RPMin' });
     expect(parseBizEntry('financial:ID_PRO:1000000006')).toEqual({
-      profile: { family: 'financial', productCode: 'ID_PRO', sceneId: '1000000006', precheck: false },
+      profile: {
+        family: 'financial',
+        productCode: 'ID_PRO',
+        sceneId: '1000000006',
+        precheck: false,
+      },
     });
     expect(parseBizEntry('financial:ID_MIN:1000000007:precheck')).toEqual({
-      profile: { family: 'financial', productCode: 'ID_MIN', sceneId: '1000000007', precheck: true },
+      profile: {
+        family: 'financial',
+        productCode: 'ID_MIN',
+        sceneId: '1000000007',
+        precheck: true,
+      },
     });
   });
 
   it('says what is wrong with a bad entry', () => {
-    expect(parseBizEntry('RPNope')).toEqual({ problem: expect.stringMatching(/scheme must be one of/) });
+    expect(parseBizEntry('RPNope')).toEqual({
+      problem: expect.stringMatching(/scheme must be one of/),
+    });
     expect(parseBizEntry('financial:ID_PLUS:1')).toEqual({
       problem: expect.stringMatching(/product code must be one of ID_PRO, ID_MIN/),
     });
@@ -41,9 +53,12 @@ describe('CLOUDAUTH_BIZ entries', () => {
 
   it('gives each Biz its family and flow', () => {
     const c = loadConfig({
-      CLOUDAUTH_BIZ: 'RPMin=RPMin,RPH5=RPH5BioOnly,web=financial:ID_PRO:11,srv=financial:ID_MIN:12:precheck',
+      CLOUDAUTH_BIZ:
+        'RPMin=RPMin,RPH5=RPH5BioOnly,web=financial:ID_PRO:11,srv=financial:ID_MIN:12:precheck',
     }).cloudauth.biz;
-    expect(Object.fromEntries(Object.entries(c).map(([b, p]) => [b, [familyOf(p), flowOfBiz(p)]]))).toEqual({
+    expect(
+      Object.fromEntries(Object.entries(c).map(([b, p]) => [b, [familyOf(p), flowOfBiz(p)]])),
+    ).toEqual({
       RPMin: ['legacy', 'server'],
       RPH5: ['legacy', 'interactive'],
       web: ['financial', 'interactive'],
