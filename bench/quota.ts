@@ -5,13 +5,16 @@
  * from the first job's start to the last one's finish; the quota-ideal time is the busiest
  * action's calls ÷ 50 s. The emulator reports, per action, the most calls it admitted in any
  * one-second window (`GET /__admin/peaks`) and every Throttling answer.
+ *
+ * Then the financial-grade actions (API 2019-03-07), each at its own QPS: quota-financial.ts.
  */
 import { Redis } from 'ioredis';
-import { emulatorAdmin, type EmulatorCounters } from './lib/bench-emulator.js';
+import { emulatorAdmin } from './lib/bench-emulator.js';
 import { BenchTickets } from './lib/bench-tickets.js';
 import { newRoundContext, runRound, type RoundResult } from './lib/drain-round.js';
 import { ratioOf } from './lib/interleave.js';
 import { OUR_QUEUE, newSecrets, ourWorkerEnv, produceOurs, startOurWorkers } from './lib/sides.js';
+import { answeredByAction, benchQuotaFinancial, throttledByAction } from './quota-financial.js';
 import type { Benchmark, BenchRow } from './types.js';
 
 const QPS = 50;
@@ -47,40 +50,20 @@ export const benchQuota: Benchmark = async (options) => {
     options.log(
       `  drained ${r.completed} (${r.failed} failed) in ${r.window.seconds.toFixed(1)} s`,
     );
-    return [drainRow(r), windowRow(r, peaks)];
+    const financial = await benchQuotaFinancial(options, redis, {
+      count,
+      workers: WORKERS,
+      concurrency: CONCURRENCY,
+      fallbackQps: QPS,
+    });
+    return [drainRow(r), windowRow(r, peaks), ...financial];
   } finally {
     redis.disconnect();
   }
 };
 
-/**
- * The calls the emulator answered, by action. Throttled calls are left out: they are our waste,
- * and counting them would make the ideal longer and the ratio better the more we were throttled.
- */
-function callsByAction(counters: EmulatorCounters): Record<string, number> {
-  return Object.fromEntries(
-    Object.entries(counters).map(([action, outcomes]) => [
-      action,
-      Object.entries(outcomes)
-        .filter(([code]) => !code.startsWith('Throttling'))
-        .reduce((a, [, n]) => a + n, 0),
-    ]),
-  );
-}
-
-function throttledByAction(counters: EmulatorCounters): Record<string, number> {
-  return Object.fromEntries(
-    Object.entries(counters).map(([action, outcomes]) => [
-      action,
-      Object.entries(outcomes)
-        .filter(([code]) => code.startsWith('Throttling'))
-        .reduce((a, [, n]) => a + n, 0),
-    ]),
-  );
-}
-
 function drainRow(r: RoundResult): BenchRow {
-  const calls = callsByAction(r.calls);
+  const calls = answeredByAction(r.calls);
   const busiest = Math.max(0, ...Object.values(calls));
   const ideal = busiest / QPS;
   const ratio = ratioOf(r.window.seconds, ideal);

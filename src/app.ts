@@ -290,7 +290,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
       telemetry,
       personalData,
       publish: async (t) => {
-        const event = webhookEventOf(t);
+        const event = webhookEventOf(t, undefined, links);
         if (event) await publisher.publish(event, t.callbackUrl);
       },
     });

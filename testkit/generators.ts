@@ -29,6 +29,12 @@ export function anIdNumber(random: () => number): string {
   return `${first17}${idNumberCheckChar(first17)}`;
 }
 
+/** An ID number valid under GB 11643 for someone born on `birth` (yyyymmdd). */
+export function idNumberBornOn(birth: string): string {
+  const first17 = `110105${birth}001`;
+  return first17 + idNumberCheckChar(first17);
+}
+
 /**
  * `count` small JPEGs (48×64) of distinct colours, as `data:` URLs (distinct bytes: distinct
  * content-addressed OSS keys).

@@ -12,7 +12,7 @@ import { createInterface } from 'node:readline/promises';
 import type { App } from '../app.js';
 import type { Config } from '../config.js';
 import { callbackPolicyOf } from '../webhooks/allowlist.js';
-import type { Flow, TicketState } from '../domain/ticket.js';
+import type { TicketState } from '../domain/ticket.js';
 import type { TicketStore } from '../adapters/redis/ticket-store.js';
 import { ApiError, type ApiClient } from './api-client.js';
 import { API_EXIT_CODES, apiCliError, withApi } from './api-context.js';
@@ -126,7 +126,8 @@ interface EnqueueBackend {
   ctx: RowCheckContext;
   /** What the first pass and --wait read. */
   store: Pick<TicketStore, 'existing' | 'countBatch'>;
-  estimate(validNew: Readonly<Record<Flow, number>>): DurationEstimate;
+  /** How long the provider calls of the valid new rows take (by action). */
+  estimate(calls: Readonly<Record<string, number>>): DurationEstimate;
   enqueue(rows: AsyncIterable<InputRow>, deps: SecondPassDeps): Promise<SendTally>;
 }
 
@@ -141,7 +142,7 @@ function storeBackend(app: App, config: Config, spec: RunSpec): EnqueueBackend {
   return {
     ctx,
     store: app.store,
-    estimate: (validNew) => estimateDuration(validNew, config.queue.qps, config.queue.qpsHeadroom),
+    estimate: (calls) => estimateDuration(calls, config.queue.qps, config.queue.qpsHeadroom),
     enqueue: (rows, deps) => enqueueRows(rows, { intake: app.intake, ctx, ...deps }),
   };
 }
@@ -198,8 +199,8 @@ class EnqueueRun {
     await this.#log.removeStale();
     await this.#notAccepted.removeStale();
     try {
-      const { plan, validNew } = await this.#preflight();
-      out.write(formatPlan(plan, this.backend.estimate(plan.validNew)));
+      const { plan, validNew, calls } = await this.#preflight();
+      out.write(formatPlan(plan, this.backend.estimate(calls)));
       if (options.dryRun) {
         out.write('Dry run: nothing enqueued.\n');
         return enqueueExitCode({ invalid: plan.invalid });
@@ -232,7 +233,11 @@ class EnqueueRun {
     }
   }
 
-  async #preflight(): Promise<{ plan: Plan; validNew: Set<string> }> {
+  async #preflight(): Promise<{
+    plan: Plan;
+    validNew: Set<string>;
+    calls: Readonly<Record<string, number>>;
+  }> {
     const { path, format, size, batchId, options } = this.spec;
     const reading = readInputRows(path, format, options.biz);
     let rows = 0;
@@ -262,12 +267,13 @@ class EnqueueRun {
       rowsRead: result.rowsRead,
       validNew: result.flows,
       ...(result.flowUnknown === 0 ? {} : { validNewFlowUnknown: result.flowUnknown }),
+      ...(result.startLink === 0 ? {} : { validNewStartLink: result.startLink }),
       alreadyKnown: result.alreadyKnown,
       invalid: this.#log.count,
       invalidRows: this.#log.kept,
       invalidLog: this.#log.path,
     };
-    return { plan, validNew: result.validNew };
+    return { plan, validNew: result.validNew, calls: result.calls };
   }
 
   async #confirm(plan: Plan): Promise<boolean> {

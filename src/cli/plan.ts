@@ -1,18 +1,41 @@
 /**
  * The plan `enqueue` prints before it enqueues: what the file holds, and how long the provider
- * calls take at the configured QPS. A server-flow ticket makes about two provider calls
- * (GetVerifyToken, SubmitMaterials), an interactive one about one (GetVerifyToken)
- * plus GetStatus polls while the person completes the page; the action with the most calls per
- * allowed call per second is the bottleneck. Pure; no I/O.
+ * calls take at the configured QPS. A legacy server-flow ticket makes about two provider calls
+ * (GetVerifyToken, SubmitMaterials), a legacy interactive one about one (GetVerifyToken) plus
+ * GetStatus polls while the person completes the page. A financial-grade ticket makes its
+ * product's call (ID_MIN: ContrastFaceVerify; ID_PRO: InitFaceVerify, once the person opens the
+ * start link, then DescribeFaceVerify) after an Id2MetaVerify when its Biz asks for the pre-check.
+ * The action with the most calls per allowed call per second is the bottleneck. Pure; no I/O.
  */
-import type { Flow, TicketState } from '../domain/ticket.js';
+import { flowOf, type Flow, type TicketState } from '../domain/ticket.js';
+import type { BizProfile } from '../domain/biz.js';
 import { formatInvalidRow, type InvalidRow } from './invalid-rows.js';
 
-/** Provider calls one ticket makes, per action, by flow (retries and polls not counted). */
+/** Provider calls one legacy ticket makes, per action, by flow (retries and polls not counted). */
 export const CALLS_PER_TICKET: Readonly<Record<Flow, Readonly<Record<string, number>>>> = {
   server: { GetVerifyToken: 1, SubmitMaterials: 1 },
   interactive: { GetVerifyToken: 1 },
 };
+
+/**
+ * Provider calls one ticket of a Biz makes, per action (retries and polls not counted; the
+ * actions are those CLOUDAUTH_QPS limits).
+ */
+export function callsPerTicket(profile: BizProfile): Readonly<Record<string, number>> {
+  if (typeof profile === 'string') return CALLS_PER_TICKET[flowOf(profile)];
+  const face: Record<string, number> =
+    profile.productCode === 'ID_MIN' ? { ContrastFaceVerify: 1 } : { InitFaceVerify: 1 };
+  return profile.precheck ? { Id2MetaVerify: 1, ...face } : face;
+}
+
+/** Adds `n` tickets' calls of `perTicket` to `calls`. */
+export function addCalls(
+  calls: Record<string, number>,
+  perTicket: Readonly<Record<string, number>>,
+  n = 1,
+): void {
+  for (const [action, k] of Object.entries(perTicket)) calls[action] = (calls[action] ?? 0) + k * n;
+}
 
 /** What the preflight found. */
 export interface Plan {
@@ -27,6 +50,11 @@ export interface Plan {
    * CLOUDAUTH_BIZ, and the API checks the Biz and the fields it requires). Absent: none.
    */
   validNewFlowUnknown?: number;
+  /**
+   * Valid new rows of a financial-grade ID_PRO Biz (counted in `validNew.interactive` too): each
+   * waits for its person to open its start link. Absent: none.
+   */
+  validNewStartLink?: number;
   /** Rows whose TicketId the store already holds: skipped. */
   alreadyKnown: number;
   invalid: number;
@@ -49,20 +77,14 @@ export function validCount(plan: Pick<Plan, 'validNew' | 'validNewFlowUnknown'>)
   return plan.validNew.server + plan.validNew.interactive + (plan.validNewFlowUnknown ?? 0);
 }
 
-/** The calls of `tickets` per action, divided by each action's QPS (`*` for the others; 0 = none). */
+/** `calls` per action, divided by each action's QPS (`*` for the others; 0 = none). */
 export function estimateDuration(
-  tickets: Readonly<Record<Flow, number>>,
+  calls: Readonly<Record<string, number>>,
   qps: Readonly<Record<string, number>>,
   headroom = 0,
 ): DurationEstimate {
-  const calls = new Map<string, number>();
-  for (const flow of ['server', 'interactive'] as const) {
-    for (const [action, n] of Object.entries(CALLS_PER_TICKET[flow])) {
-      calls.set(action, (calls.get(action) ?? 0) + n * tickets[flow]);
-    }
-  }
   let best: DurationEstimate = { kind: 'none' };
-  for (const [action, n] of calls) {
+  for (const [action, n] of Object.entries(calls)) {
     if (n === 0) continue;
     const rate = qps[action] ?? qps['*'] ?? 0;
     if (rate <= 0) {
@@ -86,8 +108,22 @@ export function formatDuration(seconds: number): string {
   return `${Math.floor(s / 3600)} h${minutes ? ` ${minutes} min` : ''}`;
 }
 
-function describeEstimate(estimate: DurationEstimate, interactive: number): string {
-  const polls = interactive > 0 ? ', plus GetStatus polls until people finish the page' : '';
+/** What the person's part adds to the provider calls: legacy polls, start links to be opened. */
+function waitsOf(plan: Pick<Plan, 'validNew' | 'validNewStartLink'>): string {
+  const startLinks = plan.validNewStartLink ?? 0;
+  const waits = [];
+  if (plan.validNew.interactive > startLinks) {
+    waits.push('GetStatus polls until people finish the page');
+  }
+  if (startLinks > 0) {
+    waits.push(
+      'the time people take to open their start link (InitFaceVerify waits for it) and finish the page',
+    );
+  }
+  return waits.length > 0 ? `, plus ${waits.join(', and ')}` : '';
+}
+
+function describeEstimate(estimate: DurationEstimate, polls: string): string {
   switch (estimate.kind) {
     case 'none':
       return 'nothing to do';
@@ -115,16 +151,21 @@ export function formatPlan(plan: Plan, estimate: DurationEstimate, shown = 50): 
     `  batch             ${plan.batchId}`,
     `  rows read         ${plan.rowsRead}`,
     `  valid, new        ${validCount(plan)}${flows.length ? ` (${flows.join(', ')})` : ''}`,
-    `  already enqueued  ${plan.alreadyKnown}`,
-    `  invalid           ${plan.invalid}`,
   ];
+  const startLinks = plan.validNewStartLink ?? 0;
+  if (startLinks > 0) {
+    lines.push(
+      `  of which ID_PRO   ${startLinks} (each waits until its person opens the start link that status <TicketId> shows)`,
+    );
+  }
+  lines.push(`  already enqueued  ${plan.alreadyKnown}`, `  invalid           ${plan.invalid}`);
   const listed = plan.invalidRows.slice(0, shown);
   for (const row of listed) lines.push(`    ${formatInvalidRow(row)}`);
   if (plan.invalid > listed.length) {
     lines.push(`    … and ${plan.invalid - listed.length} more`);
   }
   if (plan.invalidLog !== undefined) lines.push(`  all invalid rows  ${plan.invalidLog}`);
-  lines.push(`  expected duration ${describeEstimate(estimate, plan.validNew.interactive)}`);
+  lines.push(`  expected duration ${describeEstimate(estimate, waitsOf(plan))}`);
   return `${lines.join('\n')}\n`;
 }
 

@@ -10,6 +10,7 @@ import type { TicketInput } from '../flow/ticket-intake.js';
 import type { TicketStore } from '../adapters/redis/ticket-store.js';
 import { ticketIdOf, type InputRow } from './input-rows.js';
 import type { InvalidRow, InvalidRowLog } from './invalid-rows.js';
+import { addCalls, callsPerTicket } from './plan.js';
 import { checkLocalFiles, parseRow, type RowCheckContext } from './row-check.js';
 
 /** Rows checked together: one pipelined existence check in the store per chunk. */
@@ -24,6 +25,10 @@ export interface PreflightResult {
   flows: Record<Flow, number>;
   /** Valid new rows whose flow only the API knows (over `--api`: no CLOUDAUTH_BIZ here). */
   flowUnknown: number;
+  /** Valid new rows of a financial ID_PRO Biz (in `flows.interactive` too): they await a link. */
+  startLink: number;
+  /** Provider calls of the valid new rows whose Biz is known, by action (see `callsPerTicket`). */
+  calls: Record<string, number>;
   alreadyKnown: number;
 }
 
@@ -48,6 +53,8 @@ export async function preflight(
     validNew: new Set(),
     flows: { server: 0, interactive: 0 },
     flowUnknown: 0,
+    startLink: 0,
+    calls: {},
     alreadyKnown: 0,
   };
   const firstLine = new Map<string, number>();
@@ -72,9 +79,14 @@ export async function preflight(
         await deps.log.add({ line: p.line, ticketId: p.ticketId, problems });
       } else {
         result.validNew.add(p.ticketId);
-        const scheme = deps.ctx.biz?.[p.input.biz];
-        if (scheme) result.flows[flowOfBiz(scheme)]++;
-        else result.flowUnknown++;
+        const profile = deps.ctx.biz?.[p.input.biz];
+        if (profile === undefined) {
+          result.flowUnknown++;
+        } else {
+          result.flows[flowOfBiz(profile)]++;
+          if (typeof profile !== 'string' && profile.productCode === 'ID_PRO') result.startLink++;
+          addCalls(result.calls, callsPerTicket(profile));
+        }
       }
     }
     deps.onChunk?.(result.rowsRead);

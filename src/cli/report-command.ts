@@ -3,6 +3,11 @@
  * batch, with its outcome and no personal data, streamed from the store (or page by page from the
  * HTTP API's `GET /v1/tickets?batch=`, newest first) to a temporary file that is renamed into place
  * when complete. CSV text cells never start a formula (see {@link csvSafeCell}).
+ *
+ * No `startUrl` column: a financial ID_PRO ticket's start link is a bearer link (whoever holds it
+ * can start the person's verification until it ends, for days), and a report is a file that is
+ * mailed, shared and archived well beyond whoever may send a person their link. The link is given
+ * where it is asked for one ticket at a time: `status <TicketId>`, `GET /v1/tickets/<TicketId>`.
  */
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
@@ -10,6 +15,7 @@ import { extname, resolve } from 'node:path';
 import { Readable, Transform } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { stringify } from 'csv-stringify';
+import { outerOrderNoOf } from '../domain/biz.js';
 import type { ListedTicket } from '../adapters/redis/ticket-store.js';
 import type { TicketSummaryView } from '../api/schemas.js';
 import { withApi } from './api-context.js';
@@ -17,7 +23,12 @@ import { checkApiBatchId, resolveApiTarget, type ApiOptions } from './api-target
 import { loadCliConfig, withApp, type CliIo } from './cli-context.js';
 import { CliError, ExitCode, usageError } from './exit-codes.js';
 
-/** The report's columns, in order. */
+/**
+ * The report's columns, in order. Those of the financial-grade family come last, so that a reader
+ * that takes columns by position reads the earlier ones where they were: `family` (`legacy` or
+ * `financial`), `outerOrderNo` (financial: the OuterOrderNo sent to the provider), and the
+ * verdict's `subCode` and `certifyId` (financial). Empty where they do not apply.
+ */
 export const REPORT_COLUMNS = [
   'TicketId',
   'Biz',
@@ -32,6 +43,10 @@ export const REPORT_COLUMNS = [
   'errorMessage',
   'createdAt',
   'finishedAt',
+  'family',
+  'outerOrderNo',
+  'subCode',
+  'certifyId',
 ] as const;
 
 /**
@@ -52,6 +67,8 @@ interface VerdictCells {
   similarityScore?: number | undefined;
   authorityComparisonScore?: number | undefined;
   auditConclusions?: string | undefined;
+  subCode?: string | undefined;
+  certifyId?: string | undefined;
 }
 
 /** The verdict and error cells of a row, from either source's verdict (absent: empty cells). */
@@ -69,6 +86,8 @@ function outcomeCells(
   | 'emulated'
   | 'errorCode'
   | 'errorMessage'
+  | 'subCode'
+  | 'certifyId'
 > {
   return {
     statusCode: v?.statusCode ?? '',
@@ -79,30 +98,46 @@ function outcomeCells(
     emulated: v !== null && v !== undefined && emulated,
     errorCode: lastError?.code ?? '',
     errorMessage: lastError?.message ?? '',
+    subCode: v?.subCode ?? '',
+    certifyId: v?.certifyId ?? '',
   };
 }
 
 /** A ticket as a report row (times as ISO 8601). Pure. */
 export function reportRow(t: ListedTicket): ReportRow {
+  const { subCode, certifyId, ...outcome } = outcomeCells(
+    t.verdict,
+    t.verdict?.emulated === true,
+    t.lastError,
+  );
   return {
     TicketId: t.ticketId,
     Biz: t.biz,
     state: t.state,
-    ...outcomeCells(t.verdict, t.verdict?.emulated === true, t.lastError),
+    ...outcome,
     createdAt: new Date(t.createdAt).toISOString(),
     finishedAt: t.finishedAt === undefined ? '' : new Date(t.finishedAt).toISOString(),
+    family: t.family ?? 'legacy',
+    outerOrderNo: t.family === 'financial' ? outerOrderNoOf(t.ticketId) : '',
+    subCode,
+    certifyId,
   };
 }
 
 /** A ticket as the API lists it, as the same report row. Pure. */
 export function reportRowOfApi(t: TicketSummaryView): ReportRow {
+  const { subCode, certifyId, ...outcome } = outcomeCells(t.verdict, t.emulated, t.lastError);
   return {
     TicketId: t.TicketId,
     Biz: t.Biz,
     state: t.state,
-    ...outcomeCells(t.verdict, t.emulated, t.lastError),
+    ...outcome,
     createdAt: t.createdAt,
     finishedAt: t.finishedAt ?? '',
+    family: t.family,
+    outerOrderNo: t.outerOrderNo ?? '',
+    subCode,
+    certifyId,
   };
 }
 

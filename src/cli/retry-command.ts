@@ -2,7 +2,9 @@
  * `retry <TicketId>` sends a failed or expired ticket back to `queued`; `retry --failed
  * [--batch <id>]` does so for every failed ticket (of the batch). With `--api` the same over the
  * HTTP API: one ticket through `POST /v1/tickets/:id/retry`, `--failed` by listing the failed
- * tickets (`GET /v1/tickets?state=failed`) and retrying each, as direct mode does.
+ * tickets (`GET /v1/tickets?state=failed`) and retrying each, as direct mode does. A retried
+ * financial ID_PRO ticket has a new start link (the ones sent before no longer open): `retry
+ * <TicketId>` prints it, to be sent to the person again.
  */
 import { ApiError, ApiFailure, type ApiClient } from './api-client.js';
 import { withApi } from './api-context.js';
@@ -10,6 +12,7 @@ import { checkApiBatchId, resolveApiTarget, type ApiOptions } from './api-target
 import { loadCliConfig, withApp, type CliIo } from './cli-context.js';
 import { CliError, ExitCode, usageError } from './exit-codes.js';
 import { apiOperationError, operationError } from './operation-error.js';
+import { cliStartLinks, hasStartLink, START_LINK_UNKNOWN } from './start-links.js';
 
 /** The options of `retry`. */
 export interface RetryOptions extends ApiOptions {
@@ -33,7 +36,11 @@ export function checkRetryArguments(ticketId: string | undefined, options: Retry
 
 /** What `retry` does, wherever the tickets are. */
 interface RetryBackend {
-  retry(ticketId: string): Promise<{ state: string }>;
+  /**
+   * `startUrl`: the new start link of a financial ID_PRO ticket; null when it has one that this
+   * process cannot make (direct mode without the API's public URL).
+   */
+  retry(ticketId: string): Promise<{ state: string; startUrl?: string | null }>;
   /** Tickets of the batch (every state). */
   countBatch(batchId: string): Promise<Record<string, number>>;
   retryFailed(batchId: string | undefined): Promise<number>;
@@ -58,11 +65,14 @@ export async function retryCommand(
       options.batch,
       {
         retry: async (id) => {
+          let t;
           try {
-            return await app.operations.retry(id);
+            t = await app.operations.retry(id);
           } catch (err) {
             throw operationError(err, 'retry');
           }
+          if (!hasStartLink(t)) return { state: t.state };
+          return { state: t.state, startUrl: cliStartLinks(config)?.startUrlOf(t) ?? null };
         },
         countBatch: (id) => app.store.countBatch(id),
         retryFailed: (batchId) =>
@@ -82,6 +92,13 @@ async function runRetry(
   if (ticketId !== undefined) {
     const t = await backend.retry(ticketId);
     io.stdout.write(`Ticket ${ticketId} is ${t.state} again.\n`);
+    if (typeof t.startUrl === 'string') {
+      io.stdout.write(`New start link (the ones sent before no longer open): ${t.startUrl}\n`);
+    } else if (t.startUrl === null) {
+      io.stderr.write(
+        `retry: the ticket has a new start link (the ones sent before no longer open); ${START_LINK_UNKNOWN}\n`,
+      );
+    }
     return ExitCode.ok;
   }
   if (batchId !== undefined) {
@@ -100,7 +117,11 @@ function apiBackend(client: ApiClient): RetryBackend {
   return {
     retry: async (id) => {
       try {
-        return await client.command(id, 'retry');
+        const view = await client.command(id, 'retry');
+        return {
+          state: view.state,
+          ...(view.startUrl === null ? {} : { startUrl: view.startUrl }),
+        };
       } catch (err) {
         throw await apiOperationError(err, client, id, 'retry');
       }

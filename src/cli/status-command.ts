@@ -1,24 +1,38 @@
 /**
  * `status <TicketId> [--json] [--api <URL>]`: a ticket's state, verdict, last error, masked
  * applicant and history, read from Redis or from the HTTP API (`GET /v1/tickets/:id`), shown the
- * same either way. Never prints the lease, the images or unmasked personal data.
+ * same either way. Never prints the lease, the images or unmasked personal data. A financial-grade
+ * ticket shows its family and OuterOrderNo, its verdict's SubCode and CertifyId, and (ID_PRO, until
+ * it ends) the start link to send the person: a bearer link, printed only here, on request.
  */
 import type { TicketBinding } from '../domain/binding.js';
+import { outerOrderNoOf, type ApiFamily } from '../domain/biz.js';
 import { maskIdNumber, maskName } from '../domain/mask.js';
 import type { HistoryEntry, Verdict } from '../domain/ticket.js';
 import type { StoredTicket } from '../adapters/redis/ticket-store.js';
 import type { TicketView } from '../api/schemas.js';
+import type { StartLinkMaker } from '../api/views.js';
 import { withApi } from './api-context.js';
 import { resolveApiTarget, type ApiOptions } from './api-target.js';
 import { loadCliConfig, withApp, type CliIo } from './cli-context.js';
 import { CliError, ExitCode } from './exit-codes.js';
+import { cliStartLinks, hasStartLink, START_LINK_UNKNOWN } from './start-links.js';
 
 /** A ticket as `status` shows it: no lease, applicant masked, times as ISO 8601. */
 export interface TicketStatusView {
   ticketId: string;
   biz: string;
   flow: string;
+  /** The API family the ticket runs on (`legacy` for one an earlier version created). */
+  family: ApiFamily;
+  /** Financial family: the OuterOrderNo sent to the provider (what its console shows). */
+  outerOrderNo?: string;
   state: string;
+  /**
+   * Financial ID_PRO tickets until they end: the start link to send the person. A bearer link.
+   * Absent in direct mode where the API's public URL is unknown (see `start-links.ts`).
+   */
+  startUrl?: string;
   batchId?: string;
   attempts: number;
   applicant: { name?: string; idNumber?: string };
@@ -36,11 +50,12 @@ export interface TicketStatusView {
 
 const iso = (ms: number) => new Date(ms).toISOString();
 
-/** The view of a ticket, its binding and history. Pure. */
+/** The view of a ticket, its binding and history; `links` makes its start link. Pure. */
 export function statusView(
   t: StoredTicket,
   binding: Partial<TicketBinding> | undefined,
   history: readonly HistoryEntry[],
+  links?: StartLinkMaker,
 ): TicketStatusView {
   const applicant: TicketStatusView['applicant'] = {};
   if (t.maskedApplicant !== undefined) {
@@ -50,11 +65,15 @@ export function statusView(
   }
   if (typeof binding?.name === 'string') applicant.name = maskName(binding.name);
   if (typeof binding?.idNumber === 'string') applicant.idNumber = maskIdNumber(binding.idNumber);
+  const startUrl = hasStartLink(t) ? links?.startUrlOf(t) : undefined;
   return {
     ticketId: t.ticketId,
     biz: t.biz,
     flow: t.flow,
+    family: t.family ?? 'legacy',
+    ...(t.family === 'financial' ? { outerOrderNo: outerOrderNoOf(t.ticketId) } : {}),
     state: t.state,
+    ...(startUrl === undefined ? {} : { startUrl }),
     ...(t.batchId === undefined ? {} : { batchId: t.batchId }),
     attempts: t.attempts,
     applicant,
@@ -97,9 +116,11 @@ function verdictParts({
 export function formatStatus(v: TicketStatusView): string {
   const lines = [
     `TicketId    ${v.ticketId}`,
-    `Biz         ${v.biz} (${v.flow} flow)`,
-    `State       ${v.state}`,
+    `Biz         ${v.biz} (${v.family === 'financial' ? 'financial-grade, ' : ''}${v.flow} flow)`,
   ];
+  if (v.outerOrderNo !== undefined) lines.push(`OuterOrderNo ${v.outerOrderNo}`);
+  lines.push(`State       ${v.state}`);
+  if (v.startUrl !== undefined) lines.push(`Start link  ${v.startUrl}`);
   if (v.batchId !== undefined) lines.push(`Batch       ${v.batchId}`);
   const who = [v.applicant.name, v.applicant.idNumber].filter((x) => x !== undefined);
   if (who.length > 0) lines.push(`Applicant   ${who.join('  ')}`);
@@ -113,10 +134,12 @@ export function formatStatus(v: TicketStatusView): string {
         : `authority ${d.authorityComparisonScore}`,
     ].filter((x) => x !== undefined);
     const verdict = d.statusCode === 1 ? 'passed' : 'not passed';
+    const subCode = d.subCode === undefined ? '' : `, SubCode ${d.subCode}`;
     lines.push(
-      `Verdict     ${verdict} (StatusCode ${d.statusCode})${scores.length ? `, ${scores.join(', ')}` : ''}`,
+      `Verdict     ${verdict} (StatusCode ${d.statusCode}${subCode})${scores.length ? `, ${scores.join(', ')}` : ''}`,
     );
     if (d.auditConclusions) lines.push(`Conclusion  ${d.auditConclusions}`);
+    if (d.certifyId !== undefined) lines.push(`CertifyId   ${d.certifyId}`);
   }
   if (v.emulated) {
     lines.push(
@@ -164,7 +187,10 @@ export function statusViewOfApi(v: TicketView): TicketStatusView {
     ticketId: v.TicketId,
     biz: v.Biz,
     flow: v.flow,
+    family: v.family,
+    ...(v.outerOrderNo === null ? {} : { outerOrderNo: v.outerOrderNo }),
     state: v.state,
+    ...(v.startUrl === null ? {} : { startUrl: v.startUrl }),
     ...(v.batchId === null ? {} : { batchId: v.batchId }),
     attempts: v.attempts,
     applicant,
@@ -219,6 +245,8 @@ export async function statusCommand(
     if (!t) throw unknown();
     // an erased ticket has no binding: its masked applicant is on the ticket
     const binding = t.erasedAt === undefined ? await app.store.getBinding(ticketId) : undefined;
-    return print(statusView(t, binding, await app.store.history(ticketId)));
+    const links = hasStartLink(t) ? cliStartLinks(config) : undefined;
+    if (hasStartLink(t) && links === undefined) io.stderr.write(`status: ${START_LINK_UNKNOWN}\n`);
+    return print(statusView(t, binding, await app.store.history(ticketId), links));
   });
 }

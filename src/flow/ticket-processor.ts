@@ -146,6 +146,8 @@ export function makeTicketProcessor(deps: TicketProcessorDeps) {
         await store.consumeWake(run.ticketId);
       }
       const step = decide(t, run.memory, clock(), settings);
+      // the start link is out: the business hears it (once per version: the event's id)
+      if (step.kind === 'await_start') await deps.lifecycle.publish(t);
       if (step.kind === 'done') {
         // an event lost to a crash between the store and the queue is sent again; one this run's
         // own transition just published is not

@@ -3,11 +3,25 @@
  * its id is `${ticketId}:${version}:${type}`, so publishing the same version twice is one event
  * (and one delivery). Events carry no personal data (no names, no ID numbers, no materials); the
  * `pageUrl` of `ticket.token_issued` is a bearer link and is never logged.
+ *
+ * Both API families send the same events, with the family's own fields beside ours: `family`,
+ * `outerOrderNo` (financial; null for legacy), and the verdict's `subCode` and `certifyId`. A
+ * financial ID_PRO ticket is `queued` from its intake until its person opens the start link: its
+ * first run sends `ticket.start_link_issued` with the start link as `pageUrl` (so an event-driven
+ * business can send it without polling), and `ticket.token_issued` comes once the link was opened,
+ * with the provider's CertifyUrl as `pageUrl`.
  */
+import { outerOrderNoOf, type ApiFamily } from '../domain/biz.js';
 import type { Ticket, TicketState } from '../domain/ticket.js';
+
+/** Makes a ticket's start link (`StartLinks`, `src/flow/start-links.ts`). */
+export interface StartLinkMaker {
+  startUrlOf(ticket: Pick<Ticket, 'ticketId' | 'startBy'>): string | undefined;
+}
 
 /** Every event type, in the order a ticket can produce them. */
 export const WEBHOOK_EVENT_TYPES = [
+  'ticket.start_link_issued',
   'ticket.token_issued',
   'ticket.passed',
   'ticket.not_passed',
@@ -23,6 +37,10 @@ export interface WebhookEvent {
   type: WebhookEventType;
   ticketId: string;
   biz: string;
+  /** The API family of the ticket's Biz: `legacy` (2018-09-16) or `financial` (2019-03-07). */
+  family: ApiFamily;
+  /** Financial family: the OuterOrderNo sent to the provider (in its console); legacy: null. */
+  outerOrderNo: string | null;
   batchId?: string;
   /** The ticket's state at `version`. */
   state: string;
@@ -37,13 +55,22 @@ export interface WebhookEvent {
     trustedScore?: number;
     authorityComparisonScore?: number;
     auditConclusions?: string;
+    /** Financial family: the provider's reason code (`SubCode`: 200 passed, 204 no match, …). */
+    subCode?: string;
+    /** Financial family: the provider's CertifyId of the verification that reached the verdict. */
+    certifyId?: string;
   };
   /**
    * `ticket.passed`, `ticket.not_passed`: present (true) when the verdict was reached in embedded
    * mode, on the Cloudauth emulator: no real check of the person was made. Absent for a real one.
    */
   emulated?: true;
-  /** `ticket.token_issued` only: the H5 page the business sends its user to. A bearer link. */
+  /**
+   * `ticket.token_issued`: the page the person completes (legacy: the H5 page the business sends
+   * its user to; financial ID_PRO: the provider's CertifyUrl, to which the start page has already
+   * sent the person on). `ticket.start_link_issued`: the ticket's start link, the one link to send
+   * the person. A bearer link.
+   */
   pageUrl?: string;
   /** `ticket.failed` only: the log-safe cause. */
   error?: { code: string; message: string };
@@ -75,14 +102,23 @@ export function webhookEventTypeOf(state: TicketState): WebhookEventType | undef
  * state), or undefined when its state has none. Copies only log-safe fields; `occurredAt` is the
  * ticket's `updatedAt`, so building it again gives the same payload.
  */
-export function webhookEventOf(ticket: Ticket, type?: WebhookEventType): WebhookEvent | undefined {
-  const eventType = type ?? webhookEventTypeOf(ticket.state);
+export function webhookEventOf(
+  ticket: Ticket,
+  type?: WebhookEventType,
+  links?: StartLinkMaker,
+): WebhookEvent | undefined {
+  const waitsForStart =
+    ticket.state === 'queued' && ticket.startBy !== undefined && ticket.startedAt === undefined;
+  const eventType =
+    type ?? (waitsForStart ? 'ticket.start_link_issued' : webhookEventTypeOf(ticket.state));
   if (eventType === undefined) return undefined;
   const event: WebhookEvent = {
     id: webhookEventId(ticket.ticketId, ticket.version, eventType),
     type: eventType,
     ticketId: ticket.ticketId,
     biz: ticket.biz,
+    family: ticket.family ?? 'legacy',
+    outerOrderNo: ticket.family === 'financial' ? outerOrderNoOf(ticket.ticketId) : null,
     state: ticket.state,
     version: ticket.version,
     occurredAt: new Date(ticket.updatedAt).toISOString(),
@@ -98,11 +134,19 @@ export function webhookEventOf(ticket: Ticket, type?: WebhookEventType): Webhook
         ? {}
         : { authorityComparisonScore: v.authorityComparisonScore }),
       ...(v.auditConclusions === undefined ? {} : { auditConclusions: v.auditConclusions }),
+      ...(v.subCode === undefined ? {} : { subCode: v.subCode }),
+      ...(v.certifyId === undefined ? {} : { certifyId: v.certifyId }),
     };
     if (v.emulated === true) event.emulated = true;
   }
   if (eventType === 'ticket.token_issued' && ticket.lease !== undefined) {
     event.pageUrl = ticket.lease.pageUrl;
+  }
+  if (eventType === 'ticket.start_link_issued') {
+    const url = links?.startUrlOf(ticket);
+    // without its link the event would tell the business nothing it can act on
+    if (url === undefined) return undefined;
+    event.pageUrl = url;
   }
   if (eventType === 'ticket.failed' && ticket.lastError !== undefined) {
     event.error = { code: ticket.lastError.code, message: ticket.lastError.message };

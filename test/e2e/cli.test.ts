@@ -10,7 +10,9 @@ import { parse } from 'csv-parse/sync';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { PDF, smallJpeg, smallPng } from '../support/images.js';
 import { runCliProcess, type CliRun } from '../support/cli-process.js';
-import { startTestOrchestrator, type TestOrchestrator } from '../support/orchestrator.js';
+import { startTestOrchestrator, TEST_BIZ, type TestOrchestrator } from '../support/orchestrator.js';
+import { outerOrderNoOf } from '../../src/domain/biz.js';
+import { StartLinks } from '../../src/flow/start-links.js';
 
 const GOOD = [
   ['c-1', '李三', '11010519491231002X', 'faces/a.jpg'],
@@ -296,5 +298,150 @@ describe('report, status, retry, cancel', () => {
     const r = await cli('cancel', 'h5-1');
     expect(r.code).toBe(0);
     expect((await o.app.store.get('h5-1'))?.state).toBe('cancelled');
+  }, 30_000);
+});
+
+describe('the financial-grade family', () => {
+  // its own orchestrator, without workers: the tickets wait where intake leaves them
+  let f: TestOrchestrator;
+  let file: string;
+  const PUBLIC_URL = 'https://kyc.example.com';
+  const fcli = (env: Record<string, string>, ...args: string[]) =>
+    runCliProcess({ ...f.env, ...env }, args);
+  /** The start link in `text`, checked as the API checks it: this orchestrator's, for `ticketId`. */
+  const startLinkIn = (text: string, ticketId: string) => {
+    const url = new RegExp(`${PUBLIC_URL}/v1/start/([\\w.-]+)`).exec(text);
+    expect(url, 'a start link').not.toBeNull();
+    const links = new StartLinks(Buffer.from(f.env.ENCRYPTION_KEY ?? '', 'base64'), () => '');
+    const checked = links.verify(url?.[1] ?? '', Date.now());
+    expect(checked).toMatchObject({ ticketId });
+    return checked as { ticketId: string; startBy: number };
+  };
+
+  beforeAll(async () => {
+    f = await startTestOrchestrator({
+      workers: false,
+      env: {
+        CLOUDAUTH_BIZ: `${TEST_BIZ},FaceH5=financial:ID_PRO:1000000006,FaceServer=financial:ID_MIN:1000000007:precheck`,
+        CLOUDAUTH_QPS: 'ContrastFaceVerify=1,*=0',
+      },
+    });
+    file = join(dir, 'financial.csv');
+    await writeFile(
+      file,
+      [
+        'TicketId,Biz,Name,IdentificationNumber,FacePic',
+        'fin-1,FaceServer,李三,11010519491231002X,faces/a.jpg',
+        'fin2,FaceH5,王五,372321199103099416,',
+        'fin-3,FaceH5,赵六,410381198312056511,faces/a.jpg',
+        'fin-4,FaceServer,钱七,110101199003070011,',
+      ].join('\n') + '\n',
+    );
+  }, 30_000);
+  afterAll(async () => {
+    await f?.close();
+  });
+
+  it('enqueue --dry-run counts each flow, its provider calls and start links, and refuses an ID_PRO photo', async () => {
+    const r = await fcli({}, 'enqueue', file, '--batch', 'fin-dry', '--dry-run');
+    expect(r.code, r.stderr).toBe(3);
+    expect(r.stdout).toMatch(/rows read +4\n/);
+    expect(r.stdout).toMatch(/valid, new +2 \(server flow 1, interactive flow 1\)\n/);
+    expect(r.stdout).toMatch(/of which ID_PRO +1 \(/);
+    expect(r.stdout).toMatch(/invalid +2\n/);
+    expect(r.stdout).toContain(
+      "line 4: Binding.FacePic: is not used by financial:ID_PRO:1000000006 (the person takes their photo on the provider's page)",
+    );
+    expect(r.stdout).toContain(
+      'line 5: Binding.FacePic: is required by financial:ID_MIN:1000000007:precheck',
+    );
+    // the financial actions, under their own limits; no GetVerifyToken for these tickets
+    expect(r.stdout).toContain(
+      'about 1 s (ContrastFaceVerify: 1 calls at 1 QPS is the bottleneck), plus the time people take to open their start link',
+    );
+    expect(r.stdout).not.toContain('GetVerifyToken');
+    expect(await f.app.store.existing(['fin-1', 'fin2'])).toEqual(new Set());
+    expect(r.stdout + (await readFile(`${file}.invalid.jsonl`, 'utf8'))).not.toMatch(/赵六|钱七/);
+  }, 30_000);
+
+  it('status shows the family and OuterOrderNo, and the start link of an ID_PRO ticket that the API accepts', async () => {
+    const enqueued = await fcli({}, 'enqueue', file, '--batch', 'fin-b', '--yes');
+    expect(enqueued.code, enqueued.stderr).toBe(3);
+    expect(enqueued.stdout).toContain('Enqueued 2 tickets into batch fin-b.');
+    const stored = await f.app.store.get('fin2');
+    expect(stored).toMatchObject({ family: 'financial', state: 'queued' });
+
+    const r = await fcli({ API_PUBLIC_URL: PUBLIC_URL }, 'status', 'fin2');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('Biz         FaceH5 (financial-grade, interactive flow)\n');
+    expect(r.stdout).toContain('OuterOrderNo fin2\n');
+    expect(r.stdout).toMatch(/Start link +https:\/\/kyc\.example\.com\/v1\/start\//);
+    expect(startLinkIn(r.stdout, 'fin2').startBy).toBe(stored?.startBy);
+
+    const json = await fcli({ API_PUBLIC_URL: PUBLIC_URL }, 'status', 'fin2', '--json');
+    expect(JSON.parse(json.stdout)).toMatchObject({
+      family: 'financial',
+      outerOrderNo: 'fin2',
+      state: 'queued',
+      startUrl: expect.stringMatching(/^https:\/\/kyc\.example\.com\/v1\/start\//),
+    });
+    // the API's public URL unknown here (API_PORT=0, no API_PUBLIC_URL): no link, and why
+    const unknown = await fcli({}, 'status', 'fin2', '--json');
+    expect(unknown.code).toBe(0);
+    expect(JSON.parse(unknown.stdout)).not.toHaveProperty('startUrl');
+    expect(unknown.stderr).toContain('the start link is not shown: API_PUBLIC_URL is not set here');
+    // the server flow has no start link
+    const server = await fcli({ API_PUBLIC_URL: PUBLIC_URL }, 'status', 'fin-1', '--json');
+    expect(JSON.parse(server.stdout)).toMatchObject({
+      family: 'financial',
+      outerOrderNo: outerOrderNoOf('fin-1'),
+      flow: 'server',
+    });
+    expect(server.stdout).not.toContain('/v1/start/');
+  }, 30_000);
+
+  it('report writes the family and OuterOrderNo columns, and no start link', async () => {
+    const out = join(dir, 'financial-results.csv');
+    const r = await fcli(
+      { API_PUBLIC_URL: PUBLIC_URL },
+      'report',
+      '--batch',
+      'fin-b',
+      '--out',
+      out,
+    );
+    expect(r.code, r.stderr).toBe(0);
+    const text = await readFile(out, 'utf8');
+    const rows = parse<Record<string, string>>(text, { columns: true });
+    expect(
+      rows
+        .map((row) => [row.TicketId, row.family, row.outerOrderNo, row.subCode, row.certifyId])
+        .sort(),
+    ).toEqual([
+      ['fin-1', 'financial', outerOrderNoOf('fin-1'), '', ''],
+      ['fin2', 'financial', 'fin2', '', ''],
+    ]);
+    expect(text).not.toContain('/v1/start/');
+    expect(text).not.toContain('王五');
+  }, 30_000);
+
+  it('retry of an expired ID_PRO ticket prints its new start link, with a new end (the old link no longer matches the ticket)', async () => {
+    const t = await f.app.store.get('fin2');
+    if (t === undefined) throw new Error('fin2 is not stored');
+    const before = await fcli({ API_PUBLIC_URL: PUBLIC_URL }, 'status', 'fin2');
+    const oldLink = startLinkIn(before.stdout, 'fin2');
+    // the start link ran out unopened (what a worker does at its end)
+    await f.app.lifecycle.advance(t, { type: 'token_expired' });
+    expect((await f.app.store.get('fin2'))?.state).toBe('expired');
+    const expired = await fcli({ API_PUBLIC_URL: PUBLIC_URL }, 'status', 'fin2');
+    expect(expired.stdout).not.toContain('Start link');
+
+    const r = await fcli({ API_PUBLIC_URL: PUBLIC_URL }, 'retry', 'fin2');
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('Ticket fin2 is queued again.\n');
+    expect(r.stdout).toContain('New start link (the ones sent before no longer open): ');
+    const fresh = startLinkIn(r.stdout, 'fin2');
+    expect(fresh.startBy).toBe((await f.app.store.get('fin2'))?.startBy);
+    expect(fresh.startBy).toBeGreaterThan(oldLink.startBy);
   }, 30_000);
 });

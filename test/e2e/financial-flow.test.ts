@@ -3,6 +3,8 @@
  * BullMQ workers, the official `@alicloud/cloudauth20190307` SDK against the Cloudauth emulator,
  * the HTTP API's start link and the provider's callback over loopback HTTP.
  */
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { smallJpeg } from '../support/images.js';
 import { outerOrderNoOf } from '../../src/domain/biz.js';
@@ -14,10 +16,14 @@ import {
   type TestOrchestrator,
 } from '../support/orchestrator.js';
 import { waitUntil } from '../../testkit/waiting.js';
+import { idNumberBornOn } from '../../testkit/generators.js';
 
 const TOKEN = 'financial-flow-test-token-0123456789';
 let o: TestOrchestrator;
 let face: Buffer;
+let receiver: Server;
+let hooksUrl = '';
+const events: { type: string; ticketId: string; pageUrl?: string }[] = [];
 
 const api = (path: string, init: RequestInit = {}) =>
   fetch(`${o.app.apiUrl}${path}`, {
@@ -27,10 +33,21 @@ const api = (path: string, init: RequestInit = {}) =>
 
 beforeAll(async () => {
   face = await smallJpeg('#7a5b3e');
+  receiver = createServer((req, res) => {
+    let body = '';
+    req.on('data', (c: Buffer) => (body += c.toString('utf8')));
+    req.on('end', () => {
+      events.push(JSON.parse(body) as (typeof events)[number]);
+      res.writeHead(200).end();
+    });
+  });
+  await new Promise<void>((r) => receiver.listen(0, '127.0.0.1', r));
+  hooksUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hooks`;
   o = await startTestOrchestrator({
     http: true,
     emulator: { rejectNames: ['王拒绝'] },
     env: {
+      WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
       API_TOKENS: TOKEN,
       CLOUDAUTH_BIZ: `${TEST_BIZ},FaceH5=financial:ID_PRO:1000000006,FaceServer=financial:ID_MIN:1000000007:precheck,FaceServerNoCheck=financial:ID_MIN:1000000007`,
     },
@@ -38,6 +55,7 @@ beforeAll(async () => {
 });
 afterAll(async () => {
   await o.close();
+  await new Promise((r) => receiver.close(r));
 });
 
 const counts = (action: string) => o.emu.cloudauth.counters()[action]?.ok ?? 0;
@@ -124,6 +142,7 @@ describe('browser flow (ID_PRO): one start link', () => {
         TicketId: 'fin-h5-1',
         Biz: 'FaceH5',
         Binding: { Name: '李三', IdentificationNumber: '11010519491231002X' },
+        callbackUrl: hooksUrl,
       }),
     });
     expect(created.status).toBe(202);
@@ -139,6 +158,11 @@ describe('browser flow (ID_PRO): one start link', () => {
     const html = await page.text();
     expect(html).toContain(`${o.emu.cloudauth.url}/face-verify/jsvm_all.js`);
     expect(counts('InitFaceVerify')).toBe(0);
+    // an event-driven business hears the link too
+    await waitUntil('ticket.start_link_issued', () =>
+      events.some((e) => e.ticketId === 'fin-h5-1' && e.type === 'ticket.start_link_issued'),
+    );
+    expect(events.find((e) => e.type === 'ticket.start_link_issued')?.pageUrl).toBe(view.startUrl);
 
     // what the page's script posts: getMetaInfo()'s object as JSON text
     const posted = await fetch(view.startUrl, {
@@ -174,6 +198,54 @@ describe('browser flow (ID_PRO): one start link', () => {
     expect(delivered.some((d) => d.status === 200)).toBe(true);
     // the link is dead once the ticket ended
     expect((await fetch(view.startUrl)).status).toBe(410);
+    await waitUntil('ticket.passed', () =>
+      events.some((e) => e.ticketId === 'fin-h5-1' && e.type === 'ticket.passed'),
+    );
+    expect(events.filter((e) => e.ticketId === 'fin-h5-1').map((e) => e.type)).toEqual([
+      'ticket.start_link_issued',
+      'ticket.token_issued',
+      'ticket.passed',
+    ]);
+    // the browser's MetaInfo went with the applicant when the ticket passed
+    await o.waitFor('fin-h5-1', (x) => x.erasedAt !== undefined);
+    const fields = await o.app.redis.hkeys(`${o.prefix}:t:{fin-h5-1}`);
+    expect(fields).not.toContain('metaInfo');
+    expect(fields).not.toContain('binding');
+  });
+
+  it('a refused applicant fails the ticket; a retry makes a new link and voids the old one', async () => {
+    const create = await api('/v1/tickets', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        TicketId: 'fin-h5-child',
+        Biz: 'FaceH5',
+        // valid, but under 14: InitFaceVerify answers Code 405
+        Binding: { Name: '李小', IdentificationNumber: idNumberBornOn('20200101') },
+      }),
+    });
+    const first = ((await create.json()) as { startUrl: string }).startUrl;
+    const posted = await fetch(first, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ metaInfo: '{"deviceType":"h5"}' }),
+    });
+    expect(posted.status).toBe(202);
+    const failed = await o.waitFor('fin-h5-child');
+    expect(failed.state).toBe('failed');
+    expect(failed.lastError).toMatchObject({ code: 'APPLICANT_REFUSED', providerCode: '405' });
+    const state = (await (await fetch(`${first}/state`)).json()) as { state: string };
+    expect(state.state).toBe('ended');
+
+    const retried = await api('/v1/tickets/fin-h5-child/retry', { method: 'POST' });
+    expect(retried.status).toBe(200);
+    const second = ((await retried.json()) as { startUrl: string }).startUrl;
+    expect(second).not.toBe(first);
+    expect((await fetch(first)).status).toBe(404);
+    expect((await fetch(second)).status).toBe(200);
+    const t = await o.app.store.get('fin-h5-child');
+    expect(t).toMatchObject({ state: 'queued' });
+    expect(t?.startedAt).toBeUndefined();
   });
 
   it('refuses a forged or altered start link', async () => {

@@ -359,6 +359,10 @@ describe('CLI rows and reports under deep, wide and formula input', () => {
       ticketId: fc.oneof(reportText, fc.stringMatching(/^[=+\-@][\x21-\x7e]{0,20}$/)),
       auditConclusions: reportText,
       errorMessage: reportText,
+      // the financial family's provider strings, and its tickets' OuterOrderNo
+      financial: fc.boolean(),
+      subCode: reportText,
+      certifyId: reportText,
       score: fc.oneof(fc.double({ noNaN: true, noDefaultInfinity: true }), fc.integer()),
     });
     await fc.assert(
@@ -368,6 +372,7 @@ describe('CLI rows and reports under deep, wide and formula input', () => {
             ticketId: t.ticketId,
             biz: 'RPMin',
             flow: 'server',
+            ...(t.financial ? { family: 'financial' } : {}),
             state: 'failed',
             version: 1,
             attempts: 1,
@@ -377,6 +382,7 @@ describe('CLI rows and reports under deep, wide and formula input', () => {
               statusCode: 2,
               similarityScore: t.score,
               auditConclusions: t.auditConclusions,
+              ...(t.financial ? { subCode: t.subCode, certifyId: t.certifyId } : {}),
             },
             lastError: { code: 'X', message: t.errorMessage, retryable: false, at: 0 },
           } as ListedTicket),
@@ -386,7 +392,15 @@ describe('CLI rows and reports under deep, wide and formula input', () => {
         expect(read).toHaveLength(rows.length);
         for (const [i, cells] of read.entries()) {
           const written = rows[i]!;
-          for (const column of ['TicketId', 'auditConclusions', 'errorMessage'] as const) {
+          for (const column of [
+            'TicketId',
+            'auditConclusions',
+            'errorMessage',
+            'family',
+            'outerOrderNo',
+            'subCode',
+            'certifyId',
+          ] as const) {
             const cell = cells[column] ?? '';
             const value = String(written[column]);
             expect(cell).not.toMatch(/^[=+\-@\t\r＝＋－＠]/);

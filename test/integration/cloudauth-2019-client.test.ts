@@ -4,6 +4,7 @@
  * refusals, injected throttling and hangs, and a refused connection, each mapped to its registry
  * code with messages free of the applicant's name, ID number and the secret.
  */
+import { idNumberBornOn } from '../../testkit/generators.js';
 import { randomBytes } from 'node:crypto';
 import { createServer } from 'node:net';
 import { inspect } from 'node:util';
@@ -15,7 +16,6 @@ import {
 import { THROTTLE_RETRY_AFTER_MS } from '../../src/adapters/cloudauth/error-table.js';
 import { RESULT_PENDING_RETRY_AFTER_MS } from '../../src/adapters/cloudauth/error-table-2019.js';
 import type { FacePhotoSource } from '../../src/adapters/cloudauth/types-2019.js';
-import { idNumberCheckChar } from '../../src/domain/id-number.js';
 import type { CloudauthEmulator } from '../../src/emulator/cloudauth/index.js';
 import {
   OrchestratorError,
@@ -64,12 +64,6 @@ function makeClient(overrides: Partial<Cloudauth2019ClientDeps> = {}): Cloudauth
 
 function orderNo(): string {
   return randomBytes(12).toString('hex');
-}
-
-/** An ID number valid under GB 11643 for someone born on `birth` (yyyymmdd). */
-function idNumberBornOn(birth: string): string {
-  const first17 = `110105${birth}001`;
-  return first17 + idNumberCheckChar(first17);
 }
 
 async function failure(p: Promise<unknown>): Promise<OrchestratorError> {

@@ -3,11 +3,11 @@
  * told) against the Cloudauth emulator's 2019-03-07 actions on loopback: a passing and a failing
  * applicant per action, the documented Codes and SubCodes, and the gateway's refusals.
  */
+import { idNumberBornOn } from '../../testkit/generators.js';
 import { createHash, randomBytes } from 'node:crypto';
 import CloudauthModule, * as $Cloudauth from '@alicloud/cloudauth20190307';
 import { $OpenApiUtil } from '@alicloud/openapi-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { idNumberCheckChar } from '../../src/domain/id-number.js';
 import type { CloudauthEmulator } from '../../src/emulator/cloudauth/index.js';
 import { authorizationV3, hashPayloadV3 } from '../../src/emulator/pop/signature-v3.js';
 import { TEST_KEY_ID, TEST_KEY_SECRET, startTestEmulator } from '../support/emulator.js';
@@ -61,12 +61,6 @@ function client(
       ...(options.signature === 'v2' ? { signatureAlgorithm: 'v2' } : {}),
     }),
   );
-}
-
-/** An ID number valid under GB 11643 for someone born on `birth` (yyyymmdd). */
-function idNumberBornOn(birth: string): string {
-  const first17 = `110105${birth}001`;
-  return first17 + idNumberCheckChar(first17);
 }
 
 function orderNo(): string {

@@ -210,6 +210,8 @@ function anEvent(ticketId: string, type: WebhookEventType = 'ticket.passed'): We
     type,
     ticketId,
     biz: 'RPBasic',
+    family: 'legacy',
+    outerOrderNo: null,
     state: type.slice('ticket.'.length),
     version: 4,
     occurredAt: new Date(1_760_000_000_000).toISOString(),

@@ -3,6 +3,7 @@
  * token and the URL come from, how the API's answers map to exit codes, and that a ticket reads
  * the same over the API as from Redis.
  */
+import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { batchRoute, type BatchRouteDeps } from '../../src/api/batch-route.js';
 import { openApiDocument } from '../../src/api/openapi.js';
@@ -36,6 +37,7 @@ import { statusView, statusViewOfApi } from '../../src/cli/status-command.js';
 import { CONFIG_KEYS, loadConfig } from '../../src/config.js';
 import { unknownSettings, type ConfigRole } from '../../src/config-mode.js';
 import type { HistoryEntry } from '../../src/domain/ticket.js';
+import { StartLinks } from '../../src/flow/start-links.js';
 import type { StoredTicket } from '../../src/adapters/redis/ticket-store.js';
 
 describe('cutting tickets into batch requests', () => {
@@ -292,6 +294,47 @@ describe('a ticket reads the same over the API as from Redis', () => {
     expect(reportRowOfApi(ticketSummaryView(ticket))).toEqual(reportRow(ticket));
     const { verdict: _v, lastError: _e, finishedAt: _f, ...bare } = ticket;
     expect(reportRowOfApi(ticketSummaryView(bare))).toEqual(reportRow(bare));
+  });
+
+  // a financial-grade ticket: its verdict's SubCode and CertifyId, its OuterOrderNo, its start link
+  const links = new StartLinks(randomBytes(32), () => 'https://kyc.example.com');
+  const financial: StoredTicket = {
+    ...ticket,
+    ticketId: 'fin/t#1',
+    biz: 'FaceServer',
+    family: 'financial',
+    verdict: { statusCode: 2, subCode: '204', certifyId: 'c0ffee', emulated: true },
+  };
+  const { verdict: _fv, finishedAt: _ff, lastError: _fe, ...running } = financial;
+  const waiting: StoredTicket = {
+    ...running,
+    ticketId: 'finH5',
+    biz: 'FaceH5',
+    flow: 'interactive',
+    state: 'queued',
+    startBy: at + 86_400_000,
+  };
+
+  it('status of a financial ticket, with its start link while it waits', () => {
+    for (const t of [financial, waiting, { ...waiting, state: 'awaiting_user' as const }]) {
+      const fromApi = statusViewOfApi(ticketViewOf(t, binding, history, links));
+      expect(fromApi).toEqual(statusView(t, binding, history, links));
+    }
+    expect(statusView(financial, binding, history, links)).toMatchObject({
+      family: 'financial',
+      outerOrderNo: expect.stringMatching(/^[0-9a-f]{32}$/),
+      verdict: { statusCode: 2, subCode: '204', certifyId: 'c0ffee' },
+    });
+    expect(statusView(waiting, binding, history, links)).toMatchObject({
+      outerOrderNo: 'finH5',
+      startUrl: links.startUrlOf(waiting),
+    });
+  });
+
+  it('report of a financial ticket', () => {
+    for (const t of [financial, waiting]) {
+      expect(reportRowOfApi(ticketSummaryView(t))).toEqual(reportRow(t));
+    }
   });
 });
 

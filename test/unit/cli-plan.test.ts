@@ -2,13 +2,31 @@ import { describe, expect, it } from 'vitest';
 import { ExitCode, enqueueExitCode } from '../../src/cli/exit-codes.js';
 import { allEnded } from '../../src/cli/follow-batch.js';
 import {
+  addCalls,
+  CALLS_PER_TICKET,
+  callsPerTicket,
   estimateDuration,
   formatCounts,
   formatDuration,
   formatPlan,
   type Plan,
 } from '../../src/cli/plan.js';
+import { parseBizEntry, type BizProfile } from '../../src/domain/biz.js';
 import { TicketState } from '../../src/domain/ticket.js';
+
+/** The calls of legacy tickets by flow. */
+function legacy(tickets: { server: number; interactive: number }): Record<string, number> {
+  const calls: Record<string, number> = {};
+  addCalls(calls, CALLS_PER_TICKET.server, tickets.server);
+  addCalls(calls, CALLS_PER_TICKET.interactive, tickets.interactive);
+  return calls;
+}
+
+function profile(entry: string): BizProfile {
+  const parsed = parseBizEntry(entry);
+  if (!('profile' in parsed)) throw new Error(parsed.problem);
+  return parsed.profile;
+}
 
 function counts(given: Partial<Record<TicketState, number>>): Record<TicketState, number> {
   const all = Object.fromEntries(Object.values(TicketState).map((s) => [s, 0]));
@@ -17,42 +35,91 @@ function counts(given: Partial<Record<TicketState, number>>): Record<TicketState
 
 describe('expected duration', () => {
   it('divides the calls of the busiest action by its QPS, with the headroom', () => {
-    expect(estimateDuration({ server: 100, interactive: 0 }, { '*': 20 })).toEqual({
+    expect(estimateDuration(legacy({ server: 100, interactive: 0 }), { '*': 20 })).toEqual({
       kind: 'limited',
       seconds: 5,
       action: 'GetVerifyToken',
       calls: 100,
       qps: 20,
     });
-    expect(estimateDuration({ server: 100, interactive: 0 }, { '*': 20 }, 0.03)).toMatchObject({
+    expect(
+      estimateDuration(legacy({ server: 100, interactive: 0 }), { '*': 20 }, 0.03),
+    ).toMatchObject({
       seconds: 5.15,
     });
   });
 
   it('finds the bottleneck among per-action limits', () => {
     const qps = { '*': 20, SubmitMaterials: 2 };
-    expect(estimateDuration({ server: 10, interactive: 30 }, qps)).toEqual({
+    expect(estimateDuration(legacy({ server: 10, interactive: 30 }), qps)).toEqual({
       kind: 'limited',
       seconds: 5,
       action: 'SubmitMaterials',
       calls: 10,
       qps: 2,
     });
-    expect(estimateDuration({ server: 0, interactive: 30 }, qps)).toMatchObject({
+    expect(estimateDuration(legacy({ server: 0, interactive: 30 }), qps)).toMatchObject({
       action: 'GetVerifyToken',
       calls: 30,
     });
   });
 
   it('says so when no limit applies, or nothing is to be done', () => {
-    expect(estimateDuration({ server: 5, interactive: 0 }, { '*': 0 })).toEqual({
+    expect(estimateDuration(legacy({ server: 5, interactive: 0 }), { '*': 0 })).toEqual({
       kind: 'unlimited',
     });
-    expect(estimateDuration({ server: 5, interactive: 0 }, {})).toEqual({ kind: 'unlimited' });
-    expect(estimateDuration({ server: 0, interactive: 0 }, { '*': 20 })).toEqual({ kind: 'none' });
+    expect(estimateDuration(legacy({ server: 5, interactive: 0 }), {})).toEqual({
+      kind: 'unlimited',
+    });
+    expect(estimateDuration(legacy({ server: 0, interactive: 0 }), { '*': 20 })).toEqual({
+      kind: 'none',
+    });
     expect(
-      estimateDuration({ server: 5, interactive: 0 }, { '*': 0, SubmitMaterials: 1 }),
+      estimateDuration(legacy({ server: 5, interactive: 0 }), { '*': 0, SubmitMaterials: 1 }),
     ).toMatchObject({ kind: 'limited', action: 'SubmitMaterials', seconds: 5 });
+  });
+
+  it("counts each Biz's own calls: the legacy scheme's, the financial product's and its pre-check", () => {
+    expect(callsPerTicket('RPMin')).toEqual({ GetVerifyToken: 1, SubmitMaterials: 1 });
+    expect(callsPerTicket('RPH5BioOnly')).toEqual({ GetVerifyToken: 1 });
+    expect(callsPerTicket(profile('financial:ID_MIN:1000000007'))).toEqual({
+      ContrastFaceVerify: 1,
+    });
+    expect(callsPerTicket(profile('financial:ID_MIN:1000000007:precheck'))).toEqual({
+      Id2MetaVerify: 1,
+      ContrastFaceVerify: 1,
+    });
+    expect(callsPerTicket(profile('financial:ID_PRO:1000000006:precheck'))).toEqual({
+      Id2MetaVerify: 1,
+      InitFaceVerify: 1,
+    });
+  });
+
+  it('finds the bottleneck of a mixed file among the financial actions', () => {
+    const calls: Record<string, number> = {};
+    addCalls(calls, callsPerTicket('RPMin'), 10);
+    addCalls(calls, callsPerTicket(profile('financial:ID_MIN:1000000007:precheck')), 30);
+    addCalls(calls, callsPerTicket(profile('financial:ID_PRO:1000000006:precheck')), 20);
+    expect(calls).toEqual({
+      GetVerifyToken: 10,
+      SubmitMaterials: 10,
+      Id2MetaVerify: 50,
+      ContrastFaceVerify: 30,
+      InitFaceVerify: 20,
+    });
+    expect(estimateDuration(calls, { '*': 20, Id2MetaVerify: 5 })).toEqual({
+      kind: 'limited',
+      seconds: 10,
+      action: 'Id2MetaVerify',
+      calls: 50,
+      qps: 5,
+    });
+    // none of the legacy limits holds financial tickets back
+    const financialOnly: Record<string, number> = {};
+    addCalls(financialOnly, callsPerTicket(profile('financial:ID_MIN:1000000007')), 40);
+    expect(
+      estimateDuration(financialOnly, { '*': 0, GetVerifyToken: 1, SubmitMaterials: 1 }),
+    ).toEqual({ kind: 'unlimited' });
   });
 
   it('prints durations in seconds, minutes and hours', () => {
@@ -113,6 +180,30 @@ describe('the plan', () => {
     expect(text).toContain(
       'about 1 min 30 s (GetVerifyToken: 4 calls at 20 QPS is the bottleneck), plus GetStatus polls',
     );
+  });
+
+  it('says how many valid rows wait for their start link, and that people open it', () => {
+    const text = formatPlan(
+      { ...plan, validNew: { server: 3, interactive: 2 }, validNewStartLink: 2 },
+      { kind: 'limited', seconds: 2, action: 'InitFaceVerify', calls: 2, qps: 1 },
+    );
+    expect(text).toContain('  valid, new        5 (server flow 3, interactive flow 2)\n');
+    expect(text).toContain(
+      '  of which ID_PRO   2 (each waits until its person opens the start link that status <TicketId> shows)\n',
+    );
+    expect(text).toContain(
+      'about 2 s (InitFaceVerify: 2 calls at 1 QPS is the bottleneck), plus the time people take to open their start link',
+    );
+    expect(text).not.toContain('GetStatus polls');
+    // legacy interactive tickets beside them: both waits
+    const mixed = formatPlan(
+      { ...plan, validNew: { server: 0, interactive: 3 }, validNewStartLink: 1 },
+      { kind: 'unlimited' },
+    );
+    expect(mixed).toContain(
+      'as fast as the workers go, plus GetStatus polls until people finish the page, and the time people take to open their start link',
+    );
+    expect(formatPlan(plan, { kind: 'unlimited' })).not.toContain('ID_PRO');
   });
 
   it('joins the problems of one row', () => {

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { Readable } from 'node:stream';
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
@@ -10,7 +11,11 @@ import {
   reportRow,
 } from '../../src/cli/report-command.js';
 import { checkRetryArguments } from '../../src/cli/retry-command.js';
+import { apiPublicUrlOf, cliStartLinks } from '../../src/cli/start-links.js';
 import { formatStatus, statusView } from '../../src/cli/status-command.js';
+import { loadConfig } from '../../src/config.js';
+import { outerOrderNoOf } from '../../src/domain/biz.js';
+import { StartLinks } from '../../src/flow/start-links.js';
 import { IllegalTransitionError, TicketNotFoundError } from '../../src/errors.js';
 import type { StoredTicket } from '../../src/adapters/redis/ticket-store.js';
 
@@ -63,6 +68,27 @@ const history = [
     attempt: 0,
   },
 ] as const;
+
+const links = new StartLinks(randomBytes(32), () => 'https://kyc.example.com');
+const CERTIFY_ID = 'sha0f1c2d3e4b5a69788796a5b4c3d2e1f0';
+const financialPassed: StoredTicket = {
+  ...passed,
+  ticketId: 'fin/server#1',
+  biz: 'FaceServer',
+  family: 'financial',
+  verdict: { statusCode: 1, subCode: '200', certifyId: CERTIFY_ID, similarityScore: 88 },
+};
+const { verdict: _v, finishedAt: _f, lease: _l, ...running } = passed;
+const waiting: StoredTicket = {
+  ...running,
+  ticketId: 'finH5x1',
+  biz: 'FaceH5',
+  flow: 'interactive',
+  family: 'financial',
+  state: 'queued',
+  version: 0,
+  startBy: T0 + 7 * 86_400_000,
+};
 
 describe('status', () => {
   it('masks the applicant and leaves the lease out', () => {
@@ -120,6 +146,81 @@ describe('status', () => {
     );
     expect(statusView(passed, binding, history)).not.toHaveProperty('emulated');
   });
+
+  it('says a ticket without a family is legacy, and gives it no OuterOrderNo and no start link', () => {
+    const view = statusView(passed, binding, history, links);
+    expect(view).toMatchObject({ family: 'legacy' });
+    expect(view).not.toHaveProperty('outerOrderNo');
+    expect(view).not.toHaveProperty('startUrl');
+    const text = formatStatus(view);
+    expect(text).toContain('Biz         RPMin (server flow)\n');
+    expect(text).not.toMatch(/OuterOrderNo|Start link|SubCode|CertifyId/);
+  });
+
+  it('shows a financial verdict with its SubCode and CertifyId, and the OuterOrderNo', () => {
+    const view = statusView(financialPassed, binding, history, links);
+    expect(view).toMatchObject({
+      family: 'financial',
+      outerOrderNo: outerOrderNoOf('fin/server#1'),
+      verdict: { statusCode: 1, subCode: '200', certifyId: CERTIFY_ID, similarityScore: 88 },
+    });
+    // ended: no start link, even with the links at hand
+    expect(view).not.toHaveProperty('startUrl');
+    const text = formatStatus(view);
+    expect(text).toContain('Biz         FaceServer (financial-grade, server flow)\n');
+    expect(text).toContain(`OuterOrderNo ${outerOrderNoOf('fin/server#1')}\n`);
+    expect(text).toContain('Verdict     passed (StatusCode 1, SubCode 200), similarity 88\n');
+    expect(text).toContain(`CertifyId   ${CERTIFY_ID}\n`);
+  });
+
+  it('gives an ID_PRO ticket its start link while it waits, one the API accepts, and none once it ended', () => {
+    const view = statusView(waiting, binding, [], links);
+    expect(view).toMatchObject({ family: 'financial', outerOrderNo: 'finH5x1', state: 'queued' });
+    expect(view.startUrl).toMatch(/^https:\/\/kyc\.example\.com\/v1\/start\/[\w-]+\.\d+\.[\w-]+$/);
+    const token = view.startUrl?.split('/').pop() ?? '';
+    expect(links.verify(token, T0)).toEqual({ ticketId: 'finH5x1', startBy: waiting.startBy });
+    expect(formatStatus(view)).toContain(`State       queued\nStart link  ${view.startUrl}\n`);
+    const awaiting = statusView({ ...waiting, state: 'awaiting_user' }, binding, [], links);
+    expect(awaiting.startUrl).toBe(view.startUrl);
+    for (const state of ['expired', 'cancelled', 'failed', 'passed'] as const) {
+      expect(statusView({ ...waiting, state }, binding, [], links)).not.toHaveProperty('startUrl');
+    }
+    // without the links (direct mode that does not know the API's public URL): none
+    expect(statusView(waiting, binding, [])).not.toHaveProperty('startUrl');
+    expect(JSON.stringify(view)).not.toContain('李三');
+  });
+});
+
+describe('start links in direct mode', () => {
+  const key = randomBytes(32).toString('base64');
+  const config = (env: Record<string, string>) =>
+    loadConfig({ ORCHESTRATOR_MODE: 'embedded', ENCRYPTION_KEY: key, ...env }, 'cli');
+
+  it("are made on API_PUBLIC_URL, else in embedded mode on the API's own address", () => {
+    expect(apiPublicUrlOf(config({ API_PUBLIC_URL: 'https://kyc.example.com/' }))).toBe(
+      'https://kyc.example.com',
+    );
+    expect(apiPublicUrlOf(config({ API_HOST: '127.0.0.1', API_PORT: '8080' }))).toBe(
+      'http://127.0.0.1:8080',
+    );
+    expect(apiPublicUrlOf(config({ API_HOST: '::1', API_PORT: '8080' }))).toBe('http://[::1]:8080');
+  });
+
+  it('are not made where the address is unknown here: a free port, or production without API_PUBLIC_URL', () => {
+    expect(apiPublicUrlOf(config({ API_PORT: '0' }))).toBeUndefined();
+    expect(cliStartLinks(config({ API_PORT: '0' }))).toBeUndefined();
+    const production = loadConfig(
+      { ORCHESTRATOR_MODE: 'production', ENCRYPTION_KEY: key, REDIS_URL: 'redis://10.0.0.5:6379' },
+      'cli',
+    );
+    expect(apiPublicUrlOf(production)).toBeUndefined();
+  });
+
+  it("make the API's own link: the same key and URL give the same token", () => {
+    const made = cliStartLinks(config({ API_PUBLIC_URL: 'https://kyc.example.com' }));
+    const apis = new StartLinks(Buffer.from(key, 'base64'), () => 'https://kyc.example.com');
+    expect(made?.startUrlOf(waiting)).toBe(apis.startUrlOf(waiting));
+  });
 });
 
 describe('report', () => {
@@ -140,7 +241,46 @@ describe('report', () => {
       errorMessage: '',
       createdAt: '2025-03-01T08:00:00.000Z',
       finishedAt: '2025-03-01T08:00:02.000Z',
+      family: 'legacy',
+      outerOrderNo: '',
+      subCode: '',
+      certifyId: '',
     });
+  });
+
+  it("writes a financial ticket's family, OuterOrderNo, SubCode and CertifyId, and never a start link", async () => {
+    const row = reportRow(financialPassed);
+    expect(row).toMatchObject({
+      TicketId: 'fin/server#1',
+      Biz: 'FaceServer',
+      family: 'financial',
+      outerOrderNo: outerOrderNoOf('fin/server#1'),
+      statusCode: 1,
+      subCode: '200',
+      certifyId: CERTIFY_ID,
+    });
+    const rows = [row, reportRow(waiting), reportRow(passed)];
+    const encode = async (format: 'csv' | 'jsonl') =>
+      (await Readable.from(rows).pipe(reportEncoder(format)).toArray()).join('');
+    const csvText = await encode('csv');
+    const csv = parse<Record<string, string>>(csvText, { columns: true });
+    expect(Object.keys(csv[0] ?? {})).toEqual([...REPORT_COLUMNS]);
+    expect(csv.map((r) => [r.TicketId, r.family, r.outerOrderNo, r.subCode, r.certifyId])).toEqual([
+      ['fin/server#1', 'financial', outerOrderNoOf('fin/server#1'), '200', CERTIFY_ID],
+      ['finH5x1', 'financial', 'finH5x1', '', ''],
+      ['t-1', 'legacy', '', '', ''],
+    ]);
+    const jsonl = await encode('jsonl');
+    expect(JSON.parse(jsonl.split('\n')[1] ?? '')).toMatchObject({
+      family: 'financial',
+      outerOrderNo: 'finH5x1',
+      state: 'queued',
+    });
+    // the waiting ID_PRO ticket has a start link: it is in no column and in neither format
+    for (const text of [csvText, jsonl]) {
+      expect(text).not.toContain('/v1/start/');
+      expect(text).not.toMatch(/startUrl/i);
+    }
   });
 
   const queued: StoredTicket = {

@@ -75,6 +75,29 @@ describe('report cells that a spreadsheet would read as a formula', () => {
     expect(read[3]?.TicketId).toBe("'-2+3");
   });
 
+  it("quotes the financial family's text cells too: SubCode, CertifyId", async () => {
+    // the provider's strings, as a compromised or hostile endpoint could send them
+    const rows = FORMULAS.map((f, i) =>
+      reportRow(
+        ticket({
+          ticketId: `fin-${i}`,
+          family: 'financial',
+          verdict: { statusCode: 2, subCode: f, certifyId: f },
+        }),
+      ),
+    );
+    const read = await csvOf(rows);
+    expect(read).toHaveLength(FORMULAS.length);
+    for (const [i, row] of read.entries()) {
+      for (const cell of Object.values(row)) expect(cell).not.toMatch(/^[=+\-@\t\r＝＋－＠]/);
+      expect(row.subCode).toBe(`'${FORMULAS[i]}`);
+      expect(row.certifyId).toBe(`'${FORMULAS[i]}`);
+      expect(row.family).toBe('financial');
+      // a TicketId that is no OuterOrderNo (here with a '-') is hashed to one: hex digits only
+      expect(row.outerOrderNo).toMatch(/^[0-9a-f]{32}$/);
+    }
+  });
+
   it('leaves the JSONL report as the values are', async () => {
     const row = reportRow(ticket({ ticketId: '=1+1' }));
     const out = await text(Readable.from([row]).pipe(reportEncoder('jsonl')));

@@ -177,7 +177,8 @@ const ERASE_APPLICANT = `#!lua flags=allow-oom
 -- ARGV[1] expected version, or '' for any; ARGV[2] when (ms); ARGV[3] why (finished, retention,
 -- request); ARGV[4] the applicant masked (JSON), kept in its place, or ''
 -- Erases the ticket's personal data: the binding (name, ID number, material references), the
--- UserData (the business's, sent with GetVerifyToken and of no use after) and a GetMaterials
+-- UserData (the business's, sent with GetVerifyToken and of no use after), the browser's MetaInfo
+-- (financial ID_PRO) and a GetMaterials
 -- answer an earlier version kept; records when and why (the first erasure's) and
 -- bumps the version, so that a transition computed before it (an operator's retry) is refused and
 -- reads the erased ticket. Allowed over maxmemory: it frees more than it writes.
