@@ -200,6 +200,12 @@ export function productionProblems(
       );
     }
   }
+  const script = config.api.faceScriptUrl;
+  if (browserFlow && script !== undefined && new URL(script).protocol !== 'https:') {
+    problems.push(
+      "FACE_VERIFY_SCRIPT_URL must be an https:// URL: the start page runs it in the person's browser",
+    );
+  }
   const emulatorKeys = config.emulator.accessKeys;
   if (
     (accessKeyId !== undefined && Object.hasOwn(emulatorKeys, accessKeyId)) ||

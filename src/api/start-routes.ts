@@ -26,6 +26,7 @@ import { jobIdOf, type TicketJobData } from '../adapters/bullmq/queues.js';
 import type { TicketStore } from '../adapters/redis/ticket-store.js';
 import type { StartLinks } from '../flow/start-links.js';
 import { isTerminal } from '../domain/ticket.js';
+import { problemError } from './problems.js';
 import type { Logger } from '../logger.js';
 
 export interface StartRoutesOptions {
@@ -37,6 +38,9 @@ export interface StartRoutesOptions {
   logger: Logger;
   clock?: () => number;
 }
+
+/** Provider callbacks wake one ticket at most this often (a replayed callback is cheap). */
+export const CALLBACK_DEBOUNCE_MS = 5000;
 
 /** The longest MetaInfo taken: the real one is a few hundred bytes of device facts. */
 export const META_INFO_MAX_BYTES = 8192;
@@ -67,9 +71,9 @@ ${scripts.map((src) => `<script src="${escapeHtml(src)}"></script>`).join('\n')}
 /** The page's own script: MetaInfo in, then on to the CertifyUrl. Served, never inline (CSP). */
 const START_JS = `'use strict';
 (function () {
-  var token = document.body.getAttribute('data-token');
   var status = document.getElementById('status');
-  var base = '/v1/start/' + token;
+  // the page's own path: the token exactly as the server checked it
+  var base = location.pathname;
   function say(text) { status.textContent = text; }
   function poll(tries) {
     fetch(base + '/state', { cache: 'no-store' }).then(function (r) { return r.json(); })
@@ -130,8 +134,9 @@ export function startRoutes(app: FastifyInstance, options: StartRoutesOptions): 
     return ticket;
   };
 
-  const wake = async (ticketId: string) => {
-    await store.wake(ticketId);
+  /** Wakes the ticket's job; with `debounceMs`, at most once in that time per ticket. */
+  const wake = async (ticketId: string, debounceMs?: number) => {
+    if (!(await store.wake(ticketId, debounceMs))) return;
     const job = await queue.getJob(jobIdOf(ticketId));
     // only a delayed job can be promoted; an active one reads the wake flag when it waits
     await job?.promote().catch(() => undefined);
@@ -181,28 +186,38 @@ export function startRoutes(app: FastifyInstance, options: StartRoutesOptions): 
     { config, bodyLimit: META_INFO_MAX_BYTES * 2 },
     async (req, reply) => {
       const parsed = metaInfoBody.safeParse(req.body);
-      if (!parsed.success || !isJsonObject(parsed.data.metaInfo)) {
-        return reply
-          .code(400)
-          .send({ error: 'metaInfo: expected the JSON text getMetaInfo() produced' });
+      const problem = parsed.success
+        ? metaInfoProblem(parsed.data.metaInfo)
+        : `is missing, or not text of at most ${META_INFO_MAX_BYTES} characters`;
+      if (problem !== undefined || !parsed.success) {
+        throw problemError('VALIDATION_FAILED', `metaInfo ${problem ?? 'is invalid'}.`, {
+          errors: [{ field: 'metaInfo', message: problem ?? 'is invalid' }],
+        });
       }
       for (let tries = 0; tries < 3; tries++) {
         const ticket = await ticketOf(req.params.token, reply);
         if (ticket === undefined) return reply;
-        if (ticket.startedAt !== undefined) return reply.code(202).send({ state: 'started' });
-        if (ticket.state !== 'queued') return reply.code(409).send({ state: 'ended' });
-        const at = clock();
-        const r = await store.recordStart(
-          ticket.ticketId,
-          parsed.data.metaInfo,
-          at,
-          ticket.version,
-        );
-        if (r === 'applied') {
-          await wake(ticket.ticketId);
-          logger.info({ ticketId: ticket.ticketId }, 'the person opened the start link');
-          return reply.code(202).send({ state: 'started' });
+        if (ticket.state !== 'queued') {
+          const started = ticket.startedAt !== undefined;
+          return reply.code(started ? 202 : 409).send({ state: started ? 'started' : 'ended' });
         }
+        const r =
+          ticket.startedAt === undefined
+            ? await store.recordStart(
+                ticket.ticketId,
+                parsed.data.metaInfo,
+                clock(),
+                ticket.version,
+              )
+            : 'started';
+        if (r === 'conflict') continue;
+        // started now, or before (a reload, whose first wake may have been lost to an error): the
+        // first MetaInfo stands either way, and the ticket is woken
+        await wake(ticket.ticketId);
+        if (r === 'applied') {
+          logger.info({ ticketId: ticket.ticketId }, 'the person opened the start link');
+        }
+        return reply.code(202).send({ state: 'started' });
       }
       return reply.code(409).send({ state: 'busy' });
     },
@@ -212,16 +227,17 @@ export function startRoutes(app: FastifyInstance, options: StartRoutesOptions): 
     '/v1/start/:token/state',
     { config },
     async (req, reply) => {
-      const checked = links.verify(req.params.token, clock());
-      if ('problem' in checked)
-        return reply.code(checked.problem === 'expired' ? 410 : 404).send({ state: 'ended' });
-      const ticket = await store.get(checked.ticketId);
       void reply.header('cache-control', 'no-store');
+      const checked = links.verify(req.params.token, clock());
+      if ('problem' in checked) {
+        return reply.code(checked.problem === 'expired' ? 410 : 404).send({ state: 'ended' });
+      }
+      const ticket = await store.get(checked.ticketId);
       if (ticket === undefined || ticket.startBy !== checked.startBy || isTerminal(ticket.state)) {
         return { state: 'ended' };
       }
       const url = ticket.lease?.pageUrl;
-      return ticket.state === 'awaiting_user' && url
+      return ticket.state === 'awaiting_user' && url !== undefined && isWebUrl(url)
         ? { state: 'ready', certifyUrl: url }
         : { state: 'preparing' };
     },
@@ -237,16 +253,18 @@ export function startRoutes(app: FastifyInstance, options: StartRoutesOptions): 
       };
       const ticketId = links.verifyCallback(one('t') ?? '', one('callbackToken') ?? '');
       if (ticketId === undefined) return reply.code(403).send({ error: 'not a callback of ours' });
-      const ticket = await store.get(ticketId);
       const certifyId = one('certifyId');
-      // a callback of an earlier CertifyId (the ticket was retried) or of a ticket gone is
-      // acknowledged and ignored: answering otherwise would only make the provider send it again
+      const ticket = certifyId === undefined ? undefined : await store.get(ticketId);
+      // a callback of an earlier CertifyId (the ticket was retried), or of a ticket gone or ended,
+      // is acknowledged and ignored: answering otherwise would only make the provider send it
+      // again. One wakes the ticket at most once per CALLBACK_DEBOUNCE_MS: a replayed callback
+      // costs at most that one DescribeFaceVerify, whoever holds its URL
       if (
         ticket !== undefined &&
-        !isTerminal(ticket.state) &&
+        ticket.state === 'awaiting_user' &&
         ticket.lease?.verifyToken === certifyId
       ) {
-        await wake(ticketId);
+        await wake(ticketId, CALLBACK_DEBOUNCE_MS);
         logger.info({ ticketId }, 'the provider called back; asking for the verdict now');
       }
       return reply.code(200).send({ ok: true });
@@ -255,11 +273,43 @@ export function startRoutes(app: FastifyInstance, options: StartRoutesOptions): 
   return Promise.resolve();
 }
 
-function isJsonObject(text: string): boolean {
+/** Deepest nesting of a MetaInfo taken (the real one is a flat object of device facts). */
+const META_INFO_MAX_DEPTH = 4;
+/** Most keys and items in a MetaInfo taken, all levels together. */
+const META_INFO_MAX_ENTRIES = 128;
+
+/**
+ * What is wrong with a MetaInfo, or undefined: it must be the JSON text of an object, at most
+ * {@link META_INFO_MAX_DEPTH} levels deep and {@link META_INFO_MAX_ENTRIES} entries (the provider
+ * is not handed whatever a client posts; the first MetaInfo posted is the one used).
+ */
+export function metaInfoProblem(text: string): string | undefined {
+  let value: unknown;
   try {
-    const v: unknown = JSON.parse(text);
-    return typeof v === 'object' && v !== null && !Array.isArray(v);
+    value = JSON.parse(text);
   } catch {
-    return false;
+    return 'is not JSON text';
   }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    return 'is not the JSON text of an object';
+  }
+  let entries = 0;
+  const walk = (v: unknown, depth: number): string | undefined => {
+    if (typeof v !== 'object' || v === null) return undefined;
+    if (depth > META_INFO_MAX_DEPTH) return `is nested deeper than ${META_INFO_MAX_DEPTH} levels`;
+    for (const item of Object.values(v)) {
+      if (++entries > META_INFO_MAX_ENTRIES) {
+        return `has more than ${META_INFO_MAX_ENTRIES} entries`;
+      }
+      const problem = walk(item, depth + 1);
+      if (problem !== undefined) return problem;
+    }
+    return undefined;
+  };
+  return walk(value, 1);
+}
+
+/** An http(s) URL: the only kind of page the start page sends a browser on to. */
+function isWebUrl(url: string): boolean {
+  return URL.canParse(url) && /^https?:$/.test(new URL(url).protocol);
 }

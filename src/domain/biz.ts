@@ -111,12 +111,13 @@ export function parseBizEntry(value: string): { profile: BizProfile } | { proble
 /**
  * The `OuterOrderNo` of a ticket (financial family): at most 32 letters and digits, where a
  * TicketId is up to 128 printable characters. A TicketId that already fits is used as it is (so a
- * support engineer finds it in the console); any other is the first 32 hex digits of its SHA-256
- * (128 bits: no two TicketIds meet in practice, and the same TicketId always gives the same one,
- * across workers and retries). Both are kept on the ticket. A 32-hex TicketId could in principle
- * equal another's digest; finding one is a SHA-256 preimage.
+ * support engineer finds it in the console), unless it is 32 lower-case hex digits, the form of a
+ * digest; any other is the first 32 hex digits of its SHA-256 (128 bits: no two TicketIds meet in
+ * practice, and the same TicketId always gives the same one, across workers and retries), so no
+ * TicketId can be chosen to take another's OuterOrderNo. Both are kept on the ticket.
  */
 export function outerOrderNoOf(ticketId: string): string {
-  if (/^[A-Za-z0-9]{1,32}$/.test(ticketId)) return ticketId;
+  // a TicketId of exactly 32 lower-case hex digits is hashed too: it could be another's digest
+  if (/^[A-Za-z0-9]{1,32}$/.test(ticketId) && !/^[0-9a-f]{32}$/.test(ticketId)) return ticketId;
   return createHash('sha256').update(ticketId, 'utf8').digest('hex').slice(0, 32);
 }

@@ -65,10 +65,17 @@ export class StartLinks implements FaceVerifyLinks {
     const parts = token.split('.');
     if (parts.length !== 3 || token.length > 400) return { problem: 'malformed' };
     const [idPart, endPart, sigPart] = parts as [string, string, string];
-    if (!/^[A-Za-z0-9_-]+$/.test(idPart) || !/^\d{1,15}$/.test(endPart)) {
+    // one spelling per token: Node's base64url decoder skips what is not base64url and ignores
+    // trailing bits, so every part is checked for its exact form and the id re-encoded
+    if (
+      !/^[A-Za-z0-9_-]+$/.test(idPart) ||
+      !/^[1-9]\d{0,14}$/.test(endPart) ||
+      !/^[A-Za-z0-9_-]{22}$/.test(sigPart)
+    ) {
       return { problem: 'malformed' };
     }
     const ticketId = Buffer.from(idPart, 'base64url').toString('utf8');
+    if (b64url(ticketId) !== idPart) return { problem: 'malformed' };
     const startBy = Number(endPart);
     const given = Buffer.from(sigPart, 'base64url');
     const expected = this.#mac('start', ticketId, String(startBy)).subarray(0, 16);
@@ -97,6 +104,7 @@ export class StartLinks implements FaceVerifyLinks {
     if (!/^[A-Za-z0-9_-]{1,256}$/.test(t) || !/^[0-9a-f]{32}$/.test(callbackToken))
       return undefined;
     const ticketId = Buffer.from(t, 'base64url').toString('utf8');
+    if (b64url(ticketId) !== t) return undefined;
     const expected = Buffer.from(this.callbackToken({ ticketId }), 'hex');
     const given = Buffer.from(callbackToken, 'hex');
     return timingSafeEqual(given, expected) ? ticketId : undefined;

@@ -141,9 +141,10 @@ export function makeTicketProcessor(deps: TicketProcessorDeps) {
         await deps.lifecycle.publish({ ...t, version: await enteredVersion(t) });
       }
       if (i === 0 && t.family === 'financial') {
-        // a wake set before this run read the ticket is answered by this run itself
         run.wakeable = true;
-        await store.consumeWake(run.ticketId);
+        // a wake taken here is answered by this run: from a fresh read, since it may have come
+        // after the read above (a start page's MetaInfo the ticket just read does not show yet)
+        if (await store.consumeWake(run.ticketId)) continue;
       }
       const step = decide(t, run.memory, clock(), settings);
       // the start link is out: the business hears it (once per version: the event's id)

@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { smallJpeg } from '../support/images.js';
 import { outerOrderNoOf } from '../../src/domain/biz.js';
+import { CALLBACK_DEBOUNCE_MS } from '../../src/api/start-routes.js';
 import {
   aBinding,
   isOneChain,
@@ -246,6 +247,71 @@ describe('browser flow (ID_PRO): one start link', () => {
     const t = await o.app.store.get('fin-h5-child');
     expect(t).toMatchObject({ state: 'queued' });
     expect(t?.startedAt).toBeUndefined();
+  });
+
+  it('takes one MetaInfo per start, refuses a hostile one naming the field, bounds callbacks', async () => {
+    o.emu.cloudauth.resetCounters();
+    const created = await api('/v1/tickets', {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        TicketId: 'fin-h5-hostile',
+        Biz: 'FaceH5',
+        Binding: { Name: '李三', IdentificationNumber: '11010519491231002X' },
+      }),
+    });
+    const { startUrl } = (await created.json()) as { startUrl: string };
+    const post = (metaInfo: unknown) =>
+      fetch(startUrl, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json' },
+        body: JSON.stringify({ metaInfo }),
+      });
+    let deep = '1';
+    for (let i = 0; i < 40; i++) deep = `{"a":${deep}}`;
+    for (const [bad, why] of [
+      [deep, /nested deeper/],
+      ['[1,2]', /not the JSON text of an object/],
+      ['{"a":', /not JSON text/],
+      [42, /missing, or not text/],
+    ] as const) {
+      const r = await post(bad);
+      expect(r.status).toBe(422);
+      expect(r.headers.get('content-type')).toMatch(/application\/problem\+json/);
+      const body = (await r.json()) as { errors: { field: string; message: string }[] };
+      expect(body.errors[0]?.field).toBe('metaInfo');
+      expect(body.errors[0]?.message).toMatch(why);
+    }
+    expect((await o.app.store.get('fin-h5-hostile'))?.startedAt).toBeUndefined();
+    // four browsers at once: all told it started, one MetaInfo kept, one InitFaceVerify
+    const answers = await Promise.all(
+      [1, 2, 3, 4].map((n) => post(JSON.stringify({ deviceType: 'h5', n }))),
+    );
+    expect(answers.map((r) => r.status)).toEqual([202, 202, 202, 202]);
+    const waiting = await o.waitFor('fin-h5-hostile', (x) => x.state === 'awaiting_user');
+    expect(counts('InitFaceVerify')).toBe(1);
+    // the MetaInfo went once it served InitFaceVerify
+    expect(await o.app.redis.hkeys(`${o.prefix}:t:{fin-h5-hostile}`)).not.toContain('metaInfo');
+    // a replayed callback (the right token, the right CertifyId) wakes the ticket once per
+    // debounce period at most, so it costs one DescribeFaceVerify, whoever holds its URL
+    const url = o.app.links.callbackUrl({ ticketId: 'fin-h5-hostile' });
+    const token = o.app.links.callbackToken({ ticketId: 'fin-h5-hostile' });
+    const replays = await Promise.all(
+      Array.from({ length: 10 }, () =>
+        fetch(`${url}&certifyId=${waiting.lease?.verifyToken}&passed=200&callbackToken=${token}`),
+      ),
+    );
+    expect(replays.every((r) => r.status === 200)).toBe(true);
+    const debounce = `${o.prefix}:t:{fin-h5-hostile}:wake:debounce`;
+    expect(await o.app.redis.pttl(debounce)).toBeGreaterThan(0);
+    // the store's debounce: one wake in the period, the others dropped
+    expect(await o.app.store.wake('fin-h5-hostile', CALLBACK_DEBOUNCE_MS)).toBe(false);
+    expect(await o.app.store.wake('debounce-probe', 60_000)).toBe(true);
+    expect(await o.app.store.wake('debounce-probe', 60_000)).toBe(false);
+    await o.app.redis.del(
+      `${o.prefix}:t:{debounce-probe}:wake`,
+      `${o.prefix}:t:{debounce-probe}:wake:debounce`,
+    );
   });
 
   it('refuses a forged or altered start link', async () => {

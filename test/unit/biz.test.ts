@@ -91,5 +91,9 @@ describe('OuterOrderNo', () => {
     expect(outerOrderNoOf(long)).toBe(a);
     expect(outerOrderNoOf('x'.repeat(33))).toMatch(/^[0-9a-f]{32}$/);
     expect(outerOrderNoOf('ticket-1')).not.toBe(outerOrderNoOf('ticket-2'));
+    // a TicketId in a digest's form is hashed too: nobody can take another ticket's OuterOrderNo
+    const digest = outerOrderNoOf('a/b');
+    expect(outerOrderNoOf(digest)).not.toBe(digest);
+    expect(outerOrderNoOf(digest)).toMatch(/^[0-9a-f]{32}$/);
   });
 });

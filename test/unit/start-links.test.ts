@@ -27,6 +27,14 @@ describe('start links', () => {
     for (const bad of ['', 'a.b', 'a.1.b.c', '!!.1.x', `a.${'9'.repeat(20)}.x`, 'x'.repeat(500)]) {
       expect(links.verify(bad, NOW)).toEqual({ problem: 'malformed' });
     }
+    // one spelling per token: no junk after the signature, no leading zero, no other base64url
+    // spelling of the same TicketId (Node's decoder would take all of these)
+    const a = links.tokenOf('a', NOW + 1000);
+    const [id, end2, sig2] = a.split('.') as [string, string, string];
+    expect(links.verify(a, NOW)).toEqual({ ticketId: 'a', startBy: NOW + 1000 });
+    for (const altered of [`${a}!`, `${a}?`, `${id}.0${end2}.${sig2}`, `YR.${end2}.${sig2}`]) {
+      expect(links.verify(altered, NOW)).toEqual({ problem: 'malformed' });
+    }
   });
 
   it('has no link for a ticket without a start (legacy, ID_MIN)', () => {
@@ -45,5 +53,9 @@ describe('start links', () => {
     expect(links.verifyCallback(other, token)).toBeUndefined();
     expect(links.verifyCallback(t, '0'.repeat(32))).toBeUndefined();
     expect(links.verifyCallback(t, 'not-hex')).toBeUndefined();
+    // another spelling of the same TicketId is not taken
+    expect(
+      links.verifyCallback(`${t.slice(0, -1)}${t.endsWith('E') ? 'F' : 'E'}`, token),
+    ).toBeUndefined();
   });
 });

@@ -160,6 +160,22 @@ redis.call('HSET', KEYS[1], unpack(ARGV, 2))
 return {'applied'}
 `;
 
+const RECORD_START = `#!lua
+-- KEYS[1] ticket hash
+-- ARGV[1] expected version; ARGV[2] the sealed MetaInfo; ARGV[3] when (ms)
+-- A financial ID_PRO ticket's start, once: only for a ticket still queued, at the version read,
+-- and not started yet (a second post, a reload, changes nothing). No transition, no bump.
+-- Returns {'missing'}; {'conflict', storedVersion}; {'started'} (it was already); or {'applied'}.
+local read = redis.call('HMGET', KEYS[1], 'version', 'state', 'startedAt')
+if not read[1] then return {'missing'} end
+if read[3] then return {'started'} end
+if tonumber(read[1]) ~= tonumber(ARGV[1]) or read[2] ~= 'queued' then
+  return {'conflict', read[1]}
+end
+redis.call('HSET', KEYS[1], 'metaInfo', ARGV[2], 'startedAt', ARGV[3])
+return {'applied'}
+`;
+
 const REMOVE_IF_SCORE = `#!lua flags=allow-oom
 -- KEYS[1] an index sorted set
 -- ARGV[1] member; ARGV[2] the score it was read with
@@ -223,6 +239,12 @@ export interface StoreScripts {
     version: number,
     ...fieldsAndValues: Arg[]
   ): Promise<string[]>;
+  ticketStoreRecordStart(
+    hash: string,
+    version: number,
+    sealed: string,
+    at: number,
+  ): Promise<string[]>;
   ticketStoreRemoveIfScore(index: string, member: string, score: number): Promise<number>;
   ticketStoreEraseApplicant(
     hash: string,
@@ -240,6 +262,7 @@ const DEFINITIONS: Record<keyof StoreScripts, { lua: string; numberOfKeys: numbe
   ticketStoreApply: { lua: APPLY, numberOfKeys: 2 },
   ticketStoreRecordError: { lua: RECORD_ERROR, numberOfKeys: 1 },
   ticketStoreMarkIfVersion: { lua: MARK_IF_VERSION, numberOfKeys: 1 },
+  ticketStoreRecordStart: { lua: RECORD_START, numberOfKeys: 1 },
   ticketStoreRemoveIfScore: { lua: REMOVE_IF_SCORE, numberOfKeys: 1 },
   ticketStoreEraseApplicant: { lua: ERASE_APPLICANT, numberOfKeys: 1 },
   ticketStoreDiscardCreated: { lua: DISCARD_CREATED, numberOfKeys: 2 },

@@ -199,8 +199,9 @@ export function encodeTransition(
     else set.push(field, value);
   }
   if (next.startBy !== undefined) set.push('startBy', String(next.startBy));
-  // the MetaInfo goes with the start it belongs to (a retry asks the browser for a new one)
-  if (next.startedAt === undefined) del.push('metaInfo');
+  // the MetaInfo serves InitFaceVerify only: it goes once the ticket has its token, and with the
+  // start it belongs to (a retry asks the browser for a new one)
+  if (next.startedAt === undefined || next.state !== 'queued') del.push('metaInfo');
   del.push(...RETIRED_FIELDS);
   return { set, del };
 }

@@ -196,21 +196,23 @@ export interface TicketStore {
   ): Promise<'applied' | 'conflict'>;
   /**
    * Financial ID_PRO: keeps the MetaInfo the person's browser produced (encrypted) and `startedAt`,
-   * if the ticket is still at `expectedVersion`. No transition; the next transition that finds no
-   * `startedAt` (a retry) removes the MetaInfo, as does the erasure of the personal data.
+   * once: only for a ticket still `queued` at `expectedVersion` and not started (`started`: it was
+   * already, nothing written). No transition; the ticket's next transition removes the MetaInfo
+   * (it serves InitFaceVerify only), as does the erasure of the personal data.
    */
   recordStart(
     ticketId: string,
     metaInfo: string,
     at: number,
     expectedVersion: number,
-  ): Promise<'applied' | 'conflict'>;
+  ): Promise<'applied' | 'started' | 'conflict'>;
   /**
    * Asks that the ticket's job run now: a flag its worker reads right after it moves the job to
    * the delayed set ({@link consumeWake}), so a wake that came while the job ran is not lost. The
-   * caller promotes the delayed job itself too.
+   * caller promotes the delayed job itself too. With `debounceMs`, at most one wake per ticket in
+   * that time (false: this one was dropped), which bounds what an unauthenticated caller triggers.
    */
-  wake(ticketId: string): Promise<void>;
+  wake(ticketId: string, debounceMs?: number): Promise<boolean>;
   /** Takes the wake flag: true when one was set since it was last taken. */
   consumeWake(ticketId: string): Promise<boolean>;
   markSubmitStarted(

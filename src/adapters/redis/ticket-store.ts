@@ -63,7 +63,7 @@ import {
   unscheduleErasure,
   type EraseOutcome,
 } from './ticket-erasure.js';
-import type { ErasureReason } from '../../errors.js';
+import { TicketNotFoundError, type ErasureReason } from '../../errors.js';
 import { ticketStoreKeys } from './ticket-index.js';
 import { countByState, listTickets } from './ticket-listing.js';
 import { getApplicant, getBinding, getTicket, getUserData, readHistory } from './ticket-reads.js';
@@ -240,22 +240,35 @@ export class RedisTicketStore implements TicketStore {
     );
   }
 
-  recordStart(
+  async recordStart(
     ticketId: string,
     metaInfo: string,
     at: number,
     expectedVersion: number,
-  ): Promise<'applied' | 'conflict'> {
+  ): Promise<'applied' | 'started' | 'conflict'> {
     const sealed = sealJson(this.#ctx.cipher, ticketId, 'metaInfo', metaInfo);
-    return unavailableWhenDown(() =>
-      markIfVersion(this.#ctx, ticketId, expectedVersion, ['metaInfo', sealed, 'startedAt', at]),
+    const [result] = await unavailableWhenDown(() =>
+      this.#ctx.scripts.ticketStoreRecordStart(
+        this.#ctx.keys.ticket(ticketId),
+        expectedVersion,
+        sealed,
+        at,
+      ),
     );
+    if (result === 'missing') throw new TicketNotFoundError(ticketId);
+    return result === 'applied' || result === 'started' ? result : 'conflict';
   }
 
-  async wake(ticketId: string): Promise<void> {
-    await unavailableWhenDown(() =>
-      this.#ctx.redis.set(this.#ctx.keys.wake(ticketId), '1', 'EX', WAKE_TTL_SECONDS),
-    );
+  async wake(ticketId: string, debounceMs?: number): Promise<boolean> {
+    const { redis, keys } = this.#ctx;
+    if (debounceMs !== undefined) {
+      const first = await unavailableWhenDown(() =>
+        redis.set(`${keys.wake(ticketId)}:debounce`, '1', 'PX', debounceMs, 'NX'),
+      );
+      if (first === null) return false;
+    }
+    await unavailableWhenDown(() => redis.set(keys.wake(ticketId), '1', 'EX', WAKE_TTL_SECONDS));
+    return true;
   }
 
   async consumeWake(ticketId: string): Promise<boolean> {
