@@ -69,6 +69,8 @@ export interface AppOptions {
 
 export interface App {
   config: Config;
+  /** The start links of financial ID_PRO tickets (on the API's public URL). */
+  links: StartLinks;
   /** The Cloudauth client, when workers run in this process. */
   cloudauth: CloudauthClient | undefined;
   uploader: OssMaterialUploader;
@@ -453,6 +455,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
     }
     return {
       config,
+      links,
       apiUrl,
       apiTokenFile,
       cloudauth,

@@ -48,3 +48,20 @@ export async function runDemoTicket(
     await new Promise((r) => setTimeout(r, 200));
   }
 }
+
+/**
+ * A demo ticket of the financial-grade browser flow (an `ID_PRO` Biz): enqueued, it waits for its
+ * person; answers its start link, which `npm start` prints for the newcomer to open in a browser
+ * (the emulator's stand-in MetaInfo script, then the emulator's page behind CertifyUrl).
+ */
+export async function startDemoLink(app: App, biz: string, logger: Logger): Promise<string> {
+  const ticketId = `demo-h5-${randomUUID()}`;
+  const { ticket } = await app.intake.enqueue({
+    ticketId,
+    biz,
+    binding: { name: '张三', idNumber: '11010519491231002X', materials: {} },
+    userData: { source: 'npm start' },
+  });
+  logger.info({ ticketId, biz }, 'demo: browser-flow ticket waits for its start link');
+  return app.links.startUrlOf(ticket) ?? '';
+}

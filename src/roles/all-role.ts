@@ -7,7 +7,7 @@
  */
 import { startApp, type App } from '../app.js';
 import type { Config } from '../config.js';
-import { runDemoTicket } from '../demo.js';
+import { runDemoTicket, startDemoLink } from '../demo.js';
 import { ensureEmbeddedRedis } from '../embedded-redis.js';
 import type { Logger } from '../logger.js';
 import { releaseInReverse } from '../process.js';
@@ -46,6 +46,20 @@ export async function startAll(loaded: Config, logger: Logger): Promise<RunningR
     const serverBiz = Object.entries(config.cloudauth.biz).find(([, s]) => s === 'RPMin')?.[0];
     if (app.emulators && serverBiz !== undefined) {
       await runDemoTicket(app, serverBiz, logger);
+      const browserBiz = Object.entries(config.cloudauth.biz).find(
+        ([, p]) => typeof p !== 'string' && p.productCode === 'ID_PRO',
+      )?.[0];
+      if (browserBiz !== undefined) {
+        const link = await startDemoLink(app, browserBiz, logger);
+        process.stdout.write(
+          [
+            '',
+            `  Financial-grade browser flow (${browserBiz}): open this start link in a browser`,
+            `    ${link}`,
+            '',
+          ].join('\n') + '\n',
+        );
+      }
       logger.info('workers running; the emulators keep serving (Ctrl-C to stop)');
     } else {
       logger.info({ mode: config.mode }, 'workers running');

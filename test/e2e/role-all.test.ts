@@ -56,6 +56,14 @@ describe('cloudauth-orchestrator all', () => {
     const ready = await fetch(`${api}/readyz`);
     expect(ready.status).toBe(200);
     expect(await ready.json()).toEqual({ status: 'ok', checks: { redis: 'ok', workers: 'ok' } });
+    // the financial-grade demo: a start link that serves its page, with the emulator's script
+    const link = await printedUrl(all, /open this start link in a browser\n +(http:\/\/\S+)/);
+    expect(link.startsWith(`${api}/v1/start/`)).toBe(true);
+    const page = await fetch(link);
+    expect(page.status).toBe(200);
+    expect(await page.text()).toMatch(
+      /<script src="http:\/\/127\.0\.0\.1:\d+\/face-verify\/jsvm_all\.js">/,
+    );
     const metrics = await fetch(`${api}/metrics`);
     expect(metrics.status).toBe(200);
     expect(await metrics.text()).toMatch(
