@@ -1,4 +1,5 @@
 /** The options, presets and figures of a chaos run. */
+import type { DuplicateBilling } from './checks.js';
 
 /** What a run does; see {@link fullRun} and {@link quickRun} for the two presets. */
 export interface ChaosOptions {
@@ -28,6 +29,8 @@ export interface ChaosOptions {
   seed: number;
   /** Keep the run's directory (logs, AOF) instead of deleting it. */
   keepDir: boolean;
+  /** `LOG_LEVEL` of the API and the workers (their logs are in the run's directory). */
+  logLevel: string;
   /** Progress lines. */
   log: (line: string) => void;
 }
@@ -37,9 +40,15 @@ export interface ChaosFigures {
   planned: number;
   accepted: number;
   rejected: number;
+  /** Accepted tickets of the server flow (RPMin, FaceServer). */
   server: number;
+  /** Accepted tickets of a person's flow (RPH5BioOnly, FaceH5). */
   interactive: number;
+  /** Accepted tickets by Biz (RPMin, RPH5BioOnly: 2018-09-16; FaceServer, FaceH5: 2019-03-07). */
+  acceptedByBiz: Record<string, number>;
   states: Record<string, number>;
+  /** Biz → final state → tickets. */
+  statesByBiz: Record<string, Record<string, number>>;
   workerKills: number;
   redisRestarts: number;
   /** Acknowledged writes the Redis crash lost (probe). */
@@ -55,8 +64,23 @@ export interface ChaosFigures {
   tokensIssued: number;
   /** SubmitMaterials calls the emulator answered OK (billable). */
   submitMaterialsCalls: number;
-  /** SubmitMaterials calls answered OK beyond one per server ticket; any fails the run. */
+  /** ContrastFaceVerify calls the emulator answered OK (billable). */
+  contrastFaceVerifyCalls: number;
+  /** FaceServer tickets a ContrastFaceVerify judged (past their pre-check). */
+  contrastTicketsJudged: number;
+  /** Id2MetaVerify calls answered OK (the FaceServer pre-check; a repeat follows a crash). */
+  precheckCalls: number;
+  /** InitFaceVerify calls answered OK (FaceH5; a repeat follows a crash). */
+  initFaceVerifyCalls: number;
+  /** Billable calls answered OK beyond one per ticket that needs one, both kinds. */
   duplicateBillableCalls: number;
+  /**
+   * By kind: any SubmitMaterials fails the run; ContrastFaceVerify ones past `contrastExposed`
+   * do (the documented limitation: an outcome lost in flight cannot be looked up).
+   */
+  duplicateBillable: DuplicateBilling;
+  /** FaceServer tickets a worker kill or the Redis outage met between lease and verdict. */
+  contrastExposed: number;
   /** Accepted TicketIds the orchestrator does not know. */
   lost: number;
   /** Accepted tickets not terminal at the end. */
@@ -64,7 +88,10 @@ export interface ChaosFigures {
   verdictMismatches: number;
   brokenHistories: number;
   h5: Record<string, number>;
-  /** Emulator answers by action and outcome. */
+  /** FaceH5 people by outcome (see `face-driver.ts`). */
+  faceH5: Record<string, number>;
+  /** From the MetaInfo POST to a ready CertifyUrl (InitFaceVerify under the faults), in ms. */
+  faceReadyMs: { median: number; max: number }; /** Emulator answers by action and outcome. */
   emulatorCalls: Record<string, Record<string, number>>;
   /** API requests the run retried (5xx, timeouts, refused connections: the Redis outage). */
   apiRetries: number;
@@ -96,6 +123,7 @@ export function fullRun(overrides: Partial<ChaosOptions> = {}): ChaosOptions {
     settleTimeoutMs: 600_000,
     seed: Date.now() % 1_000_000,
     keepDir: false,
+    logLevel: 'warn',
     log: (line) => process.stdout.write(`${line}\n`),
     ...overrides,
   };

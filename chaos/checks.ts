@@ -1,17 +1,36 @@
 /**
- * The end-of-run checks, ticket by ticket, against two sources: the orchestrator's own view
- * (`GET /v1/tickets/:id`) and the emulator's record (`GET /__admin/tickets/:biz/:ticketId`).
+ * The end-of-run checks, ticket by ticket.
  *
- * - lost: an accepted TicketId the orchestrator does not know;
- * - stuck: known but not terminal;
- * - verdict mismatch: passed ↔ the emulator's latest submission has StatusCode 1, not_passed ↔ 2,
- *   expired ↔ no submission; failed or cancelled is a mismatch too (every accepted item is valid);
- * - advanced twice: the history is not one chain from `queued` (each `from` is the previous `to`);
- * - billed twice: the emulator answered more SubmitMaterials than there are submitted server
- *   tickets (see {@link billingProblems}).
+ * Legacy tickets (API 2018-09-16) against two sources: the orchestrator's own view
+ * (`GET /v1/tickets/:id`) and the emulator's record (`GET /__admin/tickets/:biz/:ticketId`):
+ * passed ↔ the emulator's latest submission has StatusCode 1, not_passed ↔ 2, expired ↔ no
+ * submission.
+ *
+ * Financial-grade tickets (API 2019-03-07; the emulator keeps no record by ticket) against the
+ * plan, by the emulator's verdict rules (`src/emulator/cloudauth/face-verify-verdict.ts`):
+ * - FaceServer (Id2MetaVerify pre-check, then ContrastFaceVerify): a name on the reject list ends
+ *   `not_passed` SubCode 201 at the pre-check, with no face call; any other name passes (SubCode
+ *   200; the review list means nothing there), with the CertifyId of its ContrastFaceVerify;
+ * - FaceH5 (the person's browser): "fail" on the CertifyUrl page → `not_passed` SubCode 205; else a
+ *   reject-list name → `not_passed` 201, any other → `passed` 200; a person who could not finish
+ *   (start link refused, page closed) is a finding of its own.
+ *
+ * For every ticket: lost (an accepted TicketId the orchestrator does not know), stuck (known but
+ * not terminal), failed or cancelled (every accepted item is valid), advanced twice (the history
+ * is not one chain from `queued`).
+ *
+ * Billing, from the emulator's counters (see {@link duplicateBillableCalls}):
+ * - SubmitMaterials answered OK beyond one per submitted RPMin ticket: always a failure (GetStatus
+ *   finds a submission whose answer was lost);
+ * - ContrastFaceVerify answered OK beyond one per FaceServer ticket past its pre-check: the
+ *   documented limitation (ContrastFaceVerify cannot be looked up afterwards, so a worker killed
+ *   or a Redis outage while it is in flight leaves its outcome unknown and the ticket submits
+ *   again). Reported apart, and a failure only when there are more of them than FaceServer tickets
+ *   that a worker kill or the Redis outage met between their lease and their verdict.
  */
 import { mapLimit, request, type OrchestratorApi } from './api-client.js';
 import type { PlannedTicket } from './chaos-tickets.js';
+import { FACE_OUTCOMES_TAKEN, type FaceOutcome } from './face-driver.js';
 
 interface HistoryView {
   from: string;
@@ -26,20 +45,33 @@ export interface TicketView {
   TicketId: string;
   state: string;
   attempts: number;
-  verdict: { statusCode: 1 | 2 } | null;
+  verdict: {
+    statusCode: 1 | 2;
+    subCode?: string;
+    certifyId?: string;
+    auditConclusions?: string;
+  } | null;
   lastError: { code: string; message: string } | null;
   history: HistoryView[];
 }
 
-/** The emulator's record of one ticket. */
+/** The emulator's record of one legacy ticket. */
 export interface EmulatorRecord {
   tokensIssued: number;
   submissions: { via: string; statusCode: number }[];
 }
 
+/** A span of time, ms since the epoch. */
+export interface Span {
+  from: number;
+  to: number;
+}
+
 /** The findings and figures of the checks. */
 export interface CheckResult {
   states: Record<string, number>;
+  /** Biz → final state → tickets. */
+  statesByBiz: Record<string, Record<string, number>>;
   /** TicketId → final state, for the tickets the orchestrator knows. */
   stateOf: Map<string, string>;
   lost: string[];
@@ -59,32 +91,73 @@ export interface CheckResult {
    * (a passed verdict stops the recording, so a later duplicate is counted but not named here).
    */
   recordedDuplicateSubmissions: string[];
+  /** FaceServer tickets whose verdict a ContrastFaceVerify reached (it carries a CertifyId). */
+  contrastTicketsJudged: number;
+  /**
+   * For each of those, from its lease (`token_issued`) to its verdict: every ContrastFaceVerify of
+   * the ticket was sent within it.
+   */
+  contrastSpans: Span[];
 }
 
-/** SubmitMaterials answered OK (billed) beyond one per submitted server ticket. */
+/** The billable calls the emulator answered OK (its counters). */
+export interface BilledCalls {
+  submitMaterials: number;
+  contrastFaceVerify: number;
+}
+
+/** Billable calls answered OK beyond one per ticket that needs one, by action. */
+export interface DuplicateBilling {
+  SubmitMaterials: number;
+  ContrastFaceVerify: number;
+}
+
+/** The duplicates: beyond one SubmitMaterials per submitted RPMin ticket, one ContrastFaceVerify per FaceServer ticket judged by it. */
 export function duplicateBillableCalls(
-  submitMaterialsOk: number,
-  checks: Pick<CheckResult, 'serverTicketsSubmitted'>,
-): number {
-  return Math.max(0, submitMaterialsOk - checks.serverTicketsSubmitted);
+  billed: BilledCalls,
+  checks: Pick<CheckResult, 'serverTicketsSubmitted' | 'contrastTicketsJudged'>,
+): DuplicateBilling {
+  return {
+    SubmitMaterials: Math.max(0, billed.submitMaterials - checks.serverTicketsSubmitted),
+    ContrastFaceVerify: Math.max(0, billed.contrastFaceVerify - checks.contrastTicketsJudged),
+  };
+}
+
+/** How many spans a disruption (a worker kill, the Redis outage) overlaps. */
+export function exposedSpans(spans: readonly Span[], disruptions: readonly Span[]): number {
+  return spans.filter((s) => disruptions.some((d) => d.from <= s.to && s.from <= d.to)).length;
 }
 
 /**
- * The billing check: every SubmitMaterials the emulator answered OK is billed, and a server ticket
- * needs one. Any call beyond that is a failure of the run, whatever caused it (a crash between
- * SubmitMaterials and its transition must be caught by the next run's GetStatus). The tickets
- * are named where the emulator recorded their duplicates.
+ * The billing check. Every SubmitMaterials the emulator answered OK is billed, and an RPMin ticket
+ * needs one: any call beyond that fails the run, whatever caused it (a crash between
+ * SubmitMaterials and its transition must be caught by the next run's GetStatus); the tickets are
+ * named where the emulator recorded their duplicates. A ContrastFaceVerify beyond one per FaceServer
+ * ticket fails the run only past `exposed`, the FaceServer tickets a disruption met while their
+ * face call could be in flight (the documented limitation; see the file's comment).
  */
 export function billingProblems(
-  submitMaterialsOk: number,
-  checks: Pick<CheckResult, 'serverTicketsSubmitted' | 'recordedDuplicateSubmissions'>,
+  billed: BilledCalls,
+  checks: Pick<
+    CheckResult,
+    'serverTicketsSubmitted' | 'recordedDuplicateSubmissions' | 'contrastTicketsJudged'
+  >,
+  exposed: number,
 ): string[] {
-  const duplicates = duplicateBillableCalls(submitMaterialsOk, checks);
-  if (duplicates === 0) return [];
-  return [
-    `${duplicates} duplicate billable SubmitMaterials: ${submitMaterialsOk} answered OK for ${checks.serverTicketsSubmitted} submitted server tickets`,
-    ...checks.recordedDuplicateSubmissions,
-  ];
+  const duplicates = duplicateBillableCalls(billed, checks);
+  const problems: string[] = [];
+  if (duplicates.SubmitMaterials > 0) {
+    problems.push(
+      `${duplicates.SubmitMaterials} duplicate billable SubmitMaterials: ${billed.submitMaterials} answered OK for ${checks.serverTicketsSubmitted} submitted server tickets`,
+      ...checks.recordedDuplicateSubmissions,
+    );
+  }
+  if (duplicates.ContrastFaceVerify > exposed) {
+    problems.push(
+      `${duplicates.ContrastFaceVerify} duplicate billable ContrastFaceVerify: ${billed.contrastFaceVerify} answered OK for ${checks.contrastTicketsJudged} FaceServer tickets past their pre-check, more than the ${exposed} a worker kill or the Redis outage met while their face call could be in flight`,
+    );
+  }
+  return problems;
 }
 
 /**
@@ -100,7 +173,10 @@ export function isOneChain(
   return history.every((h, i) => i === 0 || history[i - 1]?.to === h.from);
 }
 
-/** The verdict problem of one ticket, or undefined when its state agrees with the emulator. */
+const ended = (view: Pick<TicketView, 'state' | 'lastError'>) =>
+  `ended ${view.state}${view.lastError ? ` (${view.lastError.code}: ${view.lastError.message})` : ''}`;
+
+/** The verdict problem of one legacy ticket, or undefined when its state agrees with the emulator. */
 export function verdictProblem(
   view: TicketView,
   record: EmulatorRecord | undefined,
@@ -122,8 +198,69 @@ export function verdictProblem(
         ? undefined
         : `expired but the emulator recorded a submission (StatusCode ${latest.statusCode})`;
     default:
-      return `ended ${view.state}${view.lastError ? ` (${view.lastError.code}: ${view.lastError.message})` : ''}`;
+      return ended(view);
   }
+}
+
+/** What a financial-grade ticket must end with, by the emulator's rules. */
+export interface ExpectedVerdict {
+  state: 'passed' | 'not_passed';
+  subCode: '200' | '201' | '205';
+  /** Ended by Id2MetaVerify, before any face call. */
+  atPrecheck: boolean;
+}
+
+/** The verdict a FaceServer or FaceH5 ticket must end with. */
+export function expectedFinancialVerdict(
+  planned: Pick<PlannedTicket, 'biz' | 'nameKind' | 'face'>,
+): ExpectedVerdict {
+  if (planned.biz === 'FaceH5' && planned.face?.plan === 'fail') {
+    return { state: 'not_passed', subCode: '205', atPrecheck: false };
+  }
+  if (planned.nameKind === 'reject') {
+    return { state: 'not_passed', subCode: '201', atPrecheck: planned.biz === 'FaceServer' };
+  }
+  return { state: 'passed', subCode: '200', atPrecheck: false };
+}
+
+/**
+ * The verdict problem of one financial-grade ticket, or undefined when it ended as planned.
+ * `faceOutcome`: FaceH5 only, what the person's browser got (see `face-driver.ts`).
+ */
+export function financialVerdictProblem(
+  view: TicketView,
+  planned: Pick<PlannedTicket, 'biz' | 'nameKind' | 'face'>,
+  faceOutcome?: FaceOutcome,
+): string | undefined {
+  if (
+    planned.biz === 'FaceH5' &&
+    (faceOutcome === undefined || !FACE_OUTCOMES_TAKEN.has(faceOutcome))
+  ) {
+    return `the person could not finish (${faceOutcome ?? 'start link never opened'}); ${ended(view)}`;
+  }
+  const want = expectedFinancialVerdict(planned);
+  if (view.state !== want.state) {
+    return `${ended(view)}, expected ${want.state} SubCode ${want.subCode}`;
+  }
+  const v = view.verdict;
+  if (v?.statusCode !== (want.state === 'passed' ? 1 : 2)) {
+    return `${view.state} with verdict ${JSON.stringify(v)}`;
+  }
+  if (v.subCode !== want.subCode) {
+    return `${view.state} with SubCode ${v.subCode ?? 'absent'}, expected ${want.subCode}`;
+  }
+  if (want.atPrecheck) {
+    const faceCall =
+      v.certifyId !== undefined ||
+      !(v.auditConclusions ?? '').startsWith('Id2MetaVerify:') ||
+      view.history.some((h) => h.to === 'token_issued');
+    return faceCall
+      ? 'not_passed after a face call, expected it to end at the Id2MetaVerify pre-check'
+      : undefined;
+  }
+  return v.certifyId === undefined
+    ? `${view.state} without a CertifyId: no face verification reached it`
+    : undefined;
 }
 
 const TERMINAL = new Set(['passed', 'not_passed', 'expired', 'failed', 'cancelled']);
@@ -134,9 +271,17 @@ export async function checkTickets(options: {
   emulatorUrl: string;
   tickets: readonly PlannedTicket[];
   accepted: ReadonlySet<string>;
+  /** FaceH5 TicketId → what the person's browser got. */
+  faceOutcomes?: ReadonlyMap<string, FaceOutcome>;
+  /**
+   * When each ticket was accepted: where it is given, a ContrastFaceVerify span starts there rather
+   * than at the lease (a power loss can take the lease's transition with it).
+   */
+  acceptedAt?: ReadonlyMap<string, number>;
 }): Promise<CheckResult> {
   const result: CheckResult = {
     states: {},
+    statesByBiz: {},
     stateOf: new Map(),
     lost: [],
     stuck: [],
@@ -147,6 +292,8 @@ export async function checkTickets(options: {
     tokensIssued: 0,
     serverTicketsSubmitted: 0,
     recordedDuplicateSubmissions: [],
+    contrastTicketsJudged: 0,
+    contrastSpans: [],
   };
   const accepted = options.tickets.filter((t) => options.accepted.has(t.ticketId));
   await mapLimit(accepted, 8, async (planned) => {
@@ -162,6 +309,8 @@ export async function checkTickets(options: {
     }
     const view = answer.body;
     result.states[view.state] = (result.states[view.state] ?? 0) + 1;
+    const byBiz = (result.statesByBiz[planned.biz] ??= {});
+    byBiz[view.state] = (byBiz[view.state] ?? 0) + 1;
     result.stateOf.set(id, view.state);
     result.retries += view.attempts;
     result.renewals += view.history.filter((h) => h.event === 'token_renewed').length;
@@ -172,6 +321,20 @@ export async function checkTickets(options: {
     }
     if (!TERMINAL.has(view.state)) {
       result.stuck.push(`${id}: ${view.state}`);
+      return;
+    }
+    if (planned.biz === 'FaceServer' || planned.biz === 'FaceH5') {
+      if (planned.biz === 'FaceServer' && view.verdict?.certifyId !== undefined) {
+        result.contrastTicketsJudged++;
+        const leased = view.history.find((h) => h.to === 'token_issued');
+        const judged = view.history.at(-1);
+        const from = options.acceptedAt?.get(id) ?? (leased ? Date.parse(leased.at) : undefined);
+        if (from !== undefined && judged !== undefined) {
+          result.contrastSpans.push({ from, to: Date.parse(judged.at) });
+        }
+      }
+      const problem = financialVerdictProblem(view, planned, options.faceOutcomes?.get(id));
+      if (problem !== undefined) result.mismatches.push(`${id}: ${problem}`);
       return;
     }
     const rec = await request<EmulatorRecord>(

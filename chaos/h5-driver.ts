@@ -1,9 +1,9 @@
 /**
- * The people of the interactive tickets: lists the batch's tickets that await their person, reads
- * each one's `pageUrl` from `GET /v1/tickets/:id`, and at the planned moment after the page went
- * out completes or fails it through the emulator's H5 endpoint (`POST /h5/verify`). Tickets
- * planned `leave` are never touched and must expire; a completion the emulator refuses as expired
- * (410) must expire too.
+ * The people of the legacy interactive tickets (RPH5BioOnly; the FaceH5 ones: `face-driver.ts`):
+ * lists the batch's tickets that await their person, reads each one's `pageUrl` from
+ * `GET /v1/tickets/:id`, and at the planned moment after the page went out completes or fails it
+ * through the emulator's H5 endpoint (`POST /h5/verify`). Tickets planned `leave` are never
+ * touched and must expire; a completion the emulator refuses as expired (410) must expire too.
  */
 import { request, type OrchestratorApi } from './api-client.js';
 import type { H5Plan, PlannedTicket } from './chaos-tickets.js';

@@ -7,9 +7,19 @@ export function formatReport(report: ChaosReport): string {
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([s, n]) => `${s} ${n}`)
     .join(', ');
-  const h5 = Object.entries(f.h5)
-    .map(([k, n]) => `${k} ${n}`)
-    .join(', ');
+  const counts = (xs: Record<string, number>) =>
+    Object.entries(xs)
+      .map(([k, n]) => `${k} ${n}`)
+      .join(', ');
+  const h5 = counts(f.h5);
+  const byBiz = Object.entries(f.acceptedByBiz).map(([biz, n]) => {
+    const ends = Object.entries(f.statesByBiz[biz] ?? {})
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([s, k]) => `${s} ${k}`)
+      .join(', ');
+    return `    ${biz.padEnd(24)}${String(n).padStart(5)} accepted: ${ends || 'none ended'}`;
+  });
+  const d = f.duplicateBillable;
   const calls = Object.entries(f.emulatorCalls)
     .sort(([a], [b]) => a.localeCompare(b))
     .map(([action, outcomes]) => {
@@ -21,14 +31,22 @@ export function formatReport(report: ChaosReport): string {
     `Chaos run: ${report.ok ? 'PASSED' : 'FAILED'}`,
     `  tickets                   ${f.accepted} accepted (server ${f.server}, interactive ${f.interactive}), ${f.rejected} invalid refused, of ${f.planned} sent`,
     `  final states              ${states}`,
+    `  by Biz`,
+    ...byBiz,
     `  worker kills (SIGKILL)    ${f.workerKills}`,
     `  Redis restarts            ${f.redisRestarts} (down ${f.redisDownMs} ms; acknowledged writes lost ${f.redisLostAckedWrites}${f.aofBytesCut > 0 ? `; AOF cut by ${f.aofBytesCut} bytes` : ''})`,
     `  retries                   ${f.retries} (sum of attempts)`,
     `  renewals                  ${f.renewals} (token_renewed)`,
     `  tokens issued             ${f.tokensIssued}`,
     `  SubmitMaterials billed    ${f.submitMaterialsCalls}`,
-    `  duplicate billable calls  ${f.duplicateBillableCalls}`,
+    `  ContrastFaceVerify billed ${f.contrastFaceVerifyCalls} for ${f.contrastTicketsJudged} FaceServer tickets past the pre-check`,
+    `  financial set-up calls    ${f.precheckCalls} Id2MetaVerify OK for ${f.acceptedByBiz.FaceServer ?? 0} FaceServer; ${f.initFaceVerifyCalls} InitFaceVerify OK for ${f.acceptedByBiz.FaceH5 ?? 0} FaceH5`,
+    `  duplicate billable calls  ${f.duplicateBillableCalls}: SubmitMaterials ${d.SubmitMaterials}, ContrastFaceVerify ${d.ContrastFaceVerify}` +
+      (d.ContrastFaceVerify > 0
+        ? ` (known limitation: a ContrastFaceVerify outcome lost in flight cannot be looked up; ${f.contrastExposed} FaceServer tickets met a kill or the outage mid-call)`
+        : ''),
     `  H5 page                   ${h5}`,
+    `  FaceH5 people             ${counts(f.faceH5)}; CertifyUrl ready after MetaInfo: median ${f.faceReadyMs.median} ms, max ${f.faceReadyMs.max} ms`,
     `  emulator calls            ${calls}`,
     `  API retries (outage)      ${f.apiRetries}`,
     `  lost                      ${f.lost}`,

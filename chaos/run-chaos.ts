@@ -1,9 +1,11 @@
 /**
  * One chaos run: its own Redis (AOF, everysec), the emulators in their own process with injected
  * faults and short-lived tokens, worker processes and the HTTP API; a paced batch intake through
- * the API, the interactive tickets completed (or not) through the H5 page, workers killed with
- * SIGKILL and restarted, Redis killed once and restarted from its AOF; then every accepted ticket
- * is checked (see `checks.ts`) and the figures are returned.
+ * the API of tickets of both API families (see `chaos-tickets.ts`), the legacy interactive tickets
+ * completed (or not) through the H5 page (`h5-driver.ts`), the financial browser tickets through
+ * their start link and the CertifyUrl page (`face-driver.ts`), workers killed with SIGKILL and
+ * restarted, Redis killed once and restarted from its AOF; then every accepted ticket is checked
+ * (see `checks.ts`) and the figures are returned.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -11,13 +13,24 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OrchestratorApi, request } from './api-client.js';
 import { startChaosRedis, type CrashReport } from './chaos-redis.js';
-import { planTickets, type PlannedTicket } from './chaos-tickets.js';
+import {
+  CHAOS_BIZ_NAMES,
+  CHAOS_BIZ_SETTING,
+  REJECT_NAME,
+  REVIEW_NAME,
+  isServerFlow,
+  planTickets,
+  type PlannedTicket,
+} from './chaos-tickets.js';
 import {
   billingProblems,
   checkTickets,
   duplicateBillableCalls,
+  exposedSpans,
   type CheckResult,
+  type Span,
 } from './checks.js';
+import { startFaceDriver } from './face-driver.js';
 import { startH5Driver } from './h5-driver.js';
 import { enqueueTickets } from './producer.js';
 import type { ChaosFigures, ChaosOptions, ChaosReport } from './chaos-options.js';
@@ -33,7 +46,8 @@ import { sleep, waitUntil } from '../testkit/waiting.js';
 
 export * from './chaos-options.js';
 
-const BIZ = 'RPMin=RPMin,RPH5BioOnly=RPH5BioOnly';
+/** Both families: RPMin, RPH5BioOnly (2018-09-16), FaceServer, FaceH5 (2019-03-07). */
+const BIZ = CHAOS_BIZ_SETTING;
 const MAX_LISTED_FAILURES = 20;
 
 export async function runChaos(options: ChaosOptions): Promise<ChaosReport> {
@@ -91,6 +105,9 @@ async function run(
     {
       LOG_LEVEL: 'warn',
       CLOUDAUTH_BIZ: BIZ,
+      // the lists the plan draws names from (chaos-tickets.ts)
+      EMULATOR_REJECT_NAMES: REJECT_NAME,
+      EMULATOR_REVIEW_NAMES: REVIEW_NAME,
       EMULATOR_HOST: '127.0.0.1',
       EMULATOR_CLOUDAUTH_PORT: String(cloudauthPort),
       EMULATOR_OSS_PORT: String(ossPort),
@@ -108,13 +125,16 @@ async function run(
     // the Cloudauth endpoint is the emulator's: embedded mode, asked for (an endpoint alone
     // would select production)
     ORCHESTRATOR_MODE: 'embedded',
-    LOG_LEVEL: 'warn',
+    LOG_LEVEL: options.logLevel,
     REDIS_URL: redis.url,
     REDIS_PREFIX: 'chaos',
     ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     WEBHOOK_SECRET: randomBytes(24).toString('hex'),
     API_TOKENS: apiToken,
     CLOUDAUTH_BIZ: BIZ,
+    // the API's address for the start links and Cloudauth's callback: the workers build the
+    // callback URL of InitFaceVerify, and they do not listen themselves
+    API_PUBLIC_URL: `http://127.0.0.1:${apiPort}`,
     CLOUDAUTH_ENDPOINT: emulatorUrl,
     CLOUDAUTH_ACCESS_KEY_ID: keyId,
     CLOUDAUTH_ACCESS_KEY_SECRET: keySecret,
@@ -180,6 +200,9 @@ async function run(
   );
   log(`emulator ${emulatorUrl}, API ${apiUrl}, Redis ${redis.url}, ${options.workers} workers`);
 
+  // When a worker kill or the Redis outage could cut a call in flight (the ContrastFaceVerify check).
+  const disruptions: Span[] = [];
+
   // Worker kills: a random worker every few seconds, restarted at once.
   let kills = 0;
   let chaosOn = true;
@@ -190,7 +213,9 @@ async function run(
       const slot = Math.floor(random() * workers.length);
       const victim = workers[slot];
       if (!victim) continue;
+      const killFrom = Date.now();
       await victim.stop('SIGKILL');
+      disruptions.push({ from: killFrom, to: Date.now() });
       kills++;
       workers[slot] = startWorker(slot);
       log(
@@ -209,7 +234,13 @@ async function run(
   const maybeCrash = (accepted: number) => {
     if (crash === undefined && accepted >= validCount / 2) {
       log(`SIGKILL redis-server (${accepted} tickets accepted so far)`);
+      const crashFrom = Date.now();
       crash = redis.crashAndRestart(options.redisOutageMs).then((r) => {
+        // writes a power loss cut are lost from before the kill; clients reconnect a little after
+        disruptions.push({
+          from: crashFrom - (options.powerLossMs ?? 0),
+          to: crashFrom + r.downMs + 1000,
+        });
         log(
           `redis-server restarted from its AOF after ${r.downMs} ms; acknowledged writes lost: ${r.lostAckedWrites}` +
             (options.powerLossMs === undefined ? '' : `; AOF cut by ${r.truncatedBytes} bytes`),
@@ -221,6 +252,8 @@ async function run(
 
   const h5 = startH5Driver({ api: client, batchId, tickets });
   releasers.push(() => h5.stop());
+  const face = startFaceDriver({ api: client, batchId, tickets, log });
+  releasers.push(() => face.stop());
   log(`enqueueing ${tickets.length} tickets in batches of ${options.batchSize}`);
   const intake = await enqueueTickets(tickets, {
     api: client,
@@ -249,6 +282,7 @@ async function run(
   chaosOn = false;
   await killer;
   await h5.stop();
+  await face.stop();
   log(
     pending.size === 0
       ? 'every accepted ticket has ended; checking'
@@ -260,21 +294,38 @@ async function run(
     emulatorUrl,
     tickets,
     accepted: intake.accepted,
+    faceOutcomes: face.outcomes,
+    // a power loss can take a lease's transition with it: spans then start at the intake
+    ...(options.powerLossMs === undefined ? {} : { acceptedAt: intake.acceptedAt }),
   });
   const counters = await request<Record<string, Record<string, number>>>(
     `${emulatorUrl}/__admin/counters`,
   );
   const emulatorCalls = counters.status === 200 ? counters.body : {};
-  const submitOk = emulatorCalls.SubmitMaterials?.ok ?? 0;
+  const billed = {
+    submitMaterials: emulatorCalls.SubmitMaterials?.ok ?? 0,
+    contrastFaceVerify: emulatorCalls.ContrastFaceVerify?.ok ?? 0,
+  };
+  const duplicates = duplicateBillableCalls(billed, checks);
+  const contrastExposed = exposedSpans(checks.contrastSpans, disruptions);
+  const acceptedOf = (t: PlannedTicket) => intake.accepted.has(t.ticketId);
 
   const h5Counts: Record<string, number> = { completed: 0, failed: 0, too_late: 0, refused: 0 };
   for (const outcome of h5.outcomes.values()) h5Counts[outcome] = (h5Counts[outcome] ?? 0) + 1;
-  h5Counts.left = tickets.filter(
-    (t) => intake.accepted.has(t.ticketId) && t.h5?.plan === 'leave',
-  ).length;
+  h5Counts.left = tickets.filter((t) => acceptedOf(t) && t.h5?.plan === 'leave').length;
   h5Counts.never_seen = tickets.filter(
-    (t) => intake.accepted.has(t.ticketId) && t.h5 && !h5.seen.has(t.ticketId),
+    (t) => acceptedOf(t) && t.h5 && !h5.seen.has(t.ticketId),
   ).length;
+  const faceCounts: Record<string, number> = { completed: 0, failed: 0 };
+  for (const outcome of face.outcomes.values())
+    faceCounts[outcome] = (faceCounts[outcome] ?? 0) + 1;
+  faceCounts.never_seen = tickets.filter(
+    (t) => acceptedOf(t) && t.face && !face.seen.has(t.ticketId),
+  ).length;
+  const acceptedByBiz: Record<string, number> = {};
+  for (const biz of CHAOS_BIZ_NAMES) {
+    acceptedByBiz[biz] = tickets.filter((t) => acceptedOf(t) && t.biz === biz).length;
+  }
 
   const failures = [
     ...intake.problems.map((p) => `intake: ${p}`),
@@ -282,16 +333,18 @@ async function run(
     ...checks.stuck.map((s) => `not terminal: ${s}`),
     ...checks.mismatches.map((m) => `verdict: ${m}`),
     ...checks.brokenHistories.map((h) => `advanced twice: ${h}`),
-    ...billingProblems(submitOk, checks).map((b) => `billed twice: ${b}`),
+    ...billingProblems(billed, checks, contrastExposed).map((b) => `billed twice: ${b}`),
     ...leftButNotExpired(tickets, intake.accepted, checks),
   ];
   const figures: ChaosFigures = {
     planned: tickets.length,
     accepted: intake.accepted.size,
     rejected: intake.rejected.size,
-    server: tickets.filter((t) => intake.accepted.has(t.ticketId) && t.biz === 'RPMin').length,
-    interactive: tickets.filter((t) => intake.accepted.has(t.ticketId) && t.biz !== 'RPMin').length,
+    server: tickets.filter((t) => acceptedOf(t) && isServerFlow(t.biz)).length,
+    interactive: tickets.filter((t) => acceptedOf(t) && !isServerFlow(t.biz)).length,
+    acceptedByBiz,
     states: checks.states,
+    statesByBiz: checks.statesByBiz,
     workerKills: kills,
     redisRestarts: crashReport === undefined ? 0 : 1,
     redisLostAckedWrites: crashReport?.lostAckedWrites ?? 0,
@@ -300,13 +353,21 @@ async function run(
     retries: checks.retries,
     renewals: checks.renewals,
     tokensIssued: checks.tokensIssued,
-    submitMaterialsCalls: submitOk,
-    duplicateBillableCalls: duplicateBillableCalls(submitOk, checks),
+    submitMaterialsCalls: billed.submitMaterials,
+    contrastFaceVerifyCalls: billed.contrastFaceVerify,
+    contrastTicketsJudged: checks.contrastTicketsJudged,
+    precheckCalls: emulatorCalls.Id2MetaVerify?.ok ?? 0,
+    initFaceVerifyCalls: emulatorCalls.InitFaceVerify?.ok ?? 0,
+    duplicateBillableCalls: duplicates.SubmitMaterials + duplicates.ContrastFaceVerify,
+    duplicateBillable: duplicates,
+    contrastExposed,
     lost: checks.lost.length,
     stuck: checks.stuck.length,
     verdictMismatches: checks.mismatches.length,
     brokenHistories: checks.brokenHistories.length,
     h5: h5Counts,
+    faceH5: faceCounts,
+    faceReadyMs: spread(face.readyMs),
     emulatorCalls,
     apiRetries: client.retried,
     elapsedMs: Date.now() - started,
@@ -322,6 +383,15 @@ async function run(
       ),
     figures,
     dir: options.keepDir ? dir : undefined,
+  };
+}
+
+/** Median and largest of some durations, in ms (0 when there are none). */
+function spread(ms: readonly number[]): { median: number; max: number } {
+  const sorted = [...ms].sort((a, b) => a - b);
+  return {
+    median: sorted[Math.floor(sorted.length / 2)] ?? 0,
+    max: sorted.at(-1) ?? 0,
   };
 }
 

@@ -1,7 +1,8 @@
 /**
- * `npm run chaos [-- --tickets N --kills N --quick --seed N --power-loss MS --keep]`: one chaos
+ * `npm run chaos [-- --tickets N --kills N --quick --seed N --power-loss MS --keep --log-level L]`: one chaos
  * run (see `run-chaos.ts`), its figures printed; exit 1 on any loss, mismatch, double advance or
- * duplicate billable call, 2 when the run could not be set up.
+ * duplicate billable call (a duplicate ContrastFaceVerify only past the FaceServer tickets a kill
+ * or the Redis outage met mid-call: see `checks.ts`), 2 when the run could not be set up.
  */
 import { parseArgs } from 'node:util';
 import { formatReport } from './report.js';
@@ -14,6 +15,7 @@ const { values } = parseArgs({
     workers: { type: 'string' },
     seed: { type: 'string' },
     'power-loss': { type: 'string' },
+    'log-level': { type: 'string' },
     quick: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
     help: { type: 'boolean', short: 'h', default: false },
@@ -29,6 +31,7 @@ if (values.help) {
   --power-loss MS   simulate a machine crash: cut the AOF back to MS before the Redis kill
   --quick           the short run (what CI runs)
   --keep            keep the run's directory (logs of every process, the AOF)
+  --log-level L     LOG_LEVEL of the API and the workers (default warn; with --keep)
 `);
   process.exit(0);
 }
@@ -44,6 +47,7 @@ function count(name: string, value: string | undefined): number | undefined {
 }
 
 const overrides: Partial<ChaosOptions> = { keepDir: values.keep };
+if (values['log-level'] !== undefined) overrides.logLevel = values['log-level'];
 const tickets = count('tickets', values.tickets);
 const kills = count('kills', values.kills);
 const workers = count('workers', values.workers);

@@ -1,31 +1,254 @@
 /**
- * The chaos run's billing check (`chaos/checks.ts`): any SubmitMaterials the emulator answered OK
- * beyond one per submitted server ticket fails the run, even one.
+ * The chaos run's checks (`chaos/checks.ts`) and plan (`chaos/chaos-tickets.ts`):
+ * - billing: any SubmitMaterials the emulator answered OK beyond one per submitted RPMin ticket
+ *   fails the run, even one; a ContrastFaceVerify beyond one per FaceServer ticket past its
+ *   pre-check is counted apart and fails the run only past the tickets a disruption met mid-call
+ *   (the documented limitation);
+ * - the verdicts a financial-grade ticket must end with, by the emulator's rules;
+ * - the plan's mix of both families.
  */
 import { describe, expect, it } from 'vitest';
-import { billingProblems, duplicateBillableCalls } from '../../chaos/checks.js';
+import { CHAOS_BIZ_NAMES, planTickets, type PlannedTicket } from '../../chaos/chaos-tickets.js';
+import {
+  billingProblems,
+  duplicateBillableCalls,
+  expectedFinancialVerdict,
+  exposedSpans,
+  financialVerdictProblem,
+  type TicketView,
+} from '../../chaos/checks.js';
+
+const judged = (extra: Partial<Parameters<typeof billingProblems>[1]> = {}) => ({
+  serverTicketsSubmitted: 80,
+  recordedDuplicateSubmissions: [],
+  contrastTicketsJudged: 40,
+  ...extra,
+});
 
 describe('the chaos billing check', () => {
-  it('passes one SubmitMaterials per submitted server ticket', () => {
-    const checks = { serverTicketsSubmitted: 80, recordedDuplicateSubmissions: [] };
-    expect(duplicateBillableCalls(80, checks)).toBe(0);
-    expect(billingProblems(80, checks)).toEqual([]);
+  it('passes one SubmitMaterials per submitted RPMin ticket and one ContrastFaceVerify per FaceServer ticket judged', () => {
+    const billed = { submitMaterials: 80, contrastFaceVerify: 40 };
+    expect(duplicateBillableCalls(billed, judged())).toEqual({
+      SubmitMaterials: 0,
+      ContrastFaceVerify: 0,
+    });
+    expect(billingProblems(billed, judged(), 0)).toEqual([]);
   });
 
-  it('fails on one duplicate the emulator recorded, naming its ticket', () => {
-    const checks = {
-      serverTicketsSubmitted: 80,
-      recordedDuplicateSubmissions: ['k-7: 2 SubmitMaterials'],
-    };
-    expect(duplicateBillableCalls(81, checks)).toBe(1);
-    expect(billingProblems(81, checks)).toEqual([
+  it('fails on one duplicate SubmitMaterials the emulator recorded, naming its ticket and the kind', () => {
+    const checks = judged({ recordedDuplicateSubmissions: ['k-7: 2 SubmitMaterials'] });
+    const billed = { submitMaterials: 81, contrastFaceVerify: 40 };
+    expect(duplicateBillableCalls(billed, checks)).toEqual({
+      SubmitMaterials: 1,
+      ContrastFaceVerify: 0,
+    });
+    expect(billingProblems(billed, checks, 0)).toEqual([
       '1 duplicate billable SubmitMaterials: 81 answered OK for 80 submitted server tickets',
       'k-7: 2 SubmitMaterials',
     ]);
   });
 
-  it('fails on one duplicate sent after the ticket passed, which the emulator counts but does not record', () => {
-    const checks = { serverTicketsSubmitted: 80, recordedDuplicateSubmissions: [] };
-    expect(billingProblems(81, checks)).toHaveLength(1);
+  it('fails on one duplicate SubmitMaterials sent after the ticket passed, which the emulator counts but does not record', () => {
+    expect(
+      billingProblems({ submitMaterials: 81, contrastFaceVerify: 40 }, judged(), 0),
+    ).toHaveLength(1);
+  });
+
+  it('fails on a duplicate SubmitMaterials whatever disruptions there were: GetStatus finds a lost submission', () => {
+    const problems = billingProblems({ submitMaterials: 81, contrastFaceVerify: 40 }, judged(), 5);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toMatch(/SubmitMaterials/);
+  });
+
+  it('counts a duplicate ContrastFaceVerify apart and lets it pass when a disruption met a FaceServer ticket mid-call', () => {
+    const billed = { submitMaterials: 80, contrastFaceVerify: 42 };
+    expect(duplicateBillableCalls(billed, judged())).toEqual({
+      SubmitMaterials: 0,
+      ContrastFaceVerify: 2,
+    });
+    expect(billingProblems(billed, judged(), 2)).toEqual([]);
+  });
+
+  it('fails on duplicate ContrastFaceVerify beyond the tickets a disruption met, saying which kind', () => {
+    const problems = billingProblems({ submitMaterials: 80, contrastFaceVerify: 42 }, judged(), 1);
+    expect(problems).toEqual([
+      '2 duplicate billable ContrastFaceVerify: 42 answered OK for 40 FaceServer tickets past their pre-check, more than the 1 a worker kill or the Redis outage met while their face call could be in flight',
+    ]);
+    expect(
+      billingProblems({ submitMaterials: 80, contrastFaceVerify: 41 }, judged(), 0),
+    ).toHaveLength(1);
+  });
+
+  it('names both kinds when both are duplicated', () => {
+    const problems = billingProblems({ submitMaterials: 81, contrastFaceVerify: 41 }, judged(), 0);
+    expect(problems.map((p) => /billable (\w+)/.exec(p)?.[1])).toEqual([
+      'SubmitMaterials',
+      'ContrastFaceVerify',
+    ]);
+  });
+});
+
+describe('the tickets a disruption met', () => {
+  it('counts the spans a kill or an outage overlaps, edges included', () => {
+    const spans = [
+      { from: 100, to: 200 },
+      { from: 300, to: 400 },
+      { from: 500, to: 600 },
+    ];
+    expect(exposedSpans(spans, [])).toBe(0);
+    expect(exposedSpans(spans, [{ from: 250, to: 260 }])).toBe(0);
+    expect(exposedSpans(spans, [{ from: 200, to: 210 }])).toBe(1);
+    expect(exposedSpans(spans, [{ from: 150, to: 350 }])).toBe(2);
+    expect(
+      exposedSpans(spans, [
+        { from: 550, to: 551 },
+        { from: 560, to: 570 },
+      ]),
+    ).toBe(1);
+  });
+});
+
+const view = (v: Partial<TicketView>): TicketView => ({
+  TicketId: 't',
+  state: 'passed',
+  attempts: 0,
+  verdict: null,
+  lastError: null,
+  history: [],
+  ...v,
+});
+const step = (from: string, to: string) => ({ from, to, event: to, at: '2025-01-01T00:00:00Z' });
+const CERTIFY_ID = '0123456789abcdef0123456789abcdef';
+
+describe('the verdicts of financial-grade tickets', () => {
+  it('expects the pre-check to end a FaceServer ticket of a reject-list name, and any other to pass', () => {
+    expect(expectedFinancialVerdict({ biz: 'FaceServer', nameKind: 'reject' })).toEqual({
+      state: 'not_passed',
+      subCode: '201',
+      atPrecheck: true,
+    });
+    // the review list means nothing to the 2019-03-07 verdicts
+    for (const nameKind of ['review', 'plain'] as const) {
+      expect(expectedFinancialVerdict({ biz: 'FaceServer', nameKind })).toEqual({
+        state: 'passed',
+        subCode: '200',
+        atPrecheck: false,
+      });
+    }
+  });
+
+  it('expects "fail" on the CertifyUrl page to be SubCode 205 whatever the name, and "complete" to follow the lists', () => {
+    const fail = { plan: 'fail' as const, openDelayMs: 1, thinkMs: 1 };
+    const complete = { plan: 'complete' as const, openDelayMs: 1, thinkMs: 1 };
+    expect(expectedFinancialVerdict({ biz: 'FaceH5', nameKind: 'reject', face: fail })).toEqual({
+      state: 'not_passed',
+      subCode: '205',
+      atPrecheck: false,
+    });
+    expect(expectedFinancialVerdict({ biz: 'FaceH5', nameKind: 'reject', face: complete })).toEqual(
+      { state: 'not_passed', subCode: '201', atPrecheck: false },
+    );
+    expect(
+      expectedFinancialVerdict({ biz: 'FaceH5', nameKind: 'review', face: complete }).state,
+    ).toBe('passed');
+  });
+
+  it('takes a FaceServer ticket ended at the pre-check, and refuses one that made a face call', () => {
+    const planned = { biz: 'FaceServer' as const, nameKind: 'reject' as const };
+    const atPrecheck = view({
+      state: 'not_passed',
+      verdict: {
+        statusCode: 2,
+        subCode: '201',
+        auditConclusions: 'Id2MetaVerify: name and ID number do not match',
+      },
+      history: [step('queued', 'not_passed')],
+    });
+    expect(financialVerdictProblem(atPrecheck, planned)).toBeUndefined();
+    const afterFaceCall = view({
+      state: 'not_passed',
+      verdict: { statusCode: 2, subCode: '201', certifyId: CERTIFY_ID },
+      history: [step('queued', 'token_issued'), step('token_issued', 'not_passed')],
+    });
+    expect(financialVerdictProblem(afterFaceCall, planned)).toMatch(/pre-check/);
+  });
+
+  it('refuses a passed FaceServer ticket without a CertifyId, a wrong SubCode, a wrong state', () => {
+    const planned = { biz: 'FaceServer' as const, nameKind: 'plain' as const };
+    const passed = view({ verdict: { statusCode: 1, subCode: '200', certifyId: CERTIFY_ID } });
+    expect(financialVerdictProblem(passed, planned)).toBeUndefined();
+    expect(
+      financialVerdictProblem(view({ verdict: { statusCode: 1, subCode: '200' } }), planned),
+    ).toMatch(/without a CertifyId/);
+    expect(
+      financialVerdictProblem(
+        view({ verdict: { statusCode: 1, subCode: '204', certifyId: CERTIFY_ID } }),
+        planned,
+      ),
+    ).toMatch(/SubCode 204, expected 200/);
+    expect(
+      financialVerdictProblem(
+        view({
+          state: 'failed',
+          lastError: { code: 'CLOUDAUTH_UNAVAILABLE', message: 'x' },
+        }),
+        planned,
+      ),
+    ).toMatch(/^ended failed \(CLOUDAUTH_UNAVAILABLE: x\), expected passed SubCode 200$/);
+  });
+
+  it('judges a FaceH5 ticket only when its person got the page to take the outcome', () => {
+    const planned = {
+      biz: 'FaceH5' as const,
+      nameKind: 'plain' as const,
+      face: { plan: 'fail' as const, openDelayMs: 1, thinkMs: 1 },
+    };
+    const failed = view({
+      state: 'not_passed',
+      verdict: { statusCode: 2, subCode: '205', certifyId: CERTIFY_ID },
+    });
+    expect(financialVerdictProblem(failed, planned, 'failed')).toBeUndefined();
+    // the answer was lost and the page then said used: the outcome was taken
+    expect(financialVerdictProblem(failed, planned, 'answer_lost')).toBeUndefined();
+    expect(financialVerdictProblem(failed, planned, 'page_closed')).toMatch(
+      /could not finish \(page_closed\)/,
+    );
+    expect(financialVerdictProblem(failed, planned)).toMatch(/start link never opened/);
+  });
+});
+
+describe('the chaos plan', () => {
+  const plan = planTickets({ count: 4000, runId: 'u', seed: 7, tokenMs: 20_000 }, [
+    'data:image/jpeg;base64,AA==',
+  ]);
+  const share = (f: (t: PlannedTicket) => boolean) => plan.filter(f).length / plan.length;
+
+  it('mixes both families: ~45% RPMin, ~20% RPH5BioOnly, ~20% FaceServer, ~15% FaceH5', () => {
+    const want = { RPMin: 0.45, RPH5BioOnly: 0.2, FaceServer: 0.2, FaceH5: 0.15 };
+    for (const biz of CHAOS_BIZ_NAMES) {
+      expect(share((t) => t.biz === biz)).toBeCloseTo(want[biz], 1);
+    }
+  });
+
+  it('gives each flow what it needs: a photo to the server flows, a person to the others, no FaceH5 person who leaves', () => {
+    for (const t of plan.filter((x) => x.valid)) {
+      const binding = (t.request as { Binding: Record<string, unknown> }).Binding;
+      expect(t.request.Biz).toBe(t.biz);
+      expect('FacePic' in binding).toBe(t.biz === 'RPMin' || t.biz === 'FaceServer');
+      expect(t.h5 !== undefined).toBe(t.biz === 'RPH5BioOnly');
+      expect(t.face !== undefined).toBe(t.biz === 'FaceH5');
+    }
+    expect(new Set(plan.flatMap((t) => (t.face ? [t.face.plan] : [])))).toEqual(
+      new Set(['complete', 'fail']),
+    );
+    expect(share((t) => !t.valid)).toBeGreaterThan(0);
+    expect(share((t) => t.nameKind === 'reject' && t.biz === 'FaceServer')).toBeGreaterThan(0);
+  });
+
+  it('is the same plan for the same seed', () => {
+    const again = planTickets({ count: 4000, runId: 'u', seed: 7, tokenMs: 20_000 }, [
+      'data:image/jpeg;base64,AA==',
+    ]);
+    expect(again).toEqual(plan);
   });
 });
