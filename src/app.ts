@@ -172,7 +172,9 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
         }
         [accessKeyId, accessKeySecret] = demo;
       }
-      const client = new CloudauthClient({
+      // one endpoint and key pair for both API families: the same POP gateway serves API
+      // 2019-03-07 (spec cloudauth-2019.md §10)
+      const clientDeps = {
         endpoint,
         accessKeyId: accessKeyId ?? '',
         accessKeySecret: accessKeySecret ?? '',
@@ -180,21 +182,11 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
         timeoutMs: config.cloudauth.timeoutMs,
         logger,
         telemetry,
-      });
+      };
+      const client = new CloudauthClient(clientDeps);
       cloudauth = client;
       releasers.push(() => client.close());
-      if (financial) {
-        // the same POP gateway serves API 2019-03-07 (spec cloudauth-2019.md §10)
-        cloudauth2019 = new Cloudauth2019Client({
-          endpoint,
-          accessKeyId: accessKeyId ?? '',
-          accessKeySecret: accessKeySecret ?? '',
-          securityToken: config.cloudauth.securityToken,
-          timeoutMs: config.cloudauth.timeoutMs,
-          logger,
-          telemetry,
-        });
-      }
+      if (financial) cloudauth2019 = new Cloudauth2019Client(clientDeps);
     }
     const uploader = new OssMaterialUploader({
       timeoutMs: config.oss.timeoutMs,

@@ -22,7 +22,7 @@
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import { z } from 'zod';
 import type { Queue } from 'bullmq';
-import { jobIdOf, type TicketJobData } from '../adapters/bullmq/queues.js';
+import { jobIdOf, runNext, type TicketJobData } from '../adapters/bullmq/queues.js';
 import type { TicketStore } from '../adapters/redis/ticket-store.js';
 import type { StartLinks } from '../flow/start-links.js';
 import { isTerminal } from '../domain/ticket.js';
@@ -137,9 +137,8 @@ export function startRoutes(app: FastifyInstance, options: StartRoutesOptions): 
   /** Wakes the ticket's job; with `debounceMs`, at most once in that time per ticket. */
   const wake = async (ticketId: string, debounceMs?: number) => {
     if (!(await store.wake(ticketId, debounceMs))) return;
-    const job = await queue.getJob(jobIdOf(ticketId));
-    // only a delayed job can be promoted; an active one reads the wake flag when it waits
-    await job?.promote().catch(() => undefined);
+    // only a delayed job can be run next; an active one reads the wake flag when it waits
+    await runNext(await queue.getJob(jobIdOf(ticketId)));
   };
 
   app.get('/v1/start/start.js', { config }, (_req, reply) =>

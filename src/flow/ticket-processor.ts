@@ -30,7 +30,7 @@ import type { Logger } from '../logger.js';
 import type { Telemetry } from '../ops/metrics.js';
 import type { ImageDecoding } from '../adapters/oss/decode-limit.js';
 import type { TicketStore } from '../adapters/redis/ticket-store.js';
-import type { TicketJobData } from '../adapters/bullmq/queues.js';
+import { runNext, type TicketJobData } from '../adapters/bullmq/queues.js';
 import type { ProviderRateLimiter } from '../adapters/redis/rate-limiter.js';
 import type { MaterialStagingStore } from '../adapters/staging/staging-store.js';
 import type { VerificationProvider } from './provider.js';
@@ -122,7 +122,7 @@ export function makeTicketProcessor(deps: TicketProcessorDeps) {
     // went on could not promote the job then: it was active. Taken now, once the job is delayed,
     // it is never lost: one set after this read finds the job delayed and promotes it itself.
     if (run.wakeable === true && (await store.consumeWake(run.ticketId).catch(() => false))) {
-      await job.promote().catch(() => undefined);
+      await runNext(job);
     }
     throw new DelayedError();
   };

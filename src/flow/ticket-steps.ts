@@ -8,7 +8,9 @@
  * A transition lost to another worker (compare-and-set conflict) is not an error: the run reads
  * the ticket again and decides from what the winner did.
  */
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { Job } from 'bullmq';
+import { storeUnavailableOf } from '../adapters/redis/store-unavailable.js';
 import {
   IMAGE_FIELDS,
   fromStoredSource,
@@ -75,6 +77,9 @@ export type StoredTicket = DecidedTicket & { callbackUrl?: string; precheckedAt?
  */
 export type Outcome =
   { kind: 'continue'; ticket?: StoredTicket } | { kind: 'wait'; at: number; poll: boolean };
+
+/** How long a worker keeps trying to save a verdict while Redis is unreachable. */
+export const VERDICT_SAVE_PATIENCE_MS = 15_000;
 
 /** Go on with `ticket` as a step left it. */
 const goOn = (ticket: StoredTicket): Outcome => ({ kind: 'continue', ticket });
@@ -150,7 +155,10 @@ export class TicketSteps {
    * is logged and the run reads the ticket again.
    */
   private async advance(run: Run, t: StoredTicket, event: TicketEvent): Promise<Outcome> {
-    const { result, ticket } = await this.deps.lifecycle.advance(t, event);
+    const { result, ticket } =
+      event.type === 'verdict'
+        ? await this.saveVerdict(() => this.deps.lifecycle.advance(t, event))
+        : await this.deps.lifecycle.advance(t, event);
     if (result === 'applied') {
       run.published = ticket.version;
       return { kind: 'continue', ticket };
@@ -160,6 +168,25 @@ export class TicketSteps {
       'the ticket moved on meanwhile; reading it again',
     );
     return CONTINUE;
+  }
+
+  /**
+   * A verdict is paid for: while Redis is unreachable (a failover, a restart), saving it is tried
+   * again for up to {@link VERDICT_SAVE_PATIENCE_MS} rather than given up with the run, whose next
+   * run would have to ask the provider again (ID_MIN: submit again, and be billed again). Within
+   * the job's lock time, so no other worker takes the ticket meanwhile.
+   */
+  private async saveVerdict<T>(save: () => Promise<T>): Promise<T> {
+    const until = this.clock() + VERDICT_SAVE_PATIENCE_MS;
+    for (let wait = 250; ; wait = Math.min(wait * 2, 2000)) {
+      try {
+        return await save();
+      } catch (err) {
+        if (storeUnavailableOf(err) === undefined || this.clock() + wait > until) throw err;
+        this.deps.logger.warn('Redis is unreachable; saving the verdict again shortly');
+        await sleep(wait);
+      }
+    }
   }
 
   private async applicantOf(run: Run): Promise<Applicant> {

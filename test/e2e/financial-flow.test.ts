@@ -26,6 +26,14 @@ let receiver: Server;
 let hooksUrl = '';
 const events: { type: string; ticketId: string; pageUrl?: string }[] = [];
 
+/** `POST /v1/tickets` with `body` as JSON. */
+const createTicket = (body: Record<string, unknown>) =>
+  api('/v1/tickets', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+  });
+
 const api = (path: string, init: RequestInit = {}) =>
   fetch(`${o.app.apiUrl}${path}`, {
     ...init,
@@ -136,15 +144,11 @@ describe('server flow (ID_MIN)', () => {
 describe('browser flow (ID_PRO): one start link', () => {
   it('start link → MetaInfo → InitFaceVerify → CertifyUrl → callback → passed', async () => {
     o.emu.cloudauth.resetCounters();
-    const created = await api('/v1/tickets', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        TicketId: 'fin-h5-1',
-        Biz: 'FaceH5',
-        Binding: { Name: '李三', IdentificationNumber: '11010519491231002X' },
-        callbackUrl: hooksUrl,
-      }),
+    const created = await createTicket({
+      TicketId: 'fin-h5-1',
+      Biz: 'FaceH5',
+      Binding: { Name: '李三', IdentificationNumber: '11010519491231002X' },
+      callbackUrl: hooksUrl,
     });
     expect(created.status).toBe(202);
     const view = (await created.json()) as { startUrl: string; family: string; state: string };
@@ -215,15 +219,11 @@ describe('browser flow (ID_PRO): one start link', () => {
   });
 
   it('a refused applicant fails the ticket; a retry makes a new link and voids the old one', async () => {
-    const create = await api('/v1/tickets', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        TicketId: 'fin-h5-child',
-        Biz: 'FaceH5',
-        // valid, but under 14: InitFaceVerify answers Code 405
-        Binding: { Name: '李小', IdentificationNumber: idNumberBornOn('20200101') },
-      }),
+    const create = await createTicket({
+      TicketId: 'fin-h5-child',
+      Biz: 'FaceH5',
+      // valid, but under 14: InitFaceVerify answers Code 405
+      Binding: { Name: '李小', IdentificationNumber: idNumberBornOn('20200101') },
     });
     const first = ((await create.json()) as { startUrl: string }).startUrl;
     const posted = await fetch(first, {
@@ -251,14 +251,10 @@ describe('browser flow (ID_PRO): one start link', () => {
 
   it('takes one MetaInfo per start, refuses a hostile one naming the field, bounds callbacks', async () => {
     o.emu.cloudauth.resetCounters();
-    const created = await api('/v1/tickets', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        TicketId: 'fin-h5-hostile',
-        Biz: 'FaceH5',
-        Binding: { Name: '李三', IdentificationNumber: '11010519491231002X' },
-      }),
+    const created = await createTicket({
+      TicketId: 'fin-h5-hostile',
+      Biz: 'FaceH5',
+      Binding: { Name: '李三', IdentificationNumber: '11010519491231002X' },
     });
     const { startUrl } = (await created.json()) as { startUrl: string };
     const post = (metaInfo: unknown) =>
@@ -315,14 +311,10 @@ describe('browser flow (ID_PRO): one start link', () => {
   });
 
   it('refuses a forged or altered start link', async () => {
-    const created = await api('/v1/tickets', {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        TicketId: 'fin-h5-forged',
-        Biz: 'FaceH5',
-        Binding: { Name: '李三', IdentificationNumber: '11010519491231002X' },
-      }),
+    const created = await createTicket({
+      TicketId: 'fin-h5-forged',
+      Biz: 'FaceH5',
+      Binding: { Name: '李三', IdentificationNumber: '11010519491231002X' },
     });
     const { startUrl } = (await created.json()) as { startUrl: string };
     const other = startUrl.replace(

@@ -6,7 +6,7 @@
  * strategy; permanent ones fail the job at once. Queue keys live under `{<prefix>:q}`, one Redis
  * Cluster slot.
  */
-import type { JobsOptions } from 'bullmq';
+import type { Job, JobsOptions } from 'bullmq';
 import { BACKOFF_TYPE } from './backoff.js';
 
 export const TICKET_QUEUE = 'tickets';
@@ -58,4 +58,23 @@ export function ticketJobOptions(ticketId: string, settings: TicketJobSettings):
     attempts: settings.attempts,
     backoff: { type: BACKOFF_TYPE },
   };
+}
+
+/**
+ * Runs a delayed job next: promoted out of the delayed set, then moved to the front of the wait
+ * list (BullMQ's promote appends it behind every waiting job, and a person who has just opened a
+ * start link, or whose verification the provider just reported finished, should not wait behind a
+ * back-office batch). A job no longer delayed (active, done) is left alone; either step may find
+ * it taken by a worker meanwhile, which is what was wanted. The move to the front removes the job
+ * from the wait list by value (LREM), linear in the list's length: a few milliseconds of Redis at
+ * a hundred thousand waiting jobs, once per wake.
+ */
+export async function runNext(job: Job | undefined): Promise<void> {
+  if (job === undefined) return;
+  try {
+    await job.promote();
+  } catch {
+    return; // not delayed
+  }
+  await job.changePriority({ lifo: true }).catch(() => undefined);
 }
