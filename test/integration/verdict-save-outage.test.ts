@@ -4,15 +4,13 @@
  * verdict and comes back from its AOF a few seconds later, longer than the store's commands wait.
  * The worker keeps the answer and saves it once Redis is back, instead of giving the run up (the
  * next run could only submit again: ContrastFaceVerify cannot be looked up). Real redis-server,
- * real BullMQ worker, the official 2019-03-07 SDK against the emulator.
+ * the ticket's real BullMQ job, the official 2019-03-07 SDK against the emulator.
  */
-import { Redis } from 'ioredis';
-import { pino } from 'pino';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { Cloudauth2019Client } from '../../src/adapters/cloudauth/client-2019.js';
 import { CloudauthFinancialProvider } from '../../src/adapters/cloudauth/provider-financial.js';
 import { RoutingProvider } from '../../src/adapters/cloudauth/routing-provider.js';
-import { startTicketWorker } from '../../src/adapters/bullmq/ticket-worker.js';
+import { jobIdOf } from '../../src/adapters/bullmq/queues.js';
 import type { VerificationProvider } from '../../src/flow/provider.js';
 import { startRedisServer, type RedisServer } from '../../testkit/redis.js';
 import { smallJpeg } from '../support/images.js';
@@ -74,36 +72,23 @@ it('saves a ContrastFaceVerify verdict after an outage, with one call billed', a
       },
     }),
   });
-  const connection = new Redis(redis.url, { maxRetriesPerRequest: null });
-  connection.on('error', () => undefined);
-  const worker = startTicketWorker({
-    connection,
-    prefix: o.prefix,
-    processor: testProcessor(o, [], { provider }),
-    concurrency: 1,
-    lockDurationMs: 30_000,
-    stalledIntervalMs: 30_000,
-    backoff: { baseMs: 50, capMs: 400 },
-    logger: pino({ level: 'silent' }),
+  // the processor runs the ticket's real job itself, as a worker would: a BullMQ worker's blocking
+  // connection may not come back from a server restart (taskforcesh/bullmq#2466), which is not
+  // what this test is about
+  const processTicket = testProcessor(o, [], { provider });
+  o.emu.cloudauth.resetCounters();
+  await o.app.intake.enqueue({
+    ticketId: 'outage-1',
+    biz: 'FaceServer',
+    binding: aBinding(await smallJpeg('#6a4b3e')),
   });
-  try {
-    o.emu.cloudauth.resetCounters();
-    await o.app.intake.enqueue({
-      ticketId: 'outage-1',
-      biz: 'FaceServer',
-      binding: aBinding(await smallJpeg('#6a4b3e')),
-    });
-    const t = await o.waitFor('outage-1', undefined, 30_000);
-    await outage;
-    expect(t.state).toBe('passed');
-    expect(o.emu.cloudauth.counters().ContrastFaceVerify?.ok).toBe(1);
-    // the run that met the outage saved the verdict itself: no failed attempt, no second submit
-    expect(t.attempts).toBe(0);
-  } finally {
-    // BullMQ's Worker.close() may never resolve once its blocking connection went through a
-    // server restart (taskforcesh/bullmq#2466, #4656): bounded here, then the sockets dropped
-    await Promise.race([worker.close(2000), new Promise((r) => setTimeout(r, 5000))]);
-    await worker.worker.disconnect().catch(() => undefined);
-    connection.disconnect();
-  }
+  const job = await o.app.queue.getJob(jobIdOf('outage-1'));
+  if (job === undefined) throw new Error('the ticket has no job');
+  // the run that meets the outage saves the verdict itself: the ticket passed, no failed attempt
+  expect(await processTicket(job)).toBe('passed');
+  await outage;
+  const t = await o.app.store.get('outage-1');
+  expect(t).toMatchObject({ state: 'passed', attempts: 0 });
+  // and ContrastFaceVerify was billed once
+  expect(o.emu.cloudauth.counters().ContrastFaceVerify?.ok).toBe(1);
 }, 60_000);
