@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { smallJpeg } from '../support/images.js';
 import { outerOrderNoOf } from '../../src/domain/biz.js';
+import { jobIdOf, runNext } from '../../src/adapters/bullmq/queues.js';
 import { CALLBACK_DEBOUNCE_MS } from '../../src/api/start-routes.js';
 import {
   aBinding,
@@ -308,6 +309,28 @@ describe('browser flow (ID_PRO): one start link', () => {
       `${o.prefix}:t:{debounce-probe}:wake`,
       `${o.prefix}:t:{debounce-probe}:wake:debounce`,
     );
+  });
+
+  it('expires a ticket whose start link ran out unopened; the link then answers 410', async () => {
+    o.emu.cloudauth.resetCounters();
+    const created = await createTicket({
+      TicketId: 'fin-h5-unopened',
+      Biz: 'FaceH5',
+      Binding: { Name: '李三', IdentificationNumber: '11010519491231002X' },
+    });
+    expect(created.status).toBe(202);
+    // the link's week, passed: its end moved to a moment ago, the delayed job run now
+    const end = Date.now() - 1;
+    await o.app.redis.hset(`${o.prefix}:t:{fin-h5-unopened}`, 'startBy', String(end));
+    await o.app.store.wake('fin-h5-unopened');
+    await runNext(await o.app.queue.getJob(jobIdOf('fin-h5-unopened')));
+    const t = await o.waitFor('fin-h5-unopened');
+    expect(t.state).toBe('expired');
+    expect(counts('InitFaceVerify')).toBe(0);
+    const history = await o.app.store.history('fin-h5-unopened');
+    expect(history.map((h) => `${h.from}>${h.to}`)).toEqual(['queued>expired']);
+    const link = o.app.links.startUrlOf({ ticketId: 'fin-h5-unopened', startBy: end });
+    expect((await fetch(link ?? '')).status).toBe(410);
   });
 
   it('refuses a forged or altered start link', async () => {

@@ -211,6 +211,15 @@ describe('production with a financial ID_PRO Biz', () => {
     );
     const c = loadConfig(withBrowserFlow({ API_PUBLIC_URL: 'https://kyc.example.com/' }));
     expect(c.api.publicUrl).toBe('https://kyc.example.com');
+    // the MetaInfo script runs in the person's browser: https only
+    expect(() =>
+      loadConfig(
+        withBrowserFlow({
+          API_PUBLIC_URL: 'https://kyc.example.com',
+          FACE_VERIFY_SCRIPT_URL: 'http://cdn.example.com/jsvm_all.js',
+        }),
+      ),
+    ).toThrow(/FACE_VERIFY_SCRIPT_URL must be an https:\/\/ URL/);
   });
 
   it('gets no demo financial scenes when CLOUDAUTH_BIZ is unset', () => {
