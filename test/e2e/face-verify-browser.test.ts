@@ -10,20 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, CHROMIUM_ARGS } from '../support/chromium.js';
 import { startTestOrchestrator, TEST_BIZ, type TestOrchestrator } from '../support/orchestrator.js';
 import { waitUntil } from '../../testkit/waiting.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const TOKEN = 'face-verify-browser-token-0123456789';
 const SCREENSHOT = join('test-results', 'face-verify-start.png');
 const LOOPBACK = new Set(['127.0.0.1', 'localhost']);
@@ -44,7 +34,7 @@ beforeAll(async () => {
   profile = mkdtempSync(join(tmpdir(), 'face-verify-chromium-'));
   context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS],
     viewport: { width: 390, height: 844 },
     isMobile: true,
     hasTouch: true,

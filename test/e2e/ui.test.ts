@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { CHROMIUM, CHROMIUM_ARGS } from '../support/chromium.js';
 import type { TicketState } from '../../src/domain/ticket.js';
 import { smallJpeg } from '../support/images.js';
 import { expectNothingWithin, waitFor } from '../../testkit/waiting.js';
@@ -18,17 +19,6 @@ import {
   type TestOrchestrator,
 } from '../support/orchestrator.js';
 
-const CHROMIUM = '/usr/bin/chromium';
-const CHROMIUM_ARGS = [
-  '--headless',
-  '--no-sandbox',
-  '--disable-gpu',
-  '--disable-quic',
-  '--no-first-run',
-  '--disable-background-networking',
-  '--disable-component-update',
-  '--disable-sync',
-];
 const TOKEN = 'ui-e2e-token-0123456789abcdefghi';
 const NAME = '李三';
 const ID_NUMBER = '11010519491231002X';
@@ -106,7 +96,7 @@ beforeAll(async () => {
   profile = mkdtempSync(join(tmpdir(), 'ui-chromium-'));
   context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM,
-    args: CHROMIUM_ARGS,
+    args: [...CHROMIUM_ARGS],
     viewport: { width: 1440, height: 900 },
   });
   page = context.pages()[0] ?? (await context.newPage());
