@@ -57,12 +57,12 @@ const pageHeaders = (scriptOrigin: string): Record<string, string> => ({
 
 const escapeHtml = (s: string) => s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 
-function page(title: string, message: string, scripts: string[] = [], token = ''): string {
+function page(title: string, message: string, scripts: string[] = []): string {
   return `<!doctype html>
 <html lang="zh-CN"><head><meta charset="utf-8">
 <meta name="viewport" content="width=device-width, initial-scale=1">
 <title>${escapeHtml(title)}</title><link rel="icon" href="data:,"><link rel="stylesheet" href="/v1/start/start.css"></head>
-<body data-token="${escapeHtml(token)}"><main><h1>${escapeHtml(title)}</h1>
+<body><main><h1>${escapeHtml(title)}</h1>
 <p id="status" role="status">${escapeHtml(message)}</p></main>
 ${scripts.map((src) => `<script src="${escapeHtml(src)}"></script>`).join('\n')}
 </body></html>`;
@@ -171,12 +171,10 @@ export function startRoutes(app: FastifyInstance, options: StartRoutesOptions): 
     return html(
       reply,
       200,
-      page(
-        '实人认证 Identity verification',
-        '正在加载… Loading…',
-        [options.scriptUrl, '/v1/start/start.js'],
-        req.params.token,
-      ),
+      page('实人认证 Identity verification', '正在加载… Loading…', [
+        options.scriptUrl,
+        '/v1/start/start.js',
+      ]),
     );
   });
 

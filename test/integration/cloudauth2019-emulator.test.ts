@@ -5,19 +5,15 @@
  */
 import { idNumberBornOn } from '../../testkit/generators.js';
 import { createHash, randomBytes } from 'node:crypto';
-import CloudauthModule, * as $Cloudauth from '@alicloud/cloudauth20190307';
+import * as $Cloudauth from '@alicloud/cloudauth20190307';
+import { SdkClientClass } from '../../src/adapters/cloudauth/client-2019.js';
 import { $OpenApiUtil } from '@alicloud/openapi-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CloudauthEmulator } from '../../src/emulator/cloudauth/index.js';
 import { authorizationV3, hashPayloadV3 } from '../../src/emulator/pop/signature-v3.js';
 import { TEST_KEY_ID, TEST_KEY_SECRET, startTestEmulator } from '../support/emulator.js';
 
-type CloudauthClient = typeof CloudauthModule.default;
-const loaded: unknown = CloudauthModule;
-/** Node's ESM loader gives module.exports as the default import; vitest unwraps it to `.default`. */
-const Cloudauth = (
-  typeof loaded === 'function' ? loaded : CloudauthModule.default
-) as CloudauthClient;
+const Cloudauth = SdkClientClass;
 
 const SCENE = 1000000006;
 const PASSING = { certName: '张三', certNo: '11010519491231002X' };
@@ -49,7 +45,7 @@ beforeEach(() => {
 
 function client(
   options: { keyId?: string; secret?: string; signature?: 'v3' | 'v2' } = {},
-): InstanceType<CloudauthClient> {
+): InstanceType<typeof Cloudauth> {
   return new Cloudauth(
     new $OpenApiUtil.Config({
       accessKeyId: options.keyId ?? TEST_KEY_ID,
@@ -304,7 +300,7 @@ describe('InitFaceVerify and DescribeFaceVerify', () => {
 });
 
 describe('the 2019-03-07 gateway refusals', () => {
-  const call = (c: InstanceType<CloudauthClient>) =>
+  const call = (c: InstanceType<typeof Cloudauth>) =>
     c.id2MetaVerify(
       new $Cloudauth.Id2MetaVerifyRequest({
         paramType: 'normal',

@@ -7,19 +7,15 @@
 import { randomBytes } from 'node:crypto';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import CloudauthModule, * as $Cloudauth from '@alicloud/cloudauth20190307';
+import * as $Cloudauth from '@alicloud/cloudauth20190307';
+import { SdkClientClass } from '../../src/adapters/cloudauth/client-2019.js';
 import { $OpenApiUtil } from '@alicloud/openapi-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CloudauthEmulator } from '../../src/emulator/cloudauth/index.js';
 import { expectNothingWithin, waitUntil } from '../../testkit/waiting.js';
 import { TEST_KEY_ID, TEST_KEY_SECRET, startTestEmulator } from '../support/emulator.js';
 
-type CloudauthClient = typeof CloudauthModule.default;
-const loaded: unknown = CloudauthModule;
-/** Node's ESM loader gives module.exports as the default import; vitest unwraps it to `.default`. */
-const Cloudauth = (
-  typeof loaded === 'function' ? loaded : CloudauthModule.default
-) as CloudauthClient;
+const Cloudauth = SdkClientClass;
 
 const SCENE = 1000000006;
 const PASSING = { certName: '张三', certNo: '11010519491231002X' };
@@ -80,7 +76,7 @@ beforeEach(() => {
   receiver.script = [];
 });
 
-function client(): InstanceType<CloudauthClient> {
+function client(): InstanceType<typeof Cloudauth> {
   return new Cloudauth(
     new $OpenApiUtil.Config({
       accessKeyId: TEST_KEY_ID,

@@ -40,8 +40,11 @@ import {
 
 type SdkClient = InstanceType<typeof CloudauthModule.default>;
 const loaded: unknown = CloudauthModule;
-/** Node's ESM loader gives module.exports as the default import; vitest unwraps it to `.default`. */
-const SdkClientClass = (
+/**
+ * The official SDK's client class. Node's ESM loader gives module.exports as the default import;
+ * vitest unwraps it to `.default`. Exported for the tests that drive the SDK directly.
+ */
+export const SdkClientClass = (
   typeof loaded === 'function' ? loaded : CloudauthModule.default
 ) as typeof CloudauthModule.default;
 
