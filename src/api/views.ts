@@ -5,15 +5,13 @@
  */
 import type { TicketBinding } from '../domain/binding.js';
 import { outerOrderNoOf } from '../domain/biz.js';
+import type { StartLinkMaker } from '../flow/start-links.js';
+
+export type { StartLinkMaker };
 import { maskIdNumber, maskName } from '../domain/mask.js';
 import type { HistoryEntry, Ticket, TicketError, Verdict } from '../domain/ticket.js';
 import type { ListedTicket, StoredTicket, TicketStore } from '../adapters/redis/ticket-store.js';
 import type { TicketSummaryView, TicketView } from './schemas.js';
-
-/** Makes a ticket's start link (`StartLinks` of `src/flow/start-links.ts`). */
-export interface StartLinkMaker {
-  startUrlOf(ticket: Pick<Ticket, 'ticketId' | 'startBy'>): string | undefined;
-}
 
 /** What the views read from the store. */
 export type TicketViewStore = Pick<TicketStore, 'getBinding' | 'history'>;

@@ -17,6 +17,11 @@ import type { FaceVerifyLinks } from '../adapters/cloudauth/provider-financial.j
 /** Why a start token is refused. */
 export type StartTokenProblem = 'malformed' | 'forged' | 'expired';
 
+/** What makes a ticket's start link: the views, the CLI and the webhook events take this. */
+export interface StartLinkMaker {
+  startUrlOf(ticket: Pick<Ticket, 'ticketId' | 'startBy'>): string | undefined;
+}
+
 export interface StartToken {
   ticketId: string;
   /** The link's end, ms since the epoch. */
@@ -25,7 +30,7 @@ export interface StartToken {
 
 const b64url = (b: Buffer | string) => Buffer.from(b).toString('base64url');
 
-export class StartLinks implements FaceVerifyLinks {
+export class StartLinks implements FaceVerifyLinks, StartLinkMaker {
   readonly #key: Buffer;
 
   /**

@@ -13,11 +13,7 @@
  */
 import { outerOrderNoOf, type ApiFamily } from '../domain/biz.js';
 import type { Ticket, TicketState } from '../domain/ticket.js';
-
-/** Makes a ticket's start link (`StartLinks`, `src/flow/start-links.ts`). */
-export interface StartLinkMaker {
-  startUrlOf(ticket: Pick<Ticket, 'ticketId' | 'startBy'>): string | undefined;
-}
+import type { StartLinkMaker } from '../flow/start-links.js';
 
 /** Every event type, in the order a ticket can produce them. */
 export const WEBHOOK_EVENT_TYPES = [
