@@ -6,7 +6,7 @@
 import { idNumberBornOn } from '../../testkit/generators.js';
 import { createHash, randomBytes } from 'node:crypto';
 import * as $Cloudauth from '@alicloud/cloudauth20190307';
-import { SdkClientClass } from '../../src/adapters/cloudauth/client-2019.js';
+import { SdkClientClass } from '../../src/adapters/cloudauth/sdk-2019.js';
 import { $OpenApiUtil } from '@alicloud/openapi-core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { CloudauthEmulator } from '../../src/emulator/cloudauth/index.js';

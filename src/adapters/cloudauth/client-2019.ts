@@ -8,7 +8,7 @@
  * the gateway's message (with the V3 string to sign) and the request URL, so they never leave
  * this file as they are (`error-table-2019.ts` rebuilds them); it retries nothing unless told.
  */
-import CloudauthModule, * as $Cloudauth from '@alicloud/cloudauth20190307';
+import * as $Cloudauth from '@alicloud/cloudauth20190307';
 import { $OpenApiUtil } from '@alicloud/openapi-core';
 import type { z } from 'zod';
 import {
@@ -37,16 +37,7 @@ import {
   type InitFaceVerifyInput,
   type InitFaceVerifyResult,
 } from './types-2019.js';
-
-type SdkClient = InstanceType<typeof CloudauthModule.default>;
-const loaded: unknown = CloudauthModule;
-/**
- * The official SDK's client class. Node's ESM loader gives module.exports as the default import;
- * vitest unwraps it to `.default`. Exported for the tests that drive the SDK directly.
- */
-export const SdkClientClass = (
-  typeof loaded === 'function' ? loaded : CloudauthModule.default
-) as typeof CloudauthModule.default;
+import { SdkClientClass, type SdkClient } from './sdk-2019.js';
 
 /** Dependencies of {@link Cloudauth2019Client}. */
 export interface Cloudauth2019ClientDeps {
