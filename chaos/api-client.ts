@@ -71,6 +71,10 @@ export async function requestWithRetry<T = unknown>(
 export class OrchestratorApi {
   /** Answers that were retried (5xx, timeouts, connection failures): outage figures. */
   retried = 0;
+  /** When a POST was answered 503 (the intake refusing for want of Redis), ms since the epoch. */
+  readonly unavailableAt: number[] = [];
+  /** Each POST: when it was sent and how long until its final answer (retries included), in ms. */
+  readonly posts: { at: number; ms: number }[] = [];
 
   constructor(
     readonly url: string,
@@ -90,7 +94,14 @@ export class OrchestratorApi {
     });
   }
 
-  post<T>(path: string, body: unknown): Promise<Answer<T>> {
+  async post<T>(path: string, body: unknown): Promise<Answer<T>> {
+    const at = Date.now();
+    const answer = await this.postOnce<T>(path, body);
+    this.posts.push({ at, ms: Date.now() - at });
+    return answer;
+  }
+
+  private postOnce<T>(path: string, body: unknown): Promise<Answer<T>> {
     return requestWithRetry<T>(
       `${this.url}${path}`,
       {
@@ -99,8 +110,9 @@ export class OrchestratorApi {
         body: JSON.stringify(body),
         timeoutMs: 60_000,
       },
-      () => {
+      (status) => {
         this.retried++;
+        if (status === 503) this.unavailableAt.push(Date.now());
       },
     );
   }

@@ -1,8 +1,11 @@
 /** The options, presets and figures of a chaos run. */
 import type { DuplicateBilling } from './checks.js';
+import type { ChaosTopologyKind } from './chaos-topology.js';
 
 /** What a run does; see {@link fullRun} and {@link quickRun} for the two presets. */
 export interface ChaosOptions {
+  /** The Redis topology (`chaos-topology.ts`): its disruption is a restart or failovers. */
+  topology: ChaosTopologyKind;
   /** Tickets planned (about 1% are invalid on purpose and must be refused). */
   tickets: number;
   /** Worker SIGKILLs, each followed by a restart. */
@@ -50,6 +53,9 @@ export interface ChaosFigures {
   /** Biz → final state → tickets. */
   statesByBiz: Record<string, Record<string, number>>;
   workerKills: number;
+  topology: ChaosTopologyKind;
+  /** Each Sentinel or Cluster failover, and what the intake saw of it. */
+  failovers: FailoverFigures[];
   redisRestarts: number;
   /** Acknowledged writes the Redis crash lost (probe). */
   redisLostAckedWrites: number;
@@ -98,6 +104,20 @@ export interface ChaosFigures {
   elapsedMs: number;
 }
 
+/** One failover of a run. */
+export interface FailoverFigures {
+  /** From the SIGKILL of the primary until a replica was promoted and took writes, in ms. */
+  promotedMs: number;
+  /** From the SIGKILL until the killed node was back as a replica, in ms. */
+  rejoinedMs: number;
+  /** Intake requests answered 503 from the kill until the next disruption. */
+  intake503Answers: number;
+  /** From the kill to the last such 503 answer, in ms (0: none). */
+  intake503ForMs: number;
+  /** The longest an intake request sent from the kill until the next disruption waited for its answer (its retries included), in ms. */
+  intakeSlowestMs: number;
+}
+
 /** A run's outcome. */
 export interface ChaosReport {
   ok: boolean;
@@ -111,6 +131,7 @@ export interface ChaosReport {
 /** The full run of `npm run chaos`. */
 export function fullRun(overrides: Partial<ChaosOptions> = {}): ChaosOptions {
   return {
+    topology: 'single',
     tickets: 5000,
     kills: 30,
     workers: 3,

@@ -34,7 +34,15 @@ export function formatReport(report: ChaosReport): string {
     `  by Biz`,
     ...byBiz,
     `  worker kills (SIGKILL)    ${f.workerKills}`,
-    `  Redis restarts            ${f.redisRestarts} (down ${f.redisDownMs} ms; acknowledged writes lost ${f.redisLostAckedWrites}${f.aofBytesCut > 0 ? `; AOF cut by ${f.aofBytesCut} bytes` : ''})`,
+    `  Redis topology            ${f.topology}`,
+    ...(f.topology === 'single'
+      ? [
+          `  Redis restarts            ${f.redisRestarts} (down ${f.redisDownMs} ms; acknowledged writes lost ${f.redisLostAckedWrites}${f.aofBytesCut > 0 ? `; AOF cut by ${f.aofBytesCut} bytes` : ''})`,
+        ]
+      : f.failovers.map(
+          (x, i) =>
+            `  failover ${i + 1}                ${x.promotedMs} ms to a promoted primary, ${x.rejoinedMs} ms until the killed node rejoined; intake answered 503 ${x.intake503Answers} times (the last ${x.intake503ForMs} ms after the kill), its slowest answer took ${x.intakeSlowestMs} ms`,
+        )),
     `  retries                   ${f.retries} (sum of attempts)`,
     `  renewals                  ${f.renewals} (token_renewed)`,
     `  tokens issued             ${f.tokensIssued}`,

@@ -4,15 +4,16 @@
  * the API of tickets of both API families (see `chaos-tickets.ts`), the legacy interactive tickets
  * completed (or not) through the H5 page (`h5-driver.ts`), the financial browser tickets through
  * their start link and the CertifyUrl page (`face-driver.ts`), workers killed with SIGKILL and
- * restarted, Redis killed once and restarted from its AOF; then every accepted ticket is checked
- * (see `checks.ts`) and the figures are returned.
+ * restarted, and Redis disrupted as its topology allows (`chaos-topology.ts`: one node killed and
+ * restarted from its AOF; a Sentinel primary killed twice, a Cluster primary once, and failed
+ * over); then every accepted ticket is checked (see `checks.ts`) and the figures are returned.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { OrchestratorApi, request } from './api-client.js';
-import { startChaosRedis, type CrashReport } from './chaos-redis.js';
+import { startChaosTopology, type Disruption } from './chaos-topology.js';
 import {
   CHAOS_BIZ_NAMES,
   CHAOS_BIZ_SETTING,
@@ -33,7 +34,7 @@ import {
 import { startFaceDriver } from './face-driver.js';
 import { startH5Driver } from './h5-driver.js';
 import { enqueueTickets } from './producer.js';
-import type { ChaosFigures, ChaosOptions, ChaosReport } from './chaos-options.js';
+import type { ChaosFigures, ChaosOptions, ChaosReport, FailoverFigures } from './chaos-options.js';
 import { settleRound } from './settle.js';
 import { faceJpegs, seededRandom } from '../testkit/generators.js';
 import {
@@ -80,10 +81,12 @@ async function run(
   const batchId = `chaos-${runId}`;
   log(`run ${runId}, seed ${options.seed}, directory ${dir}`);
 
-  const redis = await startChaosRedis({
+  const redis = await startChaosTopology({
+    kind: options.topology,
     port: redisPort,
     dir,
-    ...(options.powerLossMs === undefined ? {} : { powerLossMs: options.powerLossMs }),
+    powerLossMs: options.powerLossMs,
+    outageMs: options.redisOutageMs,
   });
   releasers.push(() => redis.stop());
 
@@ -126,7 +129,7 @@ async function run(
     // would select production)
     ORCHESTRATOR_MODE: 'embedded',
     LOG_LEVEL: options.logLevel,
-    REDIS_URL: redis.url,
+    ...redis.env,
     REDIS_PREFIX: 'chaos',
     ENCRYPTION_KEY: randomBytes(32).toString('base64'),
     WEBHOOK_SECRET: randomBytes(24).toString('hex'),
@@ -198,7 +201,7 @@ async function run(
     async () => (await request(`${apiUrl}/openapi.json`, { timeoutMs: 1000 })).status === 200,
     { timeoutMs: 60_000, everyMs: 200, abortIf: exitedReason(api) },
   );
-  log(`emulator ${emulatorUrl}, API ${apiUrl}, Redis ${redis.url}, ${options.workers} workers`);
+  log(`emulator ${emulatorUrl}, API ${apiUrl}, ${redis.description}, ${options.workers} workers`);
 
   // When a worker kill or the Redis outage could cut a call in flight (the ContrastFaceVerify check).
   const disruptions: Span[] = [];
@@ -228,24 +231,40 @@ async function run(
     await killer;
   });
 
-  // Redis: killed once, when half of the tickets have been accepted (the intake is still going).
+  // Redis: disrupted (killed and restarted, or its primary killed and failed over) as the intake
+  // passes 1/(n+1), …, n/(n+1) of the tickets, one disruption after the other.
   const validCount = tickets.filter((t) => t.valid).length;
-  let crash: Promise<CrashReport> | undefined;
+  const disrupted: Disruption[] = [];
+  let disrupting: Promise<void> = Promise.resolve();
+  let planned = 0;
   const maybeCrash = (accepted: number) => {
-    if (crash === undefined && accepted >= validCount / 2) {
-      log(`SIGKILL redis-server (${accepted} tickets accepted so far)`);
-      const crashFrom = Date.now();
-      crash = redis.crashAndRestart(options.redisOutageMs).then((r) => {
+    while (
+      planned < redis.disruptions &&
+      accepted >= (validCount * (planned + 1)) / (redis.disruptions + 1)
+    ) {
+      planned++;
+      const which = `${planned}/${redis.disruptions}`;
+      disrupting = disrupting.then(async () => {
+        log(
+          redis.kind === 'single'
+            ? `SIGKILL redis-server (${accepted} tickets accepted so far)`
+            : `SIGKILL the ${redis.kind} primary, failover ${which} (${accepted} tickets accepted so far)`,
+        );
+        const d = await redis.disrupt();
+        disrupted.push(d);
         // writes a power loss cut are lost from before the kill; clients reconnect a little after
         disruptions.push({
-          from: crashFrom - (options.powerLossMs ?? 0),
-          to: crashFrom + r.downMs + 1000,
+          from: d.killedAt - (options.powerLossMs ?? 0),
+          to: d.killedAt + d.recoveredMs + 1000,
         });
         log(
-          `redis-server restarted from its AOF after ${r.downMs} ms; acknowledged writes lost: ${r.lostAckedWrites}` +
-            (options.powerLossMs === undefined ? '' : `; AOF cut by ${r.truncatedBytes} bytes`),
+          d.crash === undefined
+            ? `failover ${which}: a replica took writes ${d.recoveredMs} ms after the kill; the killed node rejoined as a replica after ${d.rejoinedMs} ms`
+            : `redis-server restarted from its AOF after ${d.crash.downMs} ms; acknowledged writes lost: ${d.crash.lostAckedWrites}` +
+                (options.powerLossMs === undefined
+                  ? ''
+                  : `; AOF cut by ${d.crash.truncatedBytes} bytes`),
         );
-        return r;
       });
     }
   };
@@ -264,7 +283,9 @@ async function run(
   });
   maybeCrash(Number.POSITIVE_INFINITY);
   log(`intake done: ${intake.accepted.size} accepted, ${intake.rejected.size} refused`);
-  const crashReport = await crash;
+  await disrupting;
+  const crashReport = disrupted.find((d) => d.crash !== undefined)?.crash;
+  const failovers = failoverFigures(disrupted, client.unavailableAt, client.posts);
 
   const pending = new Set(intake.accepted);
   const settleDeadline = Date.now() + options.settleTimeoutMs;
@@ -346,6 +367,8 @@ async function run(
     states: checks.states,
     statesByBiz: checks.statesByBiz,
     workerKills: kills,
+    topology: options.topology,
+    failovers,
     redisRestarts: crashReport === undefined ? 0 : 1,
     redisLostAckedWrites: crashReport?.lostAckedWrites ?? 0,
     aofBytesCut: crashReport?.truncatedBytes ?? 0,
@@ -384,6 +407,33 @@ async function run(
     figures,
     dir: options.keepDir ? dir : undefined,
   };
+}
+
+/**
+ * Each failover's figures: how long until a replica took writes and the killed node was back, the
+ * intake's 503 answers from the kill until the next disruption (the client retried them), and the
+ * longest wait of an intake request in flight then.
+ */
+function failoverFigures(
+  disrupted: readonly Disruption[],
+  unavailableAt: readonly number[],
+  posts: readonly { at: number; ms: number }[],
+): FailoverFigures[] {
+  return disrupted
+    .filter((d) => d.kind === 'failover')
+    .map((d, i, all) => {
+      const until = all[i + 1]?.killedAt ?? Number.POSITIVE_INFINITY;
+      const answers = unavailableAt.filter((t) => t >= d.killedAt && t < until);
+      const last = answers.length === 0 ? d.killedAt : Math.max(...answers);
+      const during = posts.filter((p) => p.at + p.ms >= d.killedAt && p.at < until);
+      return {
+        intakeSlowestMs: Math.max(0, ...during.map((p) => p.ms)),
+        promotedMs: d.recoveredMs,
+        rejoinedMs: d.rejoinedMs,
+        intake503Answers: answers.length,
+        intake503ForMs: last - d.killedAt,
+      };
+    });
 }
 
 /** Median and largest of some durations, in ms (0 when there are none). */

@@ -1,15 +1,18 @@
 /**
- * `npm run chaos [-- --tickets N --kills N --quick --seed N --power-loss MS --keep --log-level L]`: one chaos
+ * `npm run chaos [-- --topology single|sentinel|cluster --tickets N --kills N --quick --seed N
+ * --power-loss MS --keep --log-level L]`: one chaos
  * run (see `run-chaos.ts`), its figures printed; exit 1 on any loss, mismatch, double advance or
  * duplicate billable call (a duplicate ContrastFaceVerify only past the FaceServer tickets a kill
  * or the Redis outage met mid-call: see `checks.ts`), 2 when the run could not be set up.
  */
 import { parseArgs } from 'node:util';
+import { CHAOS_TOPOLOGIES } from './chaos-topology.js';
 import { formatReport } from './report.js';
 import { fullRun, quickRun, runChaos, type ChaosOptions } from './run-chaos.js';
 
 const { values } = parseArgs({
   options: {
+    topology: { type: 'string', default: 'single' },
     tickets: { type: 'string' },
     kills: { type: 'string' },
     workers: { type: 'string' },
@@ -24,6 +27,9 @@ const { values } = parseArgs({
 
 if (values.help) {
   process.stdout.write(`npm run chaos -- [options]
+  --topology T      Redis: single (killed once, restarted from its AOF; default), sentinel
+                    (a primary, 2 replicas, 3 Sentinels; the primary killed twice and failed
+                    over), cluster (3 primaries with a replica each; a primary killed, failed over)
   --tickets N       tickets to enqueue (default 5000; --quick 500)
   --kills N         worker SIGKILLs, each followed by a restart (default 30; --quick 4)
   --workers N       worker processes (default 3)
@@ -46,7 +52,12 @@ function count(name: string, value: string | undefined): number | undefined {
   return n;
 }
 
-const overrides: Partial<ChaosOptions> = { keepDir: values.keep };
+const topology = CHAOS_TOPOLOGIES.find((t) => t === values.topology);
+if (topology === undefined) {
+  process.stderr.write(`--topology must be one of ${CHAOS_TOPOLOGIES.join(', ')}\n`);
+  process.exit(2);
+}
+const overrides: Partial<ChaosOptions> = { keepDir: values.keep, topology };
 if (values['log-level'] !== undefined) overrides.logLevel = values['log-level'];
 const tickets = count('tickets', values.tickets);
 const kills = count('kills', values.kills);
