@@ -5,7 +5,6 @@
  * worker process next to `npm start` or `npm run emulator`).
  */
 import { Queue } from 'bullmq';
-import { Redis, type RedisOptions } from 'ioredis';
 import { CloudauthClient } from './adapters/cloudauth/client.js';
 import { Cloudauth2018Provider } from './adapters/cloudauth/provider-2018.js';
 import { Cloudauth2019Client } from './adapters/cloudauth/client-2019.js';
@@ -37,6 +36,13 @@ import { Telemetry } from './ops/metrics.js';
 import { createImageDecoding } from './adapters/oss/decode-limit.js';
 import { OssMaterialUploader } from './adapters/oss/uploader.js';
 import { TICKET_QUEUE, bullPrefix, type TicketJobData } from './adapters/bullmq/queues.js';
+import {
+  ReplicaWait,
+  connectRedis,
+  defaultWaitReplicas,
+  redisTopologyOf,
+  type RedisClient,
+} from './adapters/redis/connection.js';
 import { ProviderRateLimiter } from './adapters/redis/rate-limiter.js';
 import { TicketIntake } from './flow/ticket-intake.js';
 import { PersonalDataEraser } from './flow/personal-data.js';
@@ -76,7 +82,7 @@ export interface App {
   uploader: OssMaterialUploader;
   /** Present when the emulators run in this process. */
   emulators: Emulators | undefined;
-  redis: Redis;
+  redis: RedisClient;
   store: RedisTicketStore;
   /** Where photo bytes wait for the workers (`STAGING_BACKEND`). */
   staging: MaterialStagingStore;
@@ -100,7 +106,7 @@ export interface App {
   close(): Promise<void>;
 }
 
-export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
+export { DEFAULT_REDIS_URL } from './adapters/redis/connection.js';
 
 /** Alibaba's MetaInfo script (spec `cloudauth-2019.md` §2). */
 export const ALIBABA_FACE_SCRIPT_URL =
@@ -121,21 +127,6 @@ function faceScriptUrlOf(config: Config, emulators: Emulators | undefined): stri
     `http://${e.host}:${e.cloudauthPort}`;
   return `${base.replace(/\/+$/, '')}/face-verify/jsvm_all.js`;
 }
-
-/**
- * The command connection (store, queues, HTTP API). A lost connection is tried again after 50 ms,
- * doubling to 500 ms (plus up to 50 ms of jitter), each try given 2 s to connect; a command waits
- * through at most four failed tries (`maxRetriesPerRequest: 3`). So while Redis refuses
- * connections a command fails within about 2 s (the HTTP API answers 503 `STORE_UNAVAILABLE`)
- * instead of waiting up to 20 s on ioredis's defaults (5 s between tries), and the connection is
- * back within about half a second of Redis.
- */
-const COMMAND_CONNECTION = {
-  maxRetriesPerRequest: 3,
-  connectTimeout: 2000,
-  retryStrategy: (times: number) =>
-    Math.min(50 * 2 ** (times - 1), 500) + Math.floor(Math.random() * 50),
-} satisfies RedisOptions;
 
 export async function startApp(config: Config, logger: Logger, options: AppOptions): Promise<App> {
   const releasers: (() => Promise<unknown> | void)[] = [];
@@ -196,7 +187,13 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
       telemetry,
     });
 
-    const redisUrl = config.redisUrl ?? DEFAULT_REDIS_URL;
+    // one factory builds every connection for the configured topology (one node, Sentinel,
+    // Cluster); its module says how each role's connection behaves through an outage or failover
+    const topology = redisTopologyOf(config);
+    const replicaWait = new ReplicaWait(
+      config.redis.waitReplicas ?? defaultWaitReplicas(topology),
+      config.redis.waitTimeoutMs,
+    );
     // BullMQ gets a connection of its own: it defines some fifty scripts on the connection it is
     // given, and ioredis copies every script of a connection into each pipeline built on it, so
     // the store's per-ticket index pipelines would pay for BullMQ's scripts.
@@ -208,13 +205,9 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
     // limiter define their scripts when they are built, before the first command on it is sent.
     // The queues' connection does not auto-pipeline: BullMQ defines its scripts there when it
     // connects, and each auto-pipeline would copy its fifty scripts.
-    const redis = new Redis(redisUrl, { ...COMMAND_CONNECTION, enableAutoPipelining: true });
-    redis.on('error', (err) => logger.warn({ err: { message: err.message } }, 'redis error'));
+    const redis = connectRedis(topology, 'commands', logger);
     releasers.push(() => redis.quit());
-    const queueConnection = new Redis(redisUrl, COMMAND_CONNECTION);
-    queueConnection.on('error', (err) =>
-      logger.warn({ err: { message: err.message } }, 'redis error'),
-    );
+    const queueConnection = connectRedis(topology, 'queue', logger);
     releasers.push(() => queueConnection.quit());
     const key = loadOrCreateKey(config);
     const cipher = new FieldCipher(key);
@@ -231,6 +224,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
       cipher,
       retentionSeconds: config.store.retentionSeconds,
       logger,
+      replicaWait,
     });
     const queue = new Queue<TicketJobData>(TICKET_QUEUE, {
       connection: queueConnection,
@@ -315,10 +309,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
     let worker: RunningWorker | undefined;
     let webhookWorker: RunningWebhookWorker | undefined;
     if (options.workers && cloudauth) {
-      const connection = new Redis(redisUrl, { maxRetriesPerRequest: null });
-      connection.on('error', (err) =>
-        logger.warn({ err: { message: err.message } }, 'redis error'),
-      );
+      const connection = connectRedis(topology, 'worker', logger);
       releasers.push(() => connection.quit());
       const q = config.queue;
       const images = createImageDecoding({

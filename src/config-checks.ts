@@ -234,8 +234,25 @@ export function productionProblems(
   return problems;
 }
 
+/**
+ * The warning for Sentinel or Cluster nodes reached without TLS (`REDIS_TLS=false`) on a host that
+ * is not loopback; names the setting and the first such host.
+ */
+export function plainRedisNodesWarning(config: Pick<Config, 'redis'>): string | undefined {
+  if (config.redis.tls) return undefined;
+  for (const key of ['sentinels', 'clusterNodes'] as const) {
+    const remote = config.redis[key]?.find((n) => !isLoopbackHost(n.host));
+    if (remote !== undefined) {
+      const name = key === 'sentinels' ? 'REDIS_SENTINELS' : 'REDIS_CLUSTER_NODES';
+      return `${name} reaches ${remote.host} without TLS: set REDIS_TLS=true (the password, ticket ids and job payloads cross the network in clear)`;
+    }
+  }
+  return undefined;
+}
+
 /** What a process logs at warn once at start about its configuration (any mode). */
 export function configWarnings(config: Config): string[] {
-  const redis = plainRedisWarning(config.redisUrl);
-  return redis === undefined ? [] : [redis];
+  return [plainRedisWarning(config.redisUrl), plainRedisNodesWarning(config)].filter(
+    (w) => w !== undefined,
+  );
 }

@@ -26,7 +26,8 @@ export const CLOUDAUTH_CREDENTIAL_KEYS = [
 /**
  * Keys whose presence selects production mode when `ORCHESTRATOR_MODE` is unset: the Cloudauth
  * settings, and the secrets embedded mode would otherwise make itself (whoever sets them is
- * deploying). A `REDIS_URL` to a host other than loopback counts too (see {@link resolveMode}).
+ * deploying). A `REDIS_URL`, `REDIS_SENTINELS` or `REDIS_CLUSTER_NODES` naming a host other than
+ * loopback counts too (see {@link resolveMode}).
  */
 export const PRODUCTION_SIGNAL_KEYS = [
   'CLOUDAUTH_ENDPOINT',
@@ -45,6 +46,11 @@ export function isLoopbackUrl(url: string): boolean {
     return false;
   }
   return host === 'localhost' || host === '::1' || /^127(?:\.\d{1,3}){3}$/.test(host);
+}
+
+/** True for a `host:port` (as `REDIS_SENTINELS` lists them) whose host is this machine. */
+function isLoopbackHostPort(hostPort: string): boolean {
+  return isLoopbackUrl(`redis://${hostPort}`);
 }
 
 /**
@@ -126,6 +132,12 @@ export function resolveMode(
   const signals: string[] = PRODUCTION_SIGNAL_KEYS.filter((k) => isSet(env[k]));
   const redisUrl = env.REDIS_URL;
   if (isSet(redisUrl) && !isLoopbackUrl(redisUrl)) signals.push('REDIS_URL (not loopback)');
+  for (const key of ['REDIS_SENTINELS', 'REDIS_CLUSTER_NODES'] as const) {
+    const list = env[key];
+    if (isSet(list) && !list.split(',').every((node) => isLoopbackHostPort(node.trim()))) {
+      signals.push(`${key} (not loopback)`);
+    }
+  }
   if (signals.length > 0) {
     return { mode: 'production', inferredFrom: `Setting ${signals.join(', ')}` };
   }
@@ -185,7 +197,8 @@ function valueOf(config: Config, key: ProductionKey): unknown {
     case 'CLOUDAUTH_ACCESS_KEY_SECRET':
       return config.cloudauth.accessKeySecret;
     case 'REDIS_URL':
-      return config.redisUrl;
+      // any of the three topologies' settings will do
+      return config.redisUrl ?? config.redis.sentinels ?? config.redis.clusterNodes;
     case 'ENCRYPTION_KEY':
       return config.store.encryptionKey;
     case 'WEBHOOK_SECRET':
@@ -219,7 +232,10 @@ export function missingInProduction(
   const why = missing.includes('CLOUDAUTH_ENDPOINT')
     ? ' (production never runs on the Cloudauth emulator)'
     : '';
-  const needs = `requires ${missing.join(', ')}${ROLE_NAMES[role]}${why}`;
+  const named = missing.map((k) =>
+    k === 'REDIS_URL' ? 'REDIS_URL (or REDIS_SENTINELS, or REDIS_CLUSTER_NODES)' : k,
+  );
+  const needs = `requires ${named.join(', ')}${ROLE_NAMES[role]}${why}`;
   if (resolved.inferredFrom === undefined) return `ORCHESTRATOR_MODE=production ${needs}`;
   return `${selected(resolved.inferredFrom)}; it ${needs}. Set ${missing.length === 1 ? 'it' : 'them'}, ${ASK_FOR_EMBEDDED}`;
 }

@@ -39,6 +39,26 @@ const csv = z.string().transform((s) =>
     .filter((x) => x.length > 0),
 );
 
+/** `host:port` pairs, comma separated (IPv6 hosts in brackets: `[::1]:26379`). */
+const hostPortList = z.string().transform((s, ctx) => {
+  const out: { host: string; port: number }[] = [];
+  for (const item of s.split(',').map((x) => x.trim())) {
+    if (item === '') continue;
+    const m = /^(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9.-]+):(\d{1,5})$/.exec(item);
+    const port = Number(m?.[2]);
+    if (!m?.[1] || !(port >= 1 && port <= 65535)) {
+      ctx.addIssue({ code: 'custom', message: 'expected host:port pairs, comma separated' });
+      return z.NEVER;
+    }
+    out.push({ host: m[1].replace(/^\[(.*)\]$/, '$1'), port });
+  }
+  if (out.length === 0) {
+    ctx.addIssue({ code: 'custom', message: 'expected at least one host:port' });
+    return z.NEVER;
+  }
+  return out;
+});
+
 // Schemes are a domain notion (they decide a ticket's flow); re-exported for the settings' users.
 export { SCHEMES, type Scheme };
 
@@ -155,7 +175,7 @@ export const SETTINGS = {
     'ORCHESTRATOR_MODE',
     z.enum(['embedded', 'production']).optional(),
     undefined,
-    "`embedded` runs on local defaults (the Cloudauth emulator where no `CLOUDAUTH_ENDPOINT` is set, generated secrets in files) and marks every verdict its workers reach `emulated: true`; `production` refuses to start without what its role uses: `all` a real `CLOUDAUTH_ENDPOINT` and credentials, `REDIS_URL`, `ENCRYPTION_KEY`, `WEBHOOK_SECRET` and `API_TOKENS`; `api` `REDIS_URL`, `ENCRYPTION_KEY` and `API_TOKENS`; `worker` the Cloudauth endpoint and credentials, `REDIS_URL`, `ENCRYPTION_KEY` and `WEBHOOK_SECRET`; the CLI `REDIS_URL` and `ENCRYPTION_KEY`; `emulator` nothing. It also refuses an `http://` `CLOUDAUTH_ENDPOINT`, the emulator's key pair, and weak secrets (see each one: no dictionary, rules that refuse typed and placeholder values, never a long enough random one). Unset: `production` when `NODE_ENV=production`, any of `CLOUDAUTH_ENDPOINT`, `CLOUDAUTH_ACCESS_KEY_ID`, `CLOUDAUTH_ACCESS_KEY_SECRET`, `CLOUDAUTH_SECURITY_TOKEN`, `ENCRYPTION_KEY`, `WEBHOOK_SECRET`, `API_TOKENS` is set, or `REDIS_URL` names a host other than loopback; else `embedded`. Cloudauth credentials without `CLOUDAUTH_ENDPOINT` refuse to start in either mode, embedded mode refuses an Alibaba Cloud (`*.aliyuncs.com`) endpoint, and a `CLOUDAUTH_*` or `ORCHESTRATOR_*` variable that is no setting (a misspelling) refuses to start.",
+    "`embedded` runs on local defaults (the Cloudauth emulator where no `CLOUDAUTH_ENDPOINT` is set, generated secrets in files) and marks every verdict its workers reach `emulated: true`; `production` refuses to start without what its role uses (where `REDIS_URL` is named, `REDIS_SENTINELS` or `REDIS_CLUSTER_NODES` will do): `all` a real `CLOUDAUTH_ENDPOINT` and credentials, `REDIS_URL`, `ENCRYPTION_KEY`, `WEBHOOK_SECRET` and `API_TOKENS`; `api` `REDIS_URL`, `ENCRYPTION_KEY` and `API_TOKENS`; `worker` the Cloudauth endpoint and credentials, `REDIS_URL`, `ENCRYPTION_KEY` and `WEBHOOK_SECRET`; the CLI `REDIS_URL` and `ENCRYPTION_KEY`; `emulator` nothing. It also refuses an `http://` `CLOUDAUTH_ENDPOINT`, the emulator's key pair, and weak secrets (see each one: no dictionary, rules that refuse typed and placeholder values, never a long enough random one). Unset: `production` when `NODE_ENV=production`, any of `CLOUDAUTH_ENDPOINT`, `CLOUDAUTH_ACCESS_KEY_ID`, `CLOUDAUTH_ACCESS_KEY_SECRET`, `CLOUDAUTH_SECURITY_TOKEN`, `ENCRYPTION_KEY`, `WEBHOOK_SECRET`, `API_TOKENS` is set, or `REDIS_URL`, `REDIS_SENTINELS` or `REDIS_CLUSTER_NODES` names a host other than loopback; else `embedded`. Cloudauth credentials without `CLOUDAUTH_ENDPOINT` refuse to start in either mode, embedded mode refuses an Alibaba Cloud (`*.aliyuncs.com`) endpoint, and a `CLOUDAUTH_*` or `ORCHESTRATOR_*` variable that is no setting (a misspelling) refuses to start.",
   ),
   logLevel: setting(
     'LOG_LEVEL',
@@ -166,9 +186,13 @@ export const SETTINGS = {
   /** undefined: `redis://127.0.0.1:6379`. */
   redisUrl: setting(
     'REDIS_URL',
-    z.string().url().optional(),
+    z
+      .string()
+      .url()
+      .refine((u) => /^rediss?:\/\//i.test(u), 'expected a redis:// or rediss:// URL')
+      .optional(),
     undefined,
-    'Redis connection URL. Unset: `redis://127.0.0.1:6379`. A `redis://` URL to a host other than loopback is logged at warn at start: use `rediss://` (TLS).',
+    "Redis connection URL of one node (or of a managed service's single endpoint): `redis://[user:password@]host:port[/db]`, or `rediss://` for TLS (server certificate verified; `REDIS_TLS_CA_FILE` for a private CA). Unset, with neither `REDIS_SENTINELS` nor `REDIS_CLUSTER_NODES`: `redis://127.0.0.1:6379`. A `redis://` URL to a host other than loopback is logged at warn at start: use `rediss://` (TLS).",
   ),
   /** Prefix of every ticket-store key. */
   redisPrefix: setting(
@@ -177,6 +201,78 @@ export const SETTINGS = {
     'ca',
     'Prefix of every key the ticket store writes to Redis (`<prefix>:t:{<ticketId>}` and its indexes).',
   ),
+  /**
+   * The Redis topology beyond one URL (Sentinel or Cluster), its credentials and TLS, and how
+   * writes wait for replicas. `src/adapters/redis/connection.ts` builds every connection from it.
+   */
+  redis: {
+    /** Sentinel addresses; set: Sentinel topology. */
+    sentinels: setting(
+      'REDIS_SENTINELS',
+      hostPortList.optional(),
+      undefined,
+      'Sentinel addresses (`host:port`, comma separated): the orchestrator asks them for the current primary of `REDIS_SENTINEL_NAME` and follows every failover. Exclusive with `REDIS_URL` and `REDIS_CLUSTER_NODES`. Credentials: `REDIS_USERNAME`/`REDIS_PASSWORD` for the data nodes, `REDIS_SENTINEL_PASSWORD` for the Sentinels; TLS: `REDIS_TLS`.',
+    ),
+    /** The primary's name the Sentinels monitor. */
+    sentinelName: setting(
+      'REDIS_SENTINEL_NAME',
+      z.string().min(1).max(200),
+      'mymaster',
+      'The name the Sentinels monitor the primary under (`sentinel monitor <name> …`).',
+    ),
+    sentinelPassword: setting(
+      'REDIS_SENTINEL_PASSWORD',
+      z.string().min(1).optional(),
+      undefined,
+      "The Sentinels' own password (`requirepass` on the Sentinels), when they have one. Never logged.",
+      true,
+    ),
+    /** Cluster seed nodes; set: Cluster topology. */
+    clusterNodes: setting(
+      'REDIS_CLUSTER_NODES',
+      hostPortList.optional(),
+      undefined,
+      "Redis Cluster seed nodes (`host:port`, comma separated; any of the cluster's nodes, the client learns the rest). Exclusive with `REDIS_URL` and `REDIS_SENTINELS`. Every key of one ticket shares a hash slot, and the queues' keys share one (`{<prefix>:q}`), so scripts never span slots; listings and the reconciler's walk visit every primary.",
+    ),
+    username: setting(
+      'REDIS_USERNAME',
+      z.string().min(1).optional(),
+      undefined,
+      'ACL user for the Redis data nodes (Sentinel and Cluster; with `REDIS_URL` it fills in a URL that names none).',
+    ),
+    password: setting(
+      'REDIS_PASSWORD',
+      z.string().min(1).optional(),
+      undefined,
+      'Password for the Redis data nodes (Sentinel and Cluster; with `REDIS_URL` it fills in a URL that names none), so that it need not be written into a URL. Never logged.',
+      true,
+    ),
+    tls: setting(
+      'REDIS_TLS',
+      bool,
+      'false',
+      'TLS to the Sentinels and the data nodes, or to the Cluster nodes (a `REDIS_URL` says it by `rediss://`). Server certificates are verified (`REDIS_TLS_CA_FILE` for a private CA).',
+    ),
+    tlsCaFile: setting(
+      'REDIS_TLS_CA_FILE',
+      z.string().min(1).optional(),
+      undefined,
+      "PEM file of the CA that signed the Redis servers' certificates, for a managed service or a private CA; unset: the system's trusted CAs.",
+    ),
+    /** undefined: 1 on Sentinel and Cluster, 0 on one URL. */
+    waitReplicas: setting(
+      'REDIS_WAIT_REPLICAS',
+      int(0, 16).optional(),
+      undefined,
+      "Replicas that must acknowledge (`WAIT`) an accepted ticket before intake answers 202, and a ticket's submit mark before the paid call it guards. Unset: 1 on Sentinel and Cluster, 0 with `REDIS_URL` (a single node has no replica to wait for). When fewer acknowledge within `REDIS_WAIT_TIMEOUT_MS`, intake answers 503 `STORE_UNAVAILABLE` with `Retry-After` (the ticket is kept: sending the same TicketId again is safe) and the worker retries its job before making the call. 0 turns the wait off.",
+    ),
+    waitTimeoutMs: setting(
+      'REDIS_WAIT_TIMEOUT_MS',
+      int(1, 60_000),
+      '1000',
+      'How long a write waits for `REDIS_WAIT_REPLICAS` acknowledgements, in ms.',
+    ),
+  },
   /** The ticket store in Redis: its encryption key and how long it keeps finished tickets. */
   store: {
     /** Base64 of the 32-byte AES-256-GCM key; undefined: the key file (embedded mode only). */
@@ -888,6 +984,16 @@ export function loadConfig(
   const parsed = parseSettings(env);
   if ('problems' in parsed) {
     throw new ConfigError(`invalid configuration: ${parsed.problems.join(' | ')}`);
+  }
+  const topologies = [
+    parsed.values.redisUrl === undefined ? undefined : 'REDIS_URL',
+    parsed.values.redis.sentinels === undefined ? undefined : 'REDIS_SENTINELS',
+    parsed.values.redis.clusterNodes === undefined ? undefined : 'REDIS_CLUSTER_NODES',
+  ].filter((k) => k !== undefined);
+  if (topologies.length > 1) {
+    throw new ConfigError(
+      `${topologies.join(', ')} are set together: a deployment uses one Redis topology (one node, Sentinel or Cluster); set only one of them`,
+    );
   }
   const resolved = resolveMode(parsed.values.mode, env);
   const config: Config = { ...parsed.values, mode: resolved.mode };

@@ -104,7 +104,7 @@ export const ERROR_CODES = {
   STORE_UNAVAILABLE: {
     retryable: true,
     fault: 'internal',
-    doc: 'Redis (the ticket store and queues) could not be reached within a few seconds (connection refused or closed, a timeout, a server still loading its data): the HTTP API answers 503 with `Retry-After`, the CLI exits with code 1 saying so, workers retry the job; send the request again.',
+    doc: 'Redis (the ticket store and queues) could not be reached within a few seconds (connection refused or closed, a timeout, a server still loading its data, a Sentinel or Cluster failover under way), or fewer replicas than `REDIS_WAIT_REPLICAS` acknowledged a write within `REDIS_WAIT_TIMEOUT_MS`: the HTTP API answers 503 with `Retry-After`, the CLI exits with code 1 saying so, workers retry the job; send the request again (a ticket already written stays, and the same TicketId answers as a repeat).',
   },
   TICKET_NOT_FOUND: {
     retryable: false,
@@ -289,8 +289,9 @@ export class StoreFullError extends OrchestratorError {
  * `cause` is the client's error.
  */
 export class StoreUnavailableError extends OrchestratorError {
-  constructor(options: { retryAfterMs: number; cause?: unknown }) {
-    super('STORE_UNAVAILABLE', 'Redis is unreachable', options);
+  constructor(options: { retryAfterMs: number; cause?: unknown; message?: string }) {
+    const { message = 'Redis is unreachable', ...rest } = options;
+    super('STORE_UNAVAILABLE', message, rest);
   }
 }
 

@@ -1,11 +1,20 @@
 /**
  * The package's public surface (`import … from 'cloudauth-orchestrator'`), for business systems
  * that share the orchestrator's Redis, receive its webhooks, or call Cloudauth's legacy API
- * themselves: the producer library, the webhook verifier, the typed Cloudauth client, and the
+ * themselves: the producer library and the Redis connection factory it takes a client from (one
+ * node, Sentinel or Cluster), the webhook verifier, the typed Cloudauth client, and the
  * error codes, with their types. Everything else is internal and may change.
  */
 export { createTicketProducer } from './flow/producer.js';
 export type { ProducerStaging, TicketProducer, TicketProducerOptions } from './flow/producer.js';
+export { connectRedis } from './adapters/redis/connection.js';
+export type {
+  HostPort,
+  RedisClient,
+  RedisRole,
+  RedisTls,
+  RedisTopology,
+} from './adapters/redis/connection.js';
 export { TicketRejectedError, ticketRequestSchema } from './flow/ticket-request.js';
 export type { TicketRequest } from './flow/ticket-request.js';
 export type { ImageLimits } from './adapters/oss/image-header.js';
@@ -36,6 +45,7 @@ export {
   OrchestratorError,
   ProviderError,
   StoreFullError,
+  StoreUnavailableError,
   ThrottledError,
   TransportError,
   PersonalDataErasedError,

@@ -21,7 +21,7 @@
  * staged objects of TicketIds that have no ticket (an intake that crashed or was refused between
  * staging and creating the ticket) or whose ticket was erased.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../adapters/redis/connection.js';
 import { isTerminal, type Ticket, type TicketState } from '../domain/ticket.js';
 import { IllegalTransitionError, TicketNotFoundError, type ErasureReason } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -257,7 +257,7 @@ export class PersonalDataEraser {
    * skip it). Errors are logged; the next round tries again. Answers a stop function that waits
    * for the round in progress.
    */
-  start(redis: Redis, prefix: string, intervalMs: number): () => Promise<void> {
+  start(redis: RedisClient, prefix: string, intervalMs: number): () => Promise<void> {
     let stopped = false;
     let timer: NodeJS.Timeout | undefined;
     let running: Promise<void> = Promise.resolve();

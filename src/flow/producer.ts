@@ -17,7 +17,11 @@
  * answers it as known): send the same call again later.
  */
 import { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import {
+  ReplicaWait,
+  defaultWaitReplicasOf,
+  type RedisClient,
+} from '../adapters/redis/connection.js';
 import { CONFIG_DEFAULTS } from '../config.js';
 import type { BizCatalogue } from '../domain/biz.js';
 import type { ImageLimits } from '../adapters/oss/image-header.js';
@@ -41,7 +45,7 @@ import type { CallbackPolicy } from '../webhooks/allowlist.js';
 
 export interface TicketProducerOptions {
   /** A connection to the orchestrator's Redis; the producer does not close it. */
-  redis: Redis;
+  redis: RedisClient;
   /** The orchestrator's REDIS_PREFIX. Default its default, `ca`. */
   prefix?: string;
   /** The orchestrator's ENCRYPTION_KEY (base64 of 32 bytes). */
@@ -81,6 +85,16 @@ export interface TicketProducerOptions {
    * bytes.
    */
   staging?: ProducerStaging;
+  /**
+   * Replicas that must acknowledge (Redis `WAIT`) a call's tickets and jobs before it resolves,
+   * as the orchestrator's REDIS_WAIT_REPLICAS: then a failover right after the call loses none of
+   * them. Default 1 when `redis` is a Cluster or a Sentinel client, else 0. When fewer acknowledge
+   * in time, the call rejects with StoreUnavailableError; the tickets stand, and enqueueing the same
+   * TicketIds again is safe.
+   */
+  waitReplicas?: number;
+  /** How long a call waits for them, in ms, as REDIS_WAIT_TIMEOUT_MS. Default 1000. */
+  waitTimeoutMs?: number;
 }
 
 /** Where a producer stages images: see {@link TicketProducerOptions.staging}. */
@@ -152,11 +166,16 @@ export function createTicketProducer(options: TicketProducerOptions): TicketProd
   const key = parseKey(options.encryptionKey, 'encryptionKey');
   const cipher = new FieldCipher(key);
   const staging = producerStagingStore(options.staging, key);
+  const replicaWait = new ReplicaWait(
+    options.waitReplicas ?? defaultWaitReplicasOf(options.redis),
+    options.waitTimeoutMs ?? CONFIG_DEFAULTS.redis.waitTimeoutMs,
+  );
   const store = new RedisTicketStore({
     redis: options.redis,
     prefix,
     cipher,
     retentionSeconds: settings.retentionSeconds,
+    replicaWait,
   });
   const queue = new Queue<TicketJobData>(TICKET_QUEUE, {
     connection: options.redis,

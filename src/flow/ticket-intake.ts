@@ -155,6 +155,12 @@ export class TicketIntake {
       await this.takeBack(created).catch(() => undefined);
       throw storeFullOf(err) ?? storeUnavailableOf(err) ?? err;
     }
+    // Before the caller hears 202: replicas hold the tickets (REDIS_WAIT_REPLICAS), so a failover
+    // right after the answer does not lose them. A job a failover loses is the reconciler's to
+    // restore (it gives every queued ticket without a job its job). When the replicas do not
+    // confirm in time the call fails with StoreUnavailableError (503): the tickets stand and are
+    // worked; sending the same TicketIds again is safe and answers as for repeats.
+    await this.deps.store.confirmDurable(results.map((r) => r.ticket.ticketId));
     return results;
   }
 

@@ -23,7 +23,7 @@
  * indexes are cleaned.
  */
 import type { Queue } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../adapters/redis/connection.js';
 import { TERMINAL_STATES, TicketState, isTerminal } from '../domain/ticket.js';
 import type { Logger } from '../logger.js';
 import type { IndexCleanupReport, TicketStore } from '../adapters/redis/ticket-store.js';
@@ -67,7 +67,7 @@ export interface TicketReconcilerDeps {
   lifecycle: TicketLifecycle;
   queue: Queue<TicketJobData>;
   /** For the sweep lock. */
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   jobs: TicketJobSettings;
   logger: Logger;

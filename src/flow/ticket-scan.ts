@@ -9,7 +9,7 @@
  * process takes the lock, goes on from there; after the last key the walk starts over. SCAN
  * returns every key present for the whole walk at least once (some twice: harmless).
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../adapters/redis/connection.js';
 import { isTerminal } from '../domain/ticket.js';
 import type { Logger } from '../logger.js';
 import type { TicketStore } from '../adapters/redis/ticket-store.js';
@@ -41,7 +41,7 @@ export interface ScanReport {
 export interface TicketScanDeps {
   store: Pick<TicketStore, 'scanTickets' | 'restore'>;
   /** Keeps the cursor between rounds. */
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   /** Keys examined per round, about (`RECONCILE_SCAN_KEYS`). */
   keysPerRound: number;

@@ -259,9 +259,13 @@ export class TicketSteps {
     const staged = await this.deps.provider.stage(t, lease, await this.prepared(run));
     const mark = this.clock();
     const answer = await this.call(run, t, 'submit', async () => {
-      if ((await this.deps.store.markSubmitStarted(t.ticketId, mark, t.version)) === 'conflict') {
-        return undefined;
-      }
+      const marked = await this.deps.store.markSubmitStarted(
+        t.ticketId,
+        mark,
+        t.version,
+        t.submitStartedAt,
+      );
+      if (marked === 'conflict') return undefined;
       return this.deps.provider.submit(t, lease, binding, staged);
     });
     if (answer === undefined) {

@@ -6,7 +6,7 @@
  * `queue_oldest_waiting_age_seconds` and an alert rule (`deploy/prometheus/alerts.yml`).
  * Liveness needs no check (a process that answers is alive).
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../adapters/redis/connection.js';
 import { withTimeLimit } from './time-limit.js';
 
 /** The result of one readiness check. */
@@ -33,7 +33,7 @@ export interface CheckedWorker {
 /** What {@link HealthCheck} needs; a part left out is not checked. */
 export interface HealthCheckDeps {
   /** The connection PINGed. */
-  redis?: Pick<Redis, 'ping'>;
+  redis?: Pick<RedisClient, 'ping'>;
   /** The workers of this process by name (`tickets`, `webhooks`); undefined entries are skipped. */
   workers?: Readonly<Record<string, CheckedWorker | undefined>>;
   /** Time limit of the Redis check, in ms. Default 1000. */
@@ -57,7 +57,7 @@ export class HealthCheck {
     return { ready: Object.values(checks).every((c) => c === 'ok'), checks };
   }
 
-  async #redis(redis: Pick<Redis, 'ping'>): Promise<CheckResult> {
+  async #redis(redis: Pick<RedisClient, 'ping'>): Promise<CheckResult> {
     try {
       const pong = await withTimeLimit(redis.ping(), this.#deps.timeoutMs ?? 1000, 'PING');
       return pong === 'PONG' ? 'ok' : 'fail';

@@ -19,7 +19,10 @@ export async function startAll(loaded: Config, logger: Logger): Promise<RunningR
   const close = () => releaseInReverse(releasers);
   try {
     const redis =
-      loaded.mode === 'embedded' && loaded.redisUrl === undefined
+      loaded.mode === 'embedded' &&
+      loaded.redisUrl === undefined &&
+      loaded.redis.sentinels === undefined &&
+      loaded.redis.clusterNodes === undefined
         ? await ensureEmbeddedRedis('data', logger)
         : undefined;
     if (redis?.stop) releasers.push(redis.stop);

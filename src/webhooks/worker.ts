@@ -8,7 +8,7 @@
  * the event id, type and host; never the URL, the page URL or the signature.
  */
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../adapters/redis/connection.js';
 import { request, type Dispatcher } from 'undici';
 import { OrchestratorError } from '../errors.js';
 import type { Logger } from '../logger.js';
@@ -37,7 +37,7 @@ export const MAX_RETRY_AFTER_MS = 3_600_000;
 
 export interface WebhookWorkerDeps {
   /** A connection with `maxRetriesPerRequest: null`, as BullMQ workers require. */
-  connection: Redis;
+  connection: RedisClient;
   /** The store prefix; the queue lives under `bullPrefix(prefix)`. */
   prefix: string;
   /** The signing secret (`WEBHOOK_SECRET`, or the embedded secret file). */

@@ -6,9 +6,8 @@
  * reconciler.
  */
 import { Worker, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import type { StoredTicket } from '../../src/adapters/redis/ticket-store.js';
 import {
   TICKET_QUEUE,
@@ -22,6 +21,7 @@ import { TicketReconciler } from '../../src/flow/ticket-reconciler.js';
 import { smallJpeg } from '../support/images.js';
 import { testProcessor, testWorker } from '../support/processor.js';
 import { aBinding, startTestOrchestrator, type TestOrchestrator } from '../support/orchestrator.js';
+import { testRedis } from '../support/redis.js';
 
 const logger = pino({ level: 'silent' });
 
@@ -164,7 +164,7 @@ describe('a retry while the job is still active', () => {
     const pause = pausePoint('failed');
     // a bare BullMQ worker: it moves the job to failed and nothing more, as a worker process
     // that dies right after BullMQ moved the job would
-    const connection = new Redis(inject('redisUrl'), { maxRetriesPerRequest: null });
+    const connection = testRedis('worker');
     const bare = new Worker<TicketJobData>(
       TICKET_QUEUE,
       (job: Job<TicketJobData>, token?: string) =>

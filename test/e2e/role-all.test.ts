@@ -88,7 +88,7 @@ describe('every role fails closed', () => {
     const { exit, output } = await refusal('worker', { NODE_ENV: 'production' }, 'node-env');
     expect(exit).toBe('exit 2');
     expect(output).toContain(
-      'NODE_ENV=production selects ORCHESTRATOR_MODE=production (ORCHESTRATOR_MODE is unset); it requires CLOUDAUTH_ENDPOINT, CLOUDAUTH_ACCESS_KEY_ID, CLOUDAUTH_ACCESS_KEY_SECRET, REDIS_URL, ENCRYPTION_KEY, WEBHOOK_SECRET for the worker role',
+      'NODE_ENV=production selects ORCHESTRATOR_MODE=production (ORCHESTRATOR_MODE is unset); it requires CLOUDAUTH_ENDPOINT, CLOUDAUTH_ACCESS_KEY_ID, CLOUDAUTH_ACCESS_KEY_SECRET, REDIS_URL (or REDIS_SENTINELS, or REDIS_CLUSTER_NODES), ENCRYPTION_KEY, WEBHOOK_SECRET for the worker role',
     );
     expect(output).toContain(fix);
   });
@@ -116,7 +116,7 @@ describe('every role fails closed', () => {
     const { exit, output } = await refusal('api', { ORCHESTRATOR_MODE: 'production' }, 'prod-api');
     expect(exit).toBe('exit 2');
     expect(output).toContain(
-      'ORCHESTRATOR_MODE=production requires REDIS_URL, ENCRYPTION_KEY, API_TOKENS for the api role',
+      'ORCHESTRATOR_MODE=production requires REDIS_URL (or REDIS_SENTINELS, or REDIS_CLUSTER_NODES), ENCRYPTION_KEY, API_TOKENS for the api role',
     );
     expect(output).not.toContain('CLOUDAUTH_ENDPOINT');
   });
@@ -129,7 +129,7 @@ describe('every role fails closed', () => {
     );
     expect(exit).toBe('exit 2');
     expect(output).toContain(
-      'Setting CLOUDAUTH_ENDPOINT selects ORCHESTRATOR_MODE=production (ORCHESTRATOR_MODE is unset); it requires CLOUDAUTH_ACCESS_KEY_ID, CLOUDAUTH_ACCESS_KEY_SECRET, REDIS_URL, ENCRYPTION_KEY, WEBHOOK_SECRET for the worker role',
+      'Setting CLOUDAUTH_ENDPOINT selects ORCHESTRATOR_MODE=production (ORCHESTRATOR_MODE is unset); it requires CLOUDAUTH_ACCESS_KEY_ID, CLOUDAUTH_ACCESS_KEY_SECRET, REDIS_URL (or REDIS_SENTINELS, or REDIS_CLUSTER_NODES), ENCRYPTION_KEY, WEBHOOK_SECRET for the worker role',
     );
   });
 

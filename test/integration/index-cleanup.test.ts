@@ -12,7 +12,7 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { Queue } from 'bullmq';
 import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { transition } from '../../src/domain/ticket-machine.js';
 import type { Ticket, TicketEvent } from '../../src/domain/ticket.js';
 import { StoreUnavailableError, TicketNotFoundError } from '../../src/errors.js';
@@ -26,28 +26,44 @@ import {
   ticketStoreKeys,
   type NewTicket,
 } from '../../src/adapters/redis/ticket-store.js';
-import { deleteKeys } from '../support/orchestrator.js';
+import {
+  connectRedis,
+  isCluster,
+  primariesOf,
+  type RedisClient,
+} from '../../src/adapters/redis/connection.js';
+import { deleteKeys, testRedis, testTopology } from '../support/redis.js';
 
 const RETENTION = 3600;
 const HOUR = 3_600_000;
 const cipher = new FieldCipher(randomBytes(32));
 const logger = pino({ level: 'silent' });
-let admin: Redis;
+let admin: RedisClient;
 const prefixes: string[] = [];
 const users: string[] = [];
 
 beforeAll(() => {
-  admin = new Redis(inject('redisUrl'));
+  admin = testRedis();
 });
 
 afterAll(async () => {
-  for (const user of users) await admin.call('ACL', 'DELUSER', user);
+  for (const server of aclServers()) {
+    for (const user of users) await server.call('ACL', 'DELUSER', user);
+  }
   await deleteKeys(
-    admin.duplicate(),
+    admin,
     prefixes.flatMap((p) => [`${p}:*`, `${bullPrefix(p)}:*`]),
   );
-  await admin.quit();
 });
+
+/**
+ * The servers a test's ACL user must be set on: ACLs are each server's own (not replicated). On
+ * one node or through Sentinel, the primary `admin` is connected to; on a Cluster every node, as
+ * the client may ask any of them, a replica too, for the slot map.
+ */
+function aclServers(): Redis[] {
+  return isCluster(admin) ? admin.nodes('all') : [admin];
+}
 
 /** A clock the test moves, in ms since the epoch. */
 function aClock(start = 1_700_000_000_000) {
@@ -61,7 +77,7 @@ function aPrefix(): string {
   return prefix;
 }
 
-function aStore(prefix: string, clock: () => number, redis: Redis = admin): RedisTicketStore {
+function aStore(prefix: string, clock: () => number, redis: RedisClient = admin): RedisTicketStore {
   return new RedisTicketStore({ redis, prefix, cipher, retentionSeconds: RETENTION, clock });
 }
 
@@ -99,34 +115,35 @@ async function aTicket(
 }
 
 /** A connection as a Redis user that may only read the keys under `prefix`. */
-async function readOnlyConnection(prefix: string): Promise<Redis> {
+async function readOnlyConnection(prefix: string): Promise<RedisClient> {
   const user = `reader-${randomUUID().slice(0, 8)}`;
   const password = randomBytes(12).toString('hex');
   users.push(user);
-  // +info: ioredis's ready check; +ping: health. No write, no script, no other keys.
-  await admin.call(
-    'ACL',
-    ...['SETUSER', user, 'reset', 'on', `>${password}`, `~${prefix}:*`, 'resetchannels'],
-    ...['-@all', '+@read', '+info', '+ping'],
-  );
-  const url = new URL(inject('redisUrl'));
-  return new Redis({
-    host: url.hostname,
-    port: Number(url.port || 6379),
-    username: user,
-    password,
-  });
+  // +info: ioredis's ready check; +ping: health; on a Cluster, CLUSTER SLOTS (the slot map) and
+  // CLUSTER INFO (its ready check). No write, no script, no other keys.
+  const cluster = isCluster(admin) ? ['+cluster|slots', '+cluster|info'] : [];
+  for (const server of aclServers()) {
+    await server.call(
+      'ACL',
+      ...['SETUSER', user, 'reset', 'on', `>${password}`, `~${prefix}:*`, 'resetchannels'],
+      ...['-@all', '+@read', '+info', '+ping', ...cluster],
+    );
+  }
+  return connectRedis({ ...testTopology(), username: user, password }, 'commands');
 }
 
 /** Every index key under `prefix` with its members and scores. */
 async function indexes(prefix: string): Promise<Record<string, string[]>> {
   const out: Record<string, string[]> = {};
-  let cursor = '0';
-  do {
-    const [next, keys] = await admin.scan(cursor, 'MATCH', `${prefix}:idx:*`, 'COUNT', 1000);
-    cursor = next;
-    for (const key of keys) out[key] = await admin.zrange(key, '0', '-1', 'WITHSCORES');
-  } while (cursor !== '0');
+  // SCAN is a node's own: on a Cluster, each primary's keys
+  for (const node of primariesOf(admin)) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', `${prefix}:idx:*`, 'COUNT', 1000);
+      cursor = next;
+      for (const key of keys) out[key] = await admin.zrange(key, '0', '-1', 'WITHSCORES');
+    } while (cursor !== '0');
+  }
   return out;
 }
 
@@ -166,7 +183,16 @@ describe("the store's reads", () => {
       expect(await store.getUserData('r-open')).toEqual({ order: 7 });
       expect(await store.history('r-moved')).toHaveLength(1);
       expect(await store.existing(['r-open', 'r-gone'])).toEqual(new Set(['r-open']));
-      expect((await store.scanTickets('0', 1000)).ticketIds.length).toBeGreaterThan(0);
+      // the walk to its end (on a Cluster, one primary after the other)
+      const walked: string[] = [];
+      let cursor = '0';
+      do {
+        const page = await store.scanTickets(cursor, 1000);
+        walked.push(...page.ticketIds);
+        cursor = page.cursor;
+      } while (cursor !== '0');
+      // (SCAN may give a key twice)
+      expect([...new Set(walked)].sort()).toEqual(['r-moved', 'r-old', 'r-open']);
       // the user is refused a write: the reads above would have been refused one too
       await expect(store.markSubmitStarted('r-open', clock.now, 0)).rejects.toThrow(/NOPERM/);
     } finally {
@@ -192,7 +218,10 @@ describe("the store's reads", () => {
 
   it('raise STORE_UNAVAILABLE when Redis cannot be reached', async () => {
     const clock = aClock();
-    const closed = new Redis(inject('redisUrl'));
+    const closed = testRedis();
+    // connected first: a Cluster client quit while it is still connecting stays `disconnecting`
+    // and holds every command in its offline queue (ioredis), it never answers
+    await closed.ping();
     await closed.quit();
     const refused = new Redis({
       host: '127.0.0.1',
@@ -266,7 +295,8 @@ describe('the index cleanup', () => {
     const ids = Array.from({ length: 5 }, (_, i) => `m-${i}`);
     await store.createMany(ids.map((id) => aNewTicket(id, 'B-many')));
     clock.now += 2 * HOUR;
-    await admin.del(...ids.flatMap((id) => [keys.ticket(id), keys.history(id)]));
+    // one DEL a ticket: on a Cluster, different tickets are in different slots
+    for (const id of ids) await admin.del(keys.ticket(id), keys.history(id));
     // the unfinished state's index is read whole; `all` and the batch within the budget
     expect(await store.cleanIndexes({ maxChecks: 3 })).toEqual({
       expired: 0,
@@ -303,7 +333,7 @@ describe('the index cleanup', () => {
     await admin.del(keys.ticket('rc-expired'), keys.history('rc-expired'));
     clock.now = Date.now();
 
-    const connection = admin.duplicate();
+    const connection = testRedis('queue');
     const queue = new Queue<TicketJobData>(TICKET_QUEUE, {
       connection,
       prefix: bullPrefix(prefix),

@@ -2,17 +2,18 @@ import { randomBytes, randomUUID } from 'node:crypto';
 import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { TicketRejectedError, createTicketProducer } from '../../src/index.js';
 import { smallJpeg } from '../support/images.js';
 import { FieldCipher, parseKey } from '../../src/adapters/redis/crypto.js';
 import { RedisTicketStore } from '../../src/adapters/redis/ticket-store.js';
+import type { RedisClient } from '../../src/adapters/redis/connection.js';
+import { deleteKeys, testRedis } from '../support/redis.js';
 
 const prefix = `test-${randomUUID().slice(0, 8)}`;
 // the orchestrator's STAGING_DIR, as a producer beside it is given
 const staging = { dir: mkdtempSync(join(tmpdir(), `${prefix}-staging-`)) };
-let redis: Redis;
+let redis: RedisClient;
 
 /** Every file under `dir`, recursively. */
 function filesUnder(dir: string): string[] {
@@ -22,14 +23,10 @@ function filesUnder(dir: string): string[] {
 }
 
 beforeAll(() => {
-  redis = new Redis(inject('redisUrl'));
+  redis = testRedis();
 });
 afterAll(async () => {
-  for (const match of [`${prefix}:*`, `{${prefix}:q}:*`]) {
-    const keys = await redis.keys(match);
-    if (keys.length > 0) await redis.del(...keys);
-  }
-  redis.disconnect();
+  await deleteKeys(redis, [`${prefix}:*`, `{${prefix}:q}:*`]);
   rmSync(staging.dir, { recursive: true, force: true });
 });
 
@@ -56,8 +53,7 @@ describe('createTicketProducer', () => {
     const first = await producer.enqueue(request);
     const again = await producer.enqueue(request);
     expect([first.created, again.created, again.samePayload]).toEqual([true, false, true]);
-    const jobKeys = await redis.keys(`{${prefix}:q}:tickets:t-p-1`);
-    const job = await redis.hgetall(jobKeys[0] ?? '');
+    const job = await redis.hgetall(`{${prefix}:q}:tickets:t-p-1`);
     expect(JSON.parse(job.data ?? '{}')).toEqual({ ticketId: 'p-1' });
     const raw = JSON.stringify(await redis.hgetall(`${prefix}:t:{p-1}`));
     expect(raw).not.toContain('11010519491231002X');

@@ -1,21 +1,20 @@
 import { randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RedisClient } from '../../src/adapters/redis/connection.js';
 import { ProviderRateLimiter } from '../../src/adapters/redis/rate-limiter.js';
+import { deleteKeys, testRedis } from '../support/redis.js';
 
 const prefix = `test:${randomUUID()}`;
-let redis: Redis;
-let other: Redis;
+let redis: RedisClient;
+let other: RedisClient;
 
 beforeAll(() => {
-  redis = new Redis(inject('redisUrl'));
-  other = new Redis(inject('redisUrl'));
+  redis = testRedis();
+  other = testRedis();
 });
 afterAll(async () => {
-  const keys = await redis.keys(`${prefix}:*`);
-  if (keys.length > 0) await redis.del(...keys);
-  redis.disconnect();
   other.disconnect();
+  await deleteKeys(redis, [`${prefix}:*`]);
 });
 
 /** Largest number of timestamps inside any window of `ms`. */

@@ -4,14 +4,14 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Queue, Worker } from 'bullmq';
-import { Redis } from 'ioredis';
-import { afterAll, expect, inject, it } from 'vitest';
-import { runNext } from '../../src/adapters/bullmq/queues.js';
-import { deleteKeys } from '../support/orchestrator.js';
+import { afterAll, expect, it } from 'vitest';
+import { bullPrefix, runNext } from '../../src/adapters/bullmq/queues.js';
+import { deleteKeys, testRedis } from '../support/redis.js';
 import { waitUntil } from '../../testkit/waiting.js';
 
-const prefix = `test-run-next-${randomUUID().slice(0, 8)}`;
-const connection = new Redis(inject('redisUrl'), { maxRetriesPerRequest: null });
+// the product's queue prefix, a hash tag: on a Cluster every key of the queue is in one slot
+const prefix = bullPrefix(`test-run-next-${randomUUID().slice(0, 8)}`);
+const connection = testRedis('queue');
 const queue = new Queue('q', { connection, prefix });
 
 afterAll(async () => {
@@ -32,7 +32,7 @@ it('promotes a delayed job ahead of every waiting one', async () => {
   await runNext(undefined);
 
   const order: string[] = [];
-  const workerConnection = connection.duplicate();
+  const workerConnection = testRedis('worker');
   const worker = new Worker(
     'q',
     (job) => {

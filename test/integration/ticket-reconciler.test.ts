@@ -1,7 +1,6 @@
 import { UnrecoverableError, Worker, type Job } from 'bullmq';
-import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { afterEach, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { TICKET_QUEUE, bullPrefix, jobIdOf } from '../../src/adapters/bullmq/queues.js';
 import {
   STALLED_OUT,
@@ -11,6 +10,7 @@ import {
 import type { TicketStore } from '../../src/adapters/redis/ticket-store.js';
 import { smallJpeg } from '../support/images.js';
 import { aBinding, startTestOrchestrator, type TestOrchestrator } from '../support/orchestrator.js';
+import { testRedis } from '../support/redis.js';
 import { waitUntil } from '../../testkit/waiting.js';
 
 let face: Buffer;
@@ -71,7 +71,7 @@ describe('TicketReconciler', () => {
     const o = await orchestrator();
     await o.app.intake.enqueue({ ticketId: 'r-dead', biz: 'RPMin', binding: aBinding(face) });
     // a job failed without the processor recording it on the ticket
-    const connection = new Redis(inject('redisUrl'), { maxRetriesPerRequest: null });
+    const connection = testRedis('worker');
     const worker = new Worker(
       TICKET_QUEUE,
       () => Promise.reject(new UnrecoverableError('job stalled more than allowable limit')),
@@ -125,7 +125,7 @@ describe('TicketReconciler', () => {
 
     // r-again's attempt fails without a word on the ticket; r-done's job completes on the failed
     // ticket
-    const connection = new Redis(inject('redisUrl'), { maxRetriesPerRequest: null });
+    const connection = testRedis('worker');
     const worker = new Worker(
       TICKET_QUEUE,
       (job: Job<{ ticketId: string }>) =>

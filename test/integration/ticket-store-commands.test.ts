@@ -121,7 +121,8 @@ describe('Redis commands per store operation', () => {
       getApplicant: { hmget: 1 },
       // no HDEL of verdict, lastError and finishedAt (absent), no PERSIST (queued has no TTL)
       issue: { eval: 1, hmget: 1, hset: 1, rpush: 1, zrem: 1, zadd: 1 },
-      markSubmitStarted: { eval: 1, hget: 1, hset: 1 },
+      // HMGET: the version and the mark the run read (two runs of one job never both mark)
+      markSubmitStarted: { eval: 1, hmget: 1, hset: 1 },
       // the lease is dropped (a finished ticket keeps no VerifyToken nor STS secret); no HDEL of
       // lastError nor of the retired providerMaterials (absent)
       verdict: { eval: 1, hmget: 1, hset: 1, hdel: 1, rpush: 1, expire: 2, zrem: 1, zadd: 1 },

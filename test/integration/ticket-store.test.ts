@@ -1,9 +1,10 @@
 import { randomBytes, randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { HistoryEntry, Lease, Ticket, TicketEventType } from '../../src/domain/ticket.js';
 import { transition } from '../../src/domain/ticket-machine.js';
 import { TicketNotFoundError } from '../../src/errors.js';
+import type { RedisClient } from '../../src/adapters/redis/connection.js';
+import { deleteKeys, testRedis } from '../support/redis.js';
 import { DecryptionError, FieldCipher } from '../../src/adapters/redis/crypto.js';
 import {
   RedisTicketStore,
@@ -20,7 +21,7 @@ const VERIFY_TOKEN = 'vtoken-91f0c2de6b7a4e55a0b1';
 const PAGE_URL = 'https://h5.example.test/verify?token=pagetoken-4c1d';
 const FACE_BASE64 = randomBytes(64).toString('base64');
 
-let redis: Redis;
+let redis: RedisClient;
 let now = 1_700_000_000_000;
 const clock = () => now;
 const cipher = new FieldCipher(randomBytes(32));
@@ -89,17 +90,11 @@ async function created(store: RedisTicketStore, input: NewTicket): Promise<Ticke
 }
 
 beforeAll(() => {
-  redis = new Redis(inject('redisUrl'));
+  redis = testRedis();
 });
 
 afterAll(async () => {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', `${PREFIX}:*`, 'COUNT', 500);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
-  await redis.quit();
+  await deleteKeys(redis, [`${PREFIX}:*`]);
 });
 
 describe('RedisTicketStore', () => {
@@ -519,6 +514,17 @@ describe('RedisTicketStore', () => {
     expect(await store.markSubmitStarted('T-moved', now + 2, 0)).toBe('conflict');
     expect(await redis.hget(keys.ticket('T-moved'), 'submitStartedAt')).toBeNull();
     expect(await store.get('T-moved')).toMatchObject({ state: 'cancelled', version: 1 });
+  });
+
+  it('lets one of two runs that read the ticket unmarked mark it; a run that read the mark may mark again', async () => {
+    await created(store, aNewTicket('T-twice'));
+    // two runs of one job (a lock lost to a stalled process) both read version 0 and no mark
+    expect(await store.markSubmitStarted('T-twice', now + 1, 0)).toBe('applied');
+    expect(await store.markSubmitStarted('T-twice', now + 2, 0)).toBe('conflict');
+    expect(await redis.hget(keys.ticket('T-twice'), 'submitStartedAt')).toBe(String(now + 1));
+    // a later run read that mark, asked the provider, and found no submission: it may submit
+    expect(await store.markSubmitStarted('T-twice', now + 3, 0, now + 1)).toBe('applied');
+    expect((await store.get('T-twice'))?.submitStartedAt).toBe(now + 3);
   });
 });
 

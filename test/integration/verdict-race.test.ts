@@ -5,22 +5,23 @@
  * reading the ticket again.
  */
 import { randomBytes, randomUUID } from 'node:crypto';
-import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RedisClient } from '../../src/adapters/redis/connection.js';
 import { transition } from '../../src/domain/ticket-machine.js';
 import type { Lease, Ticket, TicketEvent } from '../../src/domain/ticket.js';
 import { TicketLifecycle } from '../../src/flow/ticket-lifecycle.js';
 import { FieldCipher } from '../../src/adapters/redis/crypto.js';
 import { RedisTicketStore } from '../../src/adapters/redis/ticket-store.js';
+import { deleteKeys, testRedis } from '../support/redis.js';
 
 const PREFIX = `test:${randomUUID()}`;
 const NOW = 1_700_000_000_000;
-let redis: Redis;
+let redis: RedisClient;
 let store: RedisTicketStore;
 
 beforeAll(() => {
-  redis = new Redis(inject('redisUrl'));
+  redis = testRedis();
   store = new RedisTicketStore({
     redis,
     prefix: PREFIX,
@@ -31,9 +32,7 @@ beforeAll(() => {
 });
 
 afterAll(async () => {
-  const keys = await redis.keys(`${PREFIX}:*`);
-  if (keys.length > 0) await redis.del(...keys);
-  await redis.quit();
+  await deleteKeys(redis, [`${PREFIX}:*`]);
 });
 
 function aLease(): Lease {

@@ -4,9 +4,8 @@ import type { AddressInfo } from 'node:net';
 import { createServer as createTlsServer } from 'node:tls';
 import { Writable } from 'node:stream';
 import { Queue } from 'bullmq';
-import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { afterEach, describe, expect, inject, it } from 'vitest';
+import { afterEach, describe, expect, it } from 'vitest';
 import type { CallbackPolicy, HostLookup } from '../../src/webhooks/allowlist.js';
 import { replayDeadLetters } from '../../src/webhooks/dead-letters.js';
 import {
@@ -27,6 +26,7 @@ import { startWebhookWorker, type RunningWebhookWorker } from '../../src/webhook
 import { bullPrefix } from '../../src/adapters/bullmq/queues.js';
 import { FieldCipher } from '../../src/adapters/redis/crypto.js';
 import { waitUntil } from '../../testkit/waiting.js';
+import { deleteKeys, testRedis } from '../support/redis.js';
 
 const SECRET = 'whsec-integration-test-secret';
 const logger = pino({ level: 'silent' });
@@ -106,15 +106,6 @@ afterEach(async () => {
   for (const cleanup of cleanups.splice(0).reverse()) await cleanup();
 });
 
-async function deleteKeys(redis: Redis, match: string): Promise<void> {
-  let cursor = '0';
-  do {
-    const [next, keys] = await redis.scan(cursor, 'MATCH', match, 'COUNT', 1000);
-    cursor = next;
-    if (keys.length > 0) await redis.del(...keys);
-  } while (cursor !== '0');
-}
-
 function start(
   options: {
     allowedHosts?: string[];
@@ -130,8 +121,8 @@ function start(
 ): Harness {
   const cipher = new FieldCipher(randomBytes(32));
   const prefix = `test-wh-${randomUUID().slice(0, 8)}`;
-  const redis = new Redis(inject('redisUrl'));
-  const connection = new Redis(inject('redisUrl'), { maxRetriesPerRequest: null });
+  const redis = testRedis('queue');
+  const connection = testRedis('worker');
   const queue = new Queue<WebhookJobData>(WEBHOOK_QUEUE, {
     connection: redis,
     prefix: bullPrefix(prefix),
@@ -151,9 +142,8 @@ function start(
   cleanups.push(async () => {
     await worker.close(2000);
     await queue.close();
-    await deleteKeys(redis, `${bullPrefix(prefix)}:*`);
-    redis.disconnect();
     connection.disconnect();
+    await deleteKeys(redis, [`${bullPrefix(prefix)}:*`]);
   });
   const publisher = new WebhookPublisher({
     queue,

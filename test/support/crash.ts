@@ -10,11 +10,10 @@
  * resolves. The test then force-closes the dying worker, which holds the hung job without renewing
  * its lock, and starts a healthy one.
  */
-import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { inject } from 'vitest';
 import { startTicketWorker, type RunningWorker } from '../../src/adapters/bullmq/ticket-worker.js';
 import type { TicketProcessorDeps } from '../../src/flow/ticket-processor.js';
+import { testRedis } from './redis.js';
 
 /** Where a run dies: at the first port call labelled `call` (see {@link labelOf}), before or after it. */
 export interface CrashPlan {
@@ -101,7 +100,7 @@ export function mortalWorker(
   prefix: string,
   processor: Parameters<typeof startTicketWorker>[0]['processor'],
 ): { kill: () => Promise<void>; stop: () => Promise<void> } {
-  const connection = new Redis(inject('redisUrl'), { maxRetriesPerRequest: null });
+  const connection = testRedis('worker');
   const running: RunningWorker = startTicketWorker({
     connection,
     prefix,

@@ -7,9 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { FastifyInstance } from 'fastify';
-import type { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { inject } from 'vitest';
 import { startApp, type App } from '../../src/app.js';
 import { loadConfig } from '../../src/config.js';
 import { buildHttpApi, type HttpApiDeps } from '../../src/api/http-api.js';
@@ -20,6 +18,9 @@ import type { StoredTicket } from '../../src/adapters/redis/ticket-store.js';
 import { TEST_KEY_ID, TEST_KEY_SECRET } from './emulator.js';
 import { startTestEmulators } from './emulators.js';
 import { waitUntil } from '../../testkit/waiting.js';
+import { deleteKeys, redisEnv, testRedis } from './redis.js';
+
+export { deleteKeys } from './redis.js';
 
 export interface TestOrchestrator {
   emu: Omit<Emulators, 'demoKey'>;
@@ -56,7 +57,10 @@ export async function startTestOrchestrator(
     // the Cloudauth endpoint is the emulator's: embedded mode, asked for (an endpoint alone
     // would select production); its verdicts are marked emulated
     ORCHESTRATOR_MODE: 'embedded',
-    REDIS_URL: inject('redisUrl'),
+    // the run's topology, unless the test brings its own Redis
+    ...(['REDIS_URL', 'REDIS_SENTINELS', 'REDIS_CLUSTER_NODES'].some((k) => options.env?.[k])
+      ? {}
+      : redisEnv()),
     REDIS_PREFIX: prefix,
     CLOUDAUTH_ENDPOINT: emu.cloudauth.url,
     CLOUDAUTH_ACCESS_KEY_ID: TEST_KEY_ID,
@@ -115,26 +119,12 @@ export async function startTestOrchestrator(
       return seen.last as StoredTicket;
     },
     async close() {
-      const redis = app.redis;
       await app.close();
       await emu.close();
-      await deleteKeys(redis.duplicate(), [`${prefix}:*`, `{${prefix}:q}:*`]);
+      await deleteKeys(testRedis(), [`${prefix}:*`, `{${prefix}:q}:*`]);
       rmSync(stagingDir, { recursive: true, force: true });
     },
   };
-}
-
-/** Deletes every key matching `patterns` (SCAN + DEL), then disconnects `redis`. */
-export async function deleteKeys(redis: Redis, patterns: string[]): Promise<void> {
-  for (const match of patterns) {
-    let cursor = '0';
-    do {
-      const [next, keys] = await redis.scan(cursor, 'MATCH', match, 'COUNT', 1000);
-      cursor = next;
-      if (keys.length > 0) await redis.del(...keys);
-    } while (cursor !== '0');
-  }
-  redis.disconnect();
 }
 
 /** True when the history is one chain from `queued`: no transition was applied twice. */

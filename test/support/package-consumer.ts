@@ -130,7 +130,6 @@ const CONSUMER_SOURCE = `
 import { readFileSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { Redis } from 'ioredis';
 import * as pkg from 'cloudauth-orchestrator';
 import {
   CLOUDAUTH_API_VERSION,
@@ -142,17 +141,21 @@ import {
   SIGNATURE_HEADER,
   StagingUnavailableError,
   StoreFullError,
+  StoreUnavailableError,
   ThrottledError,
   TicketRejectedError,
   TransportError,
   ValidationError,
   WEBHOOK_EVENT_TYPES,
+  connectRedis,
   createTicketProducer,
   isRetryable,
   signWebhook,
   ticketRequestSchema,
   verifyWebhook,
   type CallbackPolicy,
+  type RedisClient,
+  type RedisTopology,
   type ProducerStaging,
   type CloudauthAction,
   type CloudauthClientDeps,
@@ -197,11 +200,13 @@ const named = {
   SIGNATURE_HEADER,
   StagingUnavailableError,
   StoreFullError,
+  StoreUnavailableError,
   ThrottledError,
   TicketRejectedError,
   TransportError,
   ValidationError,
   WEBHOOK_EVENT_TYPES,
+  connectRedis,
   createTicketProducer,
   isRetryable,
   signWebhook,
@@ -237,7 +242,9 @@ const receiverPort = (receiver.address() as AddressInfo).port;
 
 const secret = env('WEBHOOK_SECRET');
 const ticketId = env('TICKET_ID');
-const redis = new Redis(env('REDIS_URL'));
+// the package's own factory, as the orchestrator builds its connections (one node here)
+const topology: RedisTopology = { kind: 'single', url: env('REDIS_URL') };
+const redis: RedisClient = connectRedis(topology, 'queue');
 const callbackPolicy: CallbackPolicy = { allowedHosts: ['127.0.0.1'] };
 const imageLimits: ImageLimits = { maxPixels: 25_000_000, maxSidePx: 16_384 };
 // the workers' STAGING_DIR: the photo's bytes wait there, encrypted, and never in Redis
@@ -347,6 +354,7 @@ import { Redis } from 'ioredis';
 import {
   CloudauthClient,
   ERROR_CODES,
+  connectRedis,
   createTicketProducer,
   verifyWebhook,
   type ErrorCode,
@@ -356,6 +364,7 @@ import {
 } from 'cloudauth-orchestrator';
 
 const redis = new Redis();
+connectRedis({ kind: 'cluster', url: 'redis://x' }, 'queue'); // wrong
 createTicketProducer({}); // wrong
 createTicketProducer({ redis, encryptionKey: 'k', biz: { kyc: 'RPNoSuchScheme' } }); // wrong
 const producer = createTicketProducer({ redis, encryptionKey: 'k', biz: { kyc: 'RPMin' } });

@@ -3,15 +3,14 @@
  * without workers (`startTestOrchestrator({ workers: false })`), so that it can replace any of the
  * processor's deps: a clock, or a port wrapped with a kill point ({@link killPoint}).
  */
-import { Redis } from 'ioredis';
 import { pino } from 'pino';
-import { inject } from 'vitest';
 import { CloudauthClient } from '../../src/adapters/cloudauth/client.js';
 import { Cloudauth2018Provider } from '../../src/adapters/cloudauth/provider-2018.js';
 import { makeTicketProcessor, type TicketProcessorDeps } from '../../src/flow/ticket-processor.js';
 import { startTicketWorker } from '../../src/adapters/bullmq/ticket-worker.js';
 import { TEST_KEY_ID, TEST_KEY_SECRET } from './emulator.js';
 import type { TestOrchestrator } from './orchestrator.js';
+import { testRedis } from './redis.js';
 
 const logger = pino({ level: 'silent' });
 
@@ -74,7 +73,7 @@ export function testWorker(
   processor: ReturnType<typeof makeTicketProcessor>,
   rerun?: Parameters<typeof startTicketWorker>[0]['rerun'],
 ): void {
-  const connection = new Redis(inject('redisUrl'), { maxRetriesPerRequest: null });
+  const connection = testRedis('worker');
   const running = startTicketWorker({
     connection,
     prefix: o.prefix,

@@ -398,7 +398,7 @@ describe('fail closed', () => {
 
   it('refuses NODE_ENV=production alone, saying why the mode is production and how to ask for embedded', () => {
     expect(refusal({ NODE_ENV: 'production' })).toBe(
-      'NODE_ENV=production selects ORCHESTRATOR_MODE=production (ORCHESTRATOR_MODE is unset); it requires CLOUDAUTH_ENDPOINT, CLOUDAUTH_ACCESS_KEY_ID, CLOUDAUTH_ACCESS_KEY_SECRET, REDIS_URL, ENCRYPTION_KEY, WEBHOOK_SECRET, API_TOKENS (production never runs on the Cloudauth emulator). Set them, or ask for embedded mode explicitly with ORCHESTRATOR_MODE=embedded (local defaults and the Cloudauth emulator; its verdicts are marked emulated)',
+      'NODE_ENV=production selects ORCHESTRATOR_MODE=production (ORCHESTRATOR_MODE is unset); it requires CLOUDAUTH_ENDPOINT, CLOUDAUTH_ACCESS_KEY_ID, CLOUDAUTH_ACCESS_KEY_SECRET, REDIS_URL (or REDIS_SENTINELS, or REDIS_CLUSTER_NODES), ENCRYPTION_KEY, WEBHOOK_SECRET, API_TOKENS (production never runs on the Cloudauth emulator). Set them, or ask for embedded mode explicitly with ORCHESTRATOR_MODE=embedded (local defaults and the Cloudauth emulator; its verdicts are marked emulated)',
     );
     expect(refusal({ ...PRODUCTION_BASICS(), NODE_ENV: 'Production' })).toMatch(
       /^NODE_ENV=production selects ORCHESTRATOR_MODE=production \(ORCHESTRATOR_MODE is unset\); it requires CLOUDAUTH_ENDPOINT, CLOUDAUTH_ACCESS_KEY_ID, CLOUDAUTH_ACCESS_KEY_SECRET \(/,
@@ -452,7 +452,7 @@ describe('fail closed', () => {
 
   it('holds a CLOUDAUTH_ENDPOINT without a mode to the production requirements', () => {
     expect(refusal({ CLOUDAUTH_ENDPOINT: EMULATOR.CLOUDAUTH_ENDPOINT })).toBe(
-      'Setting CLOUDAUTH_ENDPOINT selects ORCHESTRATOR_MODE=production (ORCHESTRATOR_MODE is unset); it requires CLOUDAUTH_ACCESS_KEY_ID, CLOUDAUTH_ACCESS_KEY_SECRET, REDIS_URL, ENCRYPTION_KEY, WEBHOOK_SECRET, API_TOKENS. Set them, or ask for embedded mode explicitly with ORCHESTRATOR_MODE=embedded (local defaults and the Cloudauth emulator; its verdicts are marked emulated)',
+      'Setting CLOUDAUTH_ENDPOINT selects ORCHESTRATOR_MODE=production (ORCHESTRATOR_MODE is unset); it requires CLOUDAUTH_ACCESS_KEY_ID, CLOUDAUTH_ACCESS_KEY_SECRET, REDIS_URL (or REDIS_SENTINELS, or REDIS_CLUSTER_NODES), ENCRYPTION_KEY, WEBHOOK_SECRET, API_TOKENS. Set them, or ask for embedded mode explicitly with ORCHESTRATOR_MODE=embedded (local defaults and the Cloudauth emulator; its verdicts are marked emulated)',
     );
     // the emulator's endpoint and key pair, without a mode: production, and its checks refuse
     const message = refusal({ ...PRODUCTION_BASICS(), ...EMULATOR });
@@ -532,14 +532,20 @@ describe('per-role production requirements', () => {
   it.each([
     [
       'all',
-      'CLOUDAUTH_ENDPOINT, CLOUDAUTH_ACCESS_KEY_ID, CLOUDAUTH_ACCESS_KEY_SECRET, REDIS_URL, ENCRYPTION_KEY, WEBHOOK_SECRET, API_TOKENS (production never runs on the Cloudauth emulator)',
+      'CLOUDAUTH_ENDPOINT, CLOUDAUTH_ACCESS_KEY_ID, CLOUDAUTH_ACCESS_KEY_SECRET, REDIS_URL (or REDIS_SENTINELS, or REDIS_CLUSTER_NODES), ENCRYPTION_KEY, WEBHOOK_SECRET, API_TOKENS (production never runs on the Cloudauth emulator)',
     ],
-    ['api', 'REDIS_URL, ENCRYPTION_KEY, API_TOKENS for the api role'],
+    [
+      'api',
+      'REDIS_URL (or REDIS_SENTINELS, or REDIS_CLUSTER_NODES), ENCRYPTION_KEY, API_TOKENS for the api role',
+    ],
     [
       'worker',
-      'CLOUDAUTH_ENDPOINT, CLOUDAUTH_ACCESS_KEY_ID, CLOUDAUTH_ACCESS_KEY_SECRET, REDIS_URL, ENCRYPTION_KEY, WEBHOOK_SECRET for the worker role (production never runs on the Cloudauth emulator)',
+      'CLOUDAUTH_ENDPOINT, CLOUDAUTH_ACCESS_KEY_ID, CLOUDAUTH_ACCESS_KEY_SECRET, REDIS_URL (or REDIS_SENTINELS, or REDIS_CLUSTER_NODES), ENCRYPTION_KEY, WEBHOOK_SECRET for the worker role (production never runs on the Cloudauth emulator)',
     ],
-    ['cli', 'REDIS_URL, ENCRYPTION_KEY for the command line'],
+    [
+      'cli',
+      'REDIS_URL (or REDIS_SENTINELS, or REDIS_CLUSTER_NODES), ENCRYPTION_KEY for the command line',
+    ],
   ] as const)('the %s role requires %s', (role, list) => {
     expect(() => loadConfig({ ORCHESTRATOR_MODE: 'production' }, role)).toThrow(
       `ORCHESTRATOR_MODE=production requires ${list}`,

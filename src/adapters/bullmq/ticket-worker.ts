@@ -5,7 +5,7 @@
  * them (they are then recovered as stalled by another worker).
  */
 import { Worker, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../redis/connection.js';
 import { CONFIG_DEFAULTS } from '../../config.js';
 import type { Logger } from '../../logger.js';
 import { BACKOFF_TYPE, backoffDelay, type BackoffSettings } from './backoff.js';
@@ -15,7 +15,7 @@ import { rerunIfRetried, type RerunDeps } from '../../flow/ticket-rerun.js';
 
 export interface TicketWorkerDeps {
   /** A connection with `maxRetriesPerRequest: null`, as BullMQ workers require. */
-  connection: Redis;
+  connection: RedisClient;
   prefix: string;
   processor: (job: Job<TicketJobData>, token?: string) => Promise<TicketJobResult>;
   concurrency: number;

@@ -10,7 +10,7 @@
  * reads the settings at start-up and says plainly, at warn, when they fall short of `always`.
  * Managed Redis services often refuse CONFIG: then the settings are unknown and it says that.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 
 /** The persistence settings that matter, as CONFIG GET answers them. */
 export interface PersistenceSettings {
@@ -19,7 +19,9 @@ export interface PersistenceSettings {
 }
 
 /** Reads the settings, or undefined when the server refuses CONFIG GET. */
-export async function readPersistence(redis: Redis): Promise<PersistenceSettings | undefined> {
+export async function readPersistence(
+  redis: RedisClient,
+): Promise<PersistenceSettings | undefined> {
   try {
     const pairs = await redis.config('GET', 'append*');
     const map = new Map<string, string>();
@@ -48,7 +50,7 @@ export function durabilityWarning(settings: PersistenceSettings | undefined): st
 export const MIN_REDIS_VERSION = '7.0.0';
 
 /** `redis_version` from `INFO server`, or undefined when the server does not say. */
-export async function readRedisVersion(redis: Redis): Promise<string | undefined> {
+export async function readRedisVersion(redis: RedisClient): Promise<string | undefined> {
   try {
     return /^redis_version:(\S+)/m.exec(await redis.info('server'))?.[1];
   } catch {

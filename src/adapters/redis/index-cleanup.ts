@@ -21,14 +21,15 @@
  * whose ticket is now in another one (a retried ticket whose index update failed) drops out with
  * the retention (step 1); listings skip it until then.
  */
-import type { Redis } from 'ioredis';
+import { multiSlotBatch, type RedisClient } from './connection.js';
 import { TERMINAL_STATES, TicketState } from '../../domain/ticket.js';
 import type { StoreScripts } from './scripts.js';
 import { entriesAfter, type IndexEntry, type ticketStoreKeys } from './ticket-index.js';
+import type { Pipeline } from './ticket-store-context.js';
 
 /** What {@link cleanIndexes} works with. */
 export interface CleanupContext {
-  redis: Redis;
+  redis: RedisClient;
   keys: ReturnType<typeof ticketStoreKeys>;
   scripts: StoreScripts;
   /** How long a finished ticket is kept, in seconds. */
@@ -109,7 +110,7 @@ export async function cleanIndexes(
 
 /** Step 1: the finished states' entries below `cutoff`. */
 async function dropExpired(ctx: CleanupContext, cutoff: number): Promise<number> {
-  const pipeline = ctx.redis.pipeline();
+  const pipeline = multiSlotBatch<Pipeline>(ctx.redis);
   for (const state of TERMINAL_STATES) {
     pipeline.zremrangebyscore(ctx.keys.state(state), '-inf', `(${cutoff}`);
   }
@@ -186,7 +187,7 @@ async function ticketFields(
   ...fields: string[]
 ): Promise<(string | null)[][]> {
   if (entries.length === 0) return [];
-  const pipeline = ctx.redis.pipeline();
+  const pipeline = multiSlotBatch<Pipeline>(ctx.redis);
   for (const e of entries) pipeline.hmget(ctx.keys.ticket(e.member), ...fields);
   return ((await pipeline.exec()) ?? []).map(([err, values]) => {
     if (err) throw err;

@@ -23,7 +23,7 @@
  * call fails with a retryable `StoreFullError` before it reaches the provider: a worker could not
  * record the provider's answer anyway, and a call whose answer is lost is wasted quota.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import { refusingWhenFull } from './store-full.js';
 
 /**
@@ -52,12 +52,12 @@ redis.call('SET', KEYS[1], string.format('%.0f', after), 'PX', math.ceil((after 
 return slot - now
 `;
 
-interface SlotRedis extends Redis {
+interface SlotRedis {
   providerSlot(key: string, intervalUs: string, mode: string, blockUs: string): Promise<number>;
 }
 
 export interface ProviderRateLimiterDeps {
-  redis: Redis;
+  redis: RedisClient;
   /** Key prefix, e.g. `ca`. */
   prefix: string;
   /** Calls per second per action; `*` applies to actions not listed. 0 or absent: no limit. */
@@ -79,7 +79,7 @@ export class ProviderRateLimiter {
     if (!('providerSlot' in deps.redis)) {
       deps.redis.defineCommand('providerSlot', { numberOfKeys: 1, lua: SLOT_SCRIPT });
     }
-    this.redis = deps.redis as SlotRedis;
+    this.redis = deps.redis as unknown as SlotRedis;
   }
 
   /** Calls per second allowed for `action`, or 0 for no limit. */

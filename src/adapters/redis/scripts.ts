@@ -15,7 +15,8 @@
  * pipeline of them ({@link scriptsLoaded}), and a single call answered `NOSCRIPT` loads them and
  * runs once more.
  */
-import { ReplyError, type Redis } from 'ioredis';
+import { ReplyError } from 'ioredis';
+import { primariesOf, type RedisClient } from './connection.js';
 import { TERMINAL_STATES } from '../../domain/ticket.js';
 import { refusingWhenFull } from './store-full.js';
 
@@ -148,15 +149,20 @@ return {'applied', string.format('%d', attempts)}
 
 const MARK_IF_VERSION = `#!lua
 -- KEYS[1] ticket hash
--- ARGV[1] expected version; ARGV[2], ARGV[3], … field and value pairs
+-- ARGV[1] expected version; ARGV[2] a guard field, ARGV[3] the value the worker read in it ('' for
+-- none); ARGV[4], ARGV[5], … field and value pairs
 -- Writes the fields only if the ticket is still at the version the worker decided from (the
--- submit mark: a ticket cancelled or moved on meanwhile is not submitted). The version is not
--- bumped: the mark is no transition.
+-- submit mark: a ticket cancelled or moved on meanwhile is not submitted) and the guard field
+-- still holds what it read: the mark itself, so that of two runs of one job at once (a lock lost
+-- to a stalled process) that read the ticket before either marked it, one marks and calls and the
+-- other finds the mark and does not. The version is not bumped: the mark is no transition.
 -- Returns {'missing'}; {'conflict', storedVersion} (nothing written); or {'applied'}.
-local version = redis.call('HGET', KEYS[1], 'version')
-if not version then return {'missing'} end
-if tonumber(version) ~= tonumber(ARGV[1]) then return {'conflict', version} end
-redis.call('HSET', KEYS[1], unpack(ARGV, 2))
+local read = redis.call('HMGET', KEYS[1], 'version', ARGV[2])
+if not read[1] then return {'missing'} end
+if tonumber(read[1]) ~= tonumber(ARGV[1]) or (read[2] or '') ~= ARGV[3] then
+  return {'conflict', read[1]}
+end
+redis.call('HSET', KEYS[1], unpack(ARGV, 4))
 return {'applied'}
 `;
 
@@ -227,6 +233,25 @@ if ttl > 0 then redis.call('PEXPIRE', KEYS[1], ttl) end
 return reply
 `;
 
+/**
+ * Sent as EVAL (never EVALSHA) by the replica wait (`ReplicaWait` in `connection.ts`): a NOSCRIPT
+ * would make ioredis send the script again outside the pipeline, on whichever connection, after
+ * the WAIT it must precede.
+ */
+export const TOUCH_SCRIPT = `#!lua flags=allow-oom
+-- KEYS[1] ticket hash
+-- ARGV[1] a field; ARGV[2] the value it must hold, or '' for any value
+-- Writes the field again with the value it holds, when it holds one (and, with ARGV[2], that one):
+-- a write that changes nothing, sent only to be replicated, so that a WAIT right after it on the
+-- same connection confirms that the replicas hold the ticket as this primary does. On a primary
+-- promoted after the write was lost, it finds nothing: the caller learns of the loss.
+-- Returns 1 when written, 0 when the field is absent or holds another value.
+local value = redis.call('HGET', KEYS[1], ARGV[1])
+if not value or (ARGV[2] ~= '' and value ~= ARGV[2]) then return 0 end
+redis.call('HSET', KEYS[1], ARGV[1], value)
+return 1
+`;
+
 type Arg = string | number;
 
 /** The store's scripts as commands on a connection. */
@@ -237,6 +262,8 @@ export interface StoreScripts {
   ticketStoreMarkIfVersion(
     hash: string,
     version: number,
+    guardField: string,
+    guardValue: string,
     ...fieldsAndValues: Arg[]
   ): Promise<string[]>;
   ticketStoreRecordStart(
@@ -281,19 +308,24 @@ export function storePipeline(pipeline: object): StorePipeline {
   return pipeline as StorePipeline;
 }
 
-const loads = new WeakMap<Redis, Promise<void>>();
+const loads = new WeakMap<RedisClient, Promise<void>>();
 
 /**
  * Resolves once every script is in the script cache of `redis`'s server (SCRIPT LOAD, once per
  * connection; `again` loads them anew, after a `NOSCRIPT`). Never rejects: on failure the
  * scripts are loaded as ioredis does, by their first EVAL.
  */
-export function scriptsLoaded(redis: Redis, again = false): Promise<void> {
+export function scriptsLoaded(redis: RedisClient, again = false): Promise<void> {
   let loaded = loads.get(redis);
   if (loaded === undefined || again) {
-    const pipeline = redis.pipeline();
-    for (const { lua } of Object.values(DEFINITIONS)) pipeline.script('LOAD', lua);
-    loaded = pipeline.exec().then(
+    // on a Cluster, into every primary's cache (SCRIPT LOAD has no key to route it by)
+    loaded = Promise.all(
+      primariesOf(redis).map((node) => {
+        const pipeline = node.pipeline();
+        for (const { lua } of Object.values(DEFINITIONS)) pipeline.script('LOAD', lua);
+        return pipeline.exec();
+      }),
+    ).then(
       () => undefined,
       () => undefined,
     );
@@ -311,7 +343,7 @@ export function isNoScriptReply(err: unknown): boolean {
  * Defines the scripts on `redis` (once per connection) and returns them typed; a script Redis
  * refuses for want of memory rejects with a `StoreFullError`.
  */
-export function installScripts(redis: Redis): StoreScripts {
+export function installScripts(redis: RedisClient): StoreScripts {
   const target = redis as unknown as Record<string, (...args: unknown[]) => Promise<unknown>>;
   const scripts: Record<string, (...args: unknown[]) => Promise<unknown>> = {};
   for (const [name, definition] of Object.entries(DEFINITIONS)) {

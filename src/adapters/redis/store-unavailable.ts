@@ -15,7 +15,11 @@
  *   which ioredis does not send again;
  * - a socket error (`ECONNREFUSED`, `ECONNRESET`, `ETIMEDOUT`, …) on the paths that pass one
  *   through;
- * - a `LOADING` reply: a restarted server is still reading its AOF.
+ * - a `LOADING` reply: a restarted server is still reading its AOF;
+ * - a failover under way (Sentinel or Cluster): `READONLY` (the node written to is a replica now),
+ *   `CLUSTERDOWN`, `TRYAGAIN`, `MASTERDOWN`, and ioredis's own `Too many Cluster redirections`,
+ *   `Failed to refresh slots cache`, `None of startup nodes is available`, `All sentinels are
+ *   unreachable`.
  *
  * ioredis has no error classes for most of these (they are plain `Error`s told apart by their
  * message), hence the matching on names and messages, kept here and nowhere else.
@@ -32,6 +36,16 @@ const OUTAGE_MESSAGES = [
   /^Command timed out$/,
   /^Command aborted due to connection close$/,
   /^LOADING\b/,
+  // during a failover: the node written to was demoted, a Cluster has slots without a primary
+  // yet, the client could not learn a new slot map or primary, a replica lost its primary
+  /^READONLY\b/,
+  /^CLUSTERDOWN\b/,
+  /^TRYAGAIN\b/,
+  /^MASTERDOWN\b/,
+  /^Too many Cluster redirections/,
+  /^Failed to refresh slots cache/,
+  /^None of startup nodes is available/,
+  /^All sentinels are unreachable/,
 ];
 const SOCKET_CODES = new Set([
   'ECONNREFUSED',

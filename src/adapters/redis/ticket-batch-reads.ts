@@ -5,8 +5,9 @@
  */
 import { TicketState } from '../../domain/ticket.js';
 import { decodeSummary, SUMMARY_FIELDS } from './ticket-codec.js';
-import type { StoreContext } from './ticket-store-context.js';
+import type { Pipeline, StoreContext } from './ticket-store-context.js';
 import type { ListedTicket } from './ticket-store-port.js';
+import { multiSlotBatch } from './connection.js';
 
 /** Tickets read per round trip by the batch and existence queries. */
 export const BATCH_READ_CHUNK = 500;
@@ -19,7 +20,7 @@ export async function existingTickets(
   const found = new Set<string>();
   for (let i = 0; i < ticketIds.length; i += BATCH_READ_CHUNK) {
     const ids = ticketIds.slice(i, i + BATCH_READ_CHUNK);
-    const pipeline = ctx.redis.pipeline();
+    const pipeline = multiSlotBatch<Pipeline>(ctx.redis);
     for (const id of ids) pipeline.exists(ctx.keys.ticket(id));
     const results = (await pipeline.exec()) ?? [];
     ids.forEach((id, j) => {
@@ -41,7 +42,7 @@ export async function countBatch(
     number
   >;
   for await (const ids of batchMembers(ctx, batchId, BATCH_READ_CHUNK)) {
-    const pipeline = ctx.redis.pipeline();
+    const pipeline = multiSlotBatch<Pipeline>(ctx.redis);
     for (const id of ids) pipeline.hmget(ctx.keys.ticket(id), 'state', 'batchId');
     for (const [err, values] of (await pipeline.exec()) ?? []) {
       if (err) throw err;
@@ -66,7 +67,7 @@ export async function* batchTickets(
   pageSize: number,
 ): AsyncGenerator<ListedTicket> {
   for await (const ids of batchMembers(ctx, batchId, pageSize)) {
-    const pipeline = ctx.redis.pipeline();
+    const pipeline = multiSlotBatch<Pipeline>(ctx.redis);
     for (const id of ids) pipeline.hmget(ctx.keys.ticket(id), ...SUMMARY_FIELDS);
     const rows = (await pipeline.exec()) ?? [];
     for (const [i, id] of ids.entries()) {

@@ -17,6 +17,7 @@ import {
   type StoreContext,
 } from './ticket-store-context.js';
 import type { CreateResult, NewTicket } from './ticket-store-port.js';
+import { multiSlotBatch } from './connection.js';
 
 /** A create script's answer. */
 type Reply = readonly (string | number)[];
@@ -31,7 +32,7 @@ export async function createTickets(
   const token = randomBytes(8).toString('hex');
   const encoded = inputs.map((input) => encodeNewTicket(ctx.cipher, input, now));
   await scriptsLoaded(ctx.redis);
-  const creates = ctx.redis.pipeline();
+  const creates = multiSlotBatch<Pipeline>(ctx.redis);
   const scripts = storePipeline(creates);
   inputs.forEach((input, i) => {
     scripts.ticketStoreCreate(
@@ -44,7 +45,7 @@ export async function createTickets(
     );
   });
   const replies = (await creates.exec()) ?? [];
-  const indexes = ctx.redis.pipeline();
+  const indexes = multiSlotBatch<Pipeline>(ctx.redis);
   let failure: Error | undefined;
   const results: CreateResult[] = [];
   inputs.forEach((input, i) => {

@@ -2,7 +2,7 @@
  * Key names, and paging over the index sorted sets (newest first, ties broken by member bytes as
  * Redis orders them) with opaque cursors.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import type { TicketState } from '../../domain/ticket.js';
 import { ValidationError } from '../../errors.js';
 
@@ -32,7 +32,7 @@ export interface IndexEntry {
 
 /** Up to `count` entries of `key` after `position`, newest first (ties: member descending). */
 export async function entriesAfter(
-  redis: Redis,
+  redis: RedisClient,
   key: string,
   position: IndexEntry | undefined,
   count: number,

@@ -7,14 +7,15 @@ import { isTerminal, TicketState } from '../../domain/ticket.js';
 import { ValidationError } from '../../errors.js';
 import { decodeSummary, SUMMARY_FIELDS } from './ticket-codec.js';
 import { decodeCursor, encodeCursor, entriesAfter } from './ticket-index.js';
-import type { StoreContext } from './ticket-store-context.js';
+import type { Pipeline, StoreContext } from './ticket-store-context.js';
 import type { ListedTicket, ListQuery, TicketPage } from './ticket-store-port.js';
+import { multiSlotBatch } from './connection.js';
 
 /** `TicketStore.countByState`. */
 export async function countByState(ctx: StoreContext): Promise<Record<TicketState, number>> {
   const states = Object.values(TicketState);
   const cutoff = ctx.clock() - ctx.retentionSeconds * 1000;
-  const pipeline = ctx.redis.pipeline();
+  const pipeline = multiSlotBatch<Pipeline>(ctx.redis);
   for (const state of states) {
     // a finished entry older than the retention is an expired ticket's (the reconciler's
     // round drops it): not counted
@@ -48,7 +49,7 @@ export async function listTickets(ctx: StoreContext, query: ListQuery): Promise<
   const chunk = limit + 1;
   for (;;) {
     const entries = await entriesAfter(ctx.redis, key, position, chunk);
-    const pipeline = ctx.redis.pipeline();
+    const pipeline = multiSlotBatch<Pipeline>(ctx.redis);
     for (const entry of entries) pipeline.hmget(ctx.keys.ticket(entry.member), ...SUMMARY_FIELDS);
     const rows = entries.length === 0 ? [] : ((await pipeline.exec()) ?? []);
     for (const [i, entry] of entries.entries()) {

@@ -4,11 +4,12 @@
  * and the discarding of tickets whose creating call could not give them a job. Used by
  * {@link RedisTicketStore}; the key layout is described there.
  */
-import type { Redis } from 'ioredis';
+import { multiSlotBatch, primariesOf, type RedisClient } from './connection.js';
 import { TERMINAL_STATES, TicketState, isTerminal } from '../../domain/ticket.js';
 import { scriptsLoaded, storePipeline, type StoreScripts } from './scripts.js';
 import { refusingWhenFull } from './store-full.js';
 import type { ticketStoreKeys } from './ticket-index.js';
+import type { Pipeline } from './ticket-store-context.js';
 
 /** One step of a walk over the tickets' hashes. */
 export interface TicketScanPage {
@@ -41,7 +42,7 @@ export interface Creation {
 
 /** What the repairs work with. */
 export interface RepairContext {
-  redis: Redis;
+  redis: RedisClient;
   prefix: string;
   keys: ReturnType<typeof ticketStoreKeys>;
   scripts: StoreScripts;
@@ -61,14 +62,24 @@ function escapeGlob(text: string): string {
  * `…}:h`, is neither matched nor of that type), examining about `count` keys.
  */
 export async function scanTicketIds(
-  redis: Redis,
+  redis: RedisClient,
   prefix: string,
+  /** `0` to begin; then the cursor of the previous step (opaque). */
   cursor: string,
   count: number,
 ): Promise<TicketScanPage> {
   const head = `${prefix}:t:{`;
-  const [next, keys] = await redis.scan(
-    cursor,
+  // a Cluster's keys are spread over its primaries, each with a SCAN of its own: the walk visits
+  // them one after the other (sorted by address), its cursor `<primary>:<that primary's cursor>`;
+  // a failover that changes the primaries ends the walk early, and the next one starts over
+  const primaries = primariesOf(redis);
+  const [index, nodeCursor] = cursor.includes(':')
+    ? [Number(cursor.slice(0, cursor.indexOf(':'))), cursor.slice(cursor.indexOf(':') + 1)]
+    : [0, cursor];
+  const node = primaries[index];
+  if (node === undefined) return { cursor: '0', ticketIds: [] };
+  const [scanned, keys] = await node.scan(
+    nodeCursor,
     'MATCH',
     `${escapeGlob(head)}*}`,
     'COUNT',
@@ -76,6 +87,11 @@ export async function scanTicketIds(
     'TYPE',
     'hash',
   );
+  let next = scanned;
+  if (primaries.length > 1) {
+    if (scanned !== '0') next = `${index}:${scanned}`;
+    else if (index + 1 < primaries.length) next = `${index + 1}:0`;
+  }
   const ticketIds = keys
     .filter((k) => k.startsWith(head) && k.endsWith('}'))
     .map((k) => k.slice(head.length, -1));
@@ -95,7 +111,7 @@ interface Found {
 }
 
 async function readTickets(ctx: RepairContext, ticketIds: readonly string[]): Promise<Found[]> {
-  const read = ctx.redis.pipeline();
+  const read = multiSlotBatch<Pipeline>(ctx.redis);
   for (const id of ticketIds) {
     read.hmget(ctx.keys.ticket(id), ...READ_FIELDS);
     read.ttl(ctx.keys.ticket(id));
@@ -139,7 +155,7 @@ export async function restoreTickets(
   const found = (await readTickets(ctx, ticketIds)).filter((t) => t.createdAt < createdBefore);
   if (found.length === 0) return [];
   await scriptsLoaded(ctx.redis);
-  const write = ctx.redis.pipeline();
+  const write = multiSlotBatch<Pipeline>(ctx.redis);
   const plans = found.map((t) => {
     const start = write.length;
     write.zadd(ctx.keys.all, 'NX', t.createdAt, t.ticketId);
@@ -200,7 +216,7 @@ export async function discardCreations(
 ): Promise<string[]> {
   if (creations.length === 0) return [];
   await scriptsLoaded(ctx.redis);
-  const discard = ctx.redis.pipeline();
+  const discard = multiSlotBatch<Pipeline>(ctx.redis);
   for (const c of creations) {
     storePipeline(discard).ticketStoreDiscardCreated(
       ctx.keys.ticket(c.ticketId),

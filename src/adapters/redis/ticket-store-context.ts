@@ -2,7 +2,7 @@
  * What the parts of `RedisTicketStore` work with (one connection, its scripts, the key names, the
  * cipher), and the index update every write ends with.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 import type { Logger } from '../../logger.js';
 import type { FieldCipher } from './crypto.js';
 import type { StoreScripts } from './scripts.js';
@@ -13,11 +13,11 @@ import type { RepairContext } from './ticket-repair.js';
 export type TicketStoreKeys = ReturnType<typeof ticketStoreKeys>;
 
 /** A pipeline of the store's connection. */
-export type Pipeline = ReturnType<Redis['pipeline']>;
+export type Pipeline = ReturnType<RedisClient['pipeline']>;
 
 /** One store's connection and settings, shared by its parts. */
 export interface StoreContext {
-  redis: Redis;
+  redis: RedisClient;
   /** Key prefix (`REDIS_PREFIX`). */
   prefix: string;
   keys: TicketStoreKeys;

@@ -215,11 +215,25 @@ export interface TicketStore {
   wake(ticketId: string, debounceMs?: number): Promise<boolean>;
   /** Takes the wake flag: true when one was set since it was last taken. */
   consumeWake(ticketId: string): Promise<boolean>;
+  /**
+   * Records that a worker begins the submission (the paid call) at `at`, if the ticket is still
+   * at `expectedVersion` and its mark is still `previousMark`, the one the worker read (undefined:
+   * none): of two runs of one job at once, only one marks. Resolves once the mark would survive a
+   * failover (see {@link confirmDurable}): a mark lost with a dead primary would let another run
+   * pay again.
+   */
   markSubmitStarted(
     ticketId: string,
     at: number,
     expectedVersion: number,
+    previousMark?: number,
   ): Promise<'applied' | 'conflict'>;
+  /**
+   * Resolves once the configured number of replicas (`REDIS_WAIT_REPLICAS`, Redis `WAIT`) holds
+   * what the store wrote for `ticketIds`; rejects with `StoreUnavailableError` when fewer
+   * acknowledge in time. Intake calls it before it answers 202.
+   */
+  confirmDurable(ticketIds: readonly string[]): Promise<void>;
   /**
    * Erases the ticket's personal data (its binding), records when and why, and bumps its version;
    * with `expectedVersion`, only if the ticket is still at it. The masked applicant, the verdict,

@@ -38,13 +38,13 @@
  * ({@link TicketStore.discardCreated}) when its job cannot be added. When Redis is over
  * `maxmemory` every write script is refused whole (see `scripts.ts`), as a `StoreFullError`.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient, ReplicaWait } from './connection.js';
 import type { TicketBinding } from '../../domain/binding.js';
 import type { HistoryEntry, Ticket, TicketError, TicketState } from '../../domain/ticket.js';
 import type { Logger } from '../../logger.js';
 import type { FieldCipher } from './crypto.js';
 import { cleanIndexes, type IndexCleanupReport } from './index-cleanup.js';
-import { installScripts } from './scripts.js';
+import { TOUCH_SCRIPT, installScripts } from './scripts.js';
 import { storeUnavailableOf, unavailableWhenDown } from './store-unavailable.js';
 import {
   BATCH_READ_CHUNK,
@@ -118,7 +118,7 @@ export type {
 
 /** What {@link RedisTicketStore} needs. */
 export interface RedisTicketStoreDeps {
-  redis: Redis;
+  redis: RedisClient;
   /** Key prefix (`REDIS_PREFIX`). */
   prefix: string;
   cipher: FieldCipher;
@@ -128,6 +128,12 @@ export interface RedisTicketStoreDeps {
   clock?: () => number;
   /** Told when an index update fails after a ticket changed (the change itself stands). */
   logger?: Pick<Logger, 'warn'>;
+  /**
+   * Replicas that must hold a ticket before {@link RedisTicketStore.confirmDurable} resolves and
+   * a submit mark before {@link RedisTicketStore.markSubmitStarted} does (`REDIS_WAIT_REPLICAS`);
+   * default: none.
+   */
+  replicaWait?: ReplicaWait | undefined;
 }
 
 /** Entries of `all` and of the batches {@link RedisTicketStore.cleanIndexes} checks a call by default. */
@@ -139,6 +145,7 @@ const DEFAULT_CLEANUP_CHECKS = 10_000;
  */
 export class RedisTicketStore implements TicketStore {
   readonly #ctx: StoreContext;
+  readonly #replicaWait: ReplicaWait | undefined;
 
   constructor(deps: RedisTicketStoreDeps) {
     if (!Number.isSafeInteger(deps.retentionSeconds) || deps.retentionSeconds < 1) {
@@ -154,6 +161,7 @@ export class RedisTicketStore implements TicketStore {
       clock: deps.clock ?? Date.now,
       logger: deps.logger,
     };
+    this.#replicaWait = deps.replicaWait;
   }
 
   async create(input: NewTicket): Promise<CreateResult> {
@@ -226,8 +234,41 @@ export class RedisTicketStore implements TicketStore {
     ticketId: string,
     at: number,
     expectedVersion: number,
+    previousMark?: number,
   ): Promise<'applied' | 'conflict'> {
-    return unavailableWhenDown(() => markSubmitStarted(this.#ctx, ticketId, at, expectedVersion));
+    return unavailableWhenDown(async () => {
+      const outcome = await markSubmitStarted(
+        this.#ctx,
+        ticketId,
+        at,
+        expectedVersion,
+        previousMark,
+      );
+      // the mark guards a paid call: the replicas must hold it before the call is made, or a
+      // failover could take it away and let another run pay again
+      if (outcome === 'applied') await this.#confirm([ticketId], 'submitStartedAt', at);
+      return outcome;
+    });
+  }
+
+  /**
+   * Resolves once the replicas (`replicaWait`) hold the tickets `ticketIds` as this store wrote
+   * them; a ticket a failover lost, or fewer replicas within the timeout: a
+   * {@link StoreUnavailableError}. Without `replicaWait`, at once.
+   */
+  confirmDurable(ticketIds: readonly string[]): Promise<void> {
+    return this.#confirm(ticketIds, 'version', '');
+  }
+
+  /** {@link ReplicaWait.confirm} of the tickets' hashes, touching `field` (holding `expected`). */
+  async #confirm(ticketIds: readonly string[], field: string, expected: string | number) {
+    const wait = this.#replicaWait;
+    if (wait === undefined || wait.replicas === 0) return;
+    await wait.confirm(
+      this.#ctx.redis,
+      ticketIds.map((id) => this.#ctx.keys.ticket(id)),
+      (pipeline, key) => pipeline.eval(TOUCH_SCRIPT, 1, key, field, expected),
+    );
   }
 
   markPrechecked(
@@ -236,7 +277,7 @@ export class RedisTicketStore implements TicketStore {
     expectedVersion: number,
   ): Promise<'applied' | 'conflict'> {
     return unavailableWhenDown(() =>
-      markIfVersion(this.#ctx, ticketId, expectedVersion, ['precheckedAt', at]),
+      markIfVersion(this.#ctx, ticketId, expectedVersion, 'precheckedAt', undefined, [at]),
     );
   }
 

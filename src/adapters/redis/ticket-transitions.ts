@@ -12,8 +12,9 @@ import {
   type TicketState,
 } from '../../domain/ticket.js';
 import { encodeTransition } from './ticket-codec.js';
-import { execIndexUpdate, type StoreContext } from './ticket-store-context.js';
+import { execIndexUpdate, type Pipeline, type StoreContext } from './ticket-store-context.js';
 import type { ApplyOutcome, RecordErrorOutcome } from './ticket-store-port.js';
+import { multiSlotBatch } from './connection.js';
 
 /** `TicketStore.apply`: the compare-and-set write, then the move between state indexes. */
 export async function applyTransition(
@@ -47,7 +48,7 @@ export async function applyTransition(
   if (reply[0] === 'missing') return 'missing';
   if (reply[0] === 'conflict') return 'conflict';
   const previous = reply[1];
-  const pipeline = ctx.redis.pipeline();
+  const pipeline = multiSlotBatch<Pipeline>(ctx.redis);
   if (previous !== undefined && previous !== null && previous !== next.state) {
     pipeline.zrem(ctx.keys.state(previous as TicketState), ticketId);
   }
@@ -79,21 +80,30 @@ export function markSubmitStarted(
   ticketId: string,
   at: number,
   expectedVersion: number,
+  previousMark: number | undefined,
 ): Promise<'applied' | 'conflict'> {
-  return markIfVersion(ctx, ticketId, expectedVersion, ['submitStartedAt', at]);
+  return markIfVersion(ctx, ticketId, expectedVersion, 'submitStartedAt', previousMark, [at]);
 }
 
-/** Writes `fieldsAndValues` if the ticket is at `expectedVersion`; no transition, no bump. */
+/**
+ * Sets `field` to `value` if the ticket is at `expectedVersion` and `field` still holds `read`
+ * (undefined: none); no transition, no bump.
+ */
 export async function markIfVersion(
   ctx: StoreContext,
   ticketId: string,
   expectedVersion: number,
-  fieldsAndValues: (string | number)[],
+  field: string,
+  read: number | undefined,
+  [value]: [number],
 ): Promise<'applied' | 'conflict'> {
   const [result] = await ctx.scripts.ticketStoreMarkIfVersion(
     ctx.keys.ticket(ticketId),
     expectedVersion,
-    ...fieldsAndValues,
+    field,
+    read === undefined ? '' : String(read),
+    field,
+    value,
   );
   if (result === 'missing') throw new TicketNotFoundError(ticketId);
   return result === 'applied' ? 'applied' : 'conflict';
