@@ -30,6 +30,7 @@ import { benchMemory } from './memory.js';
 import { benchOrchestration } from './orchestration.js';
 import { benchQuota } from './quota.js';
 import { benchRedisBytes } from './redis-bytes.js';
+import { benchTopology } from './topology.js';
 import type { Benchmark, BenchOptions, BenchRow } from './types.js';
 
 /**
@@ -38,6 +39,7 @@ import type { Benchmark, BenchOptions, BenchRow } from './types.js';
  */
 const BENCHMARKS: readonly { id: string; run: Benchmark }[] = [
   { id: 'overhead', run: benchOrchestration },
+  { id: 'cluster', run: benchTopology },
   { id: 'latency', run: benchLatency },
   { id: 'quota', run: benchQuota },
   { id: 'intake', run: benchIntakeCli },

@@ -4,7 +4,7 @@
  * queue; the round's rate is the jobs over the window from the first job's start to the last one's
  * finish, so neither the intake nor the workers' start-up is in it.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/adapters/redis/connection.js';
 import type { ManagedProcess } from '../../testkit/processes.js';
 import type { BenchOptions } from '../types.js';
 import { emulatorAdmin, type EmulatorAdmin, type EmulatorCounters } from './bench-emulator.js';
@@ -14,17 +14,23 @@ import {
   type JobWindow,
   type QueueKeys,
 } from './queue-progress.js';
+import { flushAll } from './bench-topology.js';
 import { readProcCpuMs } from './proc-status.js';
 import { CommandMeter, type CommandCounts } from './redis-stats.js';
 
 /** What a round runs against. */
 export interface RoundContext {
-  /** A connection to the run's private Redis. */
-  redis: Redis;
+  /** A ready connection to a private Redis (one node, or a Cluster the benchmark started). */
+  redis: RedisClient;
   meter: CommandMeter;
   emulator: EmulatorAdmin;
   /** The emulator process, for its CPU time per job. */
   emulatorPid: number | undefined;
+  /**
+   * Other processes (by a name of the caller's: `redis primaries`, …) whose CPU time per job to
+   * measure over the same span as the workers'; none unless given.
+   */
+  watchedPids?: Readonly<Record<string, readonly number[]>>;
   log: (line: string) => void;
 }
 
@@ -61,9 +67,11 @@ export interface RoundResult {
   workerCpuMsPerJob: number;
   /** The emulator process's CPU time per job over the same span, in ms (NaN when unknown). */
   emulatorCpuMsPerJob: number;
+  /** The CPU time per job of each of the context's `watchedPids` groups, over the same span. */
+  watchedCpuMsPerJob: Record<string, number>;
 }
 
-export function newRoundContext(redis: Redis, options: BenchOptions): RoundContext {
+export function newRoundContext(redis: RedisClient, options: BenchOptions): RoundContext {
   return {
     redis,
     meter: new CommandMeter(redis),
@@ -74,7 +82,7 @@ export function newRoundContext(redis: Redis, options: BenchOptions): RoundConte
 }
 
 export async function runRound(ctx: RoundContext, plan: RoundPlan): Promise<RoundResult> {
-  await ctx.redis.flushall();
+  await flushAll(ctx.redis);
   await ctx.emulator.resetCounters();
   await ctx.meter.reset();
   const intakeStarted = performance.now();
@@ -87,9 +95,13 @@ export async function runRound(ctx: RoundContext, plan: RoundPlan): Promise<Roun
   let processCommands: CommandCounts;
   let workerCpuMsPerJob: number;
   let emulatorCpuMsPerJob: number;
+  const watchedCpuMsPerJob: Record<string, number> = {};
   try {
     const cpu = new CpuMark(pidsOf(workers));
     const emulatorCpu = new CpuMark(ctx.emulatorPid === undefined ? [] : [ctx.emulatorPid]);
+    const watched = Object.entries(ctx.watchedPids ?? {}).map(
+      ([name, pids]) => [name, new CpuMark(pids)] as const,
+    );
     finished = await waitForFinished(ctx.redis, plan.keys, {
       count: plan.count,
       timeoutMs: plan.timeoutMs,
@@ -99,11 +111,15 @@ export async function runRound(ctx: RoundContext, plan: RoundPlan): Promise<Roun
       onPoll: async (completed) => {
         await cpu.first(completed);
         await emulatorCpu.first(completed);
+        for (const [, mark] of watched) await mark.first(completed);
       },
     });
     processCommands = await ctx.meter.read();
     workerCpuMsPerJob = await cpu.perJobSinceFirst(finished.completed);
     emulatorCpuMsPerJob = await emulatorCpu.perJobSinceFirst(finished.completed);
+    for (const [name, mark] of watched) {
+      watchedCpuMsPerJob[name] = await mark.perJobSinceFirst(finished.completed);
+    }
   } finally {
     await Promise.all(workers.map((w) => w.stop('SIGTERM', 10_000)));
   }
@@ -121,6 +137,7 @@ export async function runRound(ctx: RoundContext, plan: RoundPlan): Promise<Roun
     calls,
     workerCpuMsPerJob,
     emulatorCpuMsPerJob,
+    watchedCpuMsPerJob,
   };
 }
 

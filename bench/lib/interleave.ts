@@ -30,6 +30,30 @@ export async function interleave<R>(
   return out;
 }
 
+/**
+ * The order of `rounds` rounds of any number of sides: each round runs every side once, the
+ * order rotated by one each round (A B C, B C A, C A B, A B C …), so that over as many rounds as
+ * sides each side has run once in every position. With two sides it is {@link roundOrder}'s.
+ */
+export function rotatedOrder<K extends string>(sides: readonly K[], rounds: number): K[] {
+  return Array.from({ length: rounds }, (_, i) =>
+    sides.map((_, j) => sides[(i + j) % sides.length]!),
+  ).flat();
+}
+
+/** Runs several sides in {@link rotatedOrder}, `rounds` times each; per side, its results in order. */
+export async function interleaveSides<K extends string, R>(
+  rounds: number,
+  sides: Readonly<Record<K, (round: number) => Promise<R>>>,
+): Promise<Record<K, R[]>> {
+  const names = Object.keys(sides) as K[];
+  const out = Object.fromEntries(names.map((name) => [name, [] as R[]])) as Record<K, R[]>;
+  for (const side of rotatedOrder(names, rounds)) {
+    out[side].push(await sides[side](out[side].length));
+  }
+  return out;
+}
+
 /** Median of one figure over a side's rounds. */
 export function medianOf<R>(results: readonly R[], figure: (r: R) => number): number {
   return median(results.map(figure));

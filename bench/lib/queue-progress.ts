@@ -4,8 +4,11 @@
  * under test), and afterwards the measured window from the jobs' own timestamps: the first job's
  * `processedOn` to the last one's `finishedOn` (the completed set's score), both stamped by the
  * workers. Intake and process start-up fall outside that window.
+ *
+ * On a Cluster, the pipelines here read one queue's keys only; they share a hash slot when the
+ * queue's prefix is hash-tagged (ours is, `{<prefix>:q}`), so each pipeline goes to one primary.
  */
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/adapters/redis/connection.js';
 import type { ManagedProcess } from '../../testkit/processes.js';
 import { sleep } from '../../testkit/waiting.js';
 import type { CommandMeter } from './redis-stats.js';
@@ -40,7 +43,7 @@ export interface WaitOptions {
 
 /** Waits until `count` jobs are completed or failed; answers both sizes. */
 export async function waitForFinished(
-  redis: Redis,
+  redis: RedisClient,
   keys: QueueKeys,
   options: WaitOptions,
 ): Promise<{ completed: number; failed: number }> {
@@ -64,7 +67,7 @@ export async function waitForFinished(
   }
 }
 
-async function sizes(redis: Redis, keys: QueueKeys): Promise<[number, number]> {
+async function sizes(redis: RedisClient, keys: QueueKeys): Promise<[number, number]> {
   const answers = await redis.pipeline().zcard(keys.completed).zcard(keys.failed).exec();
   const at = (i: number) => Number(answers?.[i]?.[1] ?? 0);
   return [at(0), at(1)];
@@ -109,7 +112,7 @@ export interface CompletedJob {
 }
 
 /** Reads every completed job's timestamps (read after the phase's counts: not metered). */
-export async function completedJobs(redis: Redis, keys: QueueKeys): Promise<CompletedJob[]> {
+export async function completedJobs(redis: RedisClient, keys: QueueKeys): Promise<CompletedJob[]> {
   const flat = await redis.zrange(keys.completed, '0', '-1', 'WITHSCORES');
   const finished: { id: string; finishedOn: number }[] = [];
   for (let i = 0; i + 1 < flat.length; i += 2) {
@@ -139,7 +142,7 @@ function numberOrNaN(value: string | null | undefined): number {
 }
 
 /** The window of the completed jobs, from their `processedOn` and `finishedOn`. */
-export async function completedWindow(redis: Redis, keys: QueueKeys): Promise<JobWindow> {
+export async function completedWindow(redis: RedisClient, keys: QueueKeys): Promise<JobWindow> {
   const jobs = await completedJobs(redis, keys);
   return windowOf(
     jobs.map((j) => j.processedOn).filter((t) => Number.isFinite(t)),

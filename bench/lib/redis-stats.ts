@@ -3,8 +3,14 @@
  * Lua scripts are counted there by their own names, besides the EVALSHA that ran them) and
  * `used_memory` from `INFO memory`. The run's Redis is private, so `CONFIG RESETSTAT` starts each
  * phase at zero.
+ *
+ * On a Cluster the counts are summed over its primaries (`primariesOf`), each asked on its own
+ * connection: a keyless command sent through the Cluster client would reach one node chosen at
+ * random. Replicas are not asked: they run every write again from the replication stream, which
+ * the system under test sent once.
  */
 import type { Redis } from 'ioredis';
+import { primariesOf, type RedisClient } from '../../src/adapters/redis/connection.js';
 
 /** Calls by command name (lowercase, `config|resetstat` style for subcommands). */
 export type CommandCounts = Record<string, number>;
@@ -38,6 +44,58 @@ export function withoutOwn(counts: CommandCounts, own: CommandCounts): CommandCo
   return out;
 }
 
+/** Several nodes' counts added up by command. */
+export function sumCounts(counts: readonly CommandCounts[]): CommandCounts {
+  const out: CommandCounts = {};
+  for (const one of counts) {
+    for (const [name, calls] of Object.entries(one)) out[name] = (out[name] ?? 0) + calls;
+  }
+  return out;
+}
+
+/**
+ * The commands a replica sends its primary (`REPLCONF ACK`: once a second, and in answer to the
+ * `REPLCONF GETACK` a primary sends while a client waits in `WAIT`). They land in the primary's
+ * commandstats, but no client of the system under test sent them.
+ */
+export const REPLICATION_COMMANDS: readonly string[] = ['replconf', 'psync', 'sync'];
+
+/** `counts` split into the clients' commands and the replicas' ({@link REPLICATION_COMMANDS}). */
+export function splitReplication(counts: CommandCounts): {
+  clients: CommandCounts;
+  replication: CommandCounts;
+} {
+  const clients: CommandCounts = {};
+  const replication: CommandCounts = {};
+  for (const [name, calls] of Object.entries(counts)) {
+    if (REPLICATION_COMMANDS.includes(name)) replication[name] = calls;
+    else clients[name] = calls;
+  }
+  return { clients, replication };
+}
+
+/**
+ * Per unit, what `a` (over `aPer` units) calls more than `b` (over `bPer`), by command, rounded to
+ * 0.1; commands whose difference rounds to 0 are left out. Largest difference first, either sign.
+ */
+export function perUnitDifference(
+  a: CommandCounts,
+  aPer: number,
+  b: CommandCounts,
+  bPer: number,
+): Record<string, number> {
+  const names = new Set([...Object.keys(a), ...Object.keys(b)]);
+  return Object.fromEntries(
+    [...names]
+      .map((name): [string, number] => [
+        name,
+        Math.round(((a[name] ?? 0) / aPer - (b[name] ?? 0) / bPer) * 10) / 10,
+      ])
+      .filter(([, d]) => d !== 0)
+      .sort(([, x], [, y]) => Math.abs(y) - Math.abs(x)),
+  );
+}
+
 export function totalCalls(counts: CommandCounts): number {
   return Object.values(counts).reduce((a, b) => a + b, 0);
 }
@@ -53,18 +111,22 @@ export function topCommands(counts: CommandCounts, per: number, n = 12): Record<
 }
 
 /**
- * A phase's command counter on the private Redis: `reset()` zeroes the server's statistics,
- * `read()` answers what others sent since, less this counter's own INFO and RESETSTAT and the
- * polls recorded with {@link CommandMeter.own}.
+ * A phase's command counter on the private Redis (every primary of a Cluster): `reset()` zeroes
+ * the servers' statistics, `read()` answers what others sent since, summed over the primaries,
+ * less this counter's own INFOs and RESETSTATs and the polls recorded with
+ * {@link CommandMeter.own}.
  */
 export class CommandMeter {
   private ownCalls: CommandCounts = {};
+  private lastByPrimary: CommandCounts[] = [];
 
-  constructor(private readonly redis: Redis) {}
+  /** `redis` must be ready (a Cluster client knows its primaries only once it is). */
+  constructor(private readonly redis: RedisClient) {}
 
   async reset(): Promise<void> {
-    await this.redis.config('RESETSTAT');
-    this.ownCalls = { 'config|resetstat': 1 };
+    const primaries = primariesOf(this.redis);
+    await Promise.all(primaries.map((node) => node.config('RESETSTAT')));
+    this.ownCalls = { 'config|resetstat': primaries.length };
   }
 
   /** Records commands this process sent on purpose during the phase (progress polls). */
@@ -74,12 +136,20 @@ export class CommandMeter {
 
   /** Commands since the reset (an INFO is counted after it answers: the next read removes it). */
   async read(): Promise<CommandCounts> {
-    const counts = withoutOwn(
-      parseCommandStats(await this.redis.info('commandstats')),
-      this.ownCalls,
-    );
-    this.own('info');
+    const primaries = primariesOf(this.redis);
+    const infos = await Promise.all(primaries.map((node) => node.info('commandstats')));
+    this.lastByPrimary = infos.map(parseCommandStats);
+    const counts = withoutOwn(sumCounts(this.lastByPrimary), this.ownCalls);
+    this.own('info', primaries.length);
     return counts;
+  }
+
+  /**
+   * Each primary's total calls at the last {@link read}, in the order of `primariesOf` (the
+   * benchmark's own commands included: they are not known per node).
+   */
+  lastTotalsByPrimary(): number[] {
+    return this.lastByPrimary.map(totalCalls);
   }
 }
 

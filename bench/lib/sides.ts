@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { Queue } from 'bullmq';
 import type { Redis } from 'ioredis';
+import type { RedisClient } from '../../src/adapters/redis/connection.js';
 import { startProcess, type ManagedProcess } from '../../testkit/processes.js';
 import { createTicketProducer, type TicketProducer } from '../../src/index.js';
 import type { TicketRequest } from '../../src/flow/ticket-request.js';
@@ -135,13 +136,22 @@ export function startBareWorker(
   );
 }
 
-/** Our producer library on the run's Redis, with the benchmark's key. */
-export function ourProducer(redis: Redis, secrets: OurSecrets): TicketProducer {
+/**
+ * Our producer library on a benchmark's Redis (one node or a Cluster), with the benchmark's key.
+ * `waitReplicas` unset: the library's default, which waits for a replica (`WAIT`) on a Cluster, as
+ * the orchestrator's intake does by default (REDIS_WAIT_REPLICAS).
+ */
+export function ourProducer(
+  redis: RedisClient,
+  secrets: OurSecrets,
+  waitReplicas?: number,
+): TicketProducer {
   return createTicketProducer({
     redis,
     prefix: OUR_PREFIX,
     encryptionKey: secrets.encryptionKey,
     biz: { [BENCH_BIZ]: 'RPMin' },
+    ...(waitReplicas === undefined ? {} : { waitReplicas }),
   });
 }
 
@@ -158,13 +168,17 @@ export async function enqueueAll(
   }
 }
 
-/** Enqueues through our producer library (checks, encryption, store, one job per ticket). */
+/**
+ * Enqueues through our producer library (checks, encryption, store, one job per ticket);
+ * `waitReplicas` as {@link ourProducer} takes it.
+ */
 export async function produceOurs(
-  redis: Redis,
+  redis: RedisClient,
   secrets: OurSecrets,
   requests: readonly TicketRequest[],
+  waitReplicas?: number,
 ): Promise<void> {
-  const producer = ourProducer(redis, secrets);
+  const producer = ourProducer(redis, secrets, waitReplicas);
   try {
     await enqueueAll(producer, requests);
   } finally {
