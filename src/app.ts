@@ -348,6 +348,8 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
             pollMaxMs: q.pollMaxMs,
             pollFactor: q.pollFactor,
             maxRenewalsPerRun: 3,
+            // a paid call ends within its client's timeout; 2 s more for the answer's way back
+            submitInFlightMs: config.cloudauth.timeoutMs + 2000,
           },
         }),
         concurrency: q.concurrency,

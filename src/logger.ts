@@ -27,6 +27,9 @@ export const REDACTED_KEYS = [
   'authorization',
   'Authorization',
   'password',
+  'sentinelPassword',
+  // an ioredis error's `command.args` (AUTH and HELLO carry the password; others a ticket's keys)
+  'args',
   'encryptionKey',
   'url',
   'signedUrl',

@@ -28,6 +28,13 @@ export interface DecideSettings {
   pollFactor: number;
   /** New tokens one run may take before it gives the job back to the backoff. */
   maxRenewalsPerRun: number;
+  /**
+   * How long a submission (the paid call) can take, in ms: its client's timeout and a margin. A
+   * submit mark younger than this may be another run's call still in flight (two runs of one job
+   * after a lock lost to a stalled process), so "no submission known" waits until it is older
+   * before one more is made. Default 0: no wait.
+   */
+  submitInFlightMs?: number;
 }
 
 /**
@@ -64,6 +71,8 @@ export interface RunMemory {
   status?: LearntStatus;
   /** Status re-checks of the ticket so far (across runs; the poll delay grows with them). */
   polls: number;
+  /** The submit mark of this run's own submission, once its call has ended (answered or refused). */
+  endedMark?: number;
 }
 
 /** The memory of a run that has learnt nothing yet. */
@@ -159,6 +168,12 @@ function decideSubmission(
     // only the provider saying it has no submission allows one more
     if (status.from === 'SubmitMaterials' || status.answer.statusCode !== -1) {
       return { kind: 'record_submitted' };
+    }
+    // ... and only once no other run's call can still be on its way (this run's own has ended)
+    const inFlightUntil = (ticket.submitStartedAt ?? 0) + (settings.submitInFlightMs ?? 0);
+    const mine = run.endedMark !== undefined && run.endedMark === ticket.submitStartedAt;
+    if (ticket.submitStartedAt !== undefined && !mine && now < inFlightUntil) {
+      return { kind: 'wait_until', at: inFlightUntil };
     }
   }
   const reason =

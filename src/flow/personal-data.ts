@@ -85,11 +85,12 @@ export class PersonalDataEraser {
   }
 
   /**
-   * Before a transition to `state`: schedules the erasure it will make due. Harmless when the
-   * transition does not happen (the sweep checks the ticket).
+   * Before a transition to `state` at `now` (the transition's own time, default the clock's):
+   * schedules the erasure it will make due. Harmless when the transition does not happen (the
+   * sweep checks the ticket).
    */
-  async beforeTransition(ticketId: string, state: TicketState): Promise<void> {
-    const at = this.dueAt(state);
+  async beforeTransition(ticketId: string, state: TicketState, now?: number): Promise<void> {
+    const at = this.dueAt(state, now);
     if (at !== undefined) await this.#deps.store.scheduleErasure(ticketId, at);
   }
 

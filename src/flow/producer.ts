@@ -86,9 +86,9 @@ export interface TicketProducerOptions {
    */
   staging?: ProducerStaging;
   /**
-   * Replicas that must acknowledge (Redis `WAIT`) a call's tickets and jobs before it resolves,
-   * as the orchestrator's REDIS_WAIT_REPLICAS: then a failover right after the call loses none of
-   * them. Default 1 when `redis` is a Cluster or a Sentinel client, else 0. When fewer acknowledge
+   * Replicas that must acknowledge (Redis `WAIT`) a call's tickets before it resolves, as the
+   * orchestrator's REDIS_WAIT_REPLICAS: then a failover right after the call loses none of them (a
+   * job it loses, the workers' reconciler gives back). Default 1 when `redis` is a Cluster or a Sentinel client, else 0. When fewer acknowledge
    * in time, the call rejects with StoreUnavailableError; the tickets stand, and enqueueing the same
    * TicketIds again is safe.
    */

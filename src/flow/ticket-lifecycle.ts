@@ -54,7 +54,7 @@ export class TicketLifecycle {
     const { ticket, history } = transition(t, event, this.clock());
     const { personalData } = this.deps;
     if (personalData !== undefined && ticket.state !== t.state) {
-      await personalData.beforeTransition(t.ticketId, ticket.state);
+      await personalData.beforeTransition(t.ticketId, ticket.state, ticket.updatedAt);
     }
     const result = await this.deps.store.apply(t.ticketId, t.version, ticket, history);
     if (result !== 'applied') {

@@ -49,6 +49,8 @@ export interface TicketProcessorSettings {
   pollFactor: number;
   /** New tokens one run may take before it gives the job back to the backoff. */
   maxRenewalsPerRun: number;
+  /** How long a submission can take (its client's timeout and a margin), in ms; see decide.ts. */
+  submitInFlightMs?: number;
 }
 
 export interface TicketProcessorDeps {

@@ -266,7 +266,13 @@ export class TicketSteps {
         t.submitStartedAt,
       );
       if (marked === 'conflict') return undefined;
-      return this.deps.provider.submit(t, lease, binding, staged);
+      try {
+        return await this.deps.provider.submit(t, lease, binding, staged);
+      } finally {
+        // this run's own call has ended, answered or refused: no other call of its mark is on its
+        // way (a failure that ends the run takes this memory with it)
+        run.memory.endedMark = mark;
+      }
     });
     if (answer === undefined) {
       // cancelled or moved on by another worker since this run read it: nothing is submitted

@@ -101,6 +101,8 @@ describe('a worker with REDIS_WAIT_REPLICAS=1', () => {
         REDIS_URL: primary.url,
         REDIS_WAIT_REPLICAS: '1',
         ENCRYPTION_KEY: randomBytes(32).toString('base64'),
+        // a run that finds a mark younger than a call can take waits it out (decide.ts)
+        CLOUDAUTH_TIMEOUT_MS: '1000',
       },
       true,
     );
@@ -115,8 +117,8 @@ describe('a worker with REDIS_WAIT_REPLICAS=1', () => {
     expect(o.emu.cloudauth.counters().SubmitMaterials).toBeUndefined();
 
     await server(primary);
-    const t = await o.waitFor(ticketId);
+    const t = await o.waitFor(ticketId, undefined, 30_000);
     expect(t.state).toBe('passed');
     expect(o.emu.cloudauth.counters().SubmitMaterials).toEqual({ ok: 1 });
-  });
+  }, 45_000);
 });

@@ -219,6 +219,28 @@ describe('decide: guarantee 1, never a second SubmitMaterials after a crash', ()
     expect(decide(t, run, NOW, SETTINGS)).toEqual({ kind: 'finish', verdict: PASSED });
   });
 
+  it('waits out a mark younger than a submission can take before submitting again on -1', () => {
+    // two runs of one job (a lock lost to a stalled process): the other run's call may be on its
+    // way, and GetStatus cannot know it yet
+    const inFlight = { ...SETTINGS, submitInFlightMs: 20 * S };
+    const young = aTicket('token_issued', { lease: LEASES.fresh, mark: NOW - 5 * S });
+    expect(decide(young, runWith({ status: learnt(young, -1) }), NOW, inFlight)).toEqual({
+      kind: 'wait_until',
+      at: NOW + 15 * S,
+    });
+    const old = aTicket('token_issued', { lease: LEASES.fresh, mark: NOW - 20 * S });
+    expect(decide(old, runWith({ status: learnt(old, -1) }), NOW, inFlight)).toEqual({
+      kind: 'upload_and_submit',
+    });
+    // any other answer goes on at once, young mark or not
+    expect(decide(young, runWith({ status: learnt(young, 0) }), NOW, inFlight)).toEqual({
+      kind: 'record_submitted',
+    });
+    // the run's own call of that mark has ended (a refused token, renewed since): nothing waits
+    const own = runWith({ status: learnt(young, -1), endedMark: NOW - 5 * S });
+    expect(decide(young, own, NOW, inFlight)).toEqual({ kind: 'upload_and_submit' });
+  });
+
   it('asks again when the mark changed since the answer (another run submitted meanwhile)', () => {
     const t = aTicket('token_issued', { lease: LEASES.fresh, mark: MARK });
     const stale: LearntStatus = { ...learnt(t, -1), submitStartedAt: MARK - 60 * S };

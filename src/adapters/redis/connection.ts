@@ -18,6 +18,7 @@ import type { ConnectionOptions as TlsOptions } from 'node:tls';
 import calculateSlot from 'cluster-key-slot';
 import { Cluster, Redis, type ClusterOptions, type RedisOptions } from 'ioredis';
 import { ConfigError, StoreUnavailableError } from '../../errors.js';
+import { storeUnavailableOf } from './store-unavailable.js';
 import type { Logger } from '../../logger.js';
 
 /** A client of any topology: BullMQ and every store module take either. */
@@ -252,9 +253,12 @@ function newClient(topology: RedisTopology, role: RedisRole): RedisClient {
   }
 }
 
-/** True for a Cluster client. */
+/**
+ * True for a Cluster client. By ioredis's own flag, as BullMQ tells them apart: a producer's
+ * caller may build its Cluster from another copy of ioredis, which `instanceof` would miss.
+ */
 export function isCluster(client: RedisClient): client is Cluster {
-  return client instanceof Cluster;
+  return (client as { isCluster?: unknown }).isCluster === true;
 }
 
 /**
@@ -355,7 +359,7 @@ export class ReplicaWait {
    * and rewrote what it checks, 0 when not), then `WAIT`. Resolves when every touch answered 1 and
    * every `WAIT` counted {@link replicas}; else rejects with a {@link StoreUnavailableError}: the
    * data was lost in a failover, fewer replicas acknowledged within the timeout, or Redis could not
-   * be reached. Retry after a second.
+   * be reached (retry after a second); any other error (an ACL refusing WAIT) as it is.
    */
   async confirm(
     client: RedisClient,
@@ -375,11 +379,13 @@ export class ReplicaWait {
         }),
       );
     } catch (err) {
-      throw new StoreUnavailableError({ retryAfterMs: 1000, cause: err });
+      throw storeUnavailableOf(err) ?? err;
     }
     for (const results of answers) {
+      // an outage is retried; anything else (an ACL without WAIT or EVAL, WAIT sent to a
+      // replica) is a configuration to fix, and says so as it is
       const failed = results.find(([err]) => err !== null)?.[0];
-      if (failed) throw new StoreUnavailableError({ retryAfterMs: 1000, cause: failed });
+      if (failed) throw storeUnavailableOf(failed) ?? failed;
       if (results.slice(0, -1).some(([, touched]) => Number(touched) !== 1)) {
         throw new StoreUnavailableError({
           retryAfterMs: 1000,

@@ -4,7 +4,7 @@
  * and the discarding of tickets whose creating call could not give them a job. Used by
  * {@link RedisTicketStore}; the key layout is described there.
  */
-import { multiSlotBatch, primariesOf, type RedisClient } from './connection.js';
+import { isCluster, multiSlotBatch, nodeKey, primariesOf, type RedisClient } from './connection.js';
 import { TERMINAL_STATES, TicketState, isTerminal } from '../../domain/ticket.js';
 import { scriptsLoaded, storePipeline, type StoreScripts } from './scripts.js';
 import { refusingWhenFull } from './store-full.js';
@@ -69,13 +69,17 @@ export async function scanTicketIds(
   count: number,
 ): Promise<TicketScanPage> {
   const head = `${prefix}:t:{`;
-  // a Cluster's keys are spread over its primaries, each with a SCAN of its own: the walk visits
-  // them one after the other (sorted by address), its cursor `<primary>:<that primary's cursor>`;
-  // a failover that changes the primaries ends the walk early, and the next one starts over
+  // A Cluster's keys are spread over its primaries, each with a SCAN of its own: the walk visits
+  // them one after the other (sorted by address), its cursor `<primary's address>@<its cursor>`.
+  // When that primary is one no longer (a failover), the walk starts over from the first: a
+  // cursor is never applied to another node, which would skip keys unnoticed.
+  if (isCluster(redis) && primariesOf(redis).length === 0) await redis.ping(); // the slot map
   const primaries = primariesOf(redis);
-  const [index, nodeCursor] = cursor.includes(':')
-    ? [Number(cursor.slice(0, cursor.indexOf(':'))), cursor.slice(cursor.indexOf(':') + 1)]
-    : [0, cursor];
+  const at = cursor.lastIndexOf('@');
+  const named = at < 0 ? undefined : cursor.slice(0, at);
+  let index = named === undefined ? 0 : primaries.findIndex((p) => nodeKey(p) === named);
+  let nodeCursor = at < 0 ? cursor : cursor.slice(at + 1);
+  if (index < 0) [index, nodeCursor] = [0, '0'];
   const node = primaries[index];
   if (node === undefined) return { cursor: '0', ticketIds: [] };
   const [scanned, keys] = await node.scan(
@@ -88,9 +92,10 @@ export async function scanTicketIds(
     'hash',
   );
   let next = scanned;
-  if (primaries.length > 1) {
-    if (scanned !== '0') next = `${index}:${scanned}`;
-    else if (index + 1 < primaries.length) next = `${index + 1}:0`;
+  if (isCluster(redis)) {
+    const following = primaries[index + 1];
+    if (scanned !== '0') next = `${nodeKey(node)}@${scanned}`;
+    else if (following !== undefined) next = `${nodeKey(following)}@0`;
   }
   const ticketIds = keys
     .filter((k) => k.startsWith(head) && k.endsWith('}'))
