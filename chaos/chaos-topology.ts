@@ -10,7 +10,12 @@
  * The orchestrator's processes reach it through the settings {@link ChaosTopology.env} names, as
  * a deployment would (`REDIS_URL`, `REDIS_SENTINELS`, `REDIS_CLUSTER_NODES`).
  */
-import { startRedisCluster, startSentinelSet } from '../testkit/redis-topology.js';
+import {
+  hostPortList,
+  startRedisCluster,
+  startSentinelSet,
+  topologyEnv,
+} from '../testkit/redis-topology.js';
 import { startChaosRedis, type CrashReport } from './chaos-redis.js';
 
 /** The three topologies a run can use. */
@@ -56,9 +61,6 @@ export interface ChaosTopologyOptions {
   outageMs: number;
 }
 
-const list = (nodes: readonly { host: string; port: number }[]) =>
-  nodes.map((n) => `${n.host}:${n.port}`).join(',');
-
 /** Starts the topology; resolves once it takes writes. */
 export async function startChaosTopology(options: ChaosTopologyOptions): Promise<ChaosTopology> {
   switch (options.kind) {
@@ -91,8 +93,8 @@ export async function startChaosTopology(options: ChaosTopologyOptions): Promise
       const set = await startSentinelSet({ name: 'chaos' });
       return {
         kind: 'sentinel',
-        env: { REDIS_SENTINELS: list(set.sentinels), REDIS_SENTINEL_NAME: set.name },
-        description: `Sentinel set "${set.name}" (a primary, 2 replicas, 3 Sentinels ${list(set.sentinels)})`,
+        env: topologyEnv({ kind: 'sentinel', sentinels: set.sentinels, name: set.name }),
+        description: `Sentinel set "${set.name}" (a primary, 2 replicas, 3 Sentinels ${hostPortList(set.sentinels)})`,
         disruptions: 2,
         async disrupt() {
           const killedAt = Date.now();
@@ -108,8 +110,8 @@ export async function startChaosTopology(options: ChaosTopologyOptions): Promise
       let next = 0;
       return {
         kind: 'cluster',
-        env: { REDIS_CLUSTER_NODES: list(cluster.nodes) },
-        description: `Cluster of 3 primaries with a replica each (${list(cluster.nodes)})`,
+        env: topologyEnv({ kind: 'cluster', nodes: cluster.nodes }),
+        description: `Cluster of 3 primaries with a replica each (${hostPortList(cluster.nodes)})`,
         disruptions: 1,
         async disrupt() {
           const killedAt = Date.now();

@@ -106,8 +106,6 @@ export interface App {
   close(): Promise<void>;
 }
 
-export { DEFAULT_REDIS_URL } from './adapters/redis/connection.js';
-
 /** Alibaba's MetaInfo script (spec `cloudauth-2019.md` §2). */
 export const ALIBABA_FACE_SCRIPT_URL =
   'https://o.alicdn.com/yd-cloudauth/cloudauth-cdn/jsvm_all.js';

@@ -31,6 +31,30 @@ import {
 } from './processes.js';
 import { startRedisServer, type RedisServer } from './redis.js';
 import { waitFor } from './waiting.js';
+import type { RedisTopology } from '../src/adapters/redis/connection.js';
+
+/** `host:port,host:port`, as `REDIS_SENTINELS` and `REDIS_CLUSTER_NODES` list servers. */
+export function hostPortList(nodes: readonly Address[]): string {
+  return nodes.map((n) => `${n.host}:${n.port}`).join(',');
+}
+
+/**
+ * The settings a process of the orchestrator reads to reach `topology` (`REDIS_URL`,
+ * `REDIS_SENTINELS` and `REDIS_SENTINEL_NAME`, or `REDIS_CLUSTER_NODES`), as a deployment sets them.
+ */
+export function topologyEnv(topology: RedisTopology): Record<string, string> {
+  switch (topology.kind) {
+    case 'single':
+      return { REDIS_URL: topology.url };
+    case 'sentinel':
+      return {
+        REDIS_SENTINELS: hostPortList(topology.sentinels),
+        REDIS_SENTINEL_NAME: topology.name,
+      };
+    case 'cluster':
+      return { REDIS_CLUSTER_NODES: hostPortList(topology.nodes) };
+  }
+}
 
 /** A TCP endpoint on loopback, as ioredis takes it (`sentinels`, cluster seed nodes). */
 export interface Address {

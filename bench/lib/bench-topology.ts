@@ -11,6 +11,7 @@ import {
   type RedisRole,
   type RedisTopology,
 } from '../../src/adapters/redis/connection.js';
+import { topologyEnv } from '../../testkit/redis-topology.js';
 import { waitUntil } from '../../testkit/waiting.js';
 import { infoNumber } from './redis-stats.js';
 
@@ -30,7 +31,7 @@ export function redisEnvOf(topology: BenchTopology): Record<string, string> {
   if (topology.nodes.length === 0) throw new Error('a Cluster topology needs seed nodes');
   return {
     REDIS_URL: '',
-    REDIS_CLUSTER_NODES: topology.nodes.map((n) => `${n.host}:${n.port}`).join(','),
+    ...topologyEnv(topology),
   };
 }
 

@@ -13,6 +13,7 @@ import {
   type RedisRole,
   type RedisTopology,
 } from '../../src/adapters/redis/connection.js';
+import { topologyEnv } from '../../testkit/redis-topology.js';
 
 /** The topology of this run. */
 export function testTopology(): RedisTopology {
@@ -26,16 +27,7 @@ export function testRedis(role: RedisRole = 'commands'): RedisClient {
 
 /** The settings a process started by a test needs to reach the tests' Redis. */
 export function redisEnv(topology: RedisTopology = testTopology()): Record<string, string> {
-  const list = (nodes: readonly { host: string; port: number }[]) =>
-    nodes.map((n) => `${n.host}:${n.port}`).join(',');
-  switch (topology.kind) {
-    case 'single':
-      return { REDIS_URL: topology.url };
-    case 'sentinel':
-      return { REDIS_SENTINELS: list(topology.sentinels), REDIS_SENTINEL_NAME: topology.name };
-    case 'cluster':
-      return { REDIS_CLUSTER_NODES: list(topology.nodes) };
-  }
+  return topologyEnv(topology);
 }
 
 /**
