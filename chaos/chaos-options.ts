@@ -78,15 +78,16 @@ export interface ChaosFigures {
   precheckCalls: number;
   /** InitFaceVerify calls answered OK (FaceH5; a repeat follows a crash). */
   initFaceVerifyCalls: number;
-  /** Billable calls answered OK beyond one per ticket that needs one, both kinds. */
+  /** Billable calls beyond one per ticket that needs one, every kind (any fails the run). */
   duplicateBillableCalls: number;
-  /**
-   * By kind: any SubmitMaterials fails the run; ContrastFaceVerify ones past `contrastExposed`
-   * do (the documented limitation: an outcome lost in flight cannot be looked up).
-   */
+  /** By kind: SubmitMaterials, ContrastFaceVerify (per OuterOrderNo), Id2MetaVerify (per identity). */
   duplicateBillable: DuplicateBilling;
   /** FaceServer tickets a worker kill or the Redis outage met between lease and verdict. */
   contrastExposed: number;
+  /** FaceServer tickets failed `SUBMISSION_OUTCOME_UNKNOWN`: a face call's answer lost, not sent twice. */
+  outcomeUnknown: number;
+  /** Reject-list FaceServer tickets judged by the face call, their pre-check's answer lost. */
+  precheckLost: number;
   /** Accepted TicketIds the orchestrator does not know. */
   lost: number;
   /** Accepted tickets not terminal at the end. */

@@ -19,14 +19,17 @@
  * not terminal), failed or cancelled (every accepted item is valid), advanced twice (the history
  * is not one chain from `queued`).
  *
- * Billing, from the emulator's counters (see {@link duplicateBillableCalls}):
- * - SubmitMaterials answered OK beyond one per submitted RPMin ticket: always a failure (GetStatus
- *   finds a submission whose answer was lost);
- * - ContrastFaceVerify answered OK beyond one per FaceServer ticket past its pre-check: the
- *   documented limitation (ContrastFaceVerify cannot be looked up afterwards, so a worker killed
- *   or a Redis outage while it is in flight leaves its outcome unknown and the ticket submits
- *   again). Reported apart, and a failure only when there are more of them than FaceServer tickets
- *   that a worker kill or the Redis outage met between their lease and their verdict.
+ * A FaceServer ticket whose ContrastFaceVerify answer was lost (a worker kill mid-call, the
+ * emulator's lost answers, a timeout) ends `failed` with `SUBMISSION_OUTCOME_UNKNOWN` by design (at
+ * most once; an operator's retry sends it again): counted apart, not a mismatch. A reject-list
+ * FaceServer ticket whose Id2MetaVerify answer was lost is judged by its face call instead (the
+ * same `not_passed` SubCode 201, with a CertifyId): counted apart too.
+ *
+ * Billing, from the emulator (see {@link duplicateBillableCalls}), every duplicate a failure:
+ * - SubmitMaterials answered OK beyond one per submitted RPMin ticket (GetStatus finds a
+ *   submission whose answer was lost);
+ * - ContrastFaceVerify billed more than once for one OuterOrderNo, Id2MetaVerify more than once
+ *   for one identity (the emulator's billing record, `/__admin/face-verify/billed`).
  */
 import { mapLimit, request, type OrchestratorApi } from './api-client.js';
 import type { PlannedTicket } from './chaos-tickets.js';
@@ -98,28 +101,41 @@ export interface CheckResult {
    * the ticket was sent within it.
    */
   contrastSpans: Span[];
+  /** FaceServer tickets failed `SUBMISSION_OUTCOME_UNKNOWN` (a face call's answer lost; not sent twice). */
+  outcomeUnknown: string[];
+  /** Reject-list FaceServer tickets judged by the face call: their pre-check's answer was lost. */
+  precheckLost: number;
 }
 
-/** The billable calls the emulator answered OK (its counters). */
+/** The billable calls the emulator answered OK (its counters) and its billing record. */
 export interface BilledCalls {
   submitMaterials: number;
   contrastFaceVerify: number;
+  /** OuterOrderNos billed more than one ContrastFaceVerify. */
+  contrastRepeatedOrders: number;
+  /** Identities billed more than one Id2MetaVerify. */
+  id2MetaRepeatedIdentities: number;
 }
 
-/** Billable calls answered OK beyond one per ticket that needs one, by action. */
+/** Billable calls beyond one per ticket that needs one, by action. */
 export interface DuplicateBilling {
   SubmitMaterials: number;
   ContrastFaceVerify: number;
+  Id2MetaVerify: number;
 }
 
-/** The duplicates: beyond one SubmitMaterials per submitted RPMin ticket, one ContrastFaceVerify per FaceServer ticket judged by it. */
+/**
+ * The duplicates: beyond one SubmitMaterials per submitted RPMin ticket; orders billed more than
+ * one ContrastFaceVerify; identities billed more than one Id2MetaVerify.
+ */
 export function duplicateBillableCalls(
   billed: BilledCalls,
-  checks: Pick<CheckResult, 'serverTicketsSubmitted' | 'contrastTicketsJudged'>,
+  checks: Pick<CheckResult, 'serverTicketsSubmitted'>,
 ): DuplicateBilling {
   return {
     SubmitMaterials: Math.max(0, billed.submitMaterials - checks.serverTicketsSubmitted),
-    ContrastFaceVerify: Math.max(0, billed.contrastFaceVerify - checks.contrastTicketsJudged),
+    ContrastFaceVerify: billed.contrastRepeatedOrders,
+    Id2MetaVerify: billed.id2MetaRepeatedIdentities,
   };
 }
 
@@ -129,20 +145,14 @@ export function exposedSpans(spans: readonly Span[], disruptions: readonly Span[
 }
 
 /**
- * The billing check. Every SubmitMaterials the emulator answered OK is billed, and an RPMin ticket
- * needs one: any call beyond that fails the run, whatever caused it (a crash between
- * SubmitMaterials and its transition must be caught by the next run's GetStatus); the tickets are
- * named where the emulator recorded their duplicates. A ContrastFaceVerify beyond one per FaceServer
- * ticket fails the run only past `exposed`, the FaceServer tickets a disruption met while their
- * face call could be in flight (the documented limitation; see the file's comment).
+ * The billing check: every duplicate fails the run, whatever caused it. A crash between
+ * SubmitMaterials and its transition must be caught by the next run's GetStatus; a ContrastFaceVerify
+ * or Id2MetaVerify whose answer was lost must not be made again. The RPMin tickets are named where
+ * the emulator recorded their duplicates.
  */
 export function billingProblems(
   billed: BilledCalls,
-  checks: Pick<
-    CheckResult,
-    'serverTicketsSubmitted' | 'recordedDuplicateSubmissions' | 'contrastTicketsJudged'
-  >,
-  exposed: number,
+  checks: Pick<CheckResult, 'serverTicketsSubmitted' | 'recordedDuplicateSubmissions'>,
 ): string[] {
   const duplicates = duplicateBillableCalls(billed, checks);
   const problems: string[] = [];
@@ -152,10 +162,13 @@ export function billingProblems(
       ...checks.recordedDuplicateSubmissions,
     );
   }
-  if (duplicates.ContrastFaceVerify > exposed) {
+  if (duplicates.ContrastFaceVerify > 0) {
     problems.push(
-      `${duplicates.ContrastFaceVerify} duplicate billable ContrastFaceVerify: ${billed.contrastFaceVerify} answered OK for ${checks.contrastTicketsJudged} FaceServer tickets past their pre-check, more than the ${exposed} a worker kill or the Redis outage met while their face call could be in flight`,
+      `${duplicates.ContrastFaceVerify} OuterOrderNos billed more than one ContrastFaceVerify`,
     );
+  }
+  if (duplicates.Id2MetaVerify > 0) {
+    problems.push(`${duplicates.Id2MetaVerify} identities billed more than one Id2MetaVerify`);
   }
   return problems;
 }
@@ -254,8 +267,9 @@ export function financialVerdictProblem(
       v.certifyId !== undefined ||
       !(v.auditConclusions ?? '').startsWith('Id2MetaVerify:') ||
       view.history.some((h) => h.to === 'token_issued');
-    return faceCall
-      ? 'not_passed after a face call, expected it to end at the Id2MetaVerify pre-check'
+    // a face call that judged it (a CertifyId): the pre-check's answer was lost, not made again
+    return faceCall && v.certifyId === undefined
+      ? 'not_passed after a face call without a CertifyId, expected it to end at the Id2MetaVerify pre-check'
       : undefined;
   }
   return v.certifyId === undefined
@@ -294,6 +308,8 @@ export async function checkTickets(options: {
     recordedDuplicateSubmissions: [],
     contrastTicketsJudged: 0,
     contrastSpans: [],
+    outcomeUnknown: [],
+    precheckLost: 0,
   };
   const accepted = options.tickets.filter((t) => options.accepted.has(t.ticketId));
   await mapLimit(accepted, 8, async (planned) => {
@@ -324,6 +340,21 @@ export async function checkTickets(options: {
       return;
     }
     if (planned.biz === 'FaceServer' || planned.biz === 'FaceH5') {
+      if (
+        planned.biz === 'FaceServer' &&
+        view.state === 'failed' &&
+        view.lastError?.code === 'SUBMISSION_OUTCOME_UNKNOWN'
+      ) {
+        result.outcomeUnknown.push(id);
+        return;
+      }
+      if (
+        planned.biz === 'FaceServer' &&
+        expectedFinancialVerdict(planned).atPrecheck &&
+        view.verdict?.certifyId !== undefined
+      ) {
+        result.precheckLost++;
+      }
       if (planned.biz === 'FaceServer' && view.verdict?.certifyId !== undefined) {
         result.contrastTicketsJudged++;
         const leased = view.history.find((h) => h.to === 'token_issued');

@@ -49,10 +49,8 @@ export function formatReport(report: ChaosReport): string {
     `  SubmitMaterials billed    ${f.submitMaterialsCalls}`,
     `  ContrastFaceVerify billed ${f.contrastFaceVerifyCalls} for ${f.contrastTicketsJudged} FaceServer tickets past the pre-check`,
     `  financial set-up calls    ${f.precheckCalls} Id2MetaVerify OK for ${f.acceptedByBiz.FaceServer ?? 0} FaceServer; ${f.initFaceVerifyCalls} InitFaceVerify OK for ${f.acceptedByBiz.FaceH5 ?? 0} FaceH5`,
-    `  duplicate billable calls  ${f.duplicateBillableCalls}: SubmitMaterials ${d.SubmitMaterials}, ContrastFaceVerify ${d.ContrastFaceVerify}` +
-      (d.ContrastFaceVerify > 0
-        ? ` (known limitation: a ContrastFaceVerify outcome lost in flight cannot be looked up; ${f.contrastExposed} FaceServer tickets met a kill or the outage mid-call)`
-        : ''),
+    `  duplicate billable calls  ${f.duplicateBillableCalls}: SubmitMaterials ${d.SubmitMaterials}, ContrastFaceVerify ${d.ContrastFaceVerify} (per OuterOrderNo), Id2MetaVerify ${d.Id2MetaVerify} (per identity)`,
+    `  answers lost, not resent  ${f.outcomeUnknown} FaceServer failed SUBMISSION_OUTCOME_UNKNOWN (a kill, the outage, a lost answer or a timeout during the call; ${f.contrastExposed} FaceServer tickets met a kill or the outage between lease and verdict); ${f.precheckLost} reject-list FaceServer judged by the face call after a lost pre-check`,
     `  H5 page                   ${h5}`,
     `  FaceH5 people             ${counts(f.faceH5)}; CertifyUrl ready after MetaInfo: median ${f.faceReadyMs.median} ms, max ${f.faceReadyMs.max} ms`,
     `  emulator calls            ${calls}`,

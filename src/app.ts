@@ -348,6 +348,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
             maxRenewalsPerRun: 3,
             // a paid call ends within its client's timeout; 2 s more for the answer's way back
             submitInFlightMs: config.cloudauth.timeoutMs + 2000,
+            resubmitUnknown: config.cloudauth.unknownSubmission === 'resubmit',
           },
         }),
         concurrency: q.concurrency,

@@ -409,6 +409,13 @@ export const SETTINGS = {
       '10000',
       'Per-request timeout of a Cloudauth call (connect and read), in milliseconds. A timeout is retried.',
     ),
+    /** What a ContrastFaceVerify whose answer was lost leads to. */
+    unknownSubmission: setting(
+      'UNKNOWN_SUBMISSION',
+      z.enum(['fail', 'resubmit']),
+      'fail',
+      "What happens to a financial-grade `ID_MIN` ticket whose ContrastFaceVerify was sent but whose answer was lost (a worker stopped during the call, a timeout, a connection cut after sending). ContrastFaceVerify cannot be looked up afterwards and Cloudauth documents no deduplication, so `fail` (at most once) ends the ticket `failed` with `SUBMISSION_OUTCOME_UNKNOWN` (an operator's `retry` sends it again); `resubmit` (at least once) sends it again at once, which Cloudauth may bill twice. A call refused with a code, or never sent, is made again either way.",
+    ),
     /** Biz → its API family and scheme or scene. */
     biz: setting(
       'CLOUDAUTH_BIZ',

@@ -141,6 +141,11 @@ export const ERROR_CODES = {
     fault: 'client',
     doc: "The ticket's personal data (name, ID number, staged photos) was erased: when it finished, after `MATERIAL_RETENTION_SECONDS` in `failed` or `expired`, or on request (`erase`). It cannot be run again; send the applicant's data again under a new TicketId. The HTTP API answers 409.",
   },
+  SUBMISSION_OUTCOME_UNKNOWN: {
+    retryable: false,
+    fault: 'provider',
+    doc: 'ContrastFaceVerify (financial-grade `ID_MIN`) was sent but its answer was lost: a worker stopped during the call, the call timed out, or the connection broke after the request left. Cloudauth may have judged (and billed) it, and a ContrastFaceVerify cannot be looked up afterwards, so it is not sent again on its own (`UNKNOWN_SUBMISSION=fail`, the default). `retry` the ticket to send it again, knowing it may be billed twice; `UNKNOWN_SUBMISSION=resubmit` sends it again without asking.',
+  },
   JOB_FAILED: {
     retryable: false,
     fault: 'internal',
@@ -317,6 +322,26 @@ export class ThrottledError extends ProviderError {}
 
 /** The call failed before any answer could be read: timeout, connection failure, non-JSON body. */
 export class TransportError extends ProviderError {}
+
+/**
+ * The connection could not be made (refused, the host unknown or unreachable): the request never
+ * left, so the provider cannot have acted on it.
+ */
+export class NotSentError extends TransportError {}
+
+/**
+ * Whether the provider may have acted on a call that failed with `err`: false only when it
+ * answered (a refusal with its own code is an answer: nothing was judged or billed), when the
+ * connection was never made ({@link NotSentError}), or when our own check refused the input before
+ * sending ({@link ValidationError}). A timeout, a connection cut after sending, an unreadable
+ * answer or anything unknown: it may have. Decides whether a call that cannot be looked up
+ * afterwards (ContrastFaceVerify, Id2MetaVerify) may be made again.
+ */
+export function mayHaveReachedProvider(err: unknown): boolean {
+  if (err instanceof NotSentError || err instanceof ValidationError) return false;
+  if (err instanceof TransportError) return true;
+  return !(err instanceof ProviderError);
+}
 
 /** The VerifyToken is unknown or expired: the ticket flow answers with a new GetVerifyToken. */
 export class VerifyTokenInvalidError extends ProviderError {}

@@ -8,6 +8,10 @@
  * - SubmitMaterials is billed once: a ticket with a submit mark whose outcome this run has not
  *   learnt gets a GetStatus first, and is submitted again only when the provider answers that it
  *   has no submission (-1); an answer from SubmitMaterials itself never leads to a second one.
+ * - A submission the provider cannot be asked about (ContrastFaceVerify: its status answer says
+ *   `noLookup`) is made at most once: a mark whose call's outcome is unknown (the mark is released
+ *   only when the call was surely not acted on) ends the ticket `SUBMISSION_OUTCOME_UNKNOWN`,
+ *   unless `resubmitUnknown` says to send it again.
  * - A lease is renewed ahead of its end: a VerifyToken or STS credential that runs out within the
  *   lease margin, capped at a quarter of that credential's own lifetime (so a lease just issued is
  *   never "expiring", however short its credentials live), is replaced before it is used.
@@ -35,6 +39,12 @@ export interface DecideSettings {
    * before one more is made. Default 0: no wait.
    */
   submitInFlightMs?: number;
+  /**
+   * A submission the provider cannot be asked about whose outcome is unknown: send it again
+   * (true: at least once, a second bill possible) instead of ending the ticket
+   * `SUBMISSION_OUTCOME_UNKNOWN` (false, the default: at most once). `UNKNOWN_SUBMISSION`.
+   */
+  resubmitUnknown?: boolean;
 }
 
 /**
@@ -50,6 +60,11 @@ export interface StatusAnswer {
   /** Financial family: the reason code (SubCode) and the provider's CertifyId. */
   subCode?: string;
   certifyId?: string;
+  /**
+   * The provider keeps nothing it can be asked about a submission (financial ID_MIN's
+   * ContrastFaceVerify): statusCode -1 then means "not known", not "no submission".
+   */
+  noLookup?: true;
 }
 
 /** A status answer learnt in this run, and what the ticket was when it was asked. */
@@ -104,6 +119,11 @@ export type Step =
   | { kind: 'finish'; verdict: Verdict }
   /** The interactive token (or the start link) ran out before the person finished. */
   | { kind: 'expire' }
+  /**
+   * A submission the provider cannot be asked about was sent and its outcome is unknown: the
+   * ticket fails `SUBMISSION_OUTCOME_UNKNOWN` rather than pay again (an operator's `retry` sends it).
+   */
+  | { kind: 'outcome_unknown' }
   /** Re-check the status at `at` (ms since the epoch), in a later run. */
   | { kind: 'wait_until'; at: number }
   /** The run took its renewals and the lease still will not do: back to the backoff. */
@@ -174,6 +194,16 @@ function decideSubmission(
     const mine = run.endedMark !== undefined && run.endedMark === ticket.submitStartedAt;
     if (ticket.submitStartedAt !== undefined && !mine && now < inFlightUntil) {
       return { kind: 'wait_until', at: inFlightUntil };
+    }
+    // "not known" is no licence to pay again: a mark still standing is a call that may have been
+    // judged (a call surely not acted on released its mark)
+    if (
+      status.answer.noLookup === true &&
+      ticket.submitStartedAt !== undefined &&
+      !mine &&
+      settings.resubmitUnknown !== true
+    ) {
+      return { kind: 'outcome_unknown' };
     }
   }
   const reason =

@@ -21,6 +21,12 @@ export const actionFaultsSchema = z
     hangRate: z.number().min(0).max(1),
     /** How long a hang lasts. */
     hangMs: z.number().int().min(0).max(600_000),
+    /**
+     * Probability of carrying the call out (judged, billed, counted `ok`) and then cutting the
+     * connection without an answer: the answer lost on its way back, which a client cannot tell
+     * from a call never made. The Cloudauth gateway only (OSS answers as usual).
+     */
+    lostAnswerRate: z.number().min(0).max(1),
     /** Calls per second accepted (a one-second sliding window); above it, `Throttling` 400. 0 = no ceiling. */
     qps: z.number().min(0).max(1_000_000),
   })
@@ -36,6 +42,7 @@ export const NO_FAULTS: ActionFaults = {
   jitterMs: 0,
   hangRate: 0,
   hangMs: 30_000,
+  lostAnswerRate: 0,
   qps: 0,
 };
 
@@ -49,7 +56,8 @@ export type FaultDecision =
   | { kind: 'internal'; delayMs: number }
   | { kind: 'throttle-user'; delayMs: number }
   | { kind: 'throttle-qps'; delayMs: number }
-  | { kind: 'hang'; delayMs: number };
+  | { kind: 'hang'; delayMs: number }
+  | { kind: 'lose-answer'; delayMs: number };
 
 export interface FaultInjectorOptions {
   clock?: () => number;
@@ -106,6 +114,9 @@ export class FaultInjector {
     }
     if (f.throttleRate > 0 && this.random() < f.throttleRate) {
       return { kind: 'throttle-user', delayMs };
+    }
+    if (f.lostAnswerRate > 0 && this.random() < f.lostAnswerRate) {
+      return { kind: 'lose-answer', delayMs };
     }
     return { kind: 'pass', delayMs };
   }

@@ -51,6 +51,8 @@ export interface TicketProcessorSettings {
   maxRenewalsPerRun: number;
   /** How long a submission can take (its client's timeout and a margin), in ms; see decide.ts. */
   submitInFlightMs?: number;
+  /** Send again a submission that cannot be looked up and whose outcome was lost (`UNKNOWN_SUBMISSION=resubmit`); see decide.ts. */
+  resubmitUnknown?: boolean;
 }
 
 export interface TicketProcessorDeps {

@@ -26,7 +26,7 @@ import {
   type Step,
 } from '../domain/decide.js';
 import type { Lease, Ticket, TicketEvent, Verdict } from '../domain/ticket.js';
-import { OrchestratorError } from '../errors.js';
+import { mayHaveReachedProvider, OrchestratorError } from '../errors.js';
 import { prepareMaterials, type PreparedMaterials } from '../adapters/oss/materials.js';
 import type { TicketJobData } from '../adapters/bullmq/queues.js';
 import { StagedObjectError } from '../adapters/staging/staging-errors.js';
@@ -119,6 +119,13 @@ export class TicketSteps {
         return this.advance(run, t, { type: 'token_expired' });
       case 'wait_until':
         return Promise.resolve({ kind: 'wait', at: step.at, poll: true });
+      case 'outcome_unknown':
+        return Promise.reject(
+          new OrchestratorError(
+            'SUBMISSION_OUTCOME_UNKNOWN',
+            `${this.deps.provider.actionOf(t, 'submit') ?? 'the submission'} was sent and its answer lost; not sent again (retry the ticket to send it, possibly billed twice)`,
+          ),
+        );
       case 'give_back':
         // the refusal the run could not answer, or the lease that stays expiring
         return Promise.reject(
@@ -220,17 +227,23 @@ export class TicketSteps {
     if (t.flow === 'server') await this.prepared(run);
     if (t.precheckedAt === undefined && this.deps.provider.actionOf(t, 'precheck') !== undefined) {
       const applicant = await this.providerApplicant(run, t);
-      const answer = await this.call(run, t, 'precheck', () =>
-        this.deps.provider.precheck(applicant),
-      );
+      // marked before the call, like a submission, as it is billed and cannot be asked about
+      // afterwards: a later run (after a failed token, or a call whose answer was lost) does not
+      // pay for it again; the face verification judges the name and number as well
+      const at = this.clock();
+      const answer = await this.call(run, t, 'precheck', async () => {
+        if ((await this.deps.store.markPrechecked(t.ticketId, at, t.version)) === 'conflict') {
+          return undefined;
+        }
+        return this.releasingOnRefusal(t.ticketId, 'precheckedAt', at, () =>
+          this.deps.provider.precheck(applicant),
+        );
+      });
+      // cancelled, or moved on by another worker, since this run read it
+      if (answer === undefined) return CONTINUE;
+      t = { ...t, precheckedAt: at };
       const verdict = verdictOf(answer);
       if (verdict !== undefined) return this.finish(run, t, verdict);
-      // kept, so that a later run (after a failed token) does not pay for the check again
-      const at = this.clock();
-      if ((await this.deps.store.markPrechecked(t.ticketId, at, t.version)) === 'conflict') {
-        return CONTINUE;
-      }
-      t = { ...t, precheckedAt: at };
     }
     return this.advance(run, t, { type: 'token_issued', lease: await this.getToken(run, t) });
   }
@@ -267,7 +280,11 @@ export class TicketSteps {
       );
       if (marked === 'conflict') return undefined;
       try {
-        return await this.deps.provider.submit(t, lease, binding, staged);
+        const submit = () => this.deps.provider.submit(t, lease, binding, staged);
+        // a submission the provider cannot be asked about keeps its mark unless surely not acted on
+        return this.deps.provider.actionOf(t, 'status') === undefined
+          ? await this.releasingOnRefusal(t.ticketId, 'submitStartedAt', mark, submit)
+          : await submit();
       } finally {
         // this run's own call has ended, answered or refused: no other call of its mark is on its
         // way (a failure that ends the run takes this memory with it)
@@ -284,6 +301,33 @@ export class TicketSteps {
     }
     run.memory.status = { answer, from: 'SubmitMaterials', state: t.state, submitStartedAt: mark };
     return goOn({ ...t, submitStartedAt: mark });
+  }
+
+  /**
+   * Makes a marked call that cannot be looked up afterwards; when it fails in a way that proves the
+   * provider did not act on it (a refusal with a code, a connection never made), releases the mark
+   * so that a later run may make it. Any other failure leaves the mark: the outcome is unknown.
+   * A release that does not reach Redis leaves the mark too (the safe side: not paid twice).
+   */
+  private async releasingOnRefusal<T>(
+    ticketId: string,
+    mark: 'submitStartedAt' | 'precheckedAt',
+    at: number,
+    call: () => Promise<T>,
+  ): Promise<T> {
+    try {
+      return await call();
+    } catch (err) {
+      if (!mayHaveReachedProvider(err)) {
+        await this.deps.store.releaseMark(ticketId, mark, at).catch((releaseErr: unknown) => {
+          this.deps.logger.warn(
+            { ticketId, mark, err: { message: (releaseErr as Error).message } },
+            'could not release the mark of a call the provider refused; it is not made again',
+          );
+        });
+      }
+      throw err;
+    }
   }
 
   private async checkStatus(

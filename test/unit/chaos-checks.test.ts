@@ -1,9 +1,8 @@
 /**
  * The chaos run's checks (`chaos/checks.ts`) and plan (`chaos/chaos-tickets.ts`):
- * - billing: any SubmitMaterials the emulator answered OK beyond one per submitted RPMin ticket
- *   fails the run, even one; a ContrastFaceVerify beyond one per FaceServer ticket past its
- *   pre-check is counted apart and fails the run only past the tickets a disruption met mid-call
- *   (the documented limitation);
+ * - billing: any SubmitMaterials the emulator answered OK beyond one per submitted RPMin ticket,
+ *   any OuterOrderNo billed two ContrastFaceVerify, any identity billed two Id2MetaVerify fails
+ *   the run, even one;
  * - the verdicts a financial-grade ticket must end with, by the emulator's rules;
  * - the plan's mix of both families.
  */
@@ -21,70 +20,68 @@ import {
 const judged = (extra: Partial<Parameters<typeof billingProblems>[1]> = {}) => ({
   serverTicketsSubmitted: 80,
   recordedDuplicateSubmissions: [],
-  contrastTicketsJudged: 40,
+  ...extra,
+});
+
+/** What the emulator billed: `extra` over one call per ticket that needs one. */
+const bill = (extra: Partial<Parameters<typeof billingProblems>[0]> = {}) => ({
+  submitMaterials: 80,
+  contrastFaceVerify: 40,
+  contrastRepeatedOrders: 0,
+  id2MetaRepeatedIdentities: 0,
   ...extra,
 });
 
 describe('the chaos billing check', () => {
-  it('passes one SubmitMaterials per submitted RPMin ticket and one ContrastFaceVerify per FaceServer ticket judged', () => {
-    const billed = { submitMaterials: 80, contrastFaceVerify: 40 };
-    expect(duplicateBillableCalls(billed, judged())).toEqual({
+  it('passes one SubmitMaterials per submitted RPMin ticket and no order or identity billed twice', () => {
+    expect(duplicateBillableCalls(bill(), judged())).toEqual({
       SubmitMaterials: 0,
       ContrastFaceVerify: 0,
+      Id2MetaVerify: 0,
     });
-    expect(billingProblems(billed, judged(), 0)).toEqual([]);
+    expect(billingProblems(bill(), judged())).toEqual([]);
   });
 
   it('fails on one duplicate SubmitMaterials the emulator recorded, naming its ticket and the kind', () => {
     const checks = judged({ recordedDuplicateSubmissions: ['k-7: 2 SubmitMaterials'] });
-    const billed = { submitMaterials: 81, contrastFaceVerify: 40 };
+    const billed = bill({ submitMaterials: 81 });
     expect(duplicateBillableCalls(billed, checks)).toEqual({
       SubmitMaterials: 1,
       ContrastFaceVerify: 0,
+      Id2MetaVerify: 0,
     });
-    expect(billingProblems(billed, checks, 0)).toEqual([
+    expect(billingProblems(billed, checks)).toEqual([
       '1 duplicate billable SubmitMaterials: 81 answered OK for 80 submitted server tickets',
       'k-7: 2 SubmitMaterials',
     ]);
   });
 
   it('fails on one duplicate SubmitMaterials sent after the ticket passed, which the emulator counts but does not record', () => {
-    expect(
-      billingProblems({ submitMaterials: 81, contrastFaceVerify: 40 }, judged(), 0),
-    ).toHaveLength(1);
+    expect(billingProblems(bill({ submitMaterials: 81 }), judged())).toHaveLength(1);
   });
 
-  it('fails on a duplicate SubmitMaterials whatever disruptions there were: GetStatus finds a lost submission', () => {
-    const problems = billingProblems({ submitMaterials: 81, contrastFaceVerify: 40 }, judged(), 5);
-    expect(problems).toHaveLength(1);
-    expect(problems[0]).toMatch(/SubmitMaterials/);
-  });
-
-  it('counts a duplicate ContrastFaceVerify apart and lets it pass when a disruption met a FaceServer ticket mid-call', () => {
-    const billed = { submitMaterials: 80, contrastFaceVerify: 42 };
-    expect(duplicateBillableCalls(billed, judged())).toEqual({
-      SubmitMaterials: 0,
-      ContrastFaceVerify: 2,
-    });
-    expect(billingProblems(billed, judged(), 2)).toEqual([]);
-  });
-
-  it('fails on duplicate ContrastFaceVerify beyond the tickets a disruption met, saying which kind', () => {
-    const problems = billingProblems({ submitMaterials: 80, contrastFaceVerify: 42 }, judged(), 1);
-    expect(problems).toEqual([
-      '2 duplicate billable ContrastFaceVerify: 42 answered OK for 40 FaceServer tickets past their pre-check, more than the 1 a worker kill or the Redis outage met while their face call could be in flight',
+  it('fails on one OuterOrderNo billed two ContrastFaceVerify, whatever disruptions there were', () => {
+    const billed = bill({ contrastFaceVerify: 41, contrastRepeatedOrders: 1 });
+    expect(duplicateBillableCalls(billed, judged()).ContrastFaceVerify).toBe(1);
+    expect(billingProblems(billed, judged())).toEqual([
+      '1 OuterOrderNos billed more than one ContrastFaceVerify',
     ]);
-    expect(
-      billingProblems({ submitMaterials: 80, contrastFaceVerify: 41 }, judged(), 0),
-    ).toHaveLength(1);
   });
 
-  it('names both kinds when both are duplicated', () => {
-    const problems = billingProblems({ submitMaterials: 81, contrastFaceVerify: 41 }, judged(), 0);
-    expect(problems.map((p) => /billable (\w+)/.exec(p)?.[1])).toEqual([
-      'SubmitMaterials',
-      'ContrastFaceVerify',
+  it('fails on one identity billed two Id2MetaVerify', () => {
+    expect(billingProblems(bill({ id2MetaRepeatedIdentities: 1 }), judged())).toEqual([
+      '1 identities billed more than one Id2MetaVerify',
     ]);
+  });
+
+  it('names every kind when each is duplicated', () => {
+    const problems = billingProblems(
+      bill({ submitMaterials: 81, contrastRepeatedOrders: 1, id2MetaRepeatedIdentities: 2 }),
+      judged(),
+    );
+    expect(
+      problems.map((p) => /(SubmitMaterials|ContrastFaceVerify|Id2MetaVerify)/.exec(p)?.[1]),
+    ).toEqual(['SubmitMaterials', 'ContrastFaceVerify', 'Id2MetaVerify']);
   });
 });
 
@@ -153,7 +150,7 @@ describe('the verdicts of financial-grade tickets', () => {
     ).toBe('passed');
   });
 
-  it('takes a FaceServer ticket ended at the pre-check, and refuses one that made a face call', () => {
+  it('takes a FaceServer ticket ended at the pre-check or judged by its face call, and refuses a face call without a CertifyId', () => {
     const planned = { biz: 'FaceServer' as const, nameKind: 'reject' as const };
     const atPrecheck = view({
       state: 'not_passed',
@@ -170,7 +167,14 @@ describe('the verdicts of financial-grade tickets', () => {
       verdict: { statusCode: 2, subCode: '201', certifyId: CERTIFY_ID },
       history: [step('queued', 'token_issued'), step('token_issued', 'not_passed')],
     });
-    expect(financialVerdictProblem(afterFaceCall, planned)).toMatch(/pre-check/);
+    // the pre-check's answer was lost and it was not made again: the face call judged it
+    expect(financialVerdictProblem(afterFaceCall, planned)).toBeUndefined();
+    const faceCallWithoutId = view({
+      state: 'not_passed',
+      verdict: { statusCode: 2, subCode: '201' },
+      history: [step('queued', 'token_issued'), step('token_issued', 'not_passed')],
+    });
+    expect(financialVerdictProblem(faceCallWithoutId, planned)).toMatch(/pre-check/);
   });
 
   it('refuses a passed FaceServer ticket without a CertifyId, a wrong SubCode, a wrong state', () => {

@@ -12,9 +12,12 @@ import {
 import type { Cloudauth2019Action } from '../../src/adapters/cloudauth/types-2019.js';
 import {
   ERROR_CODES,
+  mayHaveReachedProvider,
+  NotSentError,
   ProviderError,
   ThrottledError,
   TransportError,
+  ValidationError,
   type OrchestratorError,
 } from '../../src/errors.js';
 
@@ -237,6 +240,33 @@ describe('sdkFailureError over the SDK exceptions', () => {
     expect(timeout.code).toBe('PROVIDER_TIMEOUT');
     expect(timeout.message).toBe('DescribeFaceVerify failed: no answer within 300 ms');
     for (const err of [refused, timeout]) expectNothingPersonal(err, ['LTAIunit', '127.0.0.1']);
+  });
+
+  it('tells a call the provider cannot have acted on from one whose answer was lost', () => {
+    const socket = (code: string) =>
+      sdkFailureError(Object.assign(new Error(code), { code }), 'ContrastFaceVerify');
+    // never sent: the connection was not made
+    for (const code of ['ECONNREFUSED', 'ENOTFOUND', 'EAI_AGAIN', 'EHOSTUNREACH', 'ENETUNREACH']) {
+      expect(socket(code), code).toBeInstanceOf(NotSentError);
+      expect(mayHaveReachedProvider(socket(code)), code).toBe(false);
+    }
+    // sent, answer lost: cut, reset, timed out
+    for (const code of ['ECONNRESET', 'EPIPE', 'ECONNABORTED', 'ETIMEDOUT']) {
+      expect(mayHaveReachedProvider(socket(code)), code).toBe(true);
+    }
+    const timeout = sdkFailureError(
+      Object.assign(new Error('ReadTimeout(300)'), { name: 'RequestTimeoutError' }),
+      'ContrastFaceVerify',
+    );
+    expect(mayHaveReachedProvider(timeout)).toBe(true);
+    // answered with a code (not judged, not billed), or refused by our own check before sending
+    const answered = refusalError('ContrastFaceVerify', { code: '500', message: 'x' }, []);
+    expect(mayHaveReachedProvider(answered)).toBe(false);
+    expect(mayHaveReachedProvider(new ValidationError('Binding.FacePic', 'is required'))).toBe(
+      false,
+    );
+    // anything else: it may have
+    expect(mayHaveReachedProvider(new Error('?'))).toBe(true);
   });
 
   it('maps an unknown gateway code to PROVIDER_UNKNOWN_CODE', () => {

@@ -12,6 +12,7 @@ import {
   ERROR_CODES,
   ProviderError,
   ThrottledError,
+  NotSentError,
   TransportError,
   VerifyTokenInvalidError,
   ValidationError,
@@ -102,8 +103,20 @@ describe('CLOUDAUTH_CODE_TABLE', () => {
     }
   });
 
-  it('uses TransportError for every row that matches no provider code', () => {
-    for (const row of transportRows) expect(row.errorClass).toBe(TransportError);
+  it('uses TransportError for every row that matches no provider code, NotSentError for a connection never made', () => {
+    const unsent = [
+      'ECONNREFUSED',
+      'ENOTFOUND',
+      'EAI_AGAIN',
+      'EHOSTUNREACH',
+      'ENETUNREACH',
+      'ENETDOWN',
+    ];
+    for (const row of transportRows) {
+      expect(row.errorClass, row.match).toBe(
+        unsent.includes(row.match) ? NotSentError : TransportError,
+      );
+    }
   });
 });
 

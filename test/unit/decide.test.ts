@@ -269,6 +269,53 @@ describe('decide: guarantee 1, never a second SubmitMaterials after a crash', ()
   });
 });
 
+describe('decide: a submission that cannot be looked up is made at most once', () => {
+  /** What an ID_MIN ticket's status answers: nothing known, and nothing to ask. */
+  const unknown = (t: DecidedTicket): LearntStatus => ({
+    ...learnt(t, -1),
+    answer: { statusCode: -1, noLookup: true },
+  });
+
+  it('fails the ticket SUBMISSION_OUTCOME_UNKNOWN when a mark stands, instead of paying again', () => {
+    const t = aTicket('token_issued', { lease: LEASES.fresh, mark: MARK });
+    expect(decide(t, runWith({ status: unknown(t) }), NOW, SETTINGS)).toEqual({
+      kind: 'outcome_unknown',
+    });
+  });
+
+  it('submits when no mark stands (never submitted, or released after a refusal)', () => {
+    const t = aTicket('token_issued', { lease: LEASES.fresh });
+    expect(decide(t, freshRun(), NOW, SETTINGS)).toEqual({ kind: 'upload_and_submit' });
+  });
+
+  it('waits out a young mark first (another run may still be in its call, and answer)', () => {
+    const inFlight = { ...SETTINGS, submitInFlightMs: 20 * S };
+    const young = aTicket('token_issued', { lease: LEASES.fresh, mark: NOW - 5 * S });
+    expect(decide(young, runWith({ status: unknown(young) }), NOW, inFlight)).toEqual({
+      kind: 'wait_until',
+      at: NOW + 15 * S,
+    });
+    const old = aTicket('token_issued', { lease: LEASES.fresh, mark: NOW - 20 * S });
+    expect(decide(old, runWith({ status: unknown(old) }), NOW, inFlight)).toEqual({
+      kind: 'outcome_unknown',
+    });
+  });
+
+  it('sends it again with resubmitUnknown (UNKNOWN_SUBMISSION=resubmit)', () => {
+    const t = aTicket('token_issued', { lease: LEASES.fresh, mark: MARK });
+    const again = { ...SETTINGS, resubmitUnknown: true };
+    expect(decide(t, runWith({ status: unknown(t) }), NOW, again)).toEqual({
+      kind: 'upload_and_submit',
+    });
+  });
+
+  it('finishes on the verdict its own call answered', () => {
+    const t = aTicket('token_issued', { lease: LEASES.fresh, mark: MARK });
+    const run = runWith({ status: learnt(t, 2, 'SubmitMaterials') });
+    expect(decide(t, run, NOW, SETTINGS)).toEqual({ kind: 'finish', verdict: NOT_PASSED });
+  });
+});
+
 describe('decide: guarantee 2, a lease is renewed ahead of its end', () => {
   it('renews at the lease margin before the token ends, not before', () => {
     const lease = aLease(0, 30 * MIN, 60 * MIN);

@@ -15,6 +15,7 @@ import {
   StsCredentialsInvalidError,
   ThrottledError,
   TransportError,
+  NotSentError,
   VerifyTokenInvalidError,
   type ErrorCode,
   type OrchestratorErrorOptions,
@@ -59,6 +60,9 @@ const socket = (match: string): FailureRow => ({
   errorCode: 'PROVIDER_UNREACHABLE',
   errorClass: TransportError,
 });
+
+/** A socket failure before the connection was made: the request never left. */
+const unsent = (match: string): FailureRow => ({ ...socket(match), errorClass: NotSentError });
 
 const oss = (match: string, errorCode: ErrorCode, errorClass: FailureClass): FailureRow => ({
   on: 'ossCode',
@@ -128,17 +132,18 @@ export const CLOUDAUTH_CODE_TABLE: readonly FailureRow[] = [
     errorCode: 'PROVIDER_BAD_RESPONSE',
     errorClass: TransportError,
   },
-  socket('ECONNREFUSED'),
-  // Also "socket hang up" and a body cut short ("aborted").
+  unsent('ECONNREFUSED'),
+  // Also "socket hang up" and a body cut short ("aborted"): the request may have arrived.
   socket('ECONNRESET'),
   socket('ECONNABORTED'),
   socket('EPIPE'),
-  socket('ENOTFOUND'),
-  socket('EAI_AGAIN'),
+  unsent('ENOTFOUND'),
+  unsent('EAI_AGAIN'),
+  // A connect or a read that timed out at the socket: which one, the code does not say.
   socket('ETIMEDOUT'),
-  socket('EHOSTUNREACH'),
-  socket('ENETUNREACH'),
-  socket('ENETDOWN'),
+  unsent('EHOSTUNREACH'),
+  unsent('ENETUNREACH'),
+  unsent('ENETDOWN'),
 
   oss('SecurityTokenExpired', 'STS_CREDENTIALS_INVALID', StsCredentialsInvalidError),
   // Also what OSS answers for an STS key it no longer knows.

@@ -17,10 +17,17 @@
  *
  * Choices where the spec says NOT FOUND:
  * - ContrastFaceVerify cannot be looked up afterwards (DescribeFaceVerify needs the CertifyId its
- *   answer carries). A worker that died during the call, or a timeout, leaves its outcome unknown:
- *   `status` answers -1 and the decider submits again with the same OuterOrderNo. Whether the
- *   provider bills the repeat is not documented; the window is the one call's round trip, as the
- *   submit mark is set inside the rate limiter's slot, right before the request.
+ *   answer carries), and whether the provider deduplicates or bills a repeat with the same
+ *   OuterOrderNo is not documented. So it is sent at most once: `status` answers -1 with
+ *   `noLookup`, and a submit mark whose call may have reached the provider (a worker that died
+ *   during the call, a timeout, a connection cut after sending) ends the ticket
+ *   `SUBMISSION_OUTCOME_UNKNOWN` (an operator's `retry` sends it again; `UNKNOWN_SUBMISSION=resubmit`
+ *   chooses at-least-once instead). A call refused with a code, or never sent, releases its mark.
+ *   The window is the one call's round trip: the mark is set inside the rate limiter's slot, right
+ *   before the request.
+ * - Id2MetaVerify (billed per call, with no order number to look it up by) likewise: a pre-check
+ *   whose outcome was lost is not made again; the face verification judges the name and number
+ *   too (SubCode 201), so the ticket's verdict is the same, only dearer.
  * - DescribeFaceVerify's 424 (no submission yet) and 403 (not finished) are StatusCode -1: the
  *   person has not finished; the ticket expires when the CertifyUrl's 30 minutes are over.
  */
@@ -203,7 +210,8 @@ export class CloudauthFinancialProvider implements VerificationProvider {
     const scene = this.sceneOf(ticket);
     const certifyId = ticket.lease?.verifyToken;
     // ID_MIN: nothing to look up (see the file's comment); no lease: nothing started
-    if (scene.productCode === 'ID_MIN' || certifyId === undefined) return { statusCode: -1 };
+    if (scene.productCode === 'ID_MIN') return { statusCode: -1, noLookup: true };
+    if (certifyId === undefined) return { statusCode: -1 };
     try {
       const verdict = await this.deps.client.describeFaceVerify({
         sceneId: Number(scene.sceneId),

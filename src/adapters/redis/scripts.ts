@@ -166,6 +166,16 @@ redis.call('HSET', KEYS[1], unpack(ARGV, 4))
 return {'applied'}
 `;
 
+const RELEASE_MARK = `#!lua
+-- KEYS[1] ticket hash
+-- ARGV[1] a mark's field; ARGV[2] the value the worker set in it
+-- Removes a mark (the submit mark, the pre-check's) its own worker set, once its call surely was
+-- not acted on (refused with a code, never sent): a later run may make the call. A mark another
+-- run has replaced since is left alone. Returns 1 when removed, else 0.
+if redis.call('HGET', KEYS[1], ARGV[1]) ~= ARGV[2] then return 0 end
+return redis.call('HDEL', KEYS[1], ARGV[1])
+`;
+
 const RECORD_START = `#!lua
 -- KEYS[1] ticket hash
 -- ARGV[1] expected version; ARGV[2] the sealed MetaInfo; ARGV[3] when (ms)
@@ -266,6 +276,7 @@ export interface StoreScripts {
     guardValue: string,
     ...fieldsAndValues: Arg[]
   ): Promise<string[]>;
+  ticketStoreReleaseMark(hash: string, field: string, value: number): Promise<number>;
   ticketStoreRecordStart(
     hash: string,
     version: number,
@@ -289,6 +300,7 @@ const DEFINITIONS: Record<keyof StoreScripts, { lua: string; numberOfKeys: numbe
   ticketStoreApply: { lua: APPLY, numberOfKeys: 2 },
   ticketStoreRecordError: { lua: RECORD_ERROR, numberOfKeys: 1 },
   ticketStoreMarkIfVersion: { lua: MARK_IF_VERSION, numberOfKeys: 1 },
+  ticketStoreReleaseMark: { lua: RELEASE_MARK, numberOfKeys: 1 },
   ticketStoreRecordStart: { lua: RECORD_START, numberOfKeys: 1 },
   ticketStoreRemoveIfScore: { lua: REMOVE_IF_SCORE, numberOfKeys: 1 },
   ticketStoreEraseApplicant: { lua: ERASE_APPLICANT, numberOfKeys: 1 },

@@ -202,6 +202,10 @@ export function encodeTransition(
   // the MetaInfo serves InitFaceVerify only: it goes once the ticket has its token, and with the
   // start it belongs to (a retry asks the browser for a new one)
   if (next.startedAt === undefined || next.state !== 'queued') del.push('metaInfo');
+  // a financial ticket back in `queued` was retried by an operator: the submit mark of a
+  // ContrastFaceVerify whose outcome was lost goes, as the retry is the decision to send it again
+  // (a legacy ticket keeps its mark: GetStatus by TicketId finds an earlier submission)
+  if (next.state === 'queued' && next.family === 'financial') del.push('submitStartedAt');
   del.push(...RETIRED_FIELDS);
   return { set, del };
 }

@@ -14,7 +14,7 @@ import type { RestoredTicket, TicketScanPage } from './ticket-repair.js';
 export type StoredTicket = Ticket & {
   /** ms since the epoch: when a worker began SubmitMaterials (see {@link TicketStore.markSubmitStarted}). */
   submitStartedAt?: number;
-  /** ms since the epoch: when the Biz's pre-check passed (see {@link TicketStore.markPrechecked}). */
+  /** ms since the epoch: when the Biz's pre-check was made (see {@link TicketStore.markPrechecked}). */
   precheckedAt?: number;
   /** Where the outcome is delivered. */
   callbackUrl?: string;
@@ -186,8 +186,9 @@ export interface TicketStore {
    * {@link TicketNotFoundError}.
    */
   /**
-   * Records that the Biz's pre-check (Id2MetaVerify) passed, if the ticket is still at
-   * `expectedVersion`: a later run does not pay for it again. No transition.
+   * Records that the Biz's pre-check (Id2MetaVerify) is about to be made, if the ticket is still at
+   * `expectedVersion` and has no such mark: a later run does not pay for it again (a call that
+   * surely was not acted on releases it, {@link releaseMark}). No transition.
    */
   markPrechecked(
     ticketId: string,
@@ -228,6 +229,16 @@ export interface TicketStore {
     expectedVersion: number,
     previousMark?: number,
   ): Promise<'applied' | 'conflict'>;
+  /**
+   * Removes the mark `mark` if it still holds `at` (the value this worker set): its call surely
+   * was not acted on (refused with a code, or never sent), so a later run may make it. True when
+   * removed. No transition, no version bump.
+   */
+  releaseMark(
+    ticketId: string,
+    mark: 'submitStartedAt' | 'precheckedAt',
+    at: number,
+  ): Promise<boolean>;
   /**
    * Resolves once the configured number of replicas (`REDIS_WAIT_REPLICAS`, Redis `WAIT`) holds
    * what the store wrote for `ticketIds`; rejects with `StoreUnavailableError` when fewer

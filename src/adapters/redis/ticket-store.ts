@@ -281,6 +281,21 @@ export class RedisTicketStore implements TicketStore {
     );
   }
 
+  async releaseMark(
+    ticketId: string,
+    mark: 'submitStartedAt' | 'precheckedAt',
+    at: number,
+  ): Promise<boolean> {
+    return unavailableWhenDown(
+      async () =>
+        (await this.#ctx.scripts.ticketStoreReleaseMark(
+          this.#ctx.keys.ticket(ticketId),
+          mark,
+          at,
+        )) === 1,
+    );
+  }
+
   async recordStart(
     ticketId: string,
     metaInfo: string,

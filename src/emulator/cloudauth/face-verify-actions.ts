@@ -9,7 +9,7 @@ import { randomBytes } from 'node:crypto';
 import { checkIdNumber } from '../../domain/id-number.js';
 import type { PopAction, PopCall } from '../pop/gateway.js';
 import { FaceVerifyRefusalError, faceVerifyOk, faceVerifyRefused } from './face-verify-codes.js';
-import type { FaceVerifyStore } from './face-verify-store.js';
+import type { BilledCalls, FaceVerifyStore } from './face-verify-store.js';
 import { newCertifyId, type FaceVerifyRecord } from './face-verify-store.js';
 import { isUnder14, judgeFace, judgeIdentity, utcDay } from './face-verify-verdict.js';
 import { readContrastPhoto } from './face-photo.js';
@@ -135,6 +135,7 @@ function resultObjectOf(record: FaceVerifyRecord): Record<string, string> {
 export function faceVerifyActions(
   store: FaceVerifyStore,
   settings: FaceVerifySettings,
+  billed?: BilledCalls,
 ): Record<string, PopAction> {
   return {
     Id2MetaVerify: enveloped(settings, (call) => {
@@ -145,7 +146,9 @@ export function faceVerifyActions(
       const now = settings.clock();
       const check = checkIdNumber(identifyNum, utcDay(now));
       if (!check.ok && check.problem === 'format') throw refuse('401', 'IdentifyNum');
-      return { BizCode: judgeIdentity(userName, identifyNum, settings, now) };
+      const bizCode = judgeIdentity(userName, identifyNum, settings, now);
+      billed?.record('Id2MetaVerify', identifyNum);
+      return { BizCode: bizCode };
     }),
 
     ContrastFaceVerify: enveloped(settings, async (call) => {
@@ -170,6 +173,7 @@ export function faceVerifyActions(
       const materialInfo = JSON.stringify(judgement.materialInfo);
       const faceSeed = face.fact.state === 'ok' ? face.fact.digest : face.reference;
       store.add({ certifyId, sceneId, productCode, outerOrderNo, createdAt: now });
+      billed?.record('ContrastFaceVerify', outerOrderNo);
       const deviceToken = optional(call, 'DeviceToken') ?? '';
       store.complete(certifyId, {
         passed: judgement.passed,

@@ -3,7 +3,7 @@
  * `maxEntries` the oldest are forgotten (then DescribeFaceVerify answers 406). How long the real
  * service keeps a CertifyId queryable is NOT FOUND (spec §5); the emulator keeps it until then.
  */
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 /** The outcome of a finished verification, as DescribeFaceVerify shows it. */
 export interface FaceVerifyResult {
@@ -75,5 +75,66 @@ export class FaceVerifyStore {
     if (record === undefined || record.result !== undefined) return false;
     record.result = result;
     return true;
+  }
+}
+
+/** The 2019-03-07 actions billed per call the emulator keeps a record of. */
+export type BilledAction = 'ContrastFaceVerify' | 'Id2MetaVerify';
+
+/** What {@link BilledCalls.summary} reports per action. */
+export interface BilledSummary {
+  /** Billed calls. */
+  calls: number;
+  /** Distinct orders (ContrastFaceVerify: OuterOrderNo) or identities (Id2MetaVerify) billed. */
+  keys: number;
+  /** Those billed more than once. */
+  repeatedKeys: number;
+}
+
+/**
+ * The billed calls of the financial-grade family, per order or identity: what a bill would show,
+ * for tests and the chaos run to count calls billed twice. ContrastFaceVerify by its OuterOrderNo;
+ * Id2MetaVerify (which carries no order number) by a SHA-256 of the ID number, never the number
+ * itself. Bounded like the records: past `maxEntries` the oldest keys are forgotten.
+ */
+export class BilledCalls {
+  private readonly counts = new Map<string, number>();
+
+  constructor(private readonly maxEntries = 200_000) {}
+
+  record(action: BilledAction, key: string): void {
+    const id =
+      action === 'Id2MetaVerify'
+        ? `${action}:${createHash('sha256').update(key).digest('hex')}`
+        : `${action}:${key}`;
+    this.counts.set(id, (this.counts.get(id) ?? 0) + 1);
+    while (this.counts.size > this.maxEntries) {
+      const oldest = this.counts.keys().next();
+      if (oldest.done) break;
+      this.counts.delete(oldest.value);
+    }
+  }
+
+  /** Calls billed for one OuterOrderNo (ContrastFaceVerify). */
+  ofOrder(outerOrderNo: string): number {
+    return this.counts.get(`ContrastFaceVerify:${outerOrderNo}`) ?? 0;
+  }
+
+  summary(): Record<BilledAction, BilledSummary> {
+    const out: Record<BilledAction, BilledSummary> = {
+      ContrastFaceVerify: { calls: 0, keys: 0, repeatedKeys: 0 },
+      Id2MetaVerify: { calls: 0, keys: 0, repeatedKeys: 0 },
+    };
+    for (const [id, n] of this.counts) {
+      const entry = out[id.slice(0, id.indexOf(':')) as BilledAction];
+      entry.calls += n;
+      entry.keys++;
+      if (n > 1) entry.repeatedKeys++;
+    }
+    return out;
+  }
+
+  clear(): void {
+    this.counts.clear();
   }
 }

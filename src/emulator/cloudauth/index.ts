@@ -20,7 +20,7 @@ import { cloudauthErrors } from './cloudauth-errors.js';
 import { cloudauthActions } from './actions.js';
 import { FACE_VERIFY_API_VERSION } from './face-verify-codes.js';
 import { faceVerifyActions } from './face-verify-actions.js';
-import { FaceVerifyStore } from './face-verify-store.js';
+import { BilledCalls, FaceVerifyStore } from './face-verify-store.js';
 import {
   CallbackSender,
   type CallbackDelivery,
@@ -145,6 +145,7 @@ export async function startCloudauthEmulator(
   );
 
   const faceVerifyStore = new FaceVerifyStore();
+  const billed = new BilledCalls();
   const callbacks = new CallbackSender(options.faceVerifyCallback ?? {}, closing.signal, clock);
 
   await app.register((gateway, _opts, done) => {
@@ -168,13 +169,17 @@ export async function startCloudauthEmulator(
         ),
       ),
       moreVersions: {
-        [FACE_VERIFY_API_VERSION]: faceVerifyActions(faceVerifyStore, {
-          ...rules,
-          ...(options.sceneIds ? { sceneIds: options.sceneIds } : {}),
-          deniedAccessKeys: options.deniedAccessKeys ?? [],
-          publicUrl: () => publicUrl,
-          clock,
-        }),
+        [FACE_VERIFY_API_VERSION]: faceVerifyActions(
+          faceVerifyStore,
+          {
+            ...rules,
+            ...(options.sceneIds ? { sceneIds: options.sceneIds } : {}),
+            deniedAccessKeys: options.deniedAccessKeys ?? [],
+            publicUrl: () => publicUrl,
+            clock,
+          },
+          billed,
+        ),
       },
       secretOf: (id) =>
         Object.hasOwn(options.accessKeys, id) ? options.accessKeys[id] : undefined,
@@ -192,6 +197,16 @@ export async function startCloudauthEmulator(
   if (options.adminEnabled ?? true) {
     registerAdminRoutes(app, { faults, registry, clock });
     callbacks.registerAdmin(app);
+    // what a bill would show of the financial-grade calls billed per call, by order or identity
+    app.get('/__admin/face-verify/billed', () => billed.summary());
+    app.get<{ Params: { outerOrderNo: string } }>(
+      '/__admin/face-verify/billed/:outerOrderNo',
+      (req) => ({ ContrastFaceVerify: billed.ofOrder(req.params.outerOrderNo) }),
+    );
+    app.delete('/__admin/face-verify/billed', (_req, reply) => {
+      billed.clear();
+      return reply.code(204).send();
+    });
   }
   if (options.ops) await app.register(opsRoutes, options.ops);
 

@@ -276,6 +276,8 @@ export async function startOssEmulator(options: OssEmulatorOptions): Promise<Oss
         case 'throttle-user':
         case 'throttle-qps':
           throw ossErrors.throttled();
+        // a lost answer is not emulated for OSS (a repeated upload of one object is harmless)
+        case 'lose-answer':
         case 'pass':
           break;
       }

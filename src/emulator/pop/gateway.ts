@@ -134,12 +134,19 @@ export function registerPopGateway(app: FastifyInstance, options: PopGatewayOpti
         case 'throttle-qps':
           throw gatewayErrors.throttling();
         case 'pass':
+        case 'lose-answer':
           break;
       }
       delete params.Signature;
       const result = await run({ action, params, method: req.method, accessKeyId, requestId });
       options.faults.count(action, 'ok');
       answered();
+      if (decision.kind === 'lose-answer') {
+        // carried out, then the connection is cut before a byte of the answer
+        reply.hijack();
+        req.raw.socket.destroy();
+        return reply;
+      }
       const out = { RequestId: requestId, ...result };
       if (format === 'XML') {
         return reply
