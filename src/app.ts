@@ -24,7 +24,7 @@ import {
   callbackPolicyOf,
   checkCallbackUrl,
   WebhookPublisher,
-  loadOrCreateWebhookSecret,
+  loadWebhookSigning,
   startWebhookWorker,
   webhookEventOf,
   type RunningWebhookWorker,
@@ -33,6 +33,7 @@ import {
 import { HealthCheck } from './ops/health.js';
 import { releaseInReverse } from './process.js';
 import { Telemetry } from './ops/metrics.js';
+import type { Tracing } from './ops/tracing.js';
 import { createImageDecoding } from './adapters/oss/decode-limit.js';
 import { OssMaterialUploader } from './adapters/oss/uploader.js';
 import { TICKET_QUEUE, bullPrefix, type TicketJobData } from './adapters/bullmq/queues.js';
@@ -71,6 +72,11 @@ export interface AppOptions {
   http?: boolean;
   /** This process's metrics, when the caller serves them before the app is up. Default: a new one. */
   telemetry?: Telemetry;
+  /**
+   * This process's tracing (`startTracing`): its BullMQ telemetry goes to every queue and worker
+   * built here. Default off.
+   */
+  tracing?: Tracing | undefined;
 }
 
 export interface App {
@@ -133,6 +139,9 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
   try {
     for (const warning of configWarnings(config)) logger.warn(warning);
     const telemetry = options.telemetry ?? new Telemetry({ logger });
+    // BullMQ's own tracing (undefined when off: BullMQ then traces nothing, jobs carry no context)
+    const queueTelemetry = options.tracing?.queueTelemetry;
+    const traced = queueTelemetry === undefined ? {} : { telemetry: queueTelemetry };
     let emulators: Emulators | undefined;
     let cloudauth: CloudauthClient | undefined;
     let cloudauth2019: Cloudauth2019Client | undefined;
@@ -227,6 +236,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
     const queue = new Queue<TicketJobData>(TICKET_QUEUE, {
       connection: queueConnection,
       prefix: bullPrefix(config.redisPrefix),
+      ...traced,
     });
     queue.on('error', (err) => logger.warn({ err: { message: err.message } }, 'queue error'));
     releasers.push(() => queue.close());
@@ -248,6 +258,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
     const webhookQueue = new Queue<WebhookJobData>(WEBHOOK_QUEUE, {
       connection: queueConnection,
       prefix: bullPrefix(config.redisPrefix),
+      ...traced,
     });
     webhookQueue.on('error', (err) =>
       logger.warn({ err: { message: err.message } }, 'queue error'),
@@ -358,6 +369,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
         logger,
         rerun: { store, queue, jobs },
         keep: { completedSeconds: q.keepCompletedSeconds, failedSeconds: q.keepFailedSeconds },
+        queueTelemetry,
       });
       worker = running;
       releasers.push(() => running.close(q.shutdownTimeoutMs));
@@ -395,7 +407,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
       const webhooks = startWebhookWorker({
         connection,
         prefix: config.redisPrefix,
-        secret: loadOrCreateWebhookSecret(config),
+        ...loadWebhookSigning(config),
         cipher,
         policy: callbackPolicyOf(config),
         timeoutMs: config.webhooks.timeoutMs,
@@ -403,6 +415,7 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
         backoff: { baseMs: q.backoffBaseMs, capMs: q.backoffCapMs },
         logger,
         telemetry,
+        queueTelemetry,
       });
       webhookWorker = webhooks;
       releasers.push(() => webhooks.close(q.shutdownTimeoutMs));
@@ -430,6 +443,14 @@ export async function startApp(config: Config, logger: Logger, options: AppOptio
         port: config.api.port,
         ops: { telemetry, health, metricsAuth: config.ops.metricsAuth },
         queues: [queue, webhookQueue],
+        overview: {
+          redis,
+          prefix: config.redisPrefix,
+          queue,
+          limiter,
+          biz: config.cloudauth.biz,
+          qps: config.queue.qps,
+        },
         ...(financial
           ? { start: { links, store, queue, scriptUrl: faceScriptUrlOf(config, emulators) } }
           : {}),

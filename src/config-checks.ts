@@ -12,7 +12,11 @@
  * strong-looking value chosen by a person (`my-company-token-2024`) passes: generate secrets, do
  * not invent them.
  *
- * Text secrets (each of `API_TOKENS`, `WEBHOOK_SECRET`, `CLOUDAUTH_ACCESS_KEY_SECRET`) must
+ * Webhook signing secrets: `WEBHOOK_SECRET` must be a Standard Webhooks `whsec_` secret; it, each
+ * of `WEBHOOK_PREVIOUS_SECRETS` and each of `WEBHOOK_SECRETS_BY_HOST` are judged as text secrets
+ * below, a `whsec_` one by its base64 (the prefix adds length, not randomness).
+ *
+ * Text secrets (each of `API_TOKENS`, the webhook secrets, `CLOUDAUTH_ACCESS_KEY_SECRET`) must
  * 1. carry an estimated {@link SECRET_MIN_BITS} bits or more: length × log2(the size of the
  *    character set it uses), the set being 16 for hex digits of one case, else the sum of the
  *    classes present (10 digits, 26 lower-case, 26 upper-case, 33 others). Random values of 128
@@ -34,6 +38,12 @@
  */
 import type { Config } from './config.js';
 import { PRODUCTION_REQUIREMENTS, type ProductionKey } from './config-mode.js';
+import {
+  MAX_KEY_BYTES,
+  MIN_KEY_BYTES,
+  WEBHOOK_SECRET_PREFIX,
+  isStandardSecret,
+} from './webhooks/secret.js';
 
 /** Estimated bits a text secret must carry in production (rule 1 above). */
 export const SECRET_MIN_BITS = 90;
@@ -216,9 +226,21 @@ export function productionProblems(
     );
   }
   const tokens = needed('API_TOKENS') ? config.api.tokens : [];
+  const webhookSecrets = needed('WEBHOOK_SECRET') ? webhookSecretsOf(config.webhooks) : [];
+  for (const [name, value] of webhookSecrets) {
+    if (name === 'WEBHOOK_SECRET' && !isStandardSecret(value)) {
+      problems.push(
+        `WEBHOOK_SECRET must be a Standard Webhooks secret: ${WEBHOOK_SECRET_PREFIX} followed by the base64 of ${MIN_KEY_BYTES} to ${MAX_KEY_BYTES} random bytes (\`echo "${WEBHOOK_SECRET_PREFIX}$(openssl rand -base64 32)"\`); move a text secret of an earlier version to WEBHOOK_PREVIOUS_SECRETS while receivers switch`,
+      );
+    }
+  }
   const text: [string, string | undefined][] = [
     ['CLOUDAUTH_ACCESS_KEY_SECRET', accessKeySecret],
-    ['WEBHOOK_SECRET', needed('WEBHOOK_SECRET') ? config.webhooks.secret : undefined],
+    // a whsec_ secret is judged by its base64: the prefix would add length but no randomness
+    ...webhookSecrets.map(([name, value]): [string, string] => [
+      name,
+      isStandardSecret(value) ? value.slice(WEBHOOK_SECRET_PREFIX.length) : value,
+    ]),
     ...tokens.map((t, i, all): [string, string] => [
       all.length === 1 ? 'API_TOKENS' : `API_TOKENS (token ${i + 1} of ${all.length})`,
       t,
@@ -232,6 +254,28 @@ export function productionProblems(
   const keyReason = key === undefined ? undefined : weakKeyReason(Buffer.from(key, 'base64'));
   if (keyReason !== undefined) problems.push(`ENCRYPTION_KEY is too weak: ${keyReason}`);
   return problems;
+}
+
+/**
+ * Every webhook signing secret of the configuration with the name a problem gives it: the secret,
+ * each previous one (`WEBHOOK_PREVIOUS_SECRETS (secret 2 of 3)`), each host's
+ * (`WEBHOOK_SECRETS_BY_HOST ("hooks.a.example")`; host names are not secret).
+ */
+function webhookSecretsOf(webhooks: Config['webhooks']): [string, string][] {
+  const out: [string, string][] = [];
+  if (webhooks.secret !== undefined) out.push(['WEBHOOK_SECRET', webhooks.secret]);
+  const previous = webhooks.previousSecrets;
+  previous.forEach((secret, i) => {
+    const which = previous.length === 1 ? '' : ` (secret ${i + 1} of ${previous.length})`;
+    out.push([`WEBHOOK_PREVIOUS_SECRETS${which}`, secret]);
+  });
+  for (const [host, secrets] of Object.entries(webhooks.secretsByHost)) {
+    secrets.forEach((secret, i) => {
+      const which = secrets.length === 1 ? '' : `, secret ${i + 1} of ${secrets.length}`;
+      out.push([`WEBHOOK_SECRETS_BY_HOST ("${host}"${which})`, secret]);
+    });
+  }
+  return out;
 }
 
 /**

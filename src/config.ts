@@ -24,6 +24,7 @@ import {
 import { parseBizEntry, type BizProfile } from './domain/biz.js';
 import { SCHEMES, type Scheme } from './domain/ticket.js';
 import { ConfigError } from './errors.js';
+import { WEBHOOK_SECRET_PREFIX, webhookSecretProblem } from './webhooks/secret.js';
 
 export type { ConfigRole, OrchestratorMode } from './config-mode.js';
 
@@ -108,6 +109,98 @@ const rates = z.string().transform((s, ctx) => {
   return out;
 });
 
+/** A webhook signing secret (`whsec_…`, or a text secret; see `src/webhooks/secret.ts`). */
+const webhookSecret = z.string().superRefine((s, ctx) => {
+  const problem = webhookSecretProblem(s);
+  if (problem !== undefined) ctx.addIssue({ code: 'custom', message: problem });
+});
+
+/** At most this many previous secrets: with the current one, the legacy verifier reads eight. */
+export const MAX_PREVIOUS_WEBHOOK_SECRETS = 7;
+
+/** Secrets, comma separated (base64 has no comma); each named by its place, never quoted. */
+const webhookSecretList = csv.superRefine((list, ctx) => {
+  if (list.length > MAX_PREVIOUS_WEBHOOK_SECRETS) {
+    ctx.addIssue({
+      code: 'custom',
+      message: `at most ${MAX_PREVIOUS_WEBHOOK_SECRETS} secrets (${list.length} given)`,
+    });
+  }
+  list.forEach((secret, i) => {
+    const problem = webhookSecretProblem(secret);
+    if (problem !== undefined) {
+      ctx.addIssue({ code: 'custom', message: `secret ${i + 1} of ${list.length}: ${problem}` });
+    }
+  });
+});
+
+/** At most this many secrets for one host (the legacy verifier reads eight signatures). */
+export const MAX_WEBHOOK_SECRETS_PER_HOST = 8;
+
+/**
+ * A host name or IP of `WEBHOOK_SECRETS_BY_HOST` as deliveries compare it: the URL standard's form
+ * (lower case, IDNA, IPv4 normalised), no trailing dot, an IPv6 literal without its brackets. No
+ * port, path or user information: undefined for those.
+ */
+function secretHost(text: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(`http://${text}/`);
+  } catch {
+    return undefined;
+  }
+  if (url.port !== '' || url.username !== '' || url.password !== '' || url.pathname !== '/') {
+    return undefined;
+  }
+  if (url.search !== '' || url.hash !== '' || /[/?#@]/.test(text)) return undefined;
+  const host = url.hostname.replace(/\.$/, '').replace(/^\[(.*)\]$/, '$1');
+  return host === '' ? undefined : host;
+}
+
+/**
+ * `host=whsec_…` pairs, comma separated: the secrets of each destination host (a host listed twice
+ * has two, both signing, the first listed first: its rotation). Messages name the host, never a
+ * secret.
+ */
+const secretsByHost = z.string().transform((s, ctx) => {
+  const byHost = new Map<string, string[]>();
+  for (const pair of s.split(',').map((p) => p.trim())) {
+    if (pair === '') continue;
+    const i = pair.indexOf('=');
+    const hostText = i < 0 ? '' : pair.slice(0, i).trim();
+    const secret = i < 0 ? '' : pair.slice(i + 1).trim();
+    // a pair written the wrong way round would split inside the secret's base64 (at a `=`) and
+    // make a "host" of the secret: refused without quoting it
+    const host = hostText.toLowerCase().startsWith(WEBHOOK_SECRET_PREFIX)
+      ? undefined
+      : secretHost(hostText);
+    if (host === undefined || secret === '') {
+      ctx.addIssue({
+        code: 'custom',
+        message: `expected host=${WEBHOOK_SECRET_PREFIX}… pairs, comma separated (a host name or IP, no port)`,
+      });
+      return z.NEVER;
+    }
+    const problem = webhookSecretProblem(secret, true);
+    if (problem !== undefined) {
+      // the host is named only once it parsed as one (a secret never is)
+      ctx.addIssue({ code: 'custom', message: `the secret of host "${host}": ${problem}` });
+      return z.NEVER;
+    }
+    const secrets = byHost.get(host) ?? [];
+    if (secrets.length >= MAX_WEBHOOK_SECRETS_PER_HOST) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `"${host}" has more than ${MAX_WEBHOOK_SECRETS_PER_HOST} secrets`,
+      });
+      return z.NEVER;
+    }
+    byHost.set(host, [...secrets, secret]);
+  }
+  // an object with own properties only (fromEntries defines even "__proto__" as a property)
+  return Object.fromEntries(byHost);
+});
+
 /** An OSS bucket name: 3 to 63 lower-case letters, digits and hyphens, no hyphen at either end. */
 const OSS_BUCKET_NAME = /^[a-z0-9][a-z0-9-]{1,61}[a-z0-9]$/;
 
@@ -182,6 +275,13 @@ export const SETTINGS = {
     z.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent']),
     'info',
     'pino log level. Secrets and personal data are redacted at every level.',
+  ),
+  /** undefined: chosen by `chooseLogFormat` (src/logger.ts). */
+  logFormat: setting(
+    'LOG_FORMAT',
+    z.enum(['json', 'pretty']).optional(),
+    undefined,
+    "How the process roles write their logs: `json` (one object a line, for a collector) or `pretty` (pino-pretty's text, for a person). Unset: `pretty` when standard output is a terminal and the mode is not `production`, `json` otherwise (a production process is never pretty unless asked). Redaction is the same in both. The CLI's own warnings stay JSON on standard error.",
   ),
   /** undefined: `redis://127.0.0.1:6379`. */
   redisUrl: setting(
@@ -585,9 +685,9 @@ export const SETTINGS = {
     /** The signing secret; undefined: the secret file (embedded mode only). Never logged. */
     secret: setting(
       'WEBHOOK_SECRET',
-      z.string().min(16).optional(),
+      webhookSecret.optional(),
       undefined,
-      'HMAC-SHA256 key signing every webhook (`x-cloudauth-orchestrator-signature`), at least 16 characters. Required in production, where it must pass the secret strength rule (see `API_TOKENS`; `openssl rand -hex 32` always does). Unset in embedded mode: a secret kept in `WEBHOOK_SECRET_FILE`, created on first use. Never logged.',
+      'Signs every webhook the Standard Webhooks way (`webhook-id`, `webhook-timestamp`, `webhook-signature: v1,<base64 HMAC-SHA256>`) for destinations not in `WEBHOOK_SECRETS_BY_HOST`: `whsec_` followed by the base64 of 24 to 64 random bytes, the key being those bytes (`echo "whsec_$(openssl rand -base64 32)"`). Required in production, where it must be a `whsec_` secret whose base64 passes the secret strength rule (see `API_TOKENS`). Embedded mode also takes a text secret of at least 16 characters (what earlier versions used), whose UTF-8 bytes are the key. Unset in embedded mode: a secret kept in `WEBHOOK_SECRET_FILE`, created on first use. Never logged.',
       true,
     ),
     /** Where embedded mode keeps a generated secret. */
@@ -595,7 +695,30 @@ export const SETTINGS = {
       'WEBHOOK_SECRET_FILE',
       z.string().min(1),
       'data/webhook.secret',
-      'Where embedded mode keeps its generated webhook signing secret (hex, mode 0600) when `WEBHOOK_SECRET` is unset.',
+      'Where embedded mode keeps its generated webhook signing secret (`whsec_…`, mode 0600) when `WEBHOOK_SECRET` is unset. A file an earlier version made (64 hex digits) keeps working as a text secret; delete it to get a `whsec_` one.',
+    ),
+    /** Older secrets that still sign, after the current one (rotation). Never logged. */
+    previousSecrets: setting(
+      'WEBHOOK_PREVIOUS_SECRETS',
+      webhookSecretList.optional().transform((v) => v ?? []),
+      undefined,
+      'Secrets being retired, comma separated (at most 7): each also signs every delivery that `WEBHOOK_SECRET` signs, so `webhook-signature` carries one `v1,…` per secret and receivers can switch to the new secret at their own pace. Rotate: put the old `WEBHOOK_SECRET` here, set a new one, remove the old one once every receiver has the new. `whsec_…` or, to retire a text secret of an earlier version, that text. Never logged.',
+      true,
+    ),
+    /** Secrets by destination host; listed hosts are signed with their own only. Never logged. */
+    secretsByHost: setting(
+      'WEBHOOK_SECRETS_BY_HOST',
+      secretsByHost.optional().transform((v) => v ?? {}),
+      undefined,
+      "Per-destination secrets, `host=whsec_…` pairs comma separated (`hooks.a.example=whsec_…,hooks.b.example=whsec_…`): a delivery to a listed host (the callback URL's host name or IP, any port) is signed with that host's secret only, never with `WEBHOOK_SECRET` or `WEBHOOK_PREVIOUS_SECRETS`, so a receiver that can verify its own events cannot sign another's. A host listed twice has both secrets sign (its rotation). `whsec_` secrets only; other hosts use `WEBHOOK_SECRET`. Never logged.",
+      true,
+    ),
+    /** Also send the deprecated legacy signature header. */
+    legacySignature: setting(
+      'WEBHOOK_LEGACY_SIGNATURE',
+      bool,
+      'false',
+      'Also send the deprecated `x-cloudauth-orchestrator-signature: t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">` of earlier versions (one `v1=` per secret, each keyed with the secret\'s text as written), for receivers still verifying it with `verifyWebhook` while they move to the Standard Webhooks headers. Removed in the next release.',
     ),
     /** Destination for tickets without a callback URL; undefined: no webhook for them. */
     defaultUrl: setting(

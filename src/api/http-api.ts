@@ -3,8 +3,12 @@
  * requests validated with zod in the handlers, and `GET /openapi.json` generated from the same
  * schemas. `buildHttpApi` gives the instance (for `inject` in tests), `startHttpApi` a listening
  * server.
+ *
+ * Every request has an id: the `x-request-id` it came with when well formed, else a new UUID. It
+ * is answered in `x-request-id` on every response, is the `instance` of every problem, and labels
+ * every log line of the request (`reqId`), the access-log line included. Every answered request
+ * is counted in `http_requests_total` and `http_request_duration_seconds` by its route pattern.
  */
-import { randomUUID } from 'node:crypto';
 import fastify, { LogController, type FastifyBaseLogger, type FastifyInstance } from 'fastify';
 import { z } from 'zod';
 import { ConfigError } from '../errors.js';
@@ -12,12 +16,20 @@ import type { Logger } from '../logger.js';
 import { opsRoutes, type OpsRoutesOptions } from './ops-routes.js';
 import { operationsUi, UI_PREFIX, type OperationsUiOptions } from './ui/operations-ui.js';
 import { summaryRoute, type SummaryRouteDeps } from './ui/summary-route.js';
+import { overviewRoutes } from './ui/overview-route.js';
 import { TICKET_ID_MAX } from '../flow/ticket-intake.js';
+import { UNMATCHED_ROUTE } from '../ops/metrics.js';
 import { bearerAuth } from './auth.js';
 import { batchRoute, type BatchRouteDeps } from './batch-route.js';
 import { clientErrorHandler, frameworkErrorHandler } from './framework-errors.js';
 import { openApiDocument } from './openapi.js';
-import { installProblemHandlers, problemError, sendProblem } from './problems.js';
+import {
+  installProblemHandlers,
+  problemError,
+  REQUEST_ID_HEADER,
+  requestIdOf,
+  sendProblem,
+} from './problems.js';
 import type { RouteSpec } from './route-spec.js';
 import { startRoutes, type StartRoutesOptions } from './start-routes.js';
 import { ticketRoutes } from './ticket-routes.js';
@@ -83,24 +95,34 @@ export function buildHttpApi(deps: HttpApiDeps): FastifyInstance {
   const logger: FastifyBaseLogger = deps.logger.child({ component: 'http-api' });
   const app = fastify({
     loggerInstance: logger,
-    logController: new LogController({ disableRequestLogging: true }),
+    // the access-log line is our own (onResponse below); each request's lines carry its id
+    logController: new LogController({ disableRequestLogging: true, requestIdLogLabel: 'reqId' }),
     bodyLimit: deps.bodyLimitBytes,
     onProtoPoisoning: 'error',
     onConstructorPoisoning: 'error',
     routerOptions: { maxParamLength: TICKET_ID_MAX * 3 },
-    genReqId: () => randomUUID(),
-    frameworkErrors: frameworkErrorHandler(logger),
+    // fastify would take a `requestIdHeader` as it comes (any length, any characters): the id is
+    // checked in genReqId instead, and an ill-formed one replaced
+    requestIdHeader: false,
+    genReqId: (raw) => requestIdOf(raw.headers[REQUEST_ID_HEADER]),
+    frameworkErrors: frameworkErrorHandler(),
     clientErrorHandler: clientErrorHandler(logger),
     return503OnClosing: false,
   });
+  // first of the hooks, so that an answer any later hook sends (401, 503) carries it too
+  app.addHook('onRequest', (request, reply, done) => {
+    void reply.header(REQUEST_ID_HEADER, request.id);
+    done();
+  });
   installJsonParser(app);
-  installProblemHandlers(app, logger);
+  installProblemHandlers(app);
   refuseWhileClosing(app);
 
   const routes: RouteSpec[] = [
     ...ticketRoutes({ ...deps, links: deps.start?.links }),
     batchRoute(deps),
     summaryRoute(deps),
+    ...overviewRoutes(deps),
   ];
   let document: Record<string, unknown> | undefined;
   const openapi: RouteSpec = {
@@ -119,16 +141,25 @@ export function buildHttpApi(deps: HttpApiDeps): FastifyInstance {
 
   const publicRoutes = new Set(routes.filter((r) => r.public).map((r) => r.url));
   app.addHook('onRequest', bearerAuth(deps.tokens, publicRoutes, [UI_PREFIX]));
+  const telemetry = deps.ops?.telemetry;
   app.addHook('onResponse', (request, reply, done) => {
-    logger.info(
+    // the route's pattern, never the path: a path holds a TicketId
+    const route = request.routeOptions.url;
+    request.log.info(
       {
         method: request.method,
-        route: request.routeOptions.url ?? '(unknown)',
+        route: route ?? UNMATCHED_ROUTE,
         status: reply.statusCode,
         ms: Math.round(reply.elapsedTime),
       },
       'http request',
     );
+    telemetry?.observeHttpRequest({
+      method: request.method,
+      route,
+      status: reply.statusCode,
+      seconds: reply.elapsedTime / 1000,
+    });
     done();
   });
   for (const route of routes) {

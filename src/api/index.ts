@@ -1,8 +1,9 @@
 /**
- * The HTTP API: `buildHttpApi` / `startHttpApi`, the embedded token, the OpenAPI document, the
- * problem types and the response schemas.
+ * The HTTP API: `buildHttpApi` / `startHttpApi`, the embedded token, the OpenAPI document and the
+ * typed client generated from it, the problem types and the response schemas.
  */
 export * from './api-token.js';
+export * from './client.js';
 export * from './http-api.js';
 export { openApiDocument } from './openapi.js';
 export {

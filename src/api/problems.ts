@@ -4,6 +4,7 @@
  * unexpected) to one. Details and field messages never carry personal data or secrets:
  * validation messages name the field and the failed check, never the value.
  */
+import { randomUUID } from 'node:crypto';
 import { STATUS_CODES } from 'node:http';
 import type { FastifyInstance, FastifyReply } from 'fastify';
 import type { z } from 'zod';
@@ -25,6 +26,31 @@ import type { FieldProblem, Problem } from './schemas.js';
 
 /** The media type of every error answer. */
 export const PROBLEM_CONTENT_TYPE = 'application/problem+json; charset=utf-8';
+
+/** The header that carries a request's id, in (when well formed) and out (always). */
+export const REQUEST_ID_HEADER = 'x-request-id';
+
+/**
+ * A request id a client may choose: 1–128 letters, digits and `.`, `_`, `:`, `-`. Nothing that
+ * could split a header or a log line, or smuggle markup into a page that shows it.
+ */
+const REQUEST_ID = /^[A-Za-z0-9._:-]{1,128}$/;
+
+/**
+ * The id of a request: the `x-request-id` it came with when that is well formed (so a caller's or
+ * a proxy's id follows the request into our logs), else a new UUID. fastify's `genReqId`.
+ */
+export function requestIdOf(header: string | readonly string[] | undefined): string {
+  return typeof header === 'string' && REQUEST_ID.test(header) ? header : randomUUID();
+}
+
+/**
+ * A problem's `instance` (RFC 9457): the URN of the request it answers, so that a problem a
+ * caller reports leads to the access-log line and any error logged for it.
+ */
+export function problemInstance(requestId: string): string {
+  return `urn:cloudauth-orchestrator:request:${requestId}`;
+}
 
 /**
  * Every problem type the API answers, with its status and title, and `code`, the registry code
@@ -297,24 +323,29 @@ export function problemOf(
   return problemError('INTERNAL', 'The request could not be completed; it has been logged.');
 }
 
-/** Answers `problem` on `reply` as `application/problem+json`. */
+/**
+ * Answers `problem` on `reply` as `application/problem+json`, its `instance` the request's URN
+ * and its id in `x-request-id`.
+ */
 export function sendProblem(reply: FastifyReply, problem: ProblemError): FastifyReply {
+  const requestId = reply.request.id;
   return reply
     .code(problem.problem.status)
     .headers(problem.headers)
+    .header(REQUEST_ID_HEADER, requestId)
     .header('content-type', PROBLEM_CONTENT_TYPE)
-    .send(problem.problem);
+    .send({ ...problem.problem, instance: problemInstance(requestId) });
 }
 
-/** Answers every error and unknown route of `app` with problem details. */
-export function installProblemHandlers(
-  app: FastifyInstance,
-  logger: Pick<Logger, 'error' | 'warn'>,
-): void {
+/**
+ * Answers every error and unknown route of `app` with problem details. Errors are logged on the
+ * request's logger, so their lines carry its id as the problem's `instance` does.
+ */
+export function installProblemHandlers(app: FastifyInstance): void {
   app.setErrorHandler((err, request, reply) =>
     sendProblem(
       reply,
-      problemOf(err, logger, { method: request.method, route: request.routeOptions.url }),
+      problemOf(err, request.log, { method: request.method, route: request.routeOptions.url }),
     ),
   );
   app.setNotFoundHandler((request, reply) =>

@@ -209,17 +209,34 @@ export const batchResultSchema = z.object({
 
 /** RFC 9457 problem details, `application/problem+json`. */
 export const problemSchema = z.object({
-  type: z.string().describe('A URI naming the kind of problem.'),
-  title: z.string(),
-  status: z.number().int(),
+  type: z
+    .string()
+    .describe(
+      'A URI naming the kind of problem: `urn:cloudauth-orchestrator:problem:<kind>` (e.g. `…:unknown-ticket`), or `about:blank` for an HTTP refusal of no kind of ours. Branch on it (or on `code`), never on `title` or `detail`.',
+    ),
+  title: z
+    .string()
+    .describe('A short summary of the kind of problem; the same for every instance.'),
+  status: z.number().int().describe('The HTTP status of the answer.'),
   code: z
     .string()
     .optional()
     .describe(
-      'The error code of the orchestrator (`src/errors.ts`) the problem reports, when it has one: `VALIDATION_FAILED`, `ILLEGAL_TRANSITION`, `STORE_UNAVAILABLE`, `STORE_FULL`.',
+      'The error code of the orchestrator (`src/errors.ts`) the problem reports, when it has one: `VALIDATION_FAILED`, `ILLEGAL_TRANSITION`, `PERSONAL_DATA_ERASED`, `STORE_UNAVAILABLE`, `STORE_FULL`, `STAGING_UNAVAILABLE`, `STAGING_FULL`.',
     ),
-  detail: z.string(),
-  errors: z.array(fieldProblemSchema).optional(),
+  detail: z
+    .string()
+    .describe('What went wrong with this request, for a person; never personal data or a secret.'),
+  instance: z
+    .string()
+    .optional()
+    .describe(
+      "The request it answers, `urn:cloudauth-orchestrator:request:<request id>`, the id also answered in `x-request-id` and found on the server's log lines of the request. Present on every problem of this API.",
+    ),
+  errors: z
+    .array(fieldProblemSchema)
+    .optional()
+    .describe('Validation problems (400, 422): every bad field, each named once.'),
 });
 
 export type TicketSummaryView = z.output<typeof ticketSummarySchema>;

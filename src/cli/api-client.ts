@@ -1,13 +1,16 @@
 /**
- * The CLI's client of the HTTP API (`--api`): Node's global fetch over a dispatcher of its own
- * (direct connections only: no proxy from the environment or a replaced global dispatcher, no
- * redirects followed, so the bearer token goes to the given host and nowhere else). Answers are
- * checked against the API's own schemas (`src/api/schemas.ts`); every failure is an
- * {@link ApiError} of one {@link ApiFailure} kind, whose message names the API by its base URL and
- * never carries the token.
+ * The CLI's client of the HTTP API (`--api`): the typed client generated from the API's OpenAPI
+ * document (`createApiClient`, openapi-fetch), so that every call is one the document has, over
+ * Node's global fetch with a dispatcher of its own (direct connections only: no proxy from the
+ * environment or a replaced global dispatcher, no redirects followed, so the bearer token goes to
+ * the given host and nowhere else). Answers are checked against the API's own schemas
+ * (`src/api/schemas.ts`) as well: the types say what the server should answer, the check that it
+ * did. Every failure is an {@link ApiError} of one {@link ApiFailure} kind, whose message names the
+ * API by its base URL and never carries the token.
  */
 import { Agent } from 'undici';
 import type { z } from 'zod';
+import { createApiClient, type ApiSchemas, type TypedApiClient } from '../api/client.js';
 import { problemTypeUri } from '../api/problems.js';
 import {
   batchResultSchema,
@@ -100,14 +103,21 @@ function retryAfterOf(headers: Headers): number | undefined {
   return value !== null && /^\d{1,9}$/.test(value.trim()) ? Number(value) : undefined;
 }
 
-function problemOf(text: string): Problem | undefined {
-  try {
-    const parsed = problemSchema.safeParse(JSON.parse(text));
-    return parsed.success ? parsed.data : undefined;
-  } catch {
-    return undefined;
-  }
+/** The problem an error answer carries (openapi-fetch hands its JSON over parsed), if any. */
+function problemOf(body: unknown): Problem | undefined {
+  const parsed = problemSchema.safeParse(body);
+  return parsed.success ? parsed.data : undefined;
 }
+
+/** What an openapi-fetch call resolves to, whatever its path. */
+interface Answer {
+  data?: unknown;
+  error?: unknown;
+  response: Response;
+}
+
+/** The verbs of `POST /v1/tickets/{id}/<verb>`. */
+type Command = 'retry' | 'cancel' | 'erase';
 
 /** The failure kind of a non-2xx answer. */
 export function failureOf(status: number, problem: Problem | undefined): ApiFailure {
@@ -126,18 +136,38 @@ export function failureOf(status: number, problem: Problem | undefined): ApiFail
 export class ApiClient {
   readonly #agent: Agent;
   readonly #concurrency: number;
+  readonly #api: TypedApiClient;
 
   constructor(
     private readonly target: ApiTarget,
     options: ApiClientOptions = {},
   ) {
     const answer = options.answerTimeoutMs ?? 120_000;
-    this.#agent = new Agent({
+    const agent = new Agent({
       connect: { timeout: options.connectTimeoutMs ?? 10_000 },
       headersTimeout: answer,
       bodyTimeout: answer,
     });
+    this.#agent = agent;
     this.#concurrency = options.concurrency ?? 16;
+    this.#api = createApiClient({
+      baseUrl: target.base,
+      token: target.token,
+      headers: { accept: 'application/json' },
+      redirect: 'manual',
+      // a request that got no answer is unreachable; the message names the error's code only
+      fetch: async (request) => {
+        try {
+          // @ts-expect-error Node's fetch takes an undici dispatcher; its RequestInit type omits it
+          return await fetch(request, { dispatcher: agent });
+        } catch (err) {
+          throw new ApiError(
+            ApiFailure.unreachable,
+            `cannot reach the API at ${target.base} (${networkCause(err)})`,
+          );
+        }
+      },
+    });
   }
 
   /** The base URL, as messages name the API. */
@@ -148,7 +178,9 @@ export class ApiClient {
   /** One ticket, or undefined when the API knows no such TicketId. */
   async ticket(ticketId: string): Promise<TicketView | undefined> {
     try {
-      return await this.#call('GET', ticketPath(ticketId), ticketViewSchema);
+      return await this.#call('GET /v1/tickets/:id', ticketViewSchema, () =>
+        this.#api.GET('/v1/tickets/{id}', { params: { path: { id: ticketId } } }),
+      );
     } catch (err) {
       if (err instanceof ApiError && err.failure === ApiFailure.unknownTicket) return undefined;
       throw err;
@@ -177,16 +209,21 @@ export class ApiClient {
 
   /** `POST /v1/tickets/batch` with a body already encoded (see `request-packing.ts`). */
   createBatch(body: string): Promise<BatchResultView> {
-    return this.#call('POST', '/v1/tickets/batch', batchResultSchema, body);
+    return this.#call('POST /v1/tickets/batch', batchResultSchema, () =>
+      this.#api.POST('/v1/tickets/batch', {
+        // the body is sent as request-packing.ts encoded it, byte for byte: its size was fitted
+        // to the API's body limit, and encoding it again could change it
+        body: PACKED,
+        bodySerializer: () => body,
+      }),
+    );
   }
 
   /** One page of `GET /v1/tickets`. */
   listPage(query: ListQuery): Promise<TicketListView> {
-    const params = new URLSearchParams();
-    for (const [k, v] of Object.entries(query)) {
-      if (v !== undefined) params.set(k, String(v));
-    }
-    return this.#call('GET', `/v1/tickets?${params.toString()}`, ticketListSchema);
+    return this.#call('GET /v1/tickets', ticketListSchema, () =>
+      this.#api.GET('/v1/tickets', { params: { query } }),
+    );
   }
 
   /** Every ticket of the query, page after page (newest first). */
@@ -205,8 +242,9 @@ export class ApiClient {
 
   /** A batch's tickets per state (`GET /v1/summary?batch=`), as the store counts them. */
   async countBatch(batchId: string): Promise<Record<TicketState, number>> {
-    const path = `/v1/summary?${new URLSearchParams({ batch: batchId }).toString()}`;
-    const summary = await this.#call('GET', path, summarySchema);
+    const summary = await this.#call('GET /v1/summary', summarySchema, () =>
+      this.#api.GET('/v1/summary', { params: { query: { batch: batchId } } }),
+    );
     const counts = Object.fromEntries(Object.values(TicketState).map((s) => [s, 0])) as Record<
       TicketState,
       number
@@ -214,21 +252,34 @@ export class ApiClient {
     return { ...counts, ...summary.batch?.byState };
   }
 
-  /** `POST /v1/tickets/:id/retry` or `/cancel`. */
-  command(ticketId: string, verb: 'retry' | 'cancel' | 'erase'): Promise<TicketView> {
-    return this.#call('POST', `${ticketPath(ticketId)}/${verb}`, ticketViewSchema);
+  /** `POST /v1/tickets/:id/retry`, `/cancel` or `/erase`. */
+  command(ticketId: string, verb: Command): Promise<TicketView> {
+    const params = { params: { path: { id: ticketId } } };
+    return this.#call(`POST /v1/tickets/:id/${verb}`, ticketViewSchema, () => {
+      switch (verb) {
+        case 'retry':
+          return this.#api.POST('/v1/tickets/{id}/retry', params);
+        case 'cancel':
+          return this.#api.POST('/v1/tickets/{id}/cancel', params);
+        case 'erase':
+          return this.#api.POST('/v1/tickets/{id}/erase', params);
+      }
+    });
   }
 
   /**
    * The most tickets one batch request may carry (`API_BATCH_MAX`), read from the public
-   * `GET /openapi.json`; undefined when the document does not say.
+   * `GET /openapi.json` (asked without the token); undefined when the document does not say.
    */
   async batchMax(): Promise<number | undefined> {
-    const doc = await this.#fetch('GET', '/openapi.json', undefined, false);
-    if (doc.status !== 200) return undefined;
     try {
-      return batchMaxIn(JSON.parse(doc.text));
-    } catch {
+      const { data, response } = await this.#api.GET('/openapi.json', {
+        headers: { authorization: null },
+      });
+      return response.status === 200 ? batchMaxIn(data) : undefined;
+    } catch (err) {
+      if (err instanceof ApiError) throw err;
+      // an answer that is not JSON, or one cut short: the document does not say
       return undefined;
     }
   }
@@ -237,58 +288,48 @@ export class ApiClient {
     return this.#agent.close();
   }
 
+  /**
+   * The answer of `send` (a call of the typed client), checked against `schema`; `route` names the
+   * call in messages (`GET /v1/tickets/:id`: the route, never a TicketId or a query value).
+   */
   async #call<S extends z.ZodType>(
-    method: 'GET' | 'POST',
-    path: string,
+    route: string,
     schema: S,
-    body?: string,
+    send: () => Promise<Answer>,
   ): Promise<z.output<S>> {
-    const answer = await this.#fetch(method, path, body, true);
-    if (answer.status < 200 || answer.status > 299) {
-      throw this.#failure(answer.status, answer.statusText, answer.text, answer.headers);
-    }
-    let value: unknown;
+    let answer: Answer;
     try {
-      value = JSON.parse(answer.text);
-    } catch {
-      value = undefined;
-    }
-    const parsed = schema.safeParse(value);
-    if (!parsed.success) {
-      throw new ApiError(
-        ApiFailure.refused,
-        `the answer of ${this.target.base} to ${method} ${routeOf(path)} is not the orchestrator's (is --api its base URL, and of a matching version?)`,
-        { status: answer.status },
-      );
-    }
-    return parsed.data;
-  }
-
-  async #fetch(method: 'GET' | 'POST', path: string, body: string | undefined, auth: boolean) {
-    const headers: Record<string, string> = { accept: 'application/json' };
-    if (auth) headers.authorization = `Bearer ${this.target.token}`;
-    if (body !== undefined) headers['content-type'] = 'application/json';
-    try {
-      const res = await fetch(`${this.target.base}${path}`, {
-        method,
-        headers,
-        ...(body === undefined ? {} : { body }),
-        redirect: 'manual',
-        // @ts-expect-error Node's fetch takes an undici dispatcher; its RequestInit type omits it
-        dispatcher: this.#agent,
-      });
-      const text = await res.text();
-      return { status: res.status, statusText: res.statusText, text, headers: res.headers };
+      answer = await send();
     } catch (err) {
+      if (err instanceof ApiError) throw err;
+      // a 2xx answer whose body is not JSON
+      if (err instanceof SyntaxError) throw this.#foreign(route, undefined);
+      // the body was cut short (a reset, a timeout) after its headers came
       throw new ApiError(
         ApiFailure.unreachable,
         `cannot reach the API at ${this.target.base} (${networkCause(err)})`,
       );
     }
+    const { response } = answer;
+    if (response.status < 200 || response.status > 299) {
+      throw this.#failure(response.status, response.statusText, answer.error, response.headers);
+    }
+    const parsed = schema.safeParse(answer.data);
+    if (!parsed.success) throw this.#foreign(route, response.status);
+    return parsed.data;
   }
 
-  #failure(status: number, statusText: string, text: string, headers: Headers): ApiError {
-    const problem = problemOf(text);
+  /** A 2xx answer that is not the orchestrator's. */
+  #foreign(route: string, status: number | undefined): ApiError {
+    return new ApiError(
+      ApiFailure.refused,
+      `the answer of ${this.target.base} to ${route} is not the orchestrator's (is --api its base URL, and of a matching version?)`,
+      status === undefined ? {} : { status },
+    );
+  }
+
+  #failure(status: number, statusText: string, body: unknown, headers: Headers): ApiError {
+    const problem = problemOf(body);
     const failure = failureOf(status, problem);
     const retryAfterSeconds = retryAfterOf(headers);
     const details = {
@@ -318,15 +359,11 @@ export class ApiClient {
   }
 }
 
-/** The path of one ticket, its TicketId percent-encoded. */
-function ticketPath(ticketId: string): string {
-  return `/v1/tickets/${encodeURIComponent(ticketId)}`;
-}
-
-/** A path as messages name it: the route, without TicketIds or query values. */
-function routeOf(path: string): string {
-  return path.replace(/\?.*$/, '').replace(/^\/v1\/tickets\/(?!batch$)[^/]+/, '/v1/tickets/:id');
-}
+/**
+ * What stands for a batch body already encoded: openapi-fetch types the body as the document's
+ * `BatchRequest`, and `bodySerializer` sends the encoded text instead.
+ */
+const PACKED = {} as ApiSchemas['BatchRequest'];
 
 type Json = Record<string, unknown>;
 const isObject = (v: unknown): v is Json => typeof v === 'object' && v !== null;

@@ -1,18 +1,23 @@
-/** `cancel <TicketId> [--api <URL>]`: cancels a ticket that has not ended. */
+/**
+ * `cancel <TicketId> [--json] [--api <URL>]`: cancels a ticket that has not ended. `--json`:
+ * `{"ticketId", "state": "cancelled"}`.
+ */
 import { withApi } from './api-context.js';
 import { resolveApiTarget, type ApiOptions } from './api-target.js';
 import { loadCliConfig, withApp, type CliIo } from './cli-context.js';
 import { ExitCode } from './exit-codes.js';
 import { apiOperationError, operationError } from './operation-error.js';
+import { writeJson } from './output.js';
 
 /** Runs `cancel`; answers the exit code. */
 export async function cancelCommand(
   ticketId: string,
   io: CliIo,
-  options: ApiOptions = {},
+  options: { json?: boolean } & ApiOptions = {},
 ): Promise<ExitCode> {
   const done = () => {
-    io.stdout.write(`Ticket ${ticketId} is cancelled.\n`);
+    if (options.json) writeJson(io.stdout, { ticketId, state: 'cancelled' });
+    else io.stdout.write(`Ticket ${ticketId} is cancelled.\n`);
     return ExitCode.ok;
   };
   const target = await resolveApiTarget(options, io.env, io.cwd, io.stderr);

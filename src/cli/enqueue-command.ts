@@ -1,10 +1,16 @@
 /**
- * `enqueue <file.csv|file.jsonl> --biz <Biz> [--batch <id>] [--dry-run] [--wait] [--yes]
- * [--api <URL>]`: a first pass checks every row and prints the plan; a second pass enqueues the
- * valid new rows in chunks (after a y/N confirmation on a terminal, unless --yes); --wait then
- * follows the batch until every ticket has ended. The file is streamed twice; memory holds
- * TicketIds only. The passes talk to Redis through the app, or with `--api` to the HTTP API (see
- * `enqueue-api.ts`), which needs no configuration here but the URL and the token.
+ * `enqueue <file.csv|file.jsonl|-> --biz <Biz> [--batch <id>] [--format csv|jsonl] [--dry-run]
+ * [--wait] [--yes] [--json] [--api <URL>]`: a first pass checks every row and prints the plan; a
+ * second pass enqueues the valid new rows in chunks (after a y/N confirmation on a terminal,
+ * unless --yes); --wait then follows the batch until every ticket has ended. The file is streamed
+ * twice; memory holds TicketIds only. The passes talk to Redis through the app, or with `--api`
+ * to the HTTP API (see `enqueue-api.ts`), which needs no configuration here but the URL and the
+ * token.
+ *
+ * `-` reads standard input instead (`--format`, default csv). It can be read only once, so it is
+ * held in memory for both passes (up to {@link STDIN_MAX_BYTES}), never written to disk: it holds
+ * names and ID numbers. `--json` prints one JSON document on stdout instead of the text (see
+ * {@link EnqueueReport}); progress stays on stderr.
  */
 import { access, constants, stat } from 'node:fs/promises';
 import { basename, dirname, extname, resolve } from 'node:path';
@@ -28,7 +34,8 @@ import { enqueueRows } from './enqueue-rows.js';
 import { CliError, enqueueExitCode, usageError, type ExitCode } from './exit-codes.js';
 import { followBatch } from './follow-batch.js';
 import { formatOf, readInputRows, type InputFormat, type InputRow } from './input-rows.js';
-import { InvalidRowLog } from './invalid-rows.js';
+import { InvalidRowLog, type InvalidRow } from './invalid-rows.js';
+import { writeJson } from './output.js';
 import {
   estimateDuration,
   formatCounts,
@@ -54,6 +61,66 @@ export interface EnqueueOptions extends ApiOptions {
   wait?: boolean;
   /** Do not ask for confirmation. */
   yes?: boolean;
+  /** The input format; default by the file's extension, `csv` for standard input. */
+  format?: InputFormat;
+  /** One JSON document on stdout. */
+  json?: boolean;
+}
+
+/** The file argument naming standard input. */
+const STDIN = '-';
+/** What standard input's rows are called: in messages, and the name of their invalid-row log. */
+const STDIN_LABEL = '(standard input)';
+const STDIN_NAME = 'stdin';
+/** The most of standard input held in memory; a larger input is given as a file. */
+export const STDIN_MAX_BYTES = 256 * 1024 * 1024;
+
+/** Invalid rows listed in the plan (text, and `--json`). */
+const SHOWN_INVALID_ROWS = 50;
+
+/**
+ * What `enqueue --json` prints: the plan, what the run did (`outcome`), what the second pass
+ * enqueued, and with `--wait` the batch's final counts. No personal data: invalid rows by line,
+ * TicketId and field-level reasons, as in the text.
+ */
+export interface EnqueueReport {
+  file: string;
+  batchId: string;
+  format: InputFormat;
+  outcome: 'dry-run' | 'nothing-new' | 'not-confirmed' | 'enqueued' | 'stopped';
+  plan: {
+    rowsRead: number;
+    validNew: number;
+    validNewByFlow: Plan['validNew'];
+    /** Over `--api`: valid new rows whose flow only the API knows. */
+    validNewFlowUnknown: number;
+    /** Valid new rows of a financial ID_PRO Biz (each waits for its person's start link). */
+    validNewStartLink: number;
+    alreadyKnown: number;
+    invalid: number;
+    /** The first invalid rows (at most 50). */
+    invalidRows: readonly InvalidRow[];
+    invalidLog: string | null;
+    estimate: DurationEstimate;
+  };
+  /** Null when nothing was sent (dry run, nothing new, not confirmed). */
+  enqueued: {
+    enqueued: number;
+    /** Enqueued meanwhile by another producer. */
+    alreadyKnown: number;
+    /** Found invalid on the second pass (the API's refusals included). */
+    invalid: number;
+    refusedByApi: number;
+    /** Not found on the second read (the file changed). */
+    missing: number;
+    notAccepted: number;
+    notAcceptedLog: string | null;
+  } | null;
+  /** Invalid rows in all (the plan's and the second pass's). */
+  invalid: number;
+  invalidLog: string | null;
+  /** With `--wait`: tickets of the batch per state at the end; else null. */
+  final: Record<TicketState, number> | null;
 }
 
 const BATCH_ID = /^[\x21-\x7e]{1,128}$/;
@@ -73,20 +140,58 @@ export function defaultBatchId(path: string, now: Date, nameMax = 64): string {
 /** Characters of the file name in a default batch id over `--api` (64 less `-<time>`). */
 const API_BATCH_NAME_MAX = 47;
 
+/** Reads all of standard input; a usage error past {@link STDIN_MAX_BYTES}. */
+async function readStdin(io: CliIo, max = STDIN_MAX_BYTES): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let size = 0;
+  for await (const chunk of io.stdin as AsyncIterable<Buffer | string>) {
+    const bytes = typeof chunk === 'string' ? Buffer.from(chunk, 'utf8') : chunk;
+    size += bytes.length;
+    if (size > max) {
+      throw usageError(
+        `standard input is over ${max / (1024 * 1024)} MiB: give the rows as a file (which is read twice, never held in memory)`,
+      );
+    }
+    chunks.push(bytes);
+  }
+  return Buffer.concat(chunks);
+}
+
+/** The input: a file (checked readable), or standard input (read whole). */
+async function inputOf(
+  file: string,
+  options: EnqueueOptions,
+  io: CliIo,
+): Promise<Pick<RunSpec, 'path' | 'label' | 'format' | 'size' | 'data'>> {
+  if (file !== STDIN) {
+    const path = resolve(io.cwd, file);
+    const format = options.format ?? formatOf(path);
+    return { path, label: path, format, size: await readableSize(path) };
+  }
+  if (io.stdin.isTTY === true && !options.yes && !options.dryRun) {
+    throw usageError(
+      'with -, standard input holds the rows, so enqueue cannot ask before it enqueues: add --yes (or --dry-run)',
+    );
+  }
+  const data = await readStdin(io);
+  // relative image paths and the invalid-row log are then the working directory's
+  const path = resolve(io.cwd, STDIN_NAME);
+  return { path, label: STDIN_LABEL, format: options.format ?? 'csv', size: data.length, data };
+}
+
 /** Runs `enqueue`; answers the exit code. */
 export async function enqueueCommand(
   file: string,
   options: EnqueueOptions,
   io: CliIo,
 ): Promise<ExitCode> {
-  const path = resolve(io.cwd, file);
-  const format = formatOf(path);
-  const size = await readableSize(path);
+  const input = await inputOf(file, options, io);
+  const { path } = input;
   const target = await resolveApiTarget(options, io.env, io.cwd, io.stderr);
   if (target !== undefined) {
     const batchId = options.batch ?? defaultBatchId(path, new Date(), API_BATCH_NAME_MAX);
     checkApiBatchId(batchId);
-    const spec = { path, format, size, batchId, options };
+    const spec = { ...input, batchId, options };
     return withApi(target, (client) =>
       new EnqueueRun(apiBackend(client, target, spec), io, spec).run(),
     );
@@ -101,14 +206,19 @@ export async function enqueueCommand(
       `--biz "${options.biz}" is not configured in CLOUDAUTH_BIZ (configured: ${Object.keys(config.cloudauth.biz).join(', ')})`,
     );
   }
-  const spec = { path, format, size, batchId, options };
+  const spec = { ...input, batchId, options };
   return withApp(config, (app) => new EnqueueRun(storeBackend(app, config, spec), io, spec).run());
 }
 
 interface RunSpec {
+  /** The input file (standard input: `<cwd>/stdin`, which names its invalid-row log). */
   path: string;
+  /** How the input is named in the plan and in messages. */
+  label: string;
   format: InputFormat;
   size: number;
+  /** Standard input's bytes; undefined: read the file. */
+  data?: Buffer | undefined;
   batchId: string;
   options: EnqueueOptions;
 }
@@ -168,7 +278,7 @@ function apiBackend(client: ApiClient, target: ApiTarget, spec: RunSpec): Enqueu
           if (!(err instanceof ApiError)) throw err;
           throw new CliError(
             API_EXIT_CODES[err.failure],
-            `${apiCliError(err, target).message}. Nothing was sent: no row of ${spec.path} was accepted`,
+            `${apiCliError(err, target).message}. Nothing was sent: no row of ${spec.label} was accepted`,
           );
         }
       },
@@ -195,28 +305,56 @@ class EnqueueRun {
 
   async run(): Promise<ExitCode> {
     const { options } = this.spec;
-    const out = this.io.stdout;
+    const json = options.json === true;
+    // with --json, the text is left out and the report printed once, whatever the outcome
+    const text = (t: string) => {
+      if (!json) this.io.stdout.write(t);
+    };
     await this.#log.removeStale();
     await this.#notAccepted.removeStale();
     try {
       const { plan, validNew, calls } = await this.#preflight();
-      out.write(formatPlan(plan, this.backend.estimate(calls)));
+      const estimate = this.backend.estimate(calls);
+      const report = this.#report(plan, estimate);
+      const finish = (outcome: EnqueueReport['outcome'], invalid: number): void => {
+        if (!json) return;
+        report.outcome = outcome;
+        report.invalid = invalid;
+        report.invalidLog = this.#log.path ?? null;
+        writeJson(this.io.stdout, report);
+      };
+      text(formatPlan(plan, estimate, SHOWN_INVALID_ROWS));
       if (options.dryRun) {
-        out.write('Dry run: nothing enqueued.\n');
+        text('Dry run: nothing enqueued.\n');
+        finish('dry-run', plan.invalid);
         return enqueueExitCode({ invalid: plan.invalid });
       }
       let invalid = plan.invalid;
       if (validCount(plan) === 0) {
-        out.write('Nothing new to enqueue.\n');
+        text('Nothing new to enqueue.\n');
       } else {
         if (!options.yes && this.io.stdin.isTTY === true && !(await this.#confirm(plan))) {
-          out.write('Not enqueued.\n');
+          text('Not enqueued.\n');
+          finish('not-confirmed', invalid);
           return enqueueExitCode({ invalid });
         }
         const tally = await this.#enqueue(validNew);
         invalid += tally.invalid + tally.missing;
-        out.write(this.#summary(tally, invalid));
-        if (tally.stopped !== undefined) throw tally.stopped;
+        text(this.#summary(tally, invalid));
+        report.enqueued = {
+          enqueued: tally.enqueued,
+          alreadyKnown: tally.alreadyKnown,
+          invalid: tally.invalid,
+          refusedByApi: tally.refused ?? 0,
+          missing: tally.missing,
+          notAccepted: this.#notAccepted.count,
+          notAcceptedLog: this.#notAccepted.path ?? null,
+        };
+        if (tally.stopped !== undefined) {
+          // the document says what was done; the error (stderr, exit code) why it stopped
+          finish('stopped', invalid);
+          throw tally.stopped;
+        }
       }
       let final: Record<TicketState, number> | undefined;
       if (options.wait) {
@@ -224,8 +362,10 @@ class EnqueueRun {
           stream: this.io.stderr,
           tty: this.io.stderr.isTTY === true,
         });
-        out.write(`Final: ${formatCounts(final)}\n`);
+        text(`Final: ${formatCounts(final)}\n`);
+        report.final = final;
       }
+      finish(report.enqueued === null ? 'nothing-new' : 'enqueued', invalid);
       return enqueueExitCode({ invalid, ...(final === undefined ? {} : { final }) });
     } finally {
       await this.#log.close();
@@ -233,13 +373,39 @@ class EnqueueRun {
     }
   }
 
+  /** The `--json` report of the plan; the rest is filled in as the run goes. */
+  #report(plan: Plan, estimate: DurationEstimate): EnqueueReport {
+    return {
+      file: this.spec.label,
+      batchId: this.spec.batchId,
+      format: this.spec.format,
+      outcome: 'dry-run',
+      plan: {
+        rowsRead: plan.rowsRead,
+        validNew: validCount(plan),
+        validNewByFlow: plan.validNew,
+        validNewFlowUnknown: plan.validNewFlowUnknown ?? 0,
+        validNewStartLink: plan.validNewStartLink ?? 0,
+        alreadyKnown: plan.alreadyKnown,
+        invalid: plan.invalid,
+        invalidRows: plan.invalidRows.slice(0, SHOWN_INVALID_ROWS),
+        invalidLog: plan.invalidLog ?? null,
+        estimate,
+      },
+      enqueued: null,
+      invalid: plan.invalid,
+      invalidLog: plan.invalidLog ?? null,
+      final: null,
+    };
+  }
+
   async #preflight(): Promise<{
     plan: Plan;
     validNew: Set<string>;
     calls: Readonly<Record<string, number>>;
   }> {
-    const { path, format, size, batchId, options } = this.spec;
-    const reading = readInputRows(path, format, options.biz);
+    const { label, data, format, size, batchId, options } = this.spec;
+    const reading = readInputRows(label, format, options.biz, data);
     let rows = 0;
     const progress = startProgress({
       stream: this.io.stderr,
@@ -262,7 +428,7 @@ class EnqueueRun {
     progress.stop();
     await this.#log.flush();
     const plan: Plan = {
-      file: path,
+      file: label,
       batchId,
       rowsRead: result.rowsRead,
       validNew: result.flows,
@@ -295,7 +461,7 @@ class EnqueueRun {
   }
 
   async #enqueue(validNew: Set<string>): Promise<SendTally> {
-    const { path, format, options } = this.spec;
+    const { label, data, format, options } = this.spec;
     const total = validNew.size;
     const progress = startProgress({
       stream: this.io.stderr,
@@ -305,7 +471,7 @@ class EnqueueRun {
       describe: (n) => `${n}/${total} tickets`,
     });
     try {
-      return await this.backend.enqueue(readInputRows(path, format, options.biz).rows, {
+      return await this.backend.enqueue(readInputRows(label, format, options.biz, data).rows, {
         log: this.#log,
         notAccepted: this.#notAccepted,
         validNew,

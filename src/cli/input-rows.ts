@@ -2,18 +2,20 @@
  * Reading an input file row by row, streamed: CSV with a header row
  * (`TicketId,Name,IdentificationNumber,FacePic,IdCardFrontPic,IdCardBackPic[,callbackUrl]`, an
  * optional `Biz` column overriding --biz) or JSONL (one ticket request per line in the HTTP
- * shape). Each row becomes a raw ticket request, or a problem that keeps it from being one.
+ * shape). Each row becomes a raw ticket request, or a problem that keeps it from being one. The
+ * rows come from a file, or from bytes already read (standard input, `enqueue -`).
  */
-import { createReadStream, type ReadStream } from 'node:fs';
+import { createReadStream } from 'node:fs';
 import { extname } from 'node:path';
 import { createInterface } from 'node:readline';
+import { Readable } from 'node:stream';
 import { CsvError, parse } from 'csv-parse';
 import { IMAGE_FIELDS } from '../domain/binding.js';
 import { TICKET_ID_MAX } from '../flow/ticket-intake.js';
 import { CliError, usageError } from './exit-codes.js';
 import { columnOf, jsonSyntaxErrorOffset } from './json-syntax.js';
 
-/** The input formats, told apart by the file's extension. */
+/** The input formats, told apart by the file's extension (or `--format`). */
 export type InputFormat = 'csv' | 'jsonl';
 
 /** One data row: its line in the file and the request it reads as, or why it reads as none. */
@@ -139,21 +141,52 @@ export interface InputReading {
   bytesRead(): number;
 }
 
-/** Reads `path` as `format`, one row at a time. */
+/** A byte stream and how much of it was read. */
+interface Source {
+  stream: Readable;
+  bytesRead(): number;
+}
+
+/** `data` as a stream (whole, as it is already in memory). */
+function bufferSource(data: Buffer): Source {
+  let read = 0;
+  const stream = Readable.from(
+    (function* () {
+      read = data.length;
+      yield data;
+    })(),
+    { objectMode: false },
+  );
+  return { stream, bytesRead: () => read };
+}
+
+/**
+ * Reads `path` as `format`, one row at a time; from `data` instead when given (then `path` only
+ * names the input in messages).
+ */
 export function readInputRows(
   path: string,
   format: InputFormat,
   defaultBiz: string | undefined,
+  data?: Buffer,
 ): InputReading {
-  const source = createReadStream(path);
+  let source: Source;
+  if (data === undefined) {
+    const stream = createReadStream(path);
+    source = { stream, bytesRead: () => stream.bytesRead };
+  } else {
+    source = bufferSource(data);
+  }
   return {
     rows:
-      format === 'csv' ? csvRows(path, source, defaultBiz) : jsonlRows(path, source, defaultBiz),
-    bytesRead: () => source.bytesRead,
+      format === 'csv'
+        ? csvRows(path, source.stream, defaultBiz)
+        : jsonlRows(path, source.stream, defaultBiz),
+    bytesRead: () => source.bytesRead(),
   };
 }
 
-async function* csvRows(path: string, source: ReadStream, defaultBiz: string | undefined) {
+async function* csvRows(path: string, source: Readable, defaultBiz: string | undefined) {
   const parser = parse({
     bom: true,
     info: true,
@@ -192,7 +225,7 @@ async function* csvRows(path: string, source: ReadStream, defaultBiz: string | u
   if (columns === undefined) throw usageError('the CSV is empty: it has no header row');
 }
 
-async function* jsonlRows(path: string, source: ReadStream, defaultBiz: string | undefined) {
+async function* jsonlRows(path: string, source: Readable, defaultBiz: string | undefined) {
   const lines = createInterface({ input: source, crlfDelay: Infinity });
   let line = 0;
   try {

@@ -4,13 +4,19 @@
  * on stderr, user output on stdout. With `--api <URL>` (and `--token-file` or CAO_API_TOKEN) the
  * ticket commands talk to the HTTP API of a deployment instead, and need no other configuration.
  *
- *   enqueue <file.csv|file.jsonl> --biz <Biz> [--batch <id>] [--dry-run] [--wait] [--yes] [--api]
+ *   enqueue <file.csv|file.jsonl|-> --biz <Biz> [--batch <id>] [--format csv|jsonl] [--dry-run]
+ *     [--wait] [--yes] [--json] [--api]
  *   status <TicketId> [--json] [--api]
- *   report --batch <id> --out results.csv|results.jsonl [--api]
- *   retry <TicketId> | retry --failed [--batch <id>] [--api]
- *   cancel <TicketId> [--api]
- *   erase <TicketId> [--api]
+ *   report --batch <id> --out results.csv|results.jsonl|- [--format csv|jsonl] [--json] [--api]
+ *   retry <TicketId> | retry --failed [--batch <id>] [--json] [--api]
+ *   cancel <TicketId> [--json] [--api]
+ *   erase <TicketId> [--json] [--api]
+ *   webhooks dead-letters | webhooks replay [--ticket <TicketId>] [--json]
  *   api | worker | emulator | all   (long-running process roles; see src/roles/)
+ *   --version
+ *
+ * `-` is standard input (enqueue) or standard output (report). `--json` prints one JSON document
+ * on stdout; progress and errors go to stderr. Colour only on a terminal, never with NO_COLOR.
  *
  * Exit codes:
  *   0 success (enqueue: every valid row enqueued and no invalid rows; with --wait also every

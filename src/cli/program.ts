@@ -1,15 +1,39 @@
 /**
  * The command line: commander's definitions of every command with its help and examples, and
  * {@link runCli}, which runs one and turns its outcome into an exit code (see `exit-codes.ts`).
+ *
+ * `--version` prints the package's version. Every command whose output a script reads takes
+ * `--json` (one JSON document on stdout). Help titles are bold where colour is wanted (see
+ * `output.ts`); commander strips its styles elsewhere.
  */
-import { Command, CommanderError } from 'commander';
+import { createRequire } from 'node:module';
+import { Command, CommanderError, Option } from 'commander';
 import { API_TOKEN_ENV, type ApiOptions } from './api-target.js';
 import type { CliIo } from './cli-context.js';
 import type { EnqueueOptions } from './enqueue-command.js';
 import { CliError, EXIT_CODES_HELP, ExitCode } from './exit-codes.js';
+import { COLOURED, colourWanted } from './output.js';
+import type { ReportOptions } from './report-command.js';
 import type { RetryOptions } from './retry-command.js';
+import type { WebhooksOptions } from './webhooks-command.js';
 
 const NAME = 'cloudauth-orchestrator';
+
+/**
+ * The package's version, from its package.json (found by the package's own name, which its
+ * `exports` allow: the same from src/ under tsx, from dist/, and installed).
+ */
+export function packageVersion(): string {
+  const pkg = createRequire(import.meta.url)(`${NAME}/package.json`) as { version: string };
+  return pkg.version;
+}
+
+const JSON_HELP = 'print one JSON document on stdout (for scripts)';
+
+/** `--format csv|jsonl`: the format of a file (or stream) whose name does not tell it. */
+function formatOption(what: string): Option {
+  return new Option('--format <format>', what).choices(['csv', 'jsonl']);
+}
 
 const API_HELP = `
 --api <URL> talks to the HTTP API of a deployment (its base URL) instead of Redis, and needs no
@@ -28,6 +52,12 @@ Input:
   or base64. Invalid rows are listed in the plan and written to <file>.invalid.jsonl.
   On a terminal, enqueue asks before it enqueues (--yes does not); answering no enqueues
   nothing and exits as --dry-run does.
+  The format is the file's extension (.csv, .jsonl or .ndjson) unless --format says it.
+  <file> "-" reads standard input (--format, default csv), once, into memory (it is never
+  written to disk); local image paths are then relative to the working directory, and invalid
+  rows go to ./stdin.invalid.jsonl. Standard input holds the rows, so enqueue cannot ask: give
+  --yes (or --dry-run) when it is a terminal.
+  --json prints the plan, what was enqueued and (--wait) the final counts as one JSON document.
 
 With --api, the rows go to the HTTP API (POST /v1/tickets/batch) instead of Redis: the CLI
   checks what it can without the API's configuration (the API checks each row's Biz and the
@@ -43,6 +73,7 @@ Examples:
   $ ${NAME} enqueue applicants.csv --biz RPMin --dry-run
   $ ${NAME} enqueue applicants.csv --biz RPMin --batch march-intake --yes --wait
   $ ${NAME} enqueue tickets.jsonl --biz RPH5BioOnly
+  $ produce-rows | ${NAME} enqueue - --format jsonl --biz RPMin --yes --json
   $ ${NAME} enqueue applicants.csv --biz RPMin --yes --api https://10.0.0.5:8080 --token-file api.token
 
 ${EXIT_CODES_HELP}`;
@@ -92,11 +123,16 @@ export function buildProgram(io: CliIo, done: (code: ExitCode) => void): Command
         'follow, report, retry, cancel, erase; and run the process roles (api, worker, emulator, all). ' +
         'Configured from the environment.',
     )
+    .version(packageVersion(), '-V, --version', 'print the version')
     .exitOverride()
     .configureOutput({
       writeOut: (s) => io.stdout.write(s),
       writeErr: (s) => io.stderr.write(s),
+      getOutHasColors: () => colourWanted(io.stdout, io.env),
+      getErrHasColors: () => colourWanted(io.stderr, io.env),
     })
+    // commander strips the styles when the stream it writes to has no colours
+    .configureHelp({ styleTitle: (title) => COLOURED.strong(title) })
     .showHelpAfterError('(add --help for usage)')
     .addHelpText('after', `\n${EXIT_CODES_HELP}`);
 
@@ -106,12 +142,14 @@ export function buildProgram(io: CliIo, done: (code: ExitCode) => void): Command
       .description(
         'check a CSV or JSONL file of tickets, print the plan, and enqueue the valid rows',
       )
-      .argument('<file>', 'a .csv or .jsonl file')
+      .argument('<file>', 'a .csv or .jsonl file, or - for standard input')
       .option('--biz <Biz>', 'Biz of the rows that name none (a CLOUDAUTH_BIZ scenario)')
       .option('--batch <id>', 'batch id (default: <file name>-<UTC time>)')
+      .addOption(formatOption('the input format (default: by extension; csv for -)'))
       .option('--dry-run', 'print the plan, enqueue nothing')
       .option('--wait', 'then follow the batch until every ticket has ended')
-      .option('--yes', 'do not ask for confirmation'),
+      .option('--yes', 'do not ask for confirmation')
+      .option('--json', JSON_HELP),
   )
     .addHelpText('after', ENQUEUE_HELP)
     .action(async (file: string, options: EnqueueOptions) => {
@@ -124,7 +162,7 @@ export function buildProgram(io: CliIo, done: (code: ExitCode) => void): Command
       .command('status')
       .description("a ticket's state, verdict, last error, masked applicant and history")
       .argument('<TicketId>')
-      .option('--json', 'machine-readable output'),
+      .option('--json', JSON_HELP),
   )
     .addHelpText(
       'after',
@@ -145,18 +183,24 @@ export function buildProgram(io: CliIo, done: (code: ExitCode) => void): Command
       .command('report')
       .description('one row per ticket of a batch: outcome and scores, no personal data')
       .requiredOption('--batch <id>', 'the batch')
-      .requiredOption('--out <file>', 'results.csv or results.jsonl'),
+      .requiredOption('--out <file>', 'results.csv or results.jsonl, or - for standard output')
+      .addOption(formatOption('the report format (default: by extension; csv for -)'))
+      .option('--json', `${JSON_HELP}; with --out -, the rows as JSON lines`),
   )
     .addHelpText(
       'after',
       `${API_HELP}\nOver --api the rows come newest first (GET /v1/tickets?batch=…).\n` +
+        '--out - writes the report to standard output (CSV, or JSON lines with --format jsonl or\n' +
+        '--json) and nothing else there; the line saying how many were written goes to stderr.\n' +
+        '--json with a file prints that line as a JSON document: {batch, tickets, out, format}.\n' +
         examples(
           'report --batch march-intake --out results.csv',
           'report --batch march-intake --out results.jsonl',
+          'report --batch march-intake --out - --json | jq -r .TicketId',
           'report --batch march-intake --out results.csv --api https://10.0.0.5:8080',
         ),
     )
-    .action(async (options: { batch: string; out: string } & ApiOptions) => {
+    .action(async (options: ReportOptions) => {
       const { reportCommand } = await import('./report-command.js');
       done(await reportCommand(options, io));
     });
@@ -167,7 +211,8 @@ export function buildProgram(io: CliIo, done: (code: ExitCode) => void): Command
       .description('send a failed or expired ticket (or every failed one) back to the queue')
       .argument('[TicketId]')
       .option('--failed', 'retry every failed ticket')
-      .option('--batch <id>', 'with --failed: only those of this batch'),
+      .option('--batch <id>', 'with --failed: only those of this batch')
+      .option('--json', JSON_HELP),
   )
     .addHelpText(
       'after',
@@ -188,13 +233,14 @@ export function buildProgram(io: CliIo, done: (code: ExitCode) => void): Command
     program
       .command('cancel')
       .description('cancel a ticket that has not ended')
-      .argument('<TicketId>'),
+      .argument('<TicketId>')
+      .option('--json', JSON_HELP),
   )
     .addHelpText(
       'after',
       API_HELP + examples('cancel t-1001', 'cancel t-1001 --api https://10.0.0.5:8080'),
     )
-    .action(async (ticketId: string, options: ApiOptions) => {
+    .action(async (ticketId: string, options: { json?: boolean } & ApiOptions) => {
       const { cancelCommand } = await import('./cancel-command.js');
       done(await cancelCommand(ticketId, io, options));
     });
@@ -205,13 +251,14 @@ export function buildProgram(io: CliIo, done: (code: ExitCode) => void): Command
       .description(
         "erase one applicant's personal data (name, ID number, photos) on request, whatever the state; a running ticket is cancelled first",
       )
-      .argument('<TicketId>'),
+      .argument('<TicketId>')
+      .option('--json', JSON_HELP),
   )
     .addHelpText(
       'after',
       API_HELP + examples('erase t-1001', 'erase t-1001 --api https://10.0.0.5:8080'),
     )
-    .action(async (ticketId: string, options: ApiOptions) => {
+    .action(async (ticketId: string, options: { json?: boolean } & ApiOptions) => {
       const { eraseCommand } = await import('./erase-command.js');
       done(await eraseCommand(ticketId, io, options));
     });
@@ -223,11 +270,12 @@ export function buildProgram(io: CliIo, done: (code: ExitCode) => void): Command
     .command('dead-letters')
     .description('list events whose delivery gave up')
     .option('--ticket <TicketId>', 'only those of this ticket')
+    .option('--json', JSON_HELP)
     .addHelpText(
       'after',
-      examples('webhooks dead-letters', 'webhooks dead-letters --ticket t-1001'),
+      examples('webhooks dead-letters', 'webhooks dead-letters --ticket t-1001 --json'),
     )
-    .action(async (options: { ticket?: string }) => {
+    .action(async (options: WebhooksOptions) => {
       const { deadLettersCommand } = await import('./webhooks-command.js');
       done(await deadLettersCommand(options, io));
     });
@@ -235,8 +283,9 @@ export function buildProgram(io: CliIo, done: (code: ExitCode) => void): Command
     .command('replay')
     .description('send dead-lettered events again (after the receiver is fixed)')
     .option('--ticket <TicketId>', 'only those of this ticket')
+    .option('--json', JSON_HELP)
     .addHelpText('after', examples('webhooks replay', 'webhooks replay --ticket t-1001'))
-    .action(async (options: { ticket?: string }) => {
+    .action(async (options: WebhooksOptions) => {
       const { replayCommand } = await import('./webhooks-command.js');
       done(await replayCommand(options, io));
     });

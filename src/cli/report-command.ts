@@ -1,8 +1,10 @@
 /**
- * `report --batch <id> --out results.csv|results.jsonl [--api <URL>]`: one row per ticket of the
- * batch, with its outcome and no personal data, streamed from the store (or page by page from the
- * HTTP API's `GET /v1/tickets?batch=`, newest first) to a temporary file that is renamed into place
- * when complete. CSV text cells never start a formula (see {@link csvSafeCell}).
+ * `report --batch <id> --out results.csv|results.jsonl|- [--format csv|jsonl] [--json] [--api
+ * <URL>]`: one row per ticket of the batch, with its outcome and no personal data, streamed from
+ * the store (or page by page from the HTTP API's `GET /v1/tickets?batch=`, newest first) to a
+ * temporary file that is renamed into place when complete, or with `--out -` to stdout (and
+ * nothing else there: the count goes to stderr). CSV text cells never start a formula (see
+ * {@link csvSafeCell}).
  *
  * No `startUrl` column: a financial ID_PRO ticket's start link is a bearer link (whoever holds it
  * can start the person's verification until it ends, for days), and a report is a file that is
@@ -12,7 +14,7 @@
 import { createWriteStream } from 'node:fs';
 import { rename, rm } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
-import { Readable, Transform } from 'node:stream';
+import { Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { stringify } from 'csv-stringify';
 import { outerOrderNoOf } from '../domain/biz.js';
@@ -22,6 +24,24 @@ import { withApi } from './api-context.js';
 import { checkApiBatchId, resolveApiTarget, type ApiOptions } from './api-target.js';
 import { loadCliConfig, withApp, type CliIo } from './cli-context.js';
 import { CliError, ExitCode, usageError } from './exit-codes.js';
+import { writeJson } from './output.js';
+
+/** The options of `report`. */
+export interface ReportOptions extends ApiOptions {
+  batch: string;
+  /** A file, or `-` for stdout. */
+  out: string;
+  /** Default: by `out`'s extension; `csv` for `-` (`jsonl` with `--json`). */
+  format?: ReportFormat;
+  /** With a file: the summary as JSON. With `--out -`: the rows as JSON lines. */
+  json?: boolean;
+}
+
+/** The report formats. */
+export type ReportFormat = 'csv' | 'jsonl';
+
+/** `--out` naming standard output. */
+const STDOUT = '-';
 
 /**
  * The report's columns, in order. Those of the financial-grade family come last, so that a reader
@@ -158,7 +178,7 @@ export function csvSafeCell(value: string): string {
 }
 
 /** The report format by the output file's extension; a usage error for any other. */
-export function reportFormatOf(path: string): 'csv' | 'jsonl' {
+export function reportFormatOf(path: string): ReportFormat {
   const ext = extname(path).toLowerCase();
   if (ext === '.csv') return 'csv';
   if (ext === '.jsonl' || ext === '.ndjson') return 'jsonl';
@@ -183,13 +203,27 @@ export function reportEncoder(format: 'csv' | 'jsonl'): Transform {
   });
 }
 
+/**
+ * The report's format: `--format`, else with `--out -` JSON lines for `--json` and CSV otherwise,
+ * else the file's extension. `--json --out -` means JSON on stdout: a usage error with `--format
+ * csv`.
+ */
+export function reportFormatFor(
+  options: Pick<ReportOptions, 'out' | 'format' | 'json'>,
+): ReportFormat {
+  if (options.out === STDOUT) {
+    if (options.json && options.format === 'csv') {
+      throw usageError('--json with --out - writes JSON lines: leave out --format csv');
+    }
+    return options.format ?? (options.json ? 'jsonl' : 'csv');
+  }
+  return options.format ?? reportFormatOf(options.out);
+}
+
 /** Runs `report`; answers the exit code (5 when the batch has no ticket). */
-export async function reportCommand(
-  options: { batch: string; out: string } & ApiOptions,
-  io: CliIo,
-): Promise<ExitCode> {
-  const out = resolve(io.cwd, options.out);
-  const format = reportFormatOf(out);
+export async function reportCommand(options: ReportOptions, io: CliIo): Promise<ExitCode> {
+  const out = options.out === STDOUT ? STDOUT : resolve(io.cwd, options.out);
+  const format = reportFormatFor(options);
   const target = await resolveApiTarget(options, io.env, io.cwd, io.stderr);
   if (target !== undefined) {
     checkApiBatchId(options.batch);
@@ -209,26 +243,62 @@ export async function reportCommand(
   });
 }
 
-/** Writes `rows` to a temporary file renamed to `out` when complete; exit 5 when there is none. */
+/**
+ * `stream` as the end of a pipeline that leaves it open (stdout is never ended), waiting for it
+ * to drain, and failing when it fails (a closed pipe).
+ */
+function into(stream: NodeJS.WritableStream): Writable {
+  const failed = (err: Error) => target.destroy(err);
+  stream.on('error', failed);
+  const target: Writable = new Writable({
+    write(chunk: Buffer | string, _encoding, done) {
+      if (stream.write(chunk)) done();
+      else stream.once('drain', () => done());
+    },
+    final(done) {
+      stream.off('error', failed);
+      done();
+    },
+    destroy(err, done) {
+      stream.off('error', failed);
+      done(err);
+    },
+  });
+  return target;
+}
+
+/**
+ * Writes `rows` to a temporary file renamed to `out` when complete, or to stdout for `-`; exit 5
+ * when there is none (then nothing is written: the first row is read before anything is).
+ */
 async function writeReport(
   rows: AsyncIterable<ReportRow>,
-  options: { batch: string; out: string; format: 'csv' | 'jsonl' },
+  options: { batch: string; out: string; format: ReportFormat; json?: boolean | undefined },
   io: CliIo,
 ): Promise<ExitCode> {
-  const { out } = options;
+  const { out, format } = options;
+  const source = rows[Symbol.asyncIterator]();
+  const first = await source.next();
+  if (first.done === true) {
+    throw new CliError(ExitCode.unknown, `no batch ${JSON.stringify(options.batch)}`);
+  }
   let count = 0;
   async function* records() {
-    for await (const row of rows) {
+    count++;
+    yield first.value;
+    for (let next = await source.next(); next.done !== true; next = await source.next()) {
       count++;
-      yield row;
+      yield next.value;
     }
+  }
+  if (out === STDOUT) {
+    await pipeline(Readable.from(records()), reportEncoder(format), into(io.stdout));
+    io.stderr.write(`Wrote ${count} tickets of batch ${options.batch} to standard output\n`);
+    return ExitCode.ok;
   }
   const tmp = `${out}.${process.pid}.tmp`;
   try {
-    await pipeline(Readable.from(records()), reportEncoder(options.format), createWriteStream(tmp));
-    if (count === 0) {
-      throw new CliError(ExitCode.unknown, `no batch ${JSON.stringify(options.batch)}`);
-    }
+    await pipeline(Readable.from(records()), reportEncoder(format), createWriteStream(tmp));
     await rename(tmp, out);
   } catch (err) {
     await rm(tmp, { force: true });
@@ -238,6 +308,7 @@ async function writeReport(
     }
     throw err;
   }
-  io.stdout.write(`Wrote ${count} tickets of batch ${options.batch} to ${out}\n`);
+  if (options.json) writeJson(io.stdout, { batch: options.batch, tickets: count, out, format });
+  else io.stdout.write(`Wrote ${count} tickets of batch ${options.batch} to ${out}\n`);
   return ExitCode.ok;
 }

@@ -4,7 +4,8 @@
  * HTTP API: one ticket through `POST /v1/tickets/:id/retry`, `--failed` by listing the failed
  * tickets (`GET /v1/tickets?state=failed`) and retrying each, as direct mode does. A retried
  * financial ID_PRO ticket has a new start link (the ones sent before no longer open): `retry
- * <TicketId>` prints it, to be sent to the person again.
+ * <TicketId>` prints it, to be sent to the person again. `--json`: `{"ticketId", "state",
+ * "startUrl"?}` for one ticket, `{"retried", "batch"}` for `--failed`.
  */
 import { ApiError, ApiFailure, type ApiClient } from './api-client.js';
 import { withApi } from './api-context.js';
@@ -12,6 +13,7 @@ import { checkApiBatchId, resolveApiTarget, type ApiOptions } from './api-target
 import { loadCliConfig, withApp, type CliIo } from './cli-context.js';
 import { CliError, ExitCode, usageError } from './exit-codes.js';
 import { apiOperationError, operationError } from './operation-error.js';
+import { writeJson } from './output.js';
 import { cliStartLinks, hasStartLink, START_LINK_UNKNOWN } from './start-links.js';
 
 /** The options of `retry`. */
@@ -19,6 +21,8 @@ export interface RetryOptions extends ApiOptions {
   /** Retry every failed ticket (of --batch). */
   failed?: boolean;
   batch?: string;
+  /** One JSON document on stdout. */
+  json?: boolean;
 }
 
 /** Checks how `retry` was called; a usage error for a wrong combination. */
@@ -56,13 +60,13 @@ export async function retryCommand(
   const target = await resolveApiTarget(options, io.env, io.cwd, io.stderr);
   if (target !== undefined) {
     if (options.batch !== undefined) checkApiBatchId(options.batch);
-    return withApi(target, (client) => runRetry(ticketId, options.batch, apiBackend(client), io));
+    return withApi(target, (client) => runRetry(ticketId, options, apiBackend(client), io));
   }
   const config = loadCliConfig(io);
   return withApp(config, (app) =>
     runRetry(
       ticketId,
-      options.batch,
+      options,
       {
         retry: async (id) => {
           let t;
@@ -85,16 +89,24 @@ export async function retryCommand(
 
 async function runRetry(
   ticketId: string | undefined,
-  batchId: string | undefined,
+  options: Pick<RetryOptions, 'batch' | 'json'>,
   backend: RetryBackend,
   io: CliIo,
 ): Promise<ExitCode> {
+  const batchId = options.batch;
   if (ticketId !== undefined) {
     const t = await backend.retry(ticketId);
-    io.stdout.write(`Ticket ${ticketId} is ${t.state} again.\n`);
-    if (typeof t.startUrl === 'string') {
-      io.stdout.write(`New start link (the ones sent before no longer open): ${t.startUrl}\n`);
-    } else if (t.startUrl === null) {
+    if (options.json) {
+      // the new start link is a bearer link, printed (as in text) because it was asked for
+      const startUrl = typeof t.startUrl === 'string' ? { startUrl: t.startUrl } : {};
+      writeJson(io.stdout, { ticketId, state: t.state, ...startUrl });
+    } else {
+      io.stdout.write(`Ticket ${ticketId} is ${t.state} again.\n`);
+      if (typeof t.startUrl === 'string') {
+        io.stdout.write(`New start link (the ones sent before no longer open): ${t.startUrl}\n`);
+      }
+    }
+    if (t.startUrl === null) {
       io.stderr.write(
         `retry: the ticket has a new start link (the ones sent before no longer open); ${START_LINK_UNKNOWN}\n`,
       );
@@ -108,6 +120,10 @@ async function runRetry(
     }
   }
   const n = await backend.retryFailed(batchId);
+  if (options.json) {
+    writeJson(io.stdout, { retried: n, batch: batchId ?? null });
+    return ExitCode.ok;
+  }
   const scope = batchId === undefined ? '' : ` of batch ${batchId}`;
   io.stdout.write(`Retried ${n} failed ticket${n === 1 ? '' : 's'}${scope}.\n`);
   return ExitCode.ok;

@@ -4,6 +4,8 @@
  * same either way. Never prints the lease, the images or unmasked personal data. A financial-grade
  * ticket shows its family and OuterOrderNo, its verdict's SubCode and CertifyId, and (ID_PRO, until
  * it ends) the start link to send the person: a bearer link, printed only here, on request.
+ * On a terminal the state and the verdict are coloured (see `output.ts`); `--json` prints the view
+ * as one JSON document.
  */
 import type { TicketBinding } from '../domain/binding.js';
 import { outerOrderNoOf, type ApiFamily } from '../domain/biz.js';
@@ -16,6 +18,7 @@ import { withApi } from './api-context.js';
 import { resolveApiTarget, type ApiOptions } from './api-target.js';
 import { loadCliConfig, withApp, type CliIo } from './cli-context.js';
 import { CliError, ExitCode } from './exit-codes.js';
+import { PLAIN, stylesFor, writeJson, type Styles } from './output.js';
 import { cliStartLinks, hasStartLink, START_LINK_UNKNOWN } from './start-links.js';
 
 /** A ticket as `status` shows it: no lease, applicant masked, times as ISO 8601. */
@@ -112,14 +115,22 @@ function verdictParts({
   return emulated === true ? { verdict, emulated } : { verdict };
 }
 
-/** The view as text for a person. Pure. */
-export function formatStatus(v: TicketStatusView): string {
+/** A state in the colour of its outcome: passed good; not passed, failed, expired bad. */
+function styledState(state: string, styles: Styles): string {
+  if (state === 'passed') return styles.good(state);
+  if (state === 'not_passed' || state === 'failed' || state === 'expired') return styles.bad(state);
+  if (state === 'cancelled') return styles.notice(state);
+  return state;
+}
+
+/** The view as text for a person, in `styles` (default none). Pure. */
+export function formatStatus(v: TicketStatusView, styles: Styles = PLAIN): string {
   const lines = [
     `TicketId    ${v.ticketId}`,
     `Biz         ${v.biz} (${v.family === 'financial' ? 'financial-grade, ' : ''}${v.flow} flow)`,
   ];
   if (v.outerOrderNo !== undefined) lines.push(`OuterOrderNo ${v.outerOrderNo}`);
-  lines.push(`State       ${v.state}`);
+  lines.push(`State       ${styledState(v.state, styles)}`);
   if (v.startUrl !== undefined) lines.push(`Start link  ${v.startUrl}`);
   if (v.batchId !== undefined) lines.push(`Batch       ${v.batchId}`);
   const who = [v.applicant.name, v.applicant.idNumber].filter((x) => x !== undefined);
@@ -133,7 +144,7 @@ export function formatStatus(v: TicketStatusView): string {
         ? undefined
         : `authority ${d.authorityComparisonScore}`,
     ].filter((x) => x !== undefined);
-    const verdict = d.statusCode === 1 ? 'passed' : 'not passed';
+    const verdict = d.statusCode === 1 ? styles.good('passed') : styles.bad('not passed');
     const subCode = d.subCode === undefined ? '' : `, SubCode ${d.subCode}`;
     lines.push(
       `Verdict     ${verdict} (StatusCode ${d.statusCode}${subCode})${scores.length ? `, ${scores.join(', ')}` : ''}`,
@@ -227,7 +238,8 @@ export async function statusCommand(
   io: CliIo,
 ): Promise<ExitCode> {
   const print = (view: TicketStatusView) => {
-    io.stdout.write(options.json ? `${JSON.stringify(view, null, 2)}\n` : formatStatus(view));
+    if (options.json) writeJson(io.stdout, view);
+    else io.stdout.write(formatStatus(view, stylesFor(io.stdout, io.env)));
     return ExitCode.ok;
   };
   const unknown = () => new CliError(ExitCode.unknown, `no ticket ${JSON.stringify(ticketId)}`);

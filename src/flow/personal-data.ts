@@ -11,7 +11,8 @@
  *   running is cancelled first.
  *
  * Every erasure is recorded on the ticket (`erasedAt`, `erasure`: why). The order is Redis first
- * (the binding and UserData, in a compare-and-set that bumps the version), then the staged
+ * (the binding and UserData, in a compare-and-set that bumps the version of a failed or expired
+ * ticket, which a retry may leave), then the staged
  * objects: a crash in between leaves objects of an erased ticket, which the sweep removes.
  *
  * Crash safety: the lifecycle schedules a ticket's erasure (`<p>:erase:due`, a sorted set) before

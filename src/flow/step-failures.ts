@@ -97,6 +97,8 @@ export class StepFailures {
       await this.#settleFailed(t, e, 'retries exhausted: ticket failed');
     } else {
       this.#deps.telemetry?.retries.inc({ code: e.code });
+      // for the operations page's retries per minute (best effort, never throws)
+      await this.#deps.limiter.countRetry();
       this.#deps.logger.info(
         { ticketId: t.ticketId, err: e.toJSON() },
         'retryable error; will retry',

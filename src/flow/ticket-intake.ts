@@ -16,12 +16,17 @@
  * could not be added, is left to the staging sweep, which removes the objects of a TicketId that
  * has no ticket once they are `STAGING_ORPHAN_GRACE_SECONDS` old: deleting them here could delete
  * the objects of a concurrent intake of the same TicketId, whose ticket is about to be created.
+ *
+ * Traced (`src/ops/tracing.ts`): a call is a `ticket.intake` span, the root of its ticket's trace,
+ * which BullMQ carries into the job. A batch's tickets each start a trace of their own (linked to
+ * the call's span), so one large batch is not one huge trace.
  */
 import type { Queue } from 'bullmq';
 import { familyOf, flowOfBiz, type BizCatalogue } from '../domain/biz.js';
 import type { TicketBinding } from '../domain/binding.js';
 import { userDataProblem } from '../domain/user-data.js';
 import { ValidationError } from '../errors.js';
+import { ATTR, SpanKind, inSpan, ownTraceOf } from '../ops/tracing.js';
 import { storeFullOf } from '../adapters/redis/store-full.js';
 import { storeUnavailableOf } from '../adapters/redis/store-unavailable.js';
 import type {
@@ -115,7 +120,19 @@ export class TicketIntake {
    * Accepts many tickets: each is created in the store (one script call each), then the jobs of
    * all that are new or repeated with the same payload are added in one bulk call.
    */
-  async enqueueMany(inputs: readonly TicketInput[]): Promise<EnqueueResult[]> {
+  enqueueMany(inputs: readonly TicketInput[]): Promise<EnqueueResult[]> {
+    const [one] = inputs;
+    // the TicketId and Biz of a single ticket; a batch's are on each ticket's own trace
+    const attributes =
+      inputs.length === 1 && one
+        ? { [ATTR.ticketCount]: 1, [ATTR.ticketId]: one.ticketId, [ATTR.biz]: one.biz }
+        : { [ATTR.ticketCount]: inputs.length };
+    return inSpan('ticket.intake', { kind: SpanKind.PRODUCER, attributes }, () =>
+      this.#enqueueMany(inputs),
+    );
+  }
+
+  async #enqueueMany(inputs: readonly TicketInput[]): Promise<EnqueueResult[]> {
     // everything checked before anything is staged
     for (const input of inputs) this.check(input);
     const staging = inputs
@@ -145,7 +162,16 @@ export class TicketIntake {
       .map((r) => ({
         name: 'ticket',
         data: { ticketId: r.ticket.ticketId },
-        opts: ticketJobOptions(r.ticket.ticketId, this.deps.jobs),
+        opts: {
+          ...ticketJobOptions(r.ticket.ticketId, this.deps.jobs),
+          // in a batch, a trace per ticket (nothing when tracing is off)
+          ...(inputs.length > 1
+            ? ownTraceOf('ticket.enqueue', {
+                [ATTR.ticketId]: r.ticket.ticketId,
+                [ATTR.biz]: r.ticket.biz,
+              })
+            : undefined),
+        },
       }));
     try {
       const [only] = jobs;

@@ -71,7 +71,8 @@ export class TicketLifecycle {
     let written = ticket as T;
     await this.publish(written);
     if (personalData !== undefined && written.state !== t.state) {
-      // an erasure bumps the version and records itself: the ticket as the store now holds it
+      // an erasure records itself (and bumps the version of a ticket a retry may leave): the
+      // ticket as the store now holds it
       const erased = await personalData.afterTransition(written);
       if (erased !== undefined) written = { ...written, ...erased };
     }

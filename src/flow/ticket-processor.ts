@@ -21,11 +21,17 @@
  * (UnrecoverableError); the last attempt fails the ticket with its cause. A Throttling answer
  * blocks the action for every worker. A crash between SubmitMaterials and its transition is caught
  * on the next run by a GetStatus before submitting again (the submit mark).
+ *
+ * Each run is one `ticket.run` span (`src/ops/tracing.ts`), under BullMQ's `process` span of the
+ * ticket's trace: the provider calls and uploads of its steps and the webhook events its
+ * transitions publish are its children. It records the TicketId, the ticket's state as the run
+ * last saw it and how the run ended; a failed run, its error code.
  */
-import { DelayedError, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, type Job } from 'bullmq';
 import { decide, freshRun } from '../domain/decide.js';
 import type { Ticket } from '../domain/ticket.js';
 import { OrchestratorError } from '../errors.js';
+import { ATTR, failSpan, inSpan } from '../ops/tracing.js';
 import type { Logger } from '../logger.js';
 import type { Telemetry } from '../ops/metrics.js';
 import type { ImageDecoding } from '../adapters/oss/decode-limit.js';
@@ -131,16 +137,24 @@ export function makeTicketProcessor(deps: TicketProcessorDeps) {
     throw new DelayedError();
   };
 
-  return async function processTicket(
+  /** What a run leaves for its span: the state it last saw, the error its last failed step threw. */
+  interface RunTrace {
+    state?: Ticket['state'];
+    stepError?: unknown;
+  }
+
+  const runTicket = async (
     job: Job<TicketJobData>,
-    token?: string,
-  ): Promise<TicketJobResult> {
+    token: string | undefined,
+    seen: RunTrace,
+  ): Promise<TicketJobResult> => {
     const run: Run = { job, token, ticketId: job.data.ticketId, memory: freshRun(job.data.polls) };
     // the ticket a step left, when it knows it; read from the store otherwise
     let known: StoredTicket | undefined;
     for (let i = 0; i < MAX_STEPS; i++) {
       const t = known ?? (await store.get(run.ticketId));
       if (!t) return 'missing';
+      seen.state = t.state;
       if (i === 0 && t.state === 'awaiting_user') {
         await deps.lifecycle.publish({ ...t, version: await enteredVersion(t) });
       }
@@ -164,11 +178,45 @@ export function makeTicketProcessor(deps: TicketProcessorDeps) {
       try {
         outcome = await steps.carryOut(run, t, step);
       } catch (err) {
+        seen.stepError = err;
         outcome = await failures.answer(run, t, step, err);
       }
       if (outcome.kind === 'wait') return wait(run, outcome);
       known = outcome.ticket;
+      if (known) seen.state = known.state;
     }
     throw new OrchestratorError('INTERNAL_ERROR', `ticket did not settle in ${MAX_STEPS} steps`);
+  };
+
+  return function processTicket(job: Job<TicketJobData>, token?: string): Promise<TicketJobResult> {
+    const seen: RunTrace = {};
+    return inSpan(
+      'ticket.run',
+      { attributes: { [ATTR.ticketId]: job.data.ticketId }, expected: () => true },
+      async (span) => {
+        try {
+          const result = await runTicket(job, token, seen);
+          span.setAttribute(ATTR.runOutcome, result === 'missing' ? 'missing' : 'settled');
+          if (seen.state) span.setAttribute(ATTR.state, seen.state);
+          return result;
+        } catch (err) {
+          if (seen.state) span.setAttribute(ATTR.state, seen.state);
+          if (err instanceof DelayedError) {
+            span.setAttribute(ATTR.runOutcome, 'waiting');
+          } else {
+            // the UnrecoverableError of a permanent failure carries a message only: the failed
+            // step's error has the code
+            const cause = err instanceof UnrecoverableError ? (seen.stepError ?? err) : err;
+            const again =
+              err instanceof OrchestratorError &&
+              err.retryable &&
+              job.attemptsMade + 1 < (job.opts.attempts ?? 1);
+            span.setAttribute(ATTR.runOutcome, again ? 'retry' : 'failed');
+            failSpan(span, cause);
+          }
+          throw err;
+        }
+      },
+    );
   };
 }

@@ -5,7 +5,7 @@
  * nothing without one.
  *
  * Every name starts with `cloudauth_orchestrator_`. Labels hold bounded values only (states,
- * actions, error codes, queue names): never a TicketId or personal data.
+ * actions, error codes, queue names, HTTP route patterns): never a TicketId or personal data.
  */
 import {
   Counter,
@@ -36,6 +36,30 @@ export type WebhookOutcome = (typeof WEBHOOK_OUTCOMES)[number];
 
 /** Buckets of `provider_call_duration_seconds`, up to the default upload timeout (30 s). */
 const CALL_BUCKETS = [0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30];
+
+/**
+ * Buckets of `http_request_duration_seconds`: most answers take milliseconds (a read, a 401); an
+ * intake of photos or a batch takes up to seconds.
+ */
+const HTTP_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10];
+
+/** The `route` label of a request that matched no route (a 404, or refused before routing). */
+export const UNMATCHED_ROUTE = '(unmatched)';
+
+/** The methods counted by name; any other (WebDAV's, made-up ones) is counted as `OTHER`. */
+const HTTP_METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+/** One answered HTTP request, as {@link Telemetry.observeHttpRequest} records it. */
+export interface HttpRequestObservation {
+  method: string;
+  /**
+   * The route's pattern (`/v1/tickets/:ticketId`), never the path asked for: a path carries a
+   * TicketId, which is unbounded and may be personal. Undefined: no route matched.
+   */
+  route: string | undefined;
+  status: number;
+  seconds: number;
+}
 
 /** Options of {@link Telemetry}. */
 export interface TelemetryOptions {
@@ -83,6 +107,10 @@ export class Telemetry {
   readonly queueOldestWaitingAge: Gauge<'queue'>;
   /** `webhook_deliveries_total{outcome}`: webhook delivery attempts by outcome. */
   readonly webhookDeliveries: Counter<'outcome'>;
+  /** `http_requests_total{method,route,status}`: answered HTTP requests (see {@link observeHttpRequest}). */
+  readonly httpRequests: Counter<'method' | 'route' | 'status'>;
+  /** `http_request_duration_seconds{method,route,status}`: from the request's arrival to its answer. */
+  readonly httpRequestDuration: Histogram<'method' | 'route' | 'status'>;
 
   readonly #options: TelemetryOptions;
   readonly #clock: () => number;
@@ -159,6 +187,33 @@ export class Telemetry {
       labelNames: ['outcome'],
     });
     for (const outcome of WEBHOOK_OUTCOMES) this.webhookDeliveries.inc({ outcome }, 0);
+    this.httpRequests = counter({
+      name: 'http_requests_total',
+      help: 'HTTP requests answered, by method, route pattern ((unmatched) for none) and status.',
+      labelNames: ['method', 'route', 'status'],
+    });
+    this.httpRequestDuration = new Histogram({
+      name: `${METRIC_PREFIX}http_request_duration_seconds`,
+      help: 'Time from an HTTP request to its answer, by method, route pattern and status, in seconds.',
+      labelNames: ['method', 'route', 'status'],
+      buckets: HTTP_BUCKETS,
+      registers: [registry],
+    });
+  }
+
+  /**
+   * Records one answered HTTP request. Every label is bounded: the method (else `OTHER`), the
+   * route pattern the router matched (else {@link UNMATCHED_ROUTE}; never the raw path, whose
+   * TicketIds are unbounded and personal) and the status code.
+   */
+  observeHttpRequest(request: HttpRequestObservation): void {
+    const labels = {
+      method: HTTP_METHODS.has(request.method) ? request.method : 'OTHER',
+      route: request.route ?? UNMATCHED_ROUTE,
+      status: String(request.status),
+    };
+    this.httpRequests.inc(labels);
+    this.httpRequestDuration.observe(labels, request.seconds);
   }
 
   /** Sets (or adds to) what the scrape-time gauges read. */

@@ -10,11 +10,16 @@ import type { Config } from '../config.js';
 import { runDemoTicket, startDemoLink } from '../demo.js';
 import { ensureEmbeddedRedis } from '../embedded-redis.js';
 import type { Logger } from '../logger.js';
+import type { Tracing } from '../ops/tracing.js';
 import { releaseInReverse } from '../process.js';
 import type { RunningRole } from './roles.js';
 
 /** Starts everything in this process. */
-export async function startAll(loaded: Config, logger: Logger): Promise<RunningRole> {
+export async function startAll(
+  loaded: Config,
+  logger: Logger,
+  tracing?: Tracing,
+): Promise<RunningRole> {
   const releasers: (() => Promise<unknown> | void)[] = [];
   const close = () => releaseInReverse(releasers);
   try {
@@ -31,6 +36,7 @@ export async function startAll(loaded: Config, logger: Logger): Promise<RunningR
       embedEmulators: true,
       workers: true,
       http: true,
+      tracing,
     });
     releasers.push(() => app.close());
     process.stdout.write(

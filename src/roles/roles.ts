@@ -9,12 +9,16 @@
  * - `emulator`: the Cloudauth and OSS emulators; the probes on the Cloudauth emulator's port.
  * - `all` (`npm start`): everything in one process, with an embedded Redis and the emulators on
  *   embedded defaults, and one demo ticket.
+ *
+ * Every role but `emulator` traces when an OTLP endpoint is set (`src/ops/tracing.ts`); its spans
+ * are flushed on shutdown, after the role's parts have closed.
  */
 import { startApp, type App } from '../app.js';
 import { loadConfig, type Config } from '../config.js';
-import { createLogger, type Logger } from '../logger.js';
+import { chooseLogFormat, createLogger, type Logger } from '../logger.js';
 import { HealthCheck, type Readiness } from '../ops/health.js';
 import { Telemetry } from '../ops/metrics.js';
+import { startTracing, TRACING_OFF, type Tracing } from '../ops/tracing.js';
 import { releaseInReverse, type Running } from '../process.js';
 import { startOpsServer } from './ops-server.js';
 
@@ -36,23 +40,57 @@ export async function startRole(
   env: Record<string, string | undefined>,
 ): Promise<RunningRole> {
   const config = loadConfig(env, role);
-  const logger = createLogger({ level: config.logLevel, name: `cloudauth-orchestrator-${role}` });
+  const format = chooseLogFormat({
+    setting: config.logFormat,
+    tty: process.stdout.isTTY === true,
+    production: config.mode === 'production',
+  });
+  const logger = createLogger({
+    level: config.logLevel,
+    name: `cloudauth-orchestrator-${role}`,
+    format,
+  });
+  // the emulator records no spans of its own: nothing to export
+  const tracing = role === 'emulator' ? TRACING_OFF : await startTracing(env, role, logger);
+  let running: RunningRole;
+  try {
+    running = await startRoleParts(role, config, logger, tracing);
+  } catch (err) {
+    await tracing.shutdown();
+    throw err;
+  }
+  // the parts first (their last spans end as they close), then the exporter's flush
+  return {
+    ...running,
+    close: () => releaseInReverse([() => tracing.shutdown(), () => running.close()]),
+  };
+}
+
+function startRoleParts(
+  role: Role,
+  config: Config,
+  logger: Logger,
+  tracing: Tracing,
+): Promise<RunningRole> {
   switch (role) {
     case 'api':
-      return startApi(config, logger);
+      return startApi(config, logger, tracing);
     case 'worker':
-      return startWorker(config, logger);
+      return startWorker(config, logger, tracing);
     case 'emulator':
       return startEmulator(config, logger);
-    case 'all': {
-      const { startAll } = await import('./all-role.js');
-      return startAll(config, logger);
-    }
+    case 'all':
+      return import('./all-role.js').then(({ startAll }) => startAll(config, logger, tracing));
   }
 }
 
-async function startApi(config: Config, logger: Logger): Promise<RunningRole> {
-  const app = await startApp(config, logger, { embedEmulators: false, workers: false, http: true });
+async function startApi(config: Config, logger: Logger, tracing: Tracing): Promise<RunningRole> {
+  const app = await startApp(config, logger, {
+    embedEmulators: false,
+    workers: false,
+    http: true,
+    tracing,
+  });
   const apiUrl = app.apiUrl ?? '';
   process.stdout.write(
     `\n  HTTP API  ${apiUrl}   (OpenAPI at /openapi.json; /healthz, /readyz, /metrics)\n` +
@@ -62,7 +100,7 @@ async function startApi(config: Config, logger: Logger): Promise<RunningRole> {
   return { logger, opsUrl: apiUrl, close: () => app.close() };
 }
 
-async function startWorker(config: Config, logger: Logger): Promise<RunningRole> {
+async function startWorker(config: Config, logger: Logger, tracing: Tracing): Promise<RunningRole> {
   // The probes first: a port already taken fails the start before any job is taken, and /readyz
   // answers 503 until the workers run.
   const telemetry = new Telemetry({ logger });
@@ -77,7 +115,12 @@ async function startWorker(config: Config, logger: Logger): Promise<RunningRole>
     },
   });
   try {
-    app = await startApp(config, logger, { embedEmulators: false, workers: true, telemetry });
+    app = await startApp(config, logger, {
+      embedEmulators: false,
+      workers: true,
+      telemetry,
+      tracing,
+    });
   } catch (err) {
     await ops.close();
     throw err;

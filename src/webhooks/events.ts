@@ -1,8 +1,12 @@
 /**
  * The events a business hears about by webhook. An event is a snapshot of one ticket version:
  * its id is `${ticketId}:${version}:${type}`, so publishing the same version twice is one event
- * (and one delivery). Events carry no personal data (no names, no ID numbers, no materials); the
- * `pageUrl` of `ticket.token_issued` is a bearer link and is never logged.
+ * (and one delivery); it travels as `webhook-id` (Standard Webhooks). Every payload names its
+ * shape with `schemaVersion` ({@link WEBHOOK_SCHEMA_VERSION}): a change that could break a
+ * receiver (a field removed, renamed or retyped) comes with a new version; fields and event types
+ * are added within a version, so receivers ignore what they do not know. Events carry no personal
+ * data (no names, no ID numbers, no materials); the `pageUrl` of `ticket.token_issued` is a bearer
+ * link and is never logged.
  *
  * Both API families send the same events, with the family's own fields beside ours: `family`,
  * `outerOrderNo` (financial; null for legacy), and the verdict's `subCode` and `certifyId`. A
@@ -23,14 +27,26 @@ export const WEBHOOK_EVENT_TYPES = [
   'ticket.not_passed',
   'ticket.expired',
   'ticket.failed',
+  'ticket.cancelled',
 ] as const;
 export type WebhookEventType = (typeof WEBHOOK_EVENT_TYPES)[number];
 
+/** The version of the payload's shape that {@link WebhookEvent} describes. */
+export const WEBHOOK_SCHEMA_VERSION = 1;
+
 /** The JSON body of a webhook delivery. */
 export interface WebhookEvent {
-  /** `${ticketId}:${version}:${type}`: the same for every delivery attempt and every re-publish. */
+  /**
+   * `${ticketId}:${version}:${type}`: the same for every delivery attempt and every re-publish;
+   * also the `webhook-id` header.
+   */
   id: string;
   type: WebhookEventType;
+  /**
+   * The payload's shape: 1 for this one ({@link WEBHOOK_SCHEMA_VERSION}). Fields and event types
+   * may be added within a version; a breaking change gets a new one.
+   */
+  schemaVersion: number;
   ticketId: string;
   biz: string;
   /** The API family of the ticket's Biz: `legacy` (2018-09-16) or `financial` (2019-03-07). */
@@ -83,11 +99,13 @@ const TYPE_OF_STATE: Partial<Record<TicketState, WebhookEventType>> = {
   not_passed: 'ticket.not_passed',
   expired: 'ticket.expired',
   failed: 'ticket.failed',
+  cancelled: 'ticket.cancelled',
 };
 
 /**
  * The event type a business hears for a state: `awaiting_user` (the page is out) is
- * `ticket.token_issued`; the terminal states except `cancelled` have their own; other states none.
+ * `ticket.token_issued`; each terminal state has its own (`cancelled`: an operator cancelled the
+ * ticket, through the API or the CLI, or an erasure on request did); other states none.
  */
 export function webhookEventTypeOf(state: TicketState): WebhookEventType | undefined {
   return TYPE_OF_STATE[state];
@@ -111,6 +129,7 @@ export function webhookEventOf(
   const event: WebhookEvent = {
     id: webhookEventId(ticket.ticketId, ticket.version, eventType),
     type: eventType,
+    schemaVersion: WEBHOOK_SCHEMA_VERSION,
     ticketId: ticket.ticketId,
     biz: ticket.biz,
     family: ticket.family ?? 'legacy',

@@ -1,47 +1,55 @@
 /**
  * The worker of the `webhooks` queue. A delivery rechecks the callback URL's policy (DNS can have
- * changed since intake), then POSTs the event as JSON, signed with a fresh timestamp, through the
- * delivery agent (`delivery-agent.ts`): the host is resolved once per connection and the socket
- * connects to the address that was vetted; redirects are not followed. 2xx is delivered; 5xx,
- * 429, timeouts and network errors are retried with the one backoff strategy (a `Retry-After` is
- * a minimum); any other answer, and a refused URL, dead-letters the job at once. Log lines carry
- * the event id, type and host; never the URL, the page URL or the signature.
+ * changed since intake), then POSTs the event as JSON, signed the Standard Webhooks way with a
+ * fresh timestamp by the destination's secrets (`signer.ts`), through the delivery agent
+ * (`delivery-agent.ts`): the host is resolved once per connection and the socket connects to the
+ * address that was vetted; redirects are not followed. 2xx is delivered; 5xx, 429, timeouts and
+ * network errors are retried with the one backoff strategy (a `Retry-After` is a minimum); any
+ * other answer, and a refused URL, dead-letters the job at once. Log lines carry
+ * the event id, type and host; never the URL, the page URL, a secret or a signature.
  */
-import { UnrecoverableError, Worker, type Job } from 'bullmq';
+import { UnrecoverableError, Worker, type Job, type Telemetry as QueueTelemetry } from 'bullmq';
 import type { RedisClient } from '../adapters/redis/connection.js';
 import { request, type Dispatcher } from 'undici';
 import { OrchestratorError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import type { Telemetry } from '../ops/metrics.js';
+import { traceDelivery } from '../ops/tracing.js';
 import { BACKOFF_TYPE, backoffDelay, type BackoffSettings } from '../adapters/bullmq/backoff.js';
 import { bullPrefix } from '../adapters/bullmq/queues.js';
 import { closeWithDeadline } from '../adapters/bullmq/ticket-worker.js';
 import { vetCallbackUrl, type CallbackPolicy, type HostLookup } from './allowlist.js';
 import { createDeliveryAgent } from './delivery-agent.js';
-import type { WebhookEvent } from './events.js';
+import { WEBHOOK_SCHEMA_VERSION, type WebhookEvent } from './events.js';
 import {
   WEBHOOK_QUEUE,
   sealedPageUrlAad,
   type PageUrlCipher,
   type WebhookJobData,
 } from './publisher.js';
-import { SIGNATURE_HEADER, signWebhook } from './signature.js';
+import type { WebhookSigningSettings } from './secret.js';
+import { WebhookSigner } from './signer.js';
 
 /** The header naming the event type. */
 export const EVENT_HEADER = 'x-cloudauth-orchestrator-event';
-/** The header carrying the event id (the same on every attempt: receivers deduplicate on it). */
+/**
+ * The header carrying the event id (the same on every attempt: receivers deduplicate on it), as
+ * `webhook-id` does too.
+ */
 export const DELIVERY_HEADER = 'x-cloudauth-orchestrator-delivery';
 
 /** The longest `Retry-After` honoured, in ms. */
 export const MAX_RETRY_AFTER_MS = 3_600_000;
 
-export interface WebhookWorkerDeps {
+/**
+ * What the worker needs. The signing settings (`secret`, `previousSecrets`, `secretsByHost`,
+ * `legacySignature`) are `loadWebhookSigning(config)`'s.
+ */
+export interface WebhookWorkerDeps extends WebhookSigningSettings {
   /** A connection with `maxRetriesPerRequest: null`, as BullMQ workers require. */
   connection: RedisClient;
   /** The store prefix; the queue lives under `bullPrefix(prefix)`. */
   prefix: string;
-  /** The signing secret (`WEBHOOK_SECRET`, or the embedded secret file). */
-  secret: string;
   /** Opens the sealed `pageUrl` of `ticket.token_issued` jobs (the store's key). */
   cipher: PageUrlCipher;
   /** The callback URL policy (`WEBHOOK_ALLOWED_HOSTS`; https only in production). */
@@ -56,6 +64,8 @@ export interface WebhookWorkerDeps {
   lookup?: HostLookup | undefined;
   /** Counts delivery attempts by outcome (`webhook_deliveries_total`). */
   telemetry?: Telemetry | undefined;
+  /** BullMQ's telemetry (`src/ops/tracing.ts`): a delivery joins its ticket's trace. Unset: none. */
+  queueTelemetry?: QueueTelemetry | undefined;
 }
 
 export interface RunningWebhookWorker {
@@ -87,13 +97,18 @@ function header(value: string | string[] | undefined): string | null {
 
 /**
  * The body of a delivery: the event with its sealed `pageUrl` opened. A page URL that no longer
- * opens (the encryption key changed) dead-letters the job: replay it once the key is back.
+ * opens (the encryption key changed) dead-letters the job: replay it once the key is back. A job
+ * queued by an earlier version, whose event has no `schemaVersion`, gets version 1: its shape.
  */
 function eventToDeliver(deps: WebhookWorkerDeps, data: WebhookJobData): WebhookEvent {
-  if (data.sealedPageUrl === undefined) return data.event;
+  const event: WebhookEvent =
+    (data.event as Partial<WebhookEvent>).schemaVersion === undefined
+      ? { ...data.event, schemaVersion: WEBHOOK_SCHEMA_VERSION }
+      : data.event;
+  if (data.sealedPageUrl === undefined) return event;
   try {
     const pageUrl = deps.cipher.decryptText(data.sealedPageUrl, sealedPageUrlAad(data.event.id));
-    return { ...data.event, pageUrl };
+    return { ...event, pageUrl };
   } catch (err) {
     throw new OrchestratorError(
       'INTERNAL_ERROR',
@@ -106,6 +121,7 @@ function eventToDeliver(deps: WebhookWorkerDeps, data: WebhookJobData): WebhookE
 /** Makes one delivery attempt; throws an {@link OrchestratorError} when it did not succeed. */
 async function deliver(
   deps: WebhookWorkerDeps,
+  signer: WebhookSigner,
   dispatcher: Dispatcher,
   data: WebhookJobData,
 ): Promise<number> {
@@ -116,7 +132,7 @@ async function deliver(
     'user-agent': 'cloudauth-orchestrator',
     [EVENT_HEADER]: data.event.type,
     [DELIVERY_HEADER]: data.event.id,
-    [SIGNATURE_HEADER]: signWebhook(deps.secret, body, Math.floor(Date.now() / 1000)),
+    ...signer.headers(data.url, data.event.id, body, Math.floor(Date.now() / 1000)),
   };
   let response: Dispatcher.ResponseData;
   try {
@@ -164,9 +180,21 @@ function hostOf(url: string): string | undefined {
   }
 }
 
-/** Starts the `webhooks` worker: delivery, retries with `backoffDelay`, dead letters kept. */
+/**
+ * Starts the `webhooks` worker: delivery, retries with `backoffDelay`, dead letters kept. Throws
+ * ConfigError for an invalid signing secret.
+ */
 export function startWebhookWorker(deps: WebhookWorkerDeps): RunningWebhookWorker {
   const { logger } = deps;
+  // keys decoded once; an invalid secret refuses to start, before any job is taken
+  const signer = new WebhookSigner(deps);
+  if (!deps.secret.startsWith('whsec_') && deps.legacySignature !== true) {
+    // an upgrade from an earlier version (its hex secret file) whose receivers still verify the
+    // old header would see every delivery refused: say so once, without the secret
+    logger.warn(
+      'the webhook secret is a text secret of an earlier version and WEBHOOK_LEGACY_SIGNATURE is off: receivers verifying x-cloudauth-orchestrator-signature will refuse deliveries; set WEBHOOK_LEGACY_SIGNATURE=true while they move to the Standard Webhooks headers',
+    );
+  }
   const agent = createDeliveryAgent({
     policy: deps.policy,
     lookup: deps.lookup,
@@ -182,7 +210,7 @@ export function startWebhookWorker(deps: WebhookWorkerDeps): RunningWebhookWorke
       attempt: job.attemptsMade + 1,
     };
     try {
-      const status = await deliver(deps, agent, job.data);
+      const status = await traceDelivery(event.type, () => deliver(deps, signer, agent, job.data));
       deps.telemetry?.webhookDeliveries.inc({ outcome: 'delivered' });
       logger.info({ ...context, status }, 'webhook delivered');
     } catch (err) {
@@ -204,6 +232,7 @@ export function startWebhookWorker(deps: WebhookWorkerDeps): RunningWebhookWorke
     connection: deps.connection,
     prefix: bullPrefix(deps.prefix),
     concurrency: deps.concurrency,
+    ...(deps.queueTelemetry === undefined ? {} : { telemetry: deps.queueTelemetry }),
     settings: {
       backoffStrategy: (attemptsMade: number, type?: string, err?: Error) =>
         type === BACKOFF_TYPE ? backoffDelay(attemptsMade, err, deps.backoff) : 0,

@@ -50,6 +50,7 @@ const RUNTIME_EXPORTS = [
   'ValidationError',
   'WEBHOOK_EVENT_TYPES',
   'connectRedis',
+  'createApiClient',
   'createTicketProducer',
   'isRetryable',
   'signWebhook',
@@ -179,6 +180,9 @@ describe('the packed package', () => {
           REDIS_PREFIX: prefix,
           ENCRYPTION_KEY: encryptionKey,
           WEBHOOK_SECRET: webhookSecret,
+          // the consumer checks the delivery with the exported (deprecated) verifyWebhook, which
+          // reads the legacy header: sent only when asked for
+          WEBHOOK_LEGACY_SIGNATURE: 'true',
           WEBHOOK_ALLOWED_HOSTS: '127.0.0.1',
           CLOUDAUTH_ENDPOINT: emulatorUrl,
           CLOUDAUTH_ACCESS_KEY_ID: DEMO_KEY_ID,
@@ -270,6 +274,7 @@ describe('the packed package', () => {
         ValidationError: 'function',
         WEBHOOK_EVENT_TYPES: 'object',
         connectRedis: 'function',
+        createApiClient: 'function',
         createTicketProducer: 'function',
         isRetryable: 'function',
         signWebhook: 'function',

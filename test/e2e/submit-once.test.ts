@@ -10,6 +10,7 @@ import type { CloudauthClient } from '../../src/adapters/cloudauth/client.js';
 import type { TicketEvent } from '../../src/domain/ticket.js';
 import type { TicketLifecycle } from '../../src/flow/ticket-lifecycle.js';
 import { smallJpeg } from '../support/images.js';
+import { waitUntil } from '../../testkit/waiting.js';
 import {
   aBinding,
   isOneChain,
@@ -139,7 +140,8 @@ describe('a ticket cancelled while its materials are being staged', () => {
     });
 
     const t = await o.waitFor('once-cancelled');
-    expect(cancelled).toBe(true);
+    // the ticket is cancelled before cancel() returns (it publishes ticket.cancelled after)
+    await waitUntil('the cancel returned', () => cancelled);
     expect(t.state).toBe('cancelled');
     expect(t.submitStartedAt).toBeUndefined();
     expect(o.emu.cloudauth.counters().SubmitMaterials).toBeUndefined();

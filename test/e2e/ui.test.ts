@@ -1,7 +1,9 @@
 /**
  * The operations page in a real browser: Debian's chromium driven by playwright-core against an
  * orchestrator with workers and the HTTP API on loopback (real Redis, the emulators, real
- * tickets). Without /usr/bin/chromium the suite fails: CI installs it (`.ci/run`).
+ * tickets). Without /usr/bin/chromium the suite fails: CI installs it (`.ci/run`). The first two
+ * GetVerifyToken calls are answered Throttling (the emulator's fault, drawn from a fixed sequence),
+ * so the charts of retries and throttling have something to draw.
  */
 import { existsSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -10,6 +12,7 @@ import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CHROMIUM, CHROMIUM_ARGS } from '../support/chromium.js';
 import type { TicketState } from '../../src/domain/ticket.js';
+import { overviewSchema, type OverviewView } from '../../src/api/ui/overview-route.js';
 import { smallJpeg } from '../support/images.js';
 import { expectNothingWithin, waitFor } from '../../testkit/waiting.js';
 import {
@@ -26,6 +29,9 @@ const BATCH = 'ui-batch-1';
 const XSS_ID = 'ui-<img/src=x/onerror=window.__xss=1>';
 const PASSING = ['ui-pass-1', 'ui-pass-2', 'ui-pass-3', XSS_ID];
 const SCREENSHOT = join('test-results', 'ui.png');
+const CHARTS_SCREENSHOT = join('test-results', 'ui-charts.png');
+const PHONE_SCREENSHOT = join('test-results', 'ui-phone.png');
+const QPS = 50;
 
 let o: TestOrchestrator;
 let base: string;
@@ -43,6 +49,14 @@ const until = <T>(
 ): Promise<T> => waitFor(what, read, ok, { timeoutMs, everyMs: 100 });
 
 const text = (selector: string) => page.locator(selector).innerText();
+/** What `GET /v1/ops/overview` answers now. */
+const overviewNow = async (): Promise<OverviewView> => {
+  const res = await fetch(`${base}/v1/ops/overview`, {
+    headers: { authorization: `Bearer ${TOKEN}` },
+  });
+  expect(res.status).toBe(200);
+  return overviewSchema.parse(await res.json());
+};
 const count = async (state: TicketState) =>
   Number(await text(`#summary [data-state="${state}"] .count`));
 const rowIds = () => page.locator('#rows tr button.link').allTextContents();
@@ -74,9 +88,20 @@ beforeAll(async () => {
     );
   }
   const face = await smallJpeg('#8a6b4e');
+  let draws = 0;
   o = await startTestOrchestrator({
     http: true,
-    env: { API_TOKENS: TOKEN, CLOUDAUTH_BIZ: `${TEST_BIZ},Ghost=RPMin` },
+    // one number drawn per GetVerifyToken call: the first two are throttled
+    emulator: {
+      faults: { GetVerifyToken: { throttleRate: 0.5 } },
+      random: () => (draws++ < 2 ? 0 : 0.99),
+    },
+    env: {
+      API_TOKENS: TOKEN,
+      CLOUDAUTH_BIZ: `${TEST_BIZ},Ghost=RPMin`,
+      // GetStatus has no limit: its calls are not counted, and the chart says so
+      CLOUDAUTH_QPS: `GetVerifyToken=${QPS},SubmitMaterials=${QPS}`,
+    },
   });
   base = o.app.apiUrl ?? '';
   expect(base).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
@@ -143,6 +168,124 @@ describe('the operations page', () => {
     expect(await page.evaluate('sessionStorage.length')).toBe(1);
     const cookie = (await context.cookies()).find((c) => c.name === 'ca_ops_token');
     expect(cookie).toMatchObject({ path: '/ui/queues', sameSite: 'Strict' });
+  });
+
+  it('draws the charts from the overview: finished, provider calls, retries, the queue', async () => {
+    await page.locator('svg[data-chart="queue"]').waitFor();
+    const overview = await overviewNow();
+    const drawn = (chart: string, series: string) =>
+      page
+        .locator(`svg[data-chart="${chart}"] [data-series="${series}"]`)
+        .getAttribute('data-values')
+        .then((v) => (v ?? '').split(',').map(Number));
+    const sum = (values: readonly number[]) => values.reduce((a, b) => a + b, 0);
+
+    // finished per minute: stacked bars whose values are the route's, the outcomes of the tickets
+    const expected = { passed: 4, not_passed: 1, expired: 0, failed: 1, cancelled: 0 };
+    for (const [outcome, n] of Object.entries(expected)) {
+      const values = await drawn('finished', outcome);
+      expect(values).toHaveLength(60);
+      expect(sum(values)).toBe(n);
+      expect(sum(overview.finished.byOutcome[outcome] ?? [])).toBe(n);
+    }
+    const barValues = await page.evaluate<[number, number][]>(
+      `[...document.querySelectorAll('svg[data-chart="finished"] rect[data-value]')].map((el) =>
+        [Number(el.getAttribute('data-value')), Number(el.getAttribute('height'))])`,
+    );
+    expect(sum(barValues.map(([v]) => v))).toBe(6);
+    expect(barValues.every(([v, height]) => v > 0 && height > 0)).toBe(true);
+
+    // provider calls per second: a line per limited action, its QPS dashed, as the emulator saw
+    const calls = o.emu.cloudauth.counters();
+    for (const action of ['GetVerifyToken', 'SubmitMaterials']) {
+      const values = await drawn('calls', action);
+      const route = overview.calls.actions.find((a) => a.action === action);
+      expect(values).toHaveLength(300);
+      expect(sum(values)).toBe(sum(route?.perSecond ?? []));
+      expect(sum(values)).toBe(sum(Object.values(calls[action] ?? {})));
+      const line = page.locator(`svg[data-chart="calls"] path[data-series="${action}"]`);
+      expect(await line.getAttribute('d')).toMatch(/^M[\d.]+ [\d.]+( L[\d.]+ [\d.]+){299}$/);
+      const qps = page.locator(`svg[data-chart="calls"] line.qps[data-action="${action}"]`);
+      expect(await qps.getAttribute('data-qps')).toBe(String(QPS));
+      expect(await qps.getAttribute('stroke-dasharray')).toBeTruthy();
+    }
+    expect(sum(await drawn('calls', 'GetVerifyToken'))).toBe(9);
+    expect(await text('#chart-calls .chart-note')).toContain('not counted: GetStatus');
+
+    // retries and throttling: the two Throttling answers, each retried
+    for (const series of ['retried', 'throttled'] as const) {
+      const values = await drawn('troubles', series);
+      expect(sum(values)).toBe(2);
+      expect(sum(overview.troubles[series])).toBe(2);
+    }
+    expect(await page.locator('svg[data-chart="troubles"] title').first().textContent()).toContain(
+      'Retries and throttling',
+    );
+
+    // the queue: the page's own series of samples, one per poll
+    const samples = await until(
+      'queue samples',
+      () => drawn('queue', 'oldestWaitingSeconds'),
+      (v) => v.length >= 2,
+    );
+    expect(samples.every((v) => v >= 0)).toBe(true);
+    expect(await page.locator('svg[data-chart="queue"] desc').textContent()).toContain(
+      `${overview.queue.waiting} waiting`,
+    );
+  });
+
+  it('lists the batches with a progress bar each, and opens a batch on a click', async () => {
+    const row = page.locator(`#batches li[data-batch="${BATCH}"]`);
+    await row.waitFor();
+    expect(await row.locator('progress').getAttribute('value')).toBe('5');
+    expect(await row.locator('progress').getAttribute('max')).toBe('5');
+    expect(await row.innerText()).toContain('5 / 5 finished (100%) · done');
+    const ghost = page.locator('#batches li[data-batch="ui-batch-2"]');
+    expect(await ghost.innerText()).toContain('1 / 1 finished (100%) · 1 failed');
+    const order = await page.evaluate<string[]>(
+      `[...document.querySelectorAll('#batches li')].map((el) => el.getAttribute('data-batch'))`,
+    );
+    expect(order).toEqual(['ui-batch-2', BATCH]);
+    await row.locator('button.link').click();
+    await until('batch rows', rowIds, (ids) => ids.length === PASSING.length + 1);
+    expect(await page.inputValue('#filter-batch')).toBe(BATCH);
+    expect(await text('#batch-text')).toContain('5 of 5 finished');
+    mkdirSync('test-results', { recursive: true });
+    await page.screenshot({ path: CHARTS_SCREENSHOT, fullPage: true });
+    expect(existsSync(CHARTS_SCREENSHOT)).toBe(true);
+    await page.click('#filter-clear');
+    await until('all rows', rowIds, (ids) => ids.length === 7);
+  });
+
+  it('stays usable on a phone: no horizontal scrolling, the charts on screen', async () => {
+    await page.setViewportSize({ width: 390, height: 844 });
+    try {
+      // the charts are drawn to their box's width at the next poll
+      await until(
+        'charts redrawn narrow',
+        () =>
+          page.evaluate<number[]>(
+            `[...document.querySelectorAll('svg.chart-svg')].map((el) => Number(el.getAttribute('width')))`,
+          ),
+        (widths) => widths.length === 4 && widths.every((w) => w > 0 && w <= 390),
+      );
+      const overflow = await page.evaluate<[number, number]>(
+        `(() => { const s = document.scrollingElement; return [s.scrollWidth, s.clientWidth]; })()`,
+      );
+      expect(overflow[0]).toBeLessThanOrEqual(overflow[1]);
+      for (const chart of ['finished', 'calls', 'troubles', 'queue']) {
+        const svg = page.locator(`svg[data-chart="${chart}"]`);
+        expect(await svg.isVisible()).toBe(true);
+        const box = await svg.boundingBox();
+        expect(box?.width).toBeGreaterThan(250);
+        expect((box?.x ?? -1) + (box?.width ?? 999)).toBeLessThanOrEqual(390);
+      }
+      expect(await page.locator('#batches progress').first().isVisible()).toBe(true);
+      await page.screenshot({ path: PHONE_SCREENSHOT, fullPage: true });
+      expect(existsSync(PHONE_SCREENSHOT)).toBe(true);
+    } finally {
+      await page.setViewportSize({ width: 1440, height: 900 });
+    }
   });
 
   it('lists the tickets, filters them by state and by batch with its progress', async () => {

@@ -1,6 +1,11 @@
 /**
  * The HTTP API over a running orchestrator: real Redis, BullMQ workers in process, the emulators
- * on loopback. Requests go through `inject`, and through a listening server once.
+ * on loopback. Requests go through the typed client generated from the OpenAPI document
+ * (`createApiClient`) over `inject`, and over a listening server once: each call is one the
+ * document has, and each answer is checked against the document the API serves (status, media
+ * type, required headers such as `Location` and `x-request-id`, body schema), so the document
+ * cannot drift from the server. Requests the client cannot make (a body that is not JSON, another
+ * content type, a route the document does not have) go through `inject` itself.
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
@@ -18,8 +23,10 @@ import {
   startHttpApi,
   type HttpApiDeps,
 } from '../../src/api/index.js';
+import { createApiClient, type ApiSchemas, type TypedApiClient } from '../../src/api/client.js';
 import { checkCallbackUrl } from '../../src/webhooks/allowlist.js';
 import type { StoredTicket } from '../../src/adapters/redis/ticket-store.js';
+import { conformance, documentOf, injectClient } from '../support/api-client.js';
 import { smallJpeg } from '../support/images.js';
 import {
   aBinding,
@@ -35,14 +42,17 @@ const SEED_ID_NUMBER = '630546198009090099';
 
 let o: TestOrchestrator;
 let api: FastifyInstance;
+/** The typed client of `api`, with {@link TOKEN}. */
+let client: TypedApiClient;
 let deps: HttpApiDeps;
 let facePic: string;
 const logLines: string[] = [];
 
-const auth = { authorization: `Bearer ${TOKEN}` };
 const newId = (tag: string) => `${tag}-${randomUUID().slice(0, 8)}`;
 
-function rpMin(TicketId: string, extra: Record<string, unknown> = {}) {
+type TicketRequest = ApiSchemas['TicketRequest'];
+
+function rpMin(TicketId: string, extra: Partial<TicketRequest> = {}) {
   return {
     TicketId,
     Biz: 'RPMin',
@@ -51,9 +61,14 @@ function rpMin(TicketId: string, extra: Record<string, unknown> = {}) {
   };
 }
 
-function interactive(TicketId: string) {
+function interactive(TicketId: string): TicketRequest {
   return { TicketId, Biz: 'RPH5BioOnly', Binding: { Name: NAME, IdentificationNumber: ID_NUMBER } };
 }
+
+/** A body the document does not allow, sent as it is to see it refused. */
+const invalid = (body: object): TicketRequest => body as TicketRequest;
+
+const ticketPath = (id: string) => ({ params: { path: { id } } });
 
 async function call(options: InjectOptions & { token?: string | null }) {
   const { token = TOKEN, ...rest } = options;
@@ -67,16 +82,13 @@ async function call(options: InjectOptions & { token?: string | null }) {
   return { res, body: res.body === '' ? undefined : res.json<Record<string, unknown>>() };
 }
 
-const post = (url: string, payload: unknown) =>
-  call({ method: 'POST', url, payload: payload as object });
-
 function withoutTicketId(payload: Record<string, unknown>): Record<string, unknown> {
   const copy = { ...payload };
   delete copy.TicketId;
   return copy;
 }
 
-function fieldsOf(body: Record<string, unknown> | undefined): string[] {
+function fieldsOf(body: { errors?: unknown } | undefined): string[] {
   return ((body?.errors ?? []) as { field: string }[]).map((e) => e.field);
 }
 
@@ -86,6 +98,12 @@ function expectProblem(
 ) {
   expect(res.statusCode).toBe(status);
   expect(res.headers['content-type']).toMatch(/^application\/problem\+json/);
+}
+
+/** `expectProblem` of an answer the typed client got. */
+function expectProblemAnswer(response: Response, status: number) {
+  expect(response.status).toBe(status);
+  expect(response.headers.get('content-type')).toMatch(/^application\/problem\+json/);
 }
 
 beforeAll(async () => {
@@ -110,6 +128,7 @@ beforeAll(async () => {
   };
   api = buildHttpApi(deps);
   await api.ready();
+  client = await injectClient(api, TOKEN);
 });
 
 afterAll(async () => {
@@ -120,15 +139,15 @@ afterAll(async () => {
 describe('POST /v1/tickets', () => {
   it('accepts a ticket with 202, and the ticket reaches passed', async () => {
     const id = newId('create');
-    const { res, body } = await post('/v1/tickets', rpMin(id));
-    expect(res.statusCode).toBe(202);
-    expect(res.headers.location).toBe(`/v1/tickets/${id}`);
-    expect(body).toMatchObject({ TicketId: id, Biz: 'RPMin', flow: 'server', version: 0 });
-    expect(['queued', 'token_issued', 'submitted', 'passed']).toContain(body?.state);
+    const { data, response } = await client.POST('/v1/tickets', { body: rpMin(id) });
+    expect(response.status).toBe(202);
+    expect(response.headers.get('location')).toBe(`/v1/tickets/${id}`);
+    expect(data).toMatchObject({ TicketId: id, Biz: 'RPMin', flow: 'server', version: 0 });
+    expect(['queued', 'token_issued', 'submitted', 'passed']).toContain(data?.state);
     await o.waitFor(id);
-    const got = await call({ method: 'GET', url: `/v1/tickets/${id}` });
-    expect(got.res.statusCode).toBe(200);
-    expect(got.body).toMatchObject({
+    const got = await client.GET('/v1/tickets/{id}', ticketPath(id));
+    expect(got.response.status).toBe(200);
+    expect(got.data).toMatchObject({
       state: 'passed',
       verdict: { statusCode: 1 },
       emulated: true,
@@ -136,82 +155,91 @@ describe('POST /v1/tickets', () => {
       pageUrl: null,
       applicant: { name: '李*', idNumber: '1101**********002X' },
     });
-    expect(got.body?.finishedAt).toEqual(expect.stringMatching(/^\d{4}-\d\d-\d\dT/));
-    expect((got.body?.history as { to: string }[]).at(-1)?.to).toBe('passed');
+    expect(got.data?.finishedAt).toEqual(expect.stringMatching(/^\d{4}-\d\d-\d\dT/));
+    expect(got.data?.history.at(-1)?.to).toBe('passed');
+    const text = JSON.stringify(got.data);
     for (const secret of [ID_NUMBER, NAME, 'AccessKeySecret', 'accessKeySecret', 'securityToken']) {
-      expect(got.res.body).not.toContain(secret);
+      expect(text).not.toContain(secret);
     }
   });
 
   it('takes a TicketId with reserved characters, percent-encoded in the path', async () => {
     const id = `order/${randomUUID().slice(0, 8)}?#%`;
-    const { res } = await post('/v1/tickets', rpMin(id));
-    expect(res.statusCode).toBe(202);
-    expect(res.headers.location).toBe(`/v1/tickets/${encodeURIComponent(id)}`);
-    const got = await call({ method: 'GET', url: res.headers.location as string });
-    expect(got.res.statusCode).toBe(200);
-    expect(got.body?.TicketId).toBe(id);
+    const { response } = await client.POST('/v1/tickets', { body: rpMin(id) });
+    expect(response.status).toBe(202);
+    const location = response.headers.get('location') ?? '';
+    expect(location).toBe(`/v1/tickets/${encodeURIComponent(id)}`);
+    // the client percent-encodes the TicketId in the path as the server's Location does
+    const got = await client.GET('/v1/tickets/{id}', ticketPath(id));
+    expect(got.response.status).toBe(200);
+    expect(got.data?.TicketId).toBe(id);
+    const byLocation = await call({ method: 'GET', url: location });
+    expect(byLocation.body?.TicketId).toBe(id);
   });
 
   it('answers an identical repeat with 200 and the same ticket', async () => {
     const id = newId('repeat');
-    const first = await post('/v1/tickets', rpMin(id));
-    const again = await post('/v1/tickets', rpMin(id));
-    expect(first.res.statusCode).toBe(202);
-    expect(again.res.statusCode).toBe(200);
-    expect(again.body?.TicketId).toBe(id);
-    expect(again.body?.createdAt).toBe(first.body?.createdAt);
+    const first = await client.POST('/v1/tickets', { body: rpMin(id) });
+    const again = await client.POST('/v1/tickets', { body: rpMin(id) });
+    expect(first.response.status).toBe(202);
+    expect(again.response.status).toBe(200);
+    expect(again.response.headers.get('location')).toBe(`/v1/tickets/${id}`);
+    expect(again.data?.TicketId).toBe(id);
+    expect(again.data?.createdAt).toBe(first.data?.createdAt);
   });
 
   it('refuses the same TicketId with a different payload with 409', async () => {
     const id = newId('conflict');
-    await post('/v1/tickets', rpMin(id));
-    const { res, body } = await post('/v1/tickets', rpMin(id, { UserData: { other: true } }));
-    expectProblem(res, 409);
-    expect(body).toMatchObject({
+    await client.POST('/v1/tickets', { body: rpMin(id) });
+    const { response, error } = await client.POST('/v1/tickets', {
+      body: rpMin(id, { UserData: { other: true } }),
+    });
+    expectProblemAnswer(response, 409);
+    expect(error).toMatchObject({
       type: 'urn:cloudauth-orchestrator:problem:ticket-conflict',
       status: 409,
     });
   });
 
   it('names the missing TicketId', async () => {
-    const { res, body } = await post('/v1/tickets', withoutTicketId(rpMin('x')));
-    expectProblem(res, 422);
-    expect(body?.errors).toEqual([{ field: 'TicketId', message: 'is required' }]);
+    const body = invalid(withoutTicketId(rpMin('x')));
+    const { response, error } = await client.POST('/v1/tickets', { body });
+    expectProblemAnswer(response, 422);
+    expect(error?.errors).toEqual([{ field: 'TicketId', message: 'is required' }]);
   });
 
   it('names a bad IdentificationNumber without repeating it', async () => {
     const payload = rpMin(newId('bad-id'));
     payload.Binding.IdentificationNumber = SEED_ID_NUMBER;
-    const { res, body } = await post('/v1/tickets', payload);
-    expectProblem(res, 422);
-    expect(fieldsOf(body)).toEqual(['Binding.IdentificationNumber']);
-    expect(res.body).not.toContain(SEED_ID_NUMBER);
-    expect(res.body).not.toContain(NAME);
+    const { response, error } = await client.POST('/v1/tickets', { body: payload });
+    expectProblemAnswer(response, 422);
+    expect(fieldsOf(error)).toEqual(['Binding.IdentificationNumber']);
+    expect(JSON.stringify(error)).not.toContain(SEED_ID_NUMBER);
+    expect(JSON.stringify(error)).not.toContain(NAME);
   });
 
   it('names unknown fields, at the top and inside the Binding', async () => {
-    const payload = rpMin(newId('unknown'), { Extra: 1 });
+    const payload = { ...rpMin(newId('unknown')), Extra: 1 };
     Object.assign(payload.Binding, { Nmae: 'typo' });
-    const { res, body } = await post('/v1/tickets', payload);
-    expectProblem(res, 422);
-    expect(fieldsOf(body).sort()).toEqual(['Binding.Nmae', 'Extra']);
+    const { response, error } = await client.POST('/v1/tickets', { body: invalid(payload) });
+    expectProblemAnswer(response, 422);
+    expect(fieldsOf(error).sort()).toEqual(['Binding.Nmae', 'Extra']);
   });
 
   it('refuses a local path as FacePic', async () => {
     const payload = rpMin(newId('path'));
     payload.Binding.FacePic = '/etc/passwd';
-    const { res, body } = await post('/v1/tickets', payload);
-    expectProblem(res, 422);
-    expect(fieldsOf(body)).toEqual(['Binding.FacePic']);
+    const { response, error } = await client.POST('/v1/tickets', { body: payload });
+    expectProblemAnswer(response, 422);
+    expect(fieldsOf(error)).toEqual(['Binding.FacePic']);
     expect(await o.app.store.get(payload.TicketId)).toBeUndefined();
   });
 
   it('refuses a callback URL to an internal address', async () => {
     const payload = rpMin(newId('callback'), { callbackUrl: 'http://127.0.0.1:9/hook' });
-    const { res, body } = await post('/v1/tickets', payload);
-    expectProblem(res, 422);
-    expect(fieldsOf(body)).toEqual(['callbackUrl']);
+    const { response, error } = await client.POST('/v1/tickets', { body: payload });
+    expectProblemAnswer(response, 422);
+    expect(fieldsOf(error)).toEqual(['callbackUrl']);
   });
 
   it('answers a body that is not JSON with 400 naming (body)', async () => {
@@ -249,13 +277,12 @@ describe('POST /v1/tickets', () => {
   it('answers a body over the limit with 413', async () => {
     const small = buildHttpApi({ ...deps, bodyLimitBytes: 2048 });
     try {
-      const res = await small.inject({
-        method: 'POST',
-        url: '/v1/tickets',
-        headers: auth,
-        payload: rpMin(newId('large'), { UserData: { pad: 'x'.repeat(4096) } }),
+      const { response } = await (
+        await injectClient(small, TOKEN)
+      ).POST('/v1/tickets', {
+        body: rpMin(newId('large'), { UserData: { pad: 'x'.repeat(4096) } }),
       });
-      expectProblem(res, 413);
+      expectProblemAnswer(response, 413);
     } finally {
       await small.close();
     }
@@ -265,14 +292,16 @@ describe('POST /v1/tickets', () => {
 describe('POST /v1/tickets/batch', () => {
   it('accepts the valid items and reports each item', async () => {
     const [a, b, dup] = [newId('ba'), newId('bb'), newId('bdup')];
-    await post('/v1/tickets', rpMin(dup));
+    await client.POST('/v1/tickets', { body: rpMin(dup) });
     const bad = rpMin(newId('bbad'));
     bad.Binding.IdentificationNumber = SEED_ID_NUMBER;
-    const noId = withoutTicketId(rpMin('x'));
-    const { res, body } = await post('/v1/tickets/batch', {
-      tickets: [rpMin(a), bad, noId, rpMin(b), rpMin(dup), rpMin(dup, { UserData: { x: 1 } })],
+    const noId = invalid(withoutTicketId(rpMin('x')));
+    const { response, data: body } = await client.POST('/v1/tickets/batch', {
+      body: {
+        tickets: [rpMin(a), bad, noId, rpMin(b), rpMin(dup), rpMin(dup, { UserData: { x: 1 } })],
+      },
     });
-    expect(res.statusCode).toBe(200);
+    expect(response.status).toBe(200);
     expect(body?.batchId).toMatch(/^b-\d{8}-[0-9a-f]{8}$/);
     expect(body).toMatchObject({ accepted: 2, duplicates: 1, conflicts: 1, rejected: 2 });
     expect(body?.results).toEqual([
@@ -293,7 +322,7 @@ describe('POST /v1/tickets/batch', () => {
       { index: 4, TicketId: dup, outcome: 'duplicate' },
       { index: 5, TicketId: dup, outcome: 'conflict' },
     ]);
-    expect(res.body).not.toContain(SEED_ID_NUMBER);
+    expect(JSON.stringify(body)).not.toContain(SEED_ID_NUMBER);
     for (const id of [a, b]) {
       expect((await o.app.store.get(id))?.batchId).toBe(body?.batchId);
     }
@@ -302,21 +331,24 @@ describe('POST /v1/tickets/batch', () => {
 
   it('keeps a given batchId and refuses a bad envelope naming the field', async () => {
     const batchId = newId('given.batch');
-    const ok = await post('/v1/tickets/batch', { batchId, tickets: [rpMin(newId('bg'))] });
-    expect(ok.body).toMatchObject({ batchId, accepted: 1 });
-    const empty = await post('/v1/tickets/batch', { batchId: 'no spaces!', tickets: [] });
-    expectProblem(empty.res, 422);
-    expect(fieldsOf(empty.body).sort()).toEqual(['batchId', 'tickets']);
+    const ok = await client.POST('/v1/tickets/batch', {
+      body: { batchId, tickets: [rpMin(newId('bg'))] },
+    });
+    expect(ok.data).toMatchObject({ batchId, accepted: 1 });
+    const empty = await client.POST('/v1/tickets/batch', {
+      body: { batchId: 'no spaces!', tickets: [] },
+    });
+    expectProblemAnswer(empty.response, 422);
+    expect(fieldsOf(empty.error).sort()).toEqual(['batchId', 'tickets']);
     const few = buildHttpApi({ ...deps, batchMax: 1 });
     try {
-      const res = await few.inject({
-        method: 'POST',
-        url: '/v1/tickets/batch',
-        headers: auth,
-        payload: { tickets: [rpMin(newId('m1')), rpMin(newId('m2'))] },
+      const { response, error } = await (
+        await injectClient(few, TOKEN)
+      ).POST('/v1/tickets/batch', {
+        body: { tickets: [rpMin(newId('m1')), rpMin(newId('m2'))] },
       });
-      expectProblem(res, 422);
-      expect(fieldsOf(res.json())).toEqual(['tickets']);
+      expectProblemAnswer(response, 422);
+      expect(fieldsOf(error)).toEqual(['tickets']);
     } finally {
       await few.close();
     }
@@ -327,100 +359,111 @@ describe('GET /v1/tickets', () => {
   it('lists a batch page by page, and by state', async () => {
     const batchId = newId('list');
     const ids = Array.from({ length: 5 }, (_, i) => newId(`list${i}`));
-    await post('/v1/tickets/batch', { batchId, tickets: ids.map((id) => rpMin(id)) });
+    await client.POST('/v1/tickets/batch', {
+      body: { batchId, tickets: ids.map((id) => rpMin(id)) },
+    });
     const seen: string[] = [];
     let cursor: string | undefined;
     let pages = 0;
     do {
-      const query = `batch=${batchId}&limit=2${cursor ? `&cursor=${cursor}` : ''}`;
-      const { res, body } = await call({ method: 'GET', url: `/v1/tickets?${query}` });
-      expect(res.statusCode).toBe(200);
-      const tickets = body?.tickets as Record<string, unknown>[];
+      const query = { batch: batchId, limit: 2, ...(cursor === undefined ? {} : { cursor }) };
+      const { response, data } = await client.GET('/v1/tickets', { params: { query } });
+      expect(response.status).toBe(200);
+      const tickets = data?.tickets ?? [];
       expect(tickets.length).toBeLessThanOrEqual(2);
       for (const t of tickets) {
         expect(t).not.toHaveProperty('history');
         expect(t).not.toHaveProperty('applicant');
         expect(t.batchId).toBe(batchId);
       }
-      seen.push(...tickets.map((t) => t.TicketId as string));
-      cursor = body?.nextCursor as string | undefined;
+      seen.push(...tickets.map((t) => t.TicketId));
+      cursor = data?.nextCursor;
       pages++;
     } while (cursor !== undefined);
     expect(pages).toBeGreaterThanOrEqual(3);
     expect(seen.sort()).toEqual([...ids].sort());
 
     await Promise.all(ids.map((id) => o.waitFor(id)));
-    const passed = await call({ method: 'GET', url: `/v1/tickets?state=passed&batch=${batchId}` });
-    expect((passed.body?.tickets as unknown[]).length).toBe(5);
-    const byState = await call({ method: 'GET', url: '/v1/tickets?state=passed&limit=500' });
-    const listed = (byState.body?.tickets as { TicketId: string; state: string }[]) ?? [];
+    const passed = await client.GET('/v1/tickets', {
+      params: { query: { state: 'passed', batch: batchId } },
+    });
+    expect(passed.data?.tickets.length).toBe(5);
+    const byState = await client.GET('/v1/tickets', {
+      params: { query: { state: 'passed', limit: 500 } },
+    });
+    const listed = byState.data?.tickets ?? [];
     expect(listed.every((t) => t.state === 'passed')).toBe(true);
     expect(listed.map((t) => t.TicketId)).toEqual(expect.arrayContaining(ids));
   });
 
   it('names a bad state, limit, cursor or unknown parameter', async () => {
     for (const [query, field] of [
-      ['state=done', 'state'],
-      ['limit=0', 'limit'],
-      ['limit=501', 'limit'],
-      ['cursor=nonsense', 'cursor'],
-      ['colour=red', 'colour'],
+      [{ state: 'done' }, 'state'],
+      [{ limit: 0 }, 'limit'],
+      [{ limit: 501 }, 'limit'],
+      [{ cursor: 'nonsense' }, 'cursor'],
+      [{ colour: 'red' }, 'colour'],
     ] as const) {
-      const { res, body } = await call({ method: 'GET', url: `/v1/tickets?${query}` });
-      expectProblem(res, 400);
-      expect(fieldsOf(body), query).toEqual([field]);
+      // values and a parameter the document refuses, sent as they are
+      const { response, error } = await client.GET('/v1/tickets', {
+        params: { query: query as never },
+      });
+      expectProblemAnswer(response, 400);
+      expect(fieldsOf(error), JSON.stringify(query)).toEqual([field]);
     }
   });
 });
 
 describe('GET /v1/tickets/:id', () => {
   it('answers 404 for an unknown ticket', async () => {
-    const { res, body } = await call({ method: 'GET', url: `/v1/tickets/${newId('none')}` });
-    expectProblem(res, 404);
-    expect(body?.type).toBe('urn:cloudauth-orchestrator:problem:unknown-ticket');
+    const { response, error } = await client.GET('/v1/tickets/{id}', ticketPath(newId('none')));
+    expectProblemAnswer(response, 404);
+    expect(error?.type).toBe('urn:cloudauth-orchestrator:problem:unknown-ticket');
   });
 });
 
 describe('retry and cancel', () => {
   it('retries a failed ticket: back to queued, then failed again', async () => {
     const id = newId('ghost');
-    await post('/v1/tickets', { ...rpMin(id), Biz: 'Ghost' });
+    await client.POST('/v1/tickets', { body: { ...rpMin(id), Biz: 'Ghost' } });
     const failed = await o.waitFor(id);
     expect(failed.state).toBe('failed');
-    const { res, body } = await post(`/v1/tickets/${id}/retry`, undefined);
-    expect(res.statusCode).toBe(200);
-    expect(body).toMatchObject({ TicketId: id, state: 'queued' });
-    expect((body?.history as { event: string }[]).at(-1)?.event).toBe('retried');
+    const { response, data } = await client.POST('/v1/tickets/{id}/retry', ticketPath(id));
+    expect(response.status).toBe(200);
+    expect(data).toMatchObject({ TicketId: id, state: 'queued' });
+    expect(data?.history.at(-1)?.event).toBe('retried');
     const again = await o.waitFor(
       id,
       (t: StoredTicket) => t.state === 'failed' && t.version > failed.version,
     );
     expect(again.lastError?.code).toBe('PROVIDER_INVALID_BIZ');
-    const got = await call({ method: 'GET', url: `/v1/tickets/${id}` });
-    expect(got.body?.lastError).toMatchObject({ code: 'PROVIDER_INVALID_BIZ', retryable: false });
+    const got = await client.GET('/v1/tickets/{id}', ticketPath(id));
+    expect(got.data?.lastError).toMatchObject({ code: 'PROVIDER_INVALID_BIZ', retryable: false });
   });
 
   it('refuses to retry a passed ticket (409) and an unknown one (404)', async () => {
     const id = newId('passed');
-    await post('/v1/tickets', rpMin(id));
+    await client.POST('/v1/tickets', { body: rpMin(id) });
     await o.waitFor(id);
-    const passed = await post(`/v1/tickets/${id}/retry`, undefined);
-    expectProblem(passed.res, 409);
-    expect(passed.body?.type).toBe('urn:cloudauth-orchestrator:problem:illegal-transition');
-    const unknown = await post(`/v1/tickets/${newId('none')}/retry`, undefined);
-    expectProblem(unknown.res, 404);
+    const passed = await client.POST('/v1/tickets/{id}/retry', ticketPath(id));
+    expectProblemAnswer(passed.response, 409);
+    expect(passed.error?.type).toBe('urn:cloudauth-orchestrator:problem:illegal-transition');
+    expect(passed.error?.code).toBe('ILLEGAL_TRANSITION');
+    const unknown = await client.POST('/v1/tickets/{id}/retry', ticketPath(newId('none')));
+    expectProblemAnswer(unknown.response, 404);
   });
 
   it('shows the page URL of a waiting interactive ticket and no secret, then cancels it once', async () => {
     const id = newId('h5');
-    const created = await post('/v1/tickets', interactive(id));
-    expect(created.res.statusCode).toBe(202);
+    const created = await client.POST('/v1/tickets', { body: interactive(id) });
+    expect(created.response.status).toBe(202);
     const waiting = await o.waitFor(id, (t) => t.state === 'awaiting_user');
     const lease = waiting.lease;
     expect(lease).toBeDefined();
-    const got = await call({ method: 'GET', url: `/v1/tickets/${id}` });
-    expect(got.body).toMatchObject({ state: 'awaiting_user', flow: 'interactive' });
-    expect(got.body?.pageUrl).toBe(lease?.pageUrl);
+    const got = await client.GET('/v1/tickets/{id}', ticketPath(id));
+    expect(got.data).toMatchObject({ state: 'awaiting_user', flow: 'interactive' });
+    expect(got.data?.pageUrl).toBe(lease?.pageUrl);
+    const text = JSON.stringify(got.data);
     for (const secret of [
       ID_NUMBER,
       NAME,
@@ -429,7 +472,7 @@ describe('retry and cancel', () => {
       lease?.sts?.securityToken ?? '-',
       lease?.verifyToken ?? '-',
     ]) {
-      expect(got.res.body.replace(lease?.pageUrl ?? '-', '(pageUrl)')).not.toContain(secret);
+      expect(text.replace(lease?.pageUrl ?? '-', '(pageUrl)')).not.toContain(secret);
     }
 
     const cancelled = await call({
@@ -440,8 +483,8 @@ describe('retry and cancel', () => {
     });
     expect(cancelled.res.statusCode).toBe(200);
     expect(cancelled.body).toMatchObject({ state: 'cancelled', pageUrl: null });
-    const twice = await post(`/v1/tickets/${id}/cancel`, undefined);
-    expectProblem(twice.res, 409);
+    const twice = await client.POST('/v1/tickets/{id}/cancel', ticketPath(id));
+    expectProblemAnswer(twice.response, 409);
   });
 
   it('cancels a queued ticket', async () => {
@@ -454,20 +497,13 @@ describe('retry and cancel', () => {
     });
     try {
       const id = newId('queued');
-      const headers = { ...auth };
-      expect(
-        (
-          await api2.inject({
-            method: 'POST',
-            url: '/v1/tickets',
-            headers,
-            payload: interactive(id),
-          })
-        ).statusCode,
-      ).toBe(202);
-      const res = await api2.inject({ method: 'POST', url: `/v1/tickets/${id}/cancel`, headers });
-      expect(res.statusCode).toBe(200);
-      expect(res.json()).toMatchObject({ state: 'cancelled' });
+      const client2 = await injectClient(api2, TOKEN);
+      const created = await client2.POST('/v1/tickets', { body: interactive(id) });
+      expect(created.response.status).toBe(202);
+      expect(created.data?.state).toBe('queued');
+      const { response, data } = await client2.POST('/v1/tickets/{id}/cancel', ticketPath(id));
+      expect(response.status).toBe(200);
+      expect(data).toMatchObject({ state: 'cancelled' });
     } finally {
       await api2.close();
       await quiet.close();
@@ -478,28 +514,24 @@ describe('retry and cancel', () => {
 describe('authentication', () => {
   it('refuses a request without a token, or with a wrong one, with 401', async () => {
     for (const token of [null, 'wrong-token-0123456789', `${TOKEN}x`]) {
-      const { res, body } = await call({ method: 'GET', url: '/v1/tickets', token });
-      expectProblem(res, 401);
-      expect(res.headers['www-authenticate']).toMatch(/^Bearer/);
-      expect(body?.status).toBe(401);
-      expect(res.body).not.toContain(TOKEN);
+      const { response, error } = await (await injectClient(api, token)).GET('/v1/tickets', {});
+      expectProblemAnswer(response, 401);
+      expect(response.headers.get('www-authenticate')).toMatch(/^Bearer/);
+      expect(error?.status).toBe(401);
+      expect(JSON.stringify(error)).not.toContain(TOKEN);
     }
-    const basic = await call({
-      method: 'GET',
-      url: '/v1/tickets',
-      token: null,
+    const basic = await (
+      await injectClient(api, null)
+    ).GET('/v1/tickets', {
       headers: { authorization: `Basic ${Buffer.from(`u:${TOKEN}`).toString('base64')}` },
     });
-    expectProblem(basic.res, 401);
+    expectProblemAnswer(basic.response, 401);
   });
 
   it('accepts every configured token', async () => {
-    const { res } = await call({
-      method: 'GET',
-      url: '/v1/tickets',
-      token: 'another-token-for-rotation',
-    });
-    expect(res.statusCode).toBe(200);
+    const rotated = await injectClient(api, 'another-token-for-rotation');
+    const { response } = await rotated.GET('/v1/tickets', {});
+    expect(response.status).toBe(200);
   });
 
   it('answers an unknown route with a 404 problem once authenticated', async () => {
@@ -525,9 +557,11 @@ describe('errors', () => {
       },
     });
     try {
-      const res = await broken.inject({ method: 'GET', url: '/v1/tickets/any', headers: auth });
-      expectProblem(res, 500);
-      expect(res.body).not.toContain('exploded');
+      const { response, error } = await (
+        await injectClient(broken, TOKEN)
+      ).GET('/v1/tickets/{id}', ticketPath('any'));
+      expectProblemAnswer(response, 500);
+      expect(JSON.stringify(error)).not.toContain('exploded');
       expect(logLines.join('')).toContain('redis exploded');
     } finally {
       await broken.close();
@@ -537,9 +571,9 @@ describe('errors', () => {
 
 describe('GET /openapi.json', () => {
   it('is OpenAPI 3.1 from the zod schemas, without a token, listing every route', async () => {
-    const res = await api.inject({ method: 'GET', url: '/openapi.json' });
-    expect(res.statusCode).toBe(200);
-    const doc = JSON.parse(res.body) as {
+    const { response, data } = await (await injectClient(api, null)).GET('/openapi.json', {});
+    expect(response.status).toBe(200);
+    const doc = data as {
       openapi: string;
       paths: Record<
         string,
@@ -565,6 +599,9 @@ describe('GET /openapi.json', () => {
         'POST /v1/tickets/{id}/erase',
         'GET /openapi.json',
         'GET /v1/summary',
+        'GET /healthz',
+        'GET /readyz',
+        'GET /metrics',
       ].sort(),
     );
     expect(doc.components.securitySchemes.bearerAuth).toMatchObject({
@@ -593,12 +630,19 @@ describe('startHttpApi', () => {
     const running = await startHttpApi({ ...deps, host: '127.0.0.1', port: 0 });
     try {
       expect(running.url).toMatch(/^http:\/\/127\.0\.0\.1:\d+$/);
-      const open = await fetch(`${running.url}/openapi.json`);
-      expect(open.status).toBe(200);
-      const refused = await fetch(`${running.url}/v1/tickets`);
-      expect(refused.status).toBe(401);
-      const listed = await fetch(`${running.url}/v1/tickets?limit=1`, { headers: auth });
-      expect(listed.status).toBe(200);
+      const doc = await documentOf(api);
+      const anonymous = createApiClient({ baseUrl: running.url });
+      anonymous.use(conformance(doc));
+      const open = await anonymous.GET('/openapi.json', {});
+      expect(open.response.status).toBe(200);
+      expect(open.data).toEqual(doc);
+      const refused = await anonymous.GET('/v1/tickets', {});
+      expect(refused.response.status).toBe(401);
+      const authorised = createApiClient({ baseUrl: running.url, token: TOKEN });
+      authorised.use(conformance(doc));
+      const listed = await authorised.GET('/v1/tickets', { params: { query: { limit: 1 } } });
+      expect(listed.response.status).toBe(200);
+      expect(listed.data?.tickets.length).toBeLessThanOrEqual(1);
     } finally {
       await running.close();
     }

@@ -24,7 +24,7 @@ const NAME = '李三';
 const ID_NUMBER = '11010519491231002X';
 const BODY_LIMIT = 4096;
 const auth = { authorization: `Bearer ${TOKEN}` };
-const PROBLEM_KEYS = ['type', 'title', 'status', 'code', 'detail', 'errors'];
+const PROBLEM_KEYS = ['type', 'title', 'status', 'code', 'detail', 'errors', 'instance'];
 
 let o: TestOrchestrator;
 let api: FastifyInstance;
@@ -54,12 +54,14 @@ afterAll(async () => {
 interface Answer {
   status: number;
   contentType: string | undefined;
+  /** The `x-request-id` answered. */
+  requestId: string | undefined;
   body: string;
 }
 
 /**
  * `answer` is a problem of `status` and `type` (the last part of its URI), in our shape only,
- * naming none of `refused`.
+ * naming none of `refused`, whose `instance` is the request id it was answered with.
  */
 function expectProblem(
   answer: Answer,
@@ -76,6 +78,8 @@ function expectProblem(
     status,
     detail: expect.any(String),
   });
+  expect(answer.requestId).toMatch(/^[A-Za-z0-9._:-]{1,128}$/);
+  expect(body.instance).toBe(`urn:cloudauth-orchestrator:request:${answer.requestId}`);
   for (const key of Object.keys(body)) expect(PROBLEM_KEYS).toContain(key);
   expect(answer.body).not.toMatch(/FST_ERR|statusCode/);
   for (const text of refused) expect(answer.body).not.toContain(text);
@@ -85,9 +89,11 @@ function expectProblem(
 async function injected(options: InjectOptions): Promise<Answer> {
   const res = await api.inject(options);
   const contentType = res.headers['content-type'];
+  const requestId = res.headers['x-request-id'];
   return {
     status: res.statusCode,
     contentType: typeof contentType === 'string' ? contentType : undefined,
+    requestId: typeof requestId === 'string' ? requestId : undefined,
     body: res.body,
   };
 }
@@ -118,6 +124,7 @@ function parseRaw(raw: string): Answer & { headers: Record<string, string> } {
   return {
     status: Number(statusLine.split(' ')[1]),
     contentType: headers['content-type'],
+    requestId: headers['x-request-id'],
     body,
     headers,
   };

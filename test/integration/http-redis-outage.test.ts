@@ -79,6 +79,7 @@ function expectStoreUnavailable(answer: Answer): void {
     status: 503,
     code: 'STORE_UNAVAILABLE',
     detail: expect.any(String),
+    instance: expect.stringMatching(/^urn:cloudauth-orchestrator:request:/),
   });
   for (const secret of [NAME, ID_NUMBER, '127.0.0.1', String(redis.port), 'MaxRetries']) {
     expect(answer.text).not.toContain(secret);

@@ -6,7 +6,6 @@ import { createServer } from 'node:net';
 import { Queue } from 'bullmq';
 import fastify from 'fastify';
 import { Redis } from 'ioredis';
-import { pino } from 'pino';
 import { Gauge } from 'prom-client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { bearerAuth } from '../../src/api/auth.js';
@@ -114,7 +113,7 @@ async function closedPort(): Promise<number> {
 
 function opsServer(options: OpsRoutesOptions) {
   const app = fastify();
-  installProblemHandlers(app, pino({ level: 'silent' }));
+  installProblemHandlers(app);
   app.addHook('onRequest', bearerAuth([TOKEN], new Set()));
   void app.register(opsRoutes, options);
   return app;
@@ -208,6 +207,38 @@ describe('GET /metrics', () => {
         outcome: 'PROVIDER_INTERNAL',
       }),
     ).toBeGreaterThanOrEqual(1);
+  });
+
+  it('counts HTTP requests by method, route pattern and status, never by the path asked for', async () => {
+    const ticketId = `m-http-${Date.now()}`;
+    const headers = { authorization: `Bearer ${TOKEN}` };
+    expect((await fetch(`${o.app.apiUrl}/v1/tickets/${ticketId}`, { headers })).status).toBe(404);
+    expect((await fetch(`${o.app.apiUrl}/v1/tickets/${ticketId}/x`, { headers })).status).toBe(404);
+    expect((await fetch(`${o.app.apiUrl}/v1/tickets/${ticketId}`)).status).toBe(401);
+    expect((await fetch(`${o.app.apiUrl}/healthz`)).status).toBe(200);
+    const res = await fetch(`${o.app.apiUrl}/metrics`);
+    const text = await res.text();
+    const samples = parseExposition(text);
+    const requests = (route: string, status: string) =>
+      valueOf(samples, `${P}http_requests_total`, { method: 'GET', route, status });
+    expect(requests('/v1/tickets/:id', '404')).toBeGreaterThanOrEqual(1);
+    expect(requests('/v1/tickets/:id', '401')).toBeGreaterThanOrEqual(1);
+    expect(requests('(unmatched)', '404')).toBeGreaterThanOrEqual(1);
+    expect(requests('/healthz', '200')).toBeGreaterThanOrEqual(1);
+    const ticketRoute = { method: 'GET', route: '/v1/tickets/:id', status: '404' };
+    expect(
+      valueOf(samples, `${P}http_request_duration_seconds_bucket`, { ...ticketRoute, le: '+Inf' }),
+    ).toBe(valueOf(samples, `${P}http_request_duration_seconds_count`, ticketRoute));
+    expect(valueOf(samples, `${P}http_request_duration_seconds_sum`, ticketRoute)).toBeGreaterThan(
+      0,
+    );
+    // no sample of either names a path
+    const routes = samples
+      .filter((s) => s.name.startsWith(`${P}http_request`))
+      .map((s) => s.labels.route);
+    for (const route of routes)
+      expect(route === '(unmatched)' || route?.startsWith('/')).toBe(true);
+    expect(text).not.toContain(ticketId);
   });
 
   it('asks for the bearer token when METRICS_AUTH is set, never for the probes', async () => {

@@ -163,6 +163,7 @@ function expectStoreFull(answer: Answer): void {
     status: 503,
     code: 'STORE_FULL',
     detail: expect.any(String),
+    instance: expect.stringMatching(/^urn:cloudauth-orchestrator:request:/),
   });
   for (const secret of [NAME, ID_NUMBER, 'OOM', 'maxmemory']) {
     expect(answer.text).not.toContain(secret);

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -5,7 +6,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { ConfigError } from '../../src/errors.js';
 import { loadOrCreateApiToken } from '../../src/api/api-token.js';
-import { loadOrCreateWebhookSecret } from '../../src/webhooks/secret.js';
+import { loadOrCreateWebhookSecret, standardWebhookKey } from '../../src/webhooks/secret.js';
 import { readOrCreateSecretFile, readSecretFile } from '../../src/secret-file.js';
 import { loadOrCreateKey } from '../../src/adapters/redis/crypto.js';
 
@@ -55,19 +56,35 @@ describe('readOrCreateSecretFile', () => {
 });
 
 describe('loadOrCreateWebhookSecret', () => {
-  it('generates a 64-hex-digit secret in embedded mode and keeps it', () => {
+  it('generates a Standard Webhooks secret (whsec_, 32 random bytes) in embedded mode and keeps it', () => {
     const file = join(scratch(), 'webhook.secret');
     const config = loadConfig({ WEBHOOK_SECRET_FILE: file });
     const secret = loadOrCreateWebhookSecret(config);
-    expect(secret).toMatch(/^[0-9a-f]{64}$/);
+    expect(secret).toMatch(/^whsec_[A-Za-z0-9+/]{43}=$/);
+    expect(Buffer.from(secret.slice('whsec_'.length), 'base64')).toHaveLength(32);
+    expect(readFileSync(file, 'utf8')).toBe(`${secret}\n`);
     expect(loadOrCreateWebhookSecret(config)).toBe(secret);
   });
 
-  it('refuses a secret file holding too short a secret, and production without a secret', () => {
+  it("keeps an earlier version's hex secret file: a text secret, its UTF-8 bytes the key", () => {
+    const file = join(scratch(), 'webhook.secret');
+    const hex = randomBytes(32).toString('hex');
+    writeFileSync(file, `${hex}\n`, { mode: 0o600 });
+    const config = loadConfig({ WEBHOOK_SECRET_FILE: file });
+    expect(loadOrCreateWebhookSecret(config)).toBe(hex);
+    expect(standardWebhookKey(hex).equals(Buffer.from(hex, 'utf8'))).toBe(true);
+    expect(readFileSync(file, 'utf8')).toBe(`${hex}\n`);
+  });
+
+  it('refuses a secret file holding too short or a malformed secret, and production without a secret', () => {
     const file = join(scratch(), 'webhook.secret');
     writeFileSync(file, 'abc\n');
     expect(() => loadOrCreateWebhookSecret(loadConfig({ WEBHOOK_SECRET_FILE: file }))).toThrow(
       /at least 16 characters/,
+    );
+    writeFileSync(file, 'whsec_dG9vLXNob3J0\n');
+    expect(() => loadOrCreateWebhookSecret(loadConfig({ WEBHOOK_SECRET_FILE: file }))).toThrow(
+      /WEBHOOK_SECRET_FILE .* holds an invalid secret \(its base64 holds 9 bytes/,
     );
     expect(() =>
       loadOrCreateWebhookSecret({

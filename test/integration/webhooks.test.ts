@@ -1,10 +1,20 @@
+/**
+ * Webhook deliveries over loopback, from the real worker to real HTTP receivers: signed the
+ * Standard Webhooks way (checked with the official `standardwebhooks` package, and by
+ * test/fixtures/standard-webhooks/verify.py, a verifier written from the specification with
+ * Python's standard library), the secrets rotated, per-host secrets, the legacy header only when
+ * enabled; retries, dead letters, the callback policy and DNS rebinding.
+ */
+import { spawn } from 'node:child_process';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { fileURLToPath } from 'node:url';
 import { createServer as createTlsServer } from 'node:tls';
 import { Writable } from 'node:stream';
 import { Queue } from 'bullmq';
 import { pino } from 'pino';
+import { Webhook } from 'standardwebhooks';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { CallbackPolicy, HostLookup } from '../../src/webhooks/allowlist.js';
 import { replayDeadLetters } from '../../src/webhooks/dead-letters.js';
@@ -21,6 +31,7 @@ import {
   webhookJobOptions,
   type WebhookJobData,
 } from '../../src/webhooks/publisher.js';
+import type { WebhookSigningSettings } from '../../src/webhooks/secret.js';
 import { SIGNATURE_HEADER, verifyWebhook } from '../../src/webhooks/signature.js';
 import { startWebhookWorker, type RunningWebhookWorker } from '../../src/webhooks/worker.js';
 import { bullPrefix } from '../../src/adapters/bullmq/queues.js';
@@ -28,15 +39,64 @@ import { FieldCipher } from '../../src/adapters/redis/crypto.js';
 import { waitUntil } from '../../testkit/waiting.js';
 import { deleteKeys, testRedis } from '../support/redis.js';
 
-const SECRET = 'whsec-integration-test-secret';
+const whsec = () => `whsec_${randomBytes(32).toString('base64')}`;
+const SECRET = whsec();
 const logger = pino({ level: 'silent' });
+const VERIFY_PY = fileURLToPath(
+  new URL('../fixtures/standard-webhooks/verify.py', import.meta.url),
+);
 
 interface Delivery {
   at: number;
   headers: IncomingHttpHeaders;
   body: string;
+  /** Verified with {@link SECRET} by the official `standardwebhooks` package. */
   verified: boolean;
   status: number;
+}
+
+/** The Standard Webhooks headers of a delivery, as a receiver hands them to a verifier. */
+function standardHeaders(d: Delivery): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const name of ['webhook-id', 'webhook-timestamp', 'webhook-signature']) {
+    const value = d.headers[name];
+    if (typeof value === 'string') out[name] = value;
+  }
+  return out;
+}
+
+/** The official package's verdict on a delivery (the raw body, its headers) under `secret`. */
+function officialVerifies(secret: string, d: Pick<Delivery, 'headers' | 'body'>): boolean {
+  try {
+    new Webhook(secret).verify(d.body, standardHeaders(d as Delivery));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * Runs test/fixtures/standard-webhooks/verify.py on a delivery: the headers as JSON, the raw body
+ * on stdin, the secret in its environment; `now` replaces its clock. Answers its exit code (0
+ * valid, 1 no signature matches, 2 timestamp outside the tolerance, 3 bad input) and output.
+ */
+function verifyPy(
+  secret: string,
+  d: Pick<Delivery, 'headers' | 'body'>,
+  now?: number,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  const args = [VERIFY_PY, JSON.stringify(standardHeaders(d as Delivery))];
+  if (now !== undefined) args.push('--now', String(now));
+  return new Promise((resolve, reject) => {
+    const child = spawn('python3', args, { env: { ...process.env, WEBHOOK_SECRET: secret } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+    child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, stdout, stderr }));
+    child.stdin.end(Buffer.from(d.body, 'utf8'));
+  });
 }
 
 /** What the receiver answers to the n-th request (0-based); undefined: never answers. */
@@ -70,12 +130,7 @@ async function startReceiver(
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
       const body = Buffer.concat(chunks).toString('utf8');
-      const header = req.headers[SIGNATURE_HEADER];
-      const verified = verifyWebhook({
-        secret: SECRET,
-        body,
-        header: typeof header === 'string' ? header : undefined,
-      });
+      const verified = officialVerifies(SECRET, { headers: req.headers, body });
       const reply = receiver.answer(receiver.deliveries.length);
       const status = reply?.status ?? 0;
       receiver.deliveries.push({ at: Date.now(), headers: req.headers, body, verified, status });
@@ -117,6 +172,8 @@ function start(
     logger?: typeof logger;
     /** The worker's cipher (default: the publisher's). */
     workerCipher?: FieldCipher;
+    /** The worker's signing settings (default: {@link SECRET} alone). */
+    signing?: WebhookSigningSettings;
   } = {},
 ): Harness {
   const cipher = new FieldCipher(randomBytes(32));
@@ -130,7 +187,7 @@ function start(
   const worker = startWebhookWorker({
     connection,
     prefix,
-    secret: SECRET,
+    ...(options.signing ?? { secret: SECRET }),
     cipher: options.workerCipher ?? cipher,
     policy: options.policy ?? { allowedHosts: options.allowedHosts ?? ['127.0.0.1'] },
     lookup: options.lookup,
@@ -198,6 +255,7 @@ function anEvent(ticketId: string, type: WebhookEventType = 'ticket.passed'): We
   return {
     id: webhookEventId(ticketId, 4, type),
     type,
+    schemaVersion: 1,
     ticketId,
     biz: 'RPBasic',
     family: 'legacy',
@@ -255,6 +313,9 @@ describe('webhook delivery', () => {
       expect(d.headers['user-agent']).toBe('cloudauth-orchestrator');
       expect(d.headers['x-cloudauth-orchestrator-event']).toBe('ticket.passed');
       expect(d.headers['x-cloudauth-orchestrator-delivery']).toBe(event.id);
+      expect(d.headers['webhook-id']).toBe(event.id);
+      expect(d.headers['webhook-timestamp']).toMatch(/^\d{10}$/);
+      expect(d.headers[SIGNATURE_HEADER]).toBeUndefined();
     }
   });
 
@@ -283,7 +344,10 @@ describe('webhook delivery', () => {
     expect(log).toContain(event.id);
     expect(log).not.toContain('bearer-page-token');
     expect(log).not.toContain('key=k1');
-    expect(log).not.toContain('v1=');
+    expect(log).not.toContain('v1,');
+    expect(log).not.toContain(r.deliveries[0]?.headers['webhook-signature']);
+    expect(log).not.toContain(SECRET);
+    expect(log).not.toContain(SECRET.slice('whsec_'.length));
     // the job kept in Redis holds the page URL only sealed
     const job = await queue.getJob(webhookJobId(event.id));
     expect(job?.data.sealedPageUrl).toMatch(/^v\d/);
@@ -383,6 +447,8 @@ describe('webhook delivery', () => {
     expect(
       new Set(r.deliveries.map((d) => d.headers['x-cloudauth-orchestrator-delivery'])),
     ).toEqual(new Set([event.id]));
+    // webhook-id is the event id on every attempt; each attempt is signed at its own time
+    expect(new Set(r.deliveries.map((d) => d.headers['webhook-id']))).toEqual(new Set([event.id]));
   });
 
   it('waits at least Retry-After after a 429', async () => {
@@ -469,6 +535,122 @@ describe('webhook delivery', () => {
     expect(job?.attemptsMade).toBe(1);
     expect(job?.failedReason).toMatch(/callbackUrl/);
     expect(job?.failedReason).not.toContain('key=k1');
+  });
+});
+
+describe('Standard Webhooks signatures', () => {
+  /** Waits for the event's job to complete; answers its one delivery. */
+  async function deliveredOnce(
+    harness: Harness,
+    r: Receiver,
+    event: WebhookEvent,
+    url = r.url,
+  ): Promise<Delivery> {
+    await harness.publisher.publish(event, url);
+    await waitUntil('completed', async () => (await stateOf(harness.queue, event)) === 'completed');
+    expect(r.deliveries).toHaveLength(1);
+    return r.deliveries[0] as Delivery;
+  }
+
+  it('verify with the official standardwebhooks package and with verify.py, written from the spec', async () => {
+    const harness = start();
+    const r = await receiver();
+    const event: WebhookEvent = { ...anEvent('standard'), batchId: 'b-ü-张' };
+    const d = await deliveredOnce(harness, r, event);
+    expect(d.verified).toBe(true);
+    expect(new Webhook(SECRET).verify(d.body, standardHeaders(d))).toEqual(event);
+    expect(d.headers['webhook-signature']).toMatch(/^v1,[A-Za-z0-9+/]{43}=$/);
+
+    const valid = await verifyPy(SECRET, d);
+    expect(valid.stderr).toBe('');
+    expect(valid.code).toBe(0);
+    expect(JSON.parse(valid.stdout)).toEqual({ id: event.id, type: 'ticket.passed' });
+    // a tampered body, another secret
+    const tampered = { ...d, body: d.body.replace('"statusCode":1', '"statusCode":2') };
+    expect(tampered.body).not.toBe(d.body);
+    expect((await verifyPy(SECRET, tampered)).code).toBe(1);
+    expect(officialVerifies(SECRET, tampered)).toBe(false);
+    expect((await verifyPy(whsec(), d)).code).toBe(1);
+    // the same delivery, judged later than the 5 minutes' tolerance, and just within it
+    const sent = Number(d.headers['webhook-timestamp']);
+    const late = await verifyPy(SECRET, d, sent + 301);
+    expect(late.code).toBe(2);
+    expect(late.stderr).toContain('outside the tolerance');
+    expect((await verifyPy(SECRET, d, sent - 301)).code).toBe(2);
+    expect((await verifyPy(SECRET, d, sent + 300)).code).toBe(0);
+    // a timestamp moved forward to pass the clock check no longer matches the signature
+    const moved = { ...d, headers: { ...d.headers, 'webhook-timestamp': String(sent + 1) } };
+    expect((await verifyPy(SECRET, moved)).code).toBe(1);
+  });
+
+  it('sign with the previous secrets too while rotating: either secret verifies', async () => {
+    const [current, previous, older] = [whsec(), whsec(), 'text-secret-of-an-earlier-version-0001'];
+    const harness = start({ signing: { secret: current, previousSecrets: [previous, older] } });
+    const r = await receiver();
+    const d = await deliveredOnce(harness, r, anEvent('rotated'));
+    expect(d.headers['webhook-signature']?.toString().split(' ')).toHaveLength(3);
+    for (const secret of [current, previous]) {
+      expect(officialVerifies(secret, d)).toBe(true);
+      expect((await verifyPy(secret, d)).code).toBe(0);
+    }
+    // a text secret's key is its UTF-8 bytes: the official package takes them raw
+    const raw = new Webhook(Buffer.from(older, 'utf8'), { format: 'raw' });
+    expect(raw.verify(d.body, standardHeaders(d))).toEqual(anEvent('rotated'));
+    expect(officialVerifies(SECRET, d)).toBe(false);
+    expect(d.headers[SIGNATURE_HEADER]).toBeUndefined();
+  });
+
+  it("sign a listed host's deliveries with its own secret only: host A's cannot verify host B's", async () => {
+    const [a, b] = [whsec(), whsec()];
+    const harness = start({
+      signing: {
+        secret: SECRET,
+        previousSecrets: [whsec()],
+        secretsByHost: { 'hooks-a.test': [a], 'hooks-b.test': [b] },
+      },
+      allowedHosts: ['hooks-a.test', 'hooks-b.test', '127.0.0.1'],
+      lookup: scriptedResolver(['127.0.0.1']),
+    });
+    const ra = await receiver(undefined, { urlHost: 'hooks-a.test' });
+    const rb = await receiver(undefined, { urlHost: 'hooks-b.test' });
+    const rDefault = await receiver();
+    const [da, db, dd] = await Promise.all([
+      deliveredOnce(harness, ra, anEvent('to-a')),
+      deliveredOnce(harness, rb, anEvent('to-b')),
+      deliveredOnce(harness, rDefault, anEvent('to-default')),
+    ]);
+    expect(da.headers.host).toMatch(/^hooks-a\.test:/);
+    expect(da.headers['webhook-signature']?.toString().split(' ')).toHaveLength(1);
+    expect(officialVerifies(a, da)).toBe(true);
+    expect((await verifyPy(a, da)).code).toBe(0);
+    expect(officialVerifies(b, db)).toBe(true);
+    // neither host's secret verifies the other's deliveries, nor the default's
+    expect(officialVerifies(a, db)).toBe(false);
+    expect((await verifyPy(a, db)).code).toBe(1);
+    expect(officialVerifies(b, da)).toBe(false);
+    expect(officialVerifies(a, dd)).toBe(false);
+    // nor does the default secret verify a listed host's
+    expect(officialVerifies(SECRET, da)).toBe(false);
+    expect(dd.verified).toBe(true);
+    expect(dd.headers['webhook-signature']?.toString().split(' ')).toHaveLength(2);
+  });
+
+  it('send the legacy header only when enabled, signed by the same secrets', async () => {
+    const previous = 'legacy-text-secret-0123456789';
+    const harness = start({
+      signing: { secret: SECRET, previousSecrets: [previous], legacySignature: true },
+    });
+    const r = await receiver();
+    const d = await deliveredOnce(harness, r, anEvent('legacy'));
+    const header = d.headers[SIGNATURE_HEADER];
+    expect(header).toMatch(/^t=\d{10},v1=[0-9a-f]{64},v1=[0-9a-f]{64}$/);
+    expect(header).toContain(`t=${standardHeaders(d)['webhook-timestamp']},`);
+    for (const secret of [SECRET, previous]) {
+      expect(verifyWebhook({ secret, body: d.body, header })).toBe(true);
+    }
+    expect(verifyWebhook({ secret: whsec(), body: d.body, header })).toBe(false);
+    // the Standard Webhooks headers are there all the same
+    expect(d.verified).toBe(true);
   });
 });
 

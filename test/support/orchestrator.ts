@@ -13,6 +13,7 @@ import { loadConfig } from '../../src/config.js';
 import { buildHttpApi, type HttpApiDeps } from '../../src/api/http-api.js';
 import type { CloudauthEmulatorOptions } from '../../src/emulator/cloudauth/index.js';
 import type { Emulators } from '../../src/emulator/start.js';
+import type { Tracing } from '../../src/ops/tracing.js';
 import { isTerminal, type HistoryEntry } from '../../src/domain/ticket.js';
 import type { StoredTicket } from '../../src/adapters/redis/ticket-store.js';
 import { TEST_KEY_ID, TEST_KEY_SECRET } from './emulator.js';
@@ -47,6 +48,11 @@ export async function startTestOrchestrator(
     workers?: boolean;
     /** Serve the HTTP API on a free port (`app.apiUrl`); set API_TOKENS in `env`. */
     http?: boolean;
+    /**
+     * Trace through the provider the test registered (`tracingOn()`): BullMQ's telemetry on every
+     * queue and worker. Default off.
+     */
+    tracing?: Tracing;
   } = {},
 ): Promise<TestOrchestrator> {
   const emu = await startTestEmulators(options.emulator);
@@ -88,6 +94,7 @@ export async function startTestOrchestrator(
       embedEmulators: false,
       workers: options.workers ?? true,
       http: options.http ?? false,
+      tracing: options.tracing,
     });
   } catch (err) {
     await emu.close();

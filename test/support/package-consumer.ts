@@ -148,11 +148,14 @@ import {
   ValidationError,
   WEBHOOK_EVENT_TYPES,
   connectRedis,
+  createApiClient,
   createTicketProducer,
   isRetryable,
   signWebhook,
   ticketRequestSchema,
   verifyWebhook,
+  type ApiSchemas,
+  type TypedApiClient,
   type CallbackPolicy,
   type RedisClient,
   type RedisTopology,
@@ -207,12 +210,17 @@ const named = {
   ValidationError,
   WEBHOOK_EVENT_TYPES,
   connectRedis,
+  createApiClient,
   createTicketProducer,
   isRetryable,
   signWebhook,
   ticketRequestSchema,
   verifyWebhook,
 };
+// the typed client of the HTTP API builds without a call (no API runs here); its types resolve
+const apiClient: TypedApiClient = createApiClient({ baseUrl: 'http://127.0.0.1:9', token: 't' });
+const problemType: ApiSchemas['Problem']['type'] | undefined = undefined;
+void [apiClient, problemType];
 const kinds: Record<string, string> = {};
 for (const [name, value] of Object.entries(named)) kinds[name] = typeof value;
 const namespaceKeys = Object.keys(pkg).sort();
@@ -355,6 +363,7 @@ import {
   CloudauthClient,
   ERROR_CODES,
   connectRedis,
+  createApiClient,
   createTicketProducer,
   verifyWebhook,
   type ErrorCode,
@@ -379,6 +388,9 @@ const code: ErrorCode = 'NOT_A_CODE'; // wrong
 const type: WebhookEventType = 'ticket.done'; // wrong
 const verdict: VerifyStatusCode = 3; // wrong
 const retryable: number = ERROR_CODES.STORE_FULL.retryable; // wrong
+createApiClient({ token: 't' }); // wrong
+void createApiClient({ baseUrl: 'http://x' }).GET('/v1/no-such-route', {}); // wrong
+void createApiClient({ baseUrl: 'http://x' }).POST('/v1/tickets', { body: { TicketId: 1 } }); // wrong
 console.log(state, code, type, verdict, retryable);
 `;
 

@@ -176,7 +176,7 @@ function strongProduction(): Record<string, string> {
     CLOUDAUTH_ACCESS_KEY_SECRET: randomBytes(22).toString('base64url').slice(0, 30),
     REDIS_URL: 'rediss://redis.internal.example:6380',
     ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-    WEBHOOK_SECRET: randomBytes(32).toString('hex'),
+    WEBHOOK_SECRET: `whsec_${randomBytes(32).toString('base64')}`,
     API_TOKENS: `${randomBytes(16).toString('hex')},${randomBytes(32).toString('base64url')}`,
   };
 }

@@ -14,7 +14,8 @@ import {
   ValidationError,
   isRetryable,
 } from '../../src/errors.js';
-import { createLogger } from '../../src/logger.js';
+import { chooseLogFormat, createLogger } from '../../src/logger.js';
+import { waitUntil } from '../../testkit/waiting.js';
 
 function sourceFiles(dir: string): string[] {
   return readdirSync(dir).flatMap((name) => {
@@ -243,5 +244,42 @@ describe('the logger', () => {
     expect(logged[3]).toMatchObject({
       sts: { accessKeyId: 'STS.kept-key-id', accessKeySecret: '[redacted]' },
     });
+  });
+});
+
+describe('the log format', () => {
+  it('is LOG_FORMAT when set; else pretty only on a terminal outside production', () => {
+    const cases = [
+      { setting: undefined, tty: true, production: false, format: 'pretty' },
+      { setting: undefined, tty: false, production: false, format: 'json' },
+      { setting: undefined, tty: true, production: true, format: 'json' },
+      { setting: undefined, tty: false, production: true, format: 'json' },
+      { setting: 'pretty', tty: false, production: true, format: 'pretty' },
+      { setting: 'json', tty: true, production: false, format: 'json' },
+    ] as const;
+    for (const { format, ...choice } of cases) {
+      expect(chooseLogFormat(choice), JSON.stringify(choice)).toBe(format);
+    }
+  });
+
+  it('pretty writes text for a person, with the same redaction', async () => {
+    const lines: string[] = [];
+    const sink = new Writable({
+      write(chunk: Buffer, _enc, done) {
+        lines.push(chunk.toString());
+        done();
+      },
+    });
+    const logger = createLogger({ level: 'info', name: 'pretty-test', format: 'pretty' }, sink);
+    logger.warn({ ticketId: 't-9', Binding: { Name: '李三' }, token: 'tok-secret' }, 'a warning');
+    await waitUntil('the pretty line', () => lines.join('').includes('a warning'), {
+      timeoutMs: 5000,
+    });
+    const out = lines.join('');
+    expect(out).toMatch(/^\[\d\d:\d\d:\d\d\.\d{3}\] WARN \(pretty-test\): a warning\n/);
+    expect(out).toContain('ticketId: "t-9"');
+    expect(out).not.toMatch(/^\{/);
+    for (const secret of ['李三', 'tok-secret']) expect(out).not.toContain(secret);
+    expect(out).toContain('[redacted]');
   });
 });

@@ -347,7 +347,7 @@ describe('plain http in production', () => {
       CLOUDAUTH_ACCESS_KEY_SECRET: randomBytes(24).toString('base64url'),
       REDIS_URL: 'redis://127.0.0.1:6379',
       ENCRYPTION_KEY: randomBytes(32).toString('base64'),
-      WEBHOOK_SECRET: randomBytes(24).toString('hex'),
+      WEBHOOK_SECRET: `whsec_${randomBytes(32).toString('base64')}`,
       API_TOKENS: randomBytes(24).toString('hex'),
     };
     const plain = 'http://hooks.example.com/cb?key=s3cr3t';

@@ -1,14 +1,20 @@
 /**
  * The webhook event of each API family: the same events, with the financial-grade family's own
  * fields (`family`, `outerOrderNo`, the verdict's `subCode` and `certifyId`) named as the HTTP
- * ticket view names them, and the start link of an ID_PRO ticket in `ticket.start_link_issued`.
+ * ticket view names them, and the start link of an ID_PRO ticket in `ticket.start_link_issued`;
+ * every event names its payload's `schemaVersion`, and a cancelled ticket sends `ticket.cancelled`.
  */
 import { describe, expect, it } from 'vitest';
 import { ticketSummaryView } from '../../src/api/views.js';
 import { outerOrderNoOf } from '../../src/domain/biz.js';
 import { transition } from '../../src/domain/ticket-machine.js';
 import type { Lease, Ticket, TicketEvent } from '../../src/domain/ticket.js';
-import { webhookEventOf, webhookEventTypeOf } from '../../src/webhooks/events.js';
+import {
+  WEBHOOK_EVENT_TYPES,
+  WEBHOOK_SCHEMA_VERSION,
+  webhookEventOf,
+  webhookEventTypeOf,
+} from '../../src/webhooks/events.js';
 import { StartLinks } from '../../src/flow/start-links.js';
 import { randomBytes } from 'node:crypto';
 
@@ -81,6 +87,7 @@ describe('webhook events of both families', () => {
     expect(event).toEqual({
       id: `shop/order#2:${passed.version}:ticket.not_passed`,
       type: 'ticket.not_passed',
+      schemaVersion: 1,
       ticketId: 'shop/order#2',
       biz: 'FaceH5',
       family: 'financial',
@@ -143,5 +150,27 @@ describe('webhook events of both families', () => {
       family: 'financial',
       outerOrderNo: outerOrderNoOf('shop/order#2'),
     });
+  });
+
+  it('send ticket.cancelled for a cancelled ticket of either family, with schemaVersion 1', () => {
+    expect(WEBHOOK_SCHEMA_VERSION).toBe(1);
+    expect(WEBHOOK_EVENT_TYPES.at(-1)).toBe('ticket.cancelled');
+    expect(webhookEventTypeOf('cancelled')).toBe('ticket.cancelled');
+    for (const ticket of [legacy, idPro]) {
+      const cancelled = after(ticket, { type: 'cancelled' });
+      const event = webhookEventOf(cancelled);
+      expect(event).toEqual({
+        id: `${ticket.ticketId}:${cancelled.version}:ticket.cancelled`,
+        type: 'ticket.cancelled',
+        schemaVersion: 1,
+        ticketId: ticket.ticketId,
+        biz: ticket.biz,
+        family: ticket.family ?? 'legacy',
+        outerOrderNo: ticket.family === 'financial' ? outerOrderNoOf(ticket.ticketId) : null,
+        state: 'cancelled',
+        version: cancelled.version,
+        occurredAt: new Date(cancelled.updatedAt).toISOString(),
+      });
+    }
   });
 });

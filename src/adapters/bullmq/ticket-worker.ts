@@ -4,7 +4,7 @@
  * `ticket-rerun.ts`), and a close that waits for active jobs up to a deadline before it gives up on
  * them (they are then recovered as stalled by another worker).
  */
-import { Worker, type Job } from 'bullmq';
+import { Worker, type Job, type Telemetry as QueueTelemetry } from 'bullmq';
 import type { RedisClient } from '../redis/connection.js';
 import { CONFIG_DEFAULTS } from '../../config.js';
 import type { Logger } from '../../logger.js';
@@ -36,6 +36,11 @@ export interface TicketWorkerDeps {
    * Default the configuration's defaults.
    */
   keep?: { completedSeconds: number; failedSeconds: number } | undefined;
+  /**
+   * BullMQ's telemetry (`bullmq-otel`, see `src/ops/tracing.ts`): each run is traced under the
+   * trace its job was added in. Unset: BullMQ traces nothing.
+   */
+  queueTelemetry?: QueueTelemetry | undefined;
 }
 
 export interface RunningWorker {
@@ -56,6 +61,7 @@ export function startTicketWorker(deps: TicketWorkerDeps): RunningWorker {
       age: deps.keep?.completedSeconds ?? CONFIG_DEFAULTS.queue.keepCompletedSeconds,
     },
     removeOnFail: { age: deps.keep?.failedSeconds ?? CONFIG_DEFAULTS.queue.keepFailedSeconds },
+    ...(deps.queueTelemetry === undefined ? {} : { telemetry: deps.queueTelemetry }),
     settings: {
       backoffStrategy: (attemptsMade: number, type?: string, err?: Error) =>
         type === BACKOFF_TYPE ? backoffDelay(attemptsMade, err, deps.backoff) : 0,

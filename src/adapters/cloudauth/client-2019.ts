@@ -7,18 +7,19 @@
  * than `"200"`) arrives as a resolved response and is turned into an error here; its errors carry
  * the gateway's message (with the V3 string to sign) and the request URL, so they never leave
  * this file as they are (`error-table-2019.ts` rebuilds them); it retries nothing unless told.
+ *
+ * Every call is one client span `Cloudauth/<Action>` (`src/ops/tracing.ts`): the action, its
+ * outcome (`ok` or the error code), the body's `Code` of a refusal and the HTTP status; never a
+ * request field (they hold the applicant's name, ID number and photo).
  */
 import * as $Cloudauth from '@alicloud/cloudauth20190307';
 import { $OpenApiUtil } from '@alicloud/openapi-core';
 import type { z } from 'zod';
-import {
-  ConfigError,
-  TransportError,
-  ValidationError,
-  type OrchestratorError,
-} from '../../errors.js';
+import type { OrchestratorError } from '../../errors.js';
+import { ConfigError, TransportError, ValidationError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { Telemetry } from '../../ops/metrics.js';
+import { ATTR, inProviderCallSpan } from '../../ops/tracing.js';
 import { refusalError, sdkFailureError } from './error-table-2019.js';
 import {
   contrastResultObject,
@@ -26,6 +27,7 @@ import {
   id2MetaResultObject,
   initResultObject,
   type Applicant,
+  CLOUDAUTH_2019_API_VERSION,
   type Cloudauth2019Action,
   type ContrastFaceVerifyInput,
   type ContrastFaceVerifyResult,
@@ -58,6 +60,7 @@ export interface Cloudauth2019ClientDeps {
 
 /** The SDK's answer, as far as this client reads it. */
 interface SdkAnswer {
+  statusCode?: number | undefined;
   body?: { code?: unknown; message?: unknown; requestId?: unknown; resultObject?: unknown };
 }
 
@@ -250,11 +253,37 @@ export class Cloudauth2019Client {
   }
 
   /**
+   * Runs one SDK call ({@link #send}) in its client span: the outcome, the provider's code and
+   * the HTTP status are recorded on it; nothing of the request.
+   */
+  async #call<T>(
+    action: Cloudauth2019Action,
+    send: () => Promise<SdkAnswer>,
+    schema: z.ZodType<T, unknown>,
+    personal: readonly string[],
+  ): Promise<T & { requestId: string }> {
+    return inProviderCallSpan(action, CLOUDAUTH_2019_API_VERSION, (span) =>
+      this.#send(
+        action,
+        async () => {
+          const answer = await send();
+          if (typeof answer.statusCode === 'number') {
+            span.setAttribute(ATTR.httpStatus, answer.statusCode);
+          }
+          return answer;
+        },
+        schema,
+        personal,
+      ),
+    );
+  }
+
+  /**
    * Runs one SDK call, timed and counted: a thrown SDK error or a refused body becomes a typed
    * error; a success `ResultObject` is checked by `schema`. `personal` are the values sent that
    * must not reappear in an error message.
    */
-  async #call<T>(
+  async #send<T>(
     action: Cloudauth2019Action,
     send: () => Promise<SdkAnswer>,
     schema: z.ZodType<T, unknown>,

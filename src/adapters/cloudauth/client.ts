@@ -6,6 +6,10 @@
  * `undefined` and objects would be sent as `"undefined"` / `"[object Object]"`; `opts.headers`
  * would replace the default headers; HTTP status is never checked by pop-core, and its errors
  * carry the signed URL. Every failure leaves through `toOrchestratorError` (`error-table.ts`).
+ *
+ * Every call is one client span `Cloudauth/<Action>` (`src/ops/tracing.ts`): the action, its
+ * outcome (`ok` or the error code), the provider's code and the HTTP status of a failure (pop-core
+ * does not hand the status of a success over); never a request parameter.
  */
 import http from 'node:http';
 import https from 'node:https';
@@ -14,6 +18,7 @@ import type { z } from 'zod';
 import { ConfigError, TransportError, ValidationError } from '../../errors.js';
 import type { Logger } from '../../logger.js';
 import type { Telemetry } from '../../ops/metrics.js';
+import { inProviderCallSpan } from '../../ops/tracing.js';
 import { toOrchestratorError } from './error-table.js';
 import {
   CLOUDAUTH_API_VERSION,
@@ -210,6 +215,7 @@ export class CloudauthClient {
     this.#agent.destroy();
   }
 
+  /** Checks the input, then makes one call ({@link #send}) in its client span. */
   async #call<T>(
     action: CloudauthAction,
     check: () => void,
@@ -218,6 +224,18 @@ export class CloudauthClient {
     schema: z.ZodType<T, unknown>,
   ): Promise<T> {
     check();
+    return inProviderCallSpan(action, CLOUDAUTH_API_VERSION, () =>
+      this.#send(action, method, params, schema),
+    );
+  }
+
+  /** One call, timed and counted; every failure an {@link OrchestratorError}. */
+  async #send<T>(
+    action: CloudauthAction,
+    method: 'GET' | 'POST',
+    params: Params,
+    schema: z.ZodType<T, unknown>,
+  ): Promise<T> {
     const done = this.#telemetry?.timeProviderCall(action);
     let body: unknown;
     try {

@@ -2,6 +2,10 @@
  * Uploads materials to OSS with the STS credentials of a VerifyToken (ali-oss), under the token's
  * `Path`, content-addressed (`<Path><sha256>.<ext>`): a repeated upload after a crash writes the
  * same object again, harmlessly. Answers the `oss://<BucketName>:<key>` reference Cloudauth takes.
+ *
+ * Each upload is one client span `OSS/PutObject` (`src/ops/tracing.ts`) holding the byte size and
+ * the outcome only: the bucket, the key (under the VerifyToken's path) and the endpoint are not
+ * recorded.
  */
 import { createHash } from 'node:crypto';
 import { isIP } from 'node:net';
@@ -10,6 +14,7 @@ import type { GetVerifyTokenResult } from '../cloudauth/types.js';
 import type { ImageType } from '../../domain/binding.js';
 import type { Logger } from '../../logger.js';
 import type { Telemetry } from '../../ops/metrics.js';
+import { ATTR, SpanKind, inSpan } from '../../ops/tracing.js';
 import type { FittedImage } from './image-fit.js';
 import { ossToOrchestratorError } from './oss-errors.js';
 
@@ -119,16 +124,33 @@ export class OssMaterialUploader implements MaterialUploader {
   async upload(lease: StsLease, image: FittedImage): Promise<string> {
     const key = OssMaterialUploader.keyFor(lease, image);
     const client = this.client(lease);
-    const done = this.deps.telemetry?.timeProviderCall('PutObject');
-    try {
-      await client.put(key, image.bytes, { mime: MIME[image.type], timeout: this.deps.timeoutMs });
-      done?.('ok');
-    } catch (err) {
-      const mapped = ossToOrchestratorError(err, 'PutObject');
-      done?.(mapped.code);
-      this.deps.logger?.debug({ err: mapped.toJSON(), field: image.field }, 'OSS upload failed');
-      throw mapped;
-    }
+    await inSpan(
+      'OSS/PutObject',
+      {
+        kind: SpanKind.CLIENT,
+        attributes: { [ATTR.action]: 'PutObject', [ATTR.uploadBytes]: image.bytes.length },
+      },
+      async (span) => {
+        const done = this.deps.telemetry?.timeProviderCall('PutObject');
+        try {
+          await client.put(key, image.bytes, {
+            mime: MIME[image.type],
+            timeout: this.deps.timeoutMs,
+          });
+          done?.('ok');
+          span.setAttribute(ATTR.outcome, 'ok');
+        } catch (err) {
+          const mapped = ossToOrchestratorError(err, 'PutObject');
+          done?.(mapped.code);
+          span.setAttribute(ATTR.outcome, mapped.code);
+          this.deps.logger?.debug(
+            { err: mapped.toJSON(), field: image.field },
+            'OSS upload failed',
+          );
+          throw mapped;
+        }
+      },
+    );
     this.deps.logger?.debug(
       { field: image.field, bytes: image.bytes.length, type: image.type },
       'material uploaded',

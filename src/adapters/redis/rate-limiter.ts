@@ -22,19 +22,60 @@
  * When Redis is out of memory the slot script is refused (it declares no `allow-oom`) and the
  * call fails with a retryable `StoreFullError` before it reaches the provider: a worker could not
  * record the provider's answer anyway, and a call whose answer is lost is wasted quota.
+ *
+ * For the operations page the same script counts the calls per second, by the second of the slot
+ * (when the call leaves), in a second key of the action, `<prefix>:qps:{<action>}:calls`. Why
+ * there: a script may only touch keys it is given in KEYS (Redis Cluster routes a script by them),
+ * and a key of the action's hash tag `{<action>}` lives in the action's slot, so counting costs no
+ * round trip and no cross-slot call, on one node, Sentinel or a Cluster alike; a per-second key
+ * shared by every action (`<prefix>:rate:<second>`) would sit in another slot and need a command of
+ * its own per call. The key is a ring of {@link CALLS_RING_SECONDS} fields, field `second mod ring`
+ * holding `<second>:<count>` (a field still holding an older second starts over), so it stays
+ * bounded (at most one field per second of the ring) without a key per second, and expires once
+ * the action has been idle for the ring's length. Added Redis work per call: one HGET and one
+ * HSET inside the script already run, and one PEXPIRE per second that has calls (a redraw also
+ * takes its given-up slot's count back: one HGET and one HSET more). Actions without a limit skip the script, so their calls are
+ * not counted. Throttling answers (`block`) and retried attempts are counted per minute in
+ * `ops-counters.ts` (rare events: one pipelined round trip each, alongside the block).
  */
-import type { RedisClient } from './connection.js';
+import { multiSlotBatch, type RedisClient } from './connection.js';
+import { countInMinute, RETRIED_FIELD, throttledField } from './ops-counters.js';
 import { refusingWhenFull } from './store-full.js';
+import type { Pipeline } from './ticket-store-context.js';
+
+/**
+ * Seconds the per-second call counts of an action keep (see the module comment): the page reads
+ * the last five minutes, and a slot reserved up to ten minutes ahead (a long backlog at a low QPS)
+ * is still counted in the right second.
+ */
+export const CALLS_RING_SECONDS = 900;
 
 /**
  * KEYS[1] the action's slot key
+ * KEYS[2] the action's call counts (same hash tag, same slot)
  * ARGV[1] interval between calls, in microseconds
  * ARGV[2] 'reserve' or 'block'
  * ARGV[3] for 'block': how long, in microseconds
- * Returns the wait before the reserved slot, in microseconds (0 for 'block').
+ * ARGV[4] for 'reserve': the second of a slot given up (its call is counted back), or ''
+ * Returns { the wait before the reserved slot in microseconds, the slot's second } ({ 0, 0 } for
+ * 'block').
  * Declared with a shebang and no flags (Redis 7): refused whole when Redis is over maxmemory.
  */
 const SLOT_SCRIPT = `#!lua
+local RING = ${CALLS_RING_SECONDS}
+local function tally(second, delta)
+  local field = string.format('%d', second % RING)
+  local mark = string.format('%d', second) .. ':'
+  local held = redis.call('HGET', KEYS[2], field)
+  if held and string.sub(held, 1, #mark) == mark then
+    local n = (tonumber(string.sub(held, #mark + 1)) or 0) + delta
+    redis.call('HSET', KEYS[2], field, mark .. string.format('%d', math.max(n, 0)))
+  elseif delta > 0 then
+    redis.call('HSET', KEYS[2], field, mark .. string.format('%d', delta))
+    -- the ring's life is renewed once per second it counts, not per call
+    redis.call('PEXPIRE', KEYS[2], (RING + 1) * 1000)
+  end
+end
 local t = redis.call('TIME')
 local now = tonumber(t[1]) * 1000000 + tonumber(t[2])
 local nextFree = tonumber(redis.call('GET', KEYS[1]) or '0')
@@ -44,16 +85,26 @@ if ARGV[2] == 'block' then
   if untilTs > nextFree then
     redis.call('SET', KEYS[1], string.format('%.0f', untilTs), 'PX', math.ceil((untilTs - now) / 1000) + 1000)
   end
-  return 0
+  return {0, 0}
 end
 local slot = math.max(nextFree, now)
 local after = slot + interval
 redis.call('SET', KEYS[1], string.format('%.0f', after), 'PX', math.ceil((after - now) / 1000) + 1000)
-return slot - now
+local second = math.floor(slot / 1000000)
+tally(second, 1)
+if ARGV[4] ~= '' then tally(tonumber(ARGV[4]), -1) end
+return {slot - now, second}
 `;
 
 interface SlotRedis {
-  providerSlot(key: string, intervalUs: string, mode: string, blockUs: string): Promise<number>;
+  providerSlot(
+    key: string,
+    callsKey: string,
+    intervalUs: string,
+    mode: string,
+    blockUs: string,
+    givenUpSecond: string,
+  ): Promise<[waitUs: number, second: number]>;
 }
 
 export interface ProviderRateLimiterDeps {
@@ -77,7 +128,7 @@ export class ProviderRateLimiter {
 
   constructor(private readonly deps: ProviderRateLimiterDeps) {
     if (!('providerSlot' in deps.redis)) {
-      deps.redis.defineCommand('providerSlot', { numberOfKeys: 1, lua: SLOT_SCRIPT });
+      deps.redis.defineCommand('providerSlot', { numberOfKeys: 2, lua: SLOT_SCRIPT });
     }
     this.redis = deps.redis as unknown as SlotRedis;
   }
@@ -94,15 +145,24 @@ export class ProviderRateLimiter {
   async acquire(action: string): Promise<number> {
     const qps = this.qpsOf(action);
     if (qps <= 0) return 0;
-    const headroom = this.deps.headroom ?? 0.03;
+    const headroom = this.headroom;
     const intervalUs = Math.ceil((1_000_000 / qps) * (1 + headroom));
     const toleranceMs = Math.max(1, headroom * 1000);
     const now = this.deps.now ?? (() => performance.now());
     let waited = 0;
+    let givenUp = '';
     for (let redraw = 0; ; redraw++) {
-      const waitUs = await refusingWhenFull(() =>
-        this.redis.providerSlot(this.key(action), String(intervalUs), 'reserve', '0'),
+      const [waitUs, second] = await refusingWhenFull(() =>
+        this.redis.providerSlot(
+          this.key(action),
+          callsKey(this.deps.prefix, action),
+          String(intervalUs),
+          'reserve',
+          '0',
+          givenUp,
+        ),
       );
+      givenUp = String(second);
       const due = now() + waitUs / 1000;
       const waitMs = Math.ceil(waitUs / 1000);
       if (waitMs > 0) await (this.deps.sleep ?? sleep)(waitMs);
@@ -111,11 +171,62 @@ export class ProviderRateLimiter {
     }
   }
 
-  /** No call of `action` leaves, from any worker, for `ms`. */
+  /**
+   * No call of `action` leaves, from any worker, for `ms` (after a Throttling answer, which is
+   * counted for the operations page meanwhile).
+   */
   async block(action: string, ms: number): Promise<void> {
-    await refusingWhenFull(() =>
-      this.redis.providerSlot(this.key(action), '0', 'block', String(Math.ceil(ms * 1000))),
-    );
+    const { redis, prefix } = this.deps;
+    await Promise.all([
+      refusingWhenFull(() =>
+        this.redis.providerSlot(
+          this.key(action),
+          callsKey(prefix, action),
+          '0',
+          'block',
+          String(Math.ceil(ms * 1000)),
+          '',
+        ),
+      ),
+      countInMinute(redis, prefix, throttledField(action)),
+    ]);
+  }
+
+  /** Counts a failed attempt that will be retried, for the operations page; never throws. */
+  countRetry(): Promise<void> {
+    return countInMinute(this.deps.redis, this.deps.prefix, RETRIED_FIELD);
+  }
+
+  /** The extra spacing between slots, as a fraction of 1000/qps ms. */
+  get headroom(): number {
+    return this.deps.headroom ?? 0.03;
+  }
+
+  /**
+   * Calls per second of each action over the `seconds` seconds ending with `lastSecond` (seconds
+   * since the epoch by Redis's clock, as the slots are), oldest first: one HMGET per action in
+   * one pipeline. Only actions with a limit are counted; others read all zeros.
+   */
+  async recentCalls(
+    actions: readonly string[],
+    lastSecond: number,
+    seconds: number,
+  ): Promise<Record<string, number[]>> {
+    const span = Math.min(seconds, CALLS_RING_SECONDS);
+    const first = lastSecond - span + 1;
+    const fields = Array.from({ length: span }, (_, i) => String((first + i) % CALLS_RING_SECONDS));
+    const batch = multiSlotBatch<Pipeline>(this.deps.redis);
+    for (const action of actions) batch.hmget(callsKey(this.deps.prefix, action), ...fields);
+    const results = (await batch.exec()) ?? [];
+    const out: Record<string, number[]> = {};
+    actions.forEach((action, a) => {
+      const [err, values] = results[a] ?? [null, []];
+      if (err) throw err;
+      out[action] = ((values ?? []) as (string | null)[]).map((held, i) =>
+        countOf(held, first + i),
+      );
+    });
+    return out;
   }
 
   /** Runs `call` in its slot. */
@@ -127,6 +238,19 @@ export class ProviderRateLimiter {
   private key(action: string): string {
     return `${this.deps.prefix}:qps:{${action}}`;
   }
+}
+
+/** The key of an action's per-second call counts (the hash tag of its slot key). */
+export function callsKey(prefix: string, action: string): string {
+  return `${prefix}:qps:{${action}}:calls`;
+}
+
+/** The count a ring field holds for `second`: 0 when it holds another second, or nothing. */
+export function countOf(held: string | null | undefined, second: number): number {
+  if (held === null || held === undefined) return 0;
+  const [at, n] = held.split(':');
+  const count = Number(n);
+  return at === String(second) && Number.isSafeInteger(count) && count > 0 ? count : 0;
 }
 
 function sleep(ms: number): Promise<void> {

@@ -211,9 +211,13 @@ const ERASE_APPLICANT = `#!lua flags=allow-oom
 -- Erases the ticket's personal data: the binding (name, ID number, material references), the
 -- UserData (the business's, sent with GetVerifyToken and of no use after), the browser's MetaInfo
 -- (financial ID_PRO) and a GetMaterials
--- answer an earlier version kept; records when and why (the first erasure's) and
--- bumps the version, so that a transition computed before it (an operator's retry) is refused and
--- reads the erased ticket. Allowed over maxmemory: it frees more than it writes.
+-- answer an earlier version kept; records when and why (the first erasure's) and, for a ticket a
+-- transition can still leave (failed, expired: an operator's retry), bumps the version, so that a
+-- transition computed before it is refused and reads the erased ticket. A ticket in a state no
+-- event leaves (passed, not_passed, cancelled) keeps its version: nothing can be computed against
+-- it, and its event's id, which names the version, stays the one a later run re-publishes (a
+-- worker that finds the ticket ended sends its event again, as it may have been lost).
+-- Allowed over maxmemory: it frees more than it writes.
 -- Returns {'missing'}; {'conflict', storedVersion}; or {'erased', state, version, erasedAt,
 -- erasure}.
 local read = redis.call('HMGET', KEYS[1], 'version', 'state', 'erasedAt')
@@ -221,7 +225,9 @@ local version = read[1]
 if not version then return {'missing'} end
 if ARGV[1] ~= '' and tonumber(version) ~= tonumber(ARGV[1]) then return {'conflict', version} end
 redis.call('HDEL', KEYS[1], 'binding', 'userData', 'providerMaterials', 'metaInfo')
-local next = tonumber(version) + 1
+local final = read[2] == 'passed' or read[2] == 'not_passed' or read[2] == 'cancelled'
+local next = tonumber(version)
+if not final then next = next + 1 end
 local reply
 if read[3] then
   redis.call('HSET', KEYS[1], 'version', next)

@@ -17,7 +17,7 @@ export type EraseOutcome =
   | {
       result: 'erased';
       state: TicketState;
-      /** The ticket's version now (the erasure bumps it). */
+      /** The ticket's version now (the erasure bumps it, but for passed, not_passed, cancelled). */
       version: number;
       /** The first erasure's record (an erasure again keeps it). */
       erasedAt: number;

@@ -246,8 +246,9 @@ export interface TicketStore {
    */
   confirmDurable(ticketIds: readonly string[]): Promise<void>;
   /**
-   * Erases the ticket's personal data (its binding), records when and why, and bumps its version;
-   * with `expectedVersion`, only if the ticket is still at it. The masked applicant, the verdict,
+   * Erases the ticket's personal data (its binding), records when and why, and bumps the version
+   * of a ticket a retry may leave (failed, expired; passed, not_passed and cancelled keep theirs,
+   * so their event's id stays the same); with `expectedVersion`, only if the ticket is still at it. The masked applicant, the verdict,
    * scores and history stay. Erasing again keeps the first record.
    */
   eraseApplicant(

@@ -11,7 +11,7 @@
  */
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { tokenMatcher } from '../auth.js';
-import { PROBLEM_CONTENT_TYPE, problemError } from '../problems.js';
+import { problemError, sendProblem } from '../problems.js';
 
 /** The cookie holding the API token for the queue dashboard. */
 export const BOARD_COOKIE = 'ca_ops_token';
@@ -60,14 +60,13 @@ export function boardAuth(
     let ok = false;
     for (const token of given) ok = matches(token) || ok;
     if (ok) return;
-    const { problem } = problemError(
-      'UNAUTHORIZED',
-      'Sign in on /ui first, or use HTTP basic authentication with an API token as password.',
+    await sendProblem(
+      reply,
+      problemError(
+        'UNAUTHORIZED',
+        'Sign in on /ui first, or use HTTP basic authentication with an API token as password.',
+        { headers: { 'www-authenticate': REALM } },
+      ),
     );
-    await reply
-      .code(problem.status)
-      .header('www-authenticate', REALM)
-      .header('content-type', PROBLEM_CONTENT_TYPE)
-      .send(problem);
   };
 }

@@ -1,5 +1,6 @@
 /**
- * The operations page at `/ui`: one static HTML page with two small ES modules and a stylesheet
+ * The operations page at `/ui`: one static HTML page with four small ES modules (the page, its
+ * DOM building, and its charts drawn as inline SVG with their pure maths) and a stylesheet
  * from `./assets/` (no build step, nothing loaded from elsewhere, `Content-Security-Policy:
  * default-src 'self'`), served without authentication; the data it shows comes from the
  * authenticated JSON API with the token the operator enters. Under `/ui/queues`, bull-board over the BullMQ queues, read-only (retries
@@ -47,6 +48,8 @@ const BOARD_HEADERS: Readonly<Record<string, string>> = {
 const ASSETS: readonly (readonly [file: string, type: string])[] = [
   ['app.js', 'text/javascript; charset=utf-8'],
   ['render.js', 'text/javascript; charset=utf-8'],
+  ['charts.js', 'text/javascript; charset=utf-8'],
+  ['chart-math.js', 'text/javascript; charset=utf-8'],
   ['app.css', 'text/css; charset=utf-8'],
   ['favicon.svg', 'image/svg+xml'],
 ];

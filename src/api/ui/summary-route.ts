@@ -7,9 +7,13 @@ import { TERMINAL_STATES, TicketState } from '../../domain/ticket.js';
 import { parseOrProblem, type RouteSpec } from '../route-spec.js';
 import { BATCH_ID_PATTERN } from '../schemas.js';
 import type { TicketStore } from '../../adapters/redis/ticket-store.js';
+import type { OverviewRouteDeps } from './overview-route.js';
 
-/** What the summary route reads. */
-export interface SummaryRouteDeps {
+/**
+ * What the summary route reads, and the overview route registered beside it
+ * (`overview-route.ts`, served when its sources are given).
+ */
+export interface SummaryRouteDeps extends OverviewRouteDeps {
   store: Pick<TicketStore, 'countByState' | 'countBatch'>;
 }
 

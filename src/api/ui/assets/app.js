@@ -1,13 +1,28 @@
 /* global document, window, location, fetch, sessionStorage, URLSearchParams, confirm */
 // The operations page: reads the authenticated JSON API with the token the operator enters (kept
 // in sessionStorage, and in a cookie scoped to /ui/queues for bull-board), and polls every 2 s
-// while the tab is visible.
-import { $, h, label, renderDetail, renderList, renderSummary, STATES, time } from './render.js';
+// while the tab is visible; each poll redraws the charts and the batch list from
+// `GET /v1/ops/overview`, and adds a sample to the queue's waiting-time series kept while open.
+import { rolling } from './chart-math.js';
+import { drawCalls, drawFinished, drawQueue, drawTroubles } from './charts.js';
+import {
+  $,
+  h,
+  label,
+  renderBatches,
+  renderDetail,
+  renderList,
+  renderSummary,
+  STATES,
+  time,
+} from './render.js';
 
 const TOKEN_KEY = 'cloudauth-orchestrator.api-token';
 const BOARD_COOKIE = 'ca_ops_token';
 const BOARD_PATH = '/ui/queues';
 const POLL_MS = 2000;
+/** How much of the queue's waiting-time series the page keeps. */
+const QUEUE_KEEP_MS = 15 * 60_000;
 const PAGE_SIZE = Math.min(
   Math.max(Number(new URLSearchParams(location.search).get('limit')) || 25, 1),
   500,
@@ -22,6 +37,8 @@ const view = {
   notice: undefined,
   busy: false,
   timer: undefined,
+  /** Samples of the queue, `{ at, ms, waiting }`, oldest first. */
+  queueSeries: [],
 };
 
 class Unauthorized extends Error {}
@@ -55,6 +72,7 @@ function setBoardCookie(token) {
 function showSignIn(message) {
   stopPolling();
   view.token = null;
+  view.queueSeries = [];
   sessionStorage.removeItem(TOKEN_KEY);
   setBoardCookie(undefined);
   $('dashboard').hidden = true;
@@ -103,7 +121,7 @@ async function refresh() {
     const cursor = view.cursors.at(-1);
     if (cursor) query.set('cursor', cursor);
     const selected = view.selected;
-    const [summary, page, ticket] = await Promise.all([
+    const [summary, page, ticket, overview] = await Promise.all([
       api('GET', batch ? `/v1/summary?${new URLSearchParams({ batch })}` : '/v1/summary'),
       api('GET', `/v1/tickets?${query}`),
       selected === undefined
@@ -112,6 +130,11 @@ async function refresh() {
             if (err.status === 404) return undefined;
             throw err;
           }),
+      // the charts failing leave the rest of the page working
+      api('GET', '/v1/ops/overview').catch((err) => {
+        if (err instanceof Unauthorized) throw err;
+        return { failed: err.message };
+      }),
     ]);
     view.nextCursor = page.nextCursor;
     renderSummary(summary, {
@@ -119,6 +142,7 @@ async function refresh() {
       onState: (s) => applyFilter({ ...view.filter, state: s }),
     });
     renderList(page, { selected: view.selected, pageNo: view.cursors.length, onSelect: select });
+    renderOverview(overview);
     if (selected === view.selected) {
       renderDetail(selected, ticket, {
         notice: view.notice,
@@ -133,6 +157,28 @@ async function refresh() {
   } finally {
     view.busy = false;
   }
+}
+
+function renderOverview(overview) {
+  $('charts-error').textContent = overview.failed ? `Charts unavailable: ${overview.failed}` : '';
+  if (overview.failed) return;
+  const sample = {
+    at: Date.parse(overview.at),
+    ms: overview.queue.oldestWaitingMs ?? 0,
+    waiting: overview.queue.waiting,
+  };
+  view.queueSeries = rolling(view.queueSeries, sample, QUEUE_KEEP_MS);
+  drawFinished($('chart-finished'), overview.finished);
+  drawCalls($('chart-calls'), overview.calls);
+  drawTroubles($('chart-troubles'), overview.troubles);
+  drawQueue($('chart-queue'), view.queueSeries, overview.queue);
+  renderBatches(overview.batches, {
+    active: view.filter.batch,
+    onOpen: (batchId) => {
+      applyFilter({ state: '', batch: batchId });
+      document.querySelector('.list').scrollIntoView({ block: 'start' });
+    },
+  });
 }
 
 function startPolling() {

@@ -1,6 +1,7 @@
 /* global document, window */
 // DOM building for the operations page. Every value from the API goes in as a text node or an
 // attribute value (createTextNode, setAttribute): nothing is ever parsed as HTML.
+import { etaText, percent } from './chart-math.js';
 
 export const STATES = [
   'queued',
@@ -78,12 +79,53 @@ export function renderSummary(summary, { activeState, onState }) {
   );
 }
 
+/** The batch list: each batch with a progress bar; its name opens its tickets. */
+export function renderBatches(batches, { active, onOpen }) {
+  $('batches-empty').hidden = batches.length > 0;
+  $('batches').replaceChildren(
+    ...batches.map((b) =>
+      h(
+        'li',
+        { class: `batch-row${b.batchId === active ? ' active' : ''}`, 'data-batch': b.batchId },
+        h(
+          'div',
+          { class: 'batch-head' },
+          h(
+            'button',
+            {
+              type: 'button',
+              class: 'link',
+              title: `Show the tickets of batch ${b.batchId}`,
+              onclick: () => onOpen(b.batchId),
+            },
+            b.batchId,
+          ),
+          h(
+            'span',
+            { class: 'batch-counts muted' },
+            `${b.finished} / ${b.total} finished (${percent(b.finished, b.total)}%)`,
+            b.failed > 0 ? h('span', { class: 'error' }, ` · ${b.failed} failed`) : '',
+            ` · ${etaText(b.eta)}`,
+          ),
+        ),
+        h('progress', {
+          max: Math.max(b.total, 1),
+          value: b.finished,
+          'aria-label': `Batch ${b.batchId}: ${b.finished} of ${b.total} finished`,
+        }),
+      ),
+    ),
+  );
+}
+
 function outcome(t) {
+  // a verdict is the outcome; an error recorded on the way to it (a retried attempt) is not
+  const score = t.verdict?.similarityScore ?? t.verdict?.trustedScore;
+  if (score !== undefined) return `score ${score}`;
   if (t.lastError) {
     return h('span', { class: 'error-code', title: t.lastError.message }, t.lastError.code);
   }
-  const score = t.verdict?.similarityScore ?? t.verdict?.trustedScore;
-  return score === undefined ? '' : `score ${score}`;
+  return '';
 }
 
 export function renderList(page, { selected, pageNo, onSelect }) {
