@@ -3,8 +3,8 @@
  * {@link SETTINGS}: its variable name, how its text parses (a zod schema, with any conversion such
  * as seconds to milliseconds), its default, its description, and by its place in that tree where
  * it lives in {@link Config}. The `Config` type, {@link loadConfig}'s mapping, the flat
- * {@link CONFIG_KEYS}, the typed {@link CONFIG_DEFAULTS} and the README's configuration table
- * (`npm run docs`) all come from it. `loadConfig(env, role)` is pure: pass `process.env` at the
+ * {@link CONFIG_KEYS}, the typed {@link CONFIG_DEFAULTS} and the configuration reference
+ * (docs/reference/configuration.md, `npm run docs`) all come from it. `loadConfig(env, role)` is pure: pass `process.env` at the
  * edge. How the mode is chosen and what each role needs in production: `config-mode.ts`.
  */
 import { z } from 'zod';
@@ -234,9 +234,9 @@ export class Setting<E extends string = string, S extends z.ZodType = z.ZodType>
     /** Parses the variable's text (or the default) into the configuration's value. */
     readonly schema: S,
     dflt: string | undefined,
-    /** What the key means, for the README's table. */
+    /** What the key means, for the configuration reference. */
     readonly description: string,
-    /** Never printed (README shows "(demo value)", refusals "(secret)"). */
+    /** Never printed (the reference shows "(demo value)", refusals "(secret)"). */
     readonly secret: boolean,
   ) {
     this.default = dflt;
@@ -259,8 +259,8 @@ type SettingsTree = Record<string, Setting | Section>;
 
 /**
  * Every configuration key, in the shape of {@link Config}: a field is a key, an object a section.
- * The order is the README table's. The doc comment of a field shows on the `Config` field made
- * from it; the description is the operator's (README).
+ * The order is the configuration reference's. The doc comment of a field shows on the `Config` field made
+ * from it; the description is the operator's (docs/reference/configuration.md).
  */
 export const SETTINGS = {
   /** As given; {@link Config.mode} is the resolved mode (see config-mode.ts). */
@@ -957,7 +957,7 @@ export const SETTINGS = {
       'EMULATOR_FAULTS',
       z.string().optional(),
       undefined,
-      'Fault injection at start-up, JSON: `{"*":{"internalErrorRate":0.2},"GetStatus":{"qps":50}}` (see the README). Also settable at run time through `PUT /__admin/faults`.',
+      'Fault injection at start-up, JSON: `{"*":{"internalErrorRate":0.2},"GetStatus":{"qps":50}}` (see docs/reference/emulators.md, "Faults"). Also settable at run time through `PUT /__admin/faults`.',
     ),
     adminEnabled: setting(
       'EMULATOR_ADMIN_ENABLED',
@@ -1010,7 +1010,7 @@ function valuesOf(tree: SettingsTree, value: (s: Setting) => unknown): Record<st
   );
 }
 
-/** Every configuration key, by environment variable name, in the README table's order. */
+/** Every configuration key, by environment variable name, in the configuration reference's order. */
 export const CONFIG_KEYS = Object.fromEntries(settingsIn(SETTINGS).map((s) => [s.env, s])) as {
   [S in SettingsIn<typeof SETTINGS> as S['env']]: S;
 };
@@ -1192,7 +1192,7 @@ export const EMBEDDED_FINANCIAL_BIZ: Readonly<Record<string, BizProfile>> = {
   },
 };
 
-/** Rows for the README's configuration table: name, default, description. */
+/** Rows for the configuration reference (docs/reference/configuration.md): name, default, description. */
 export function describeConfig(): { name: string; default: string; description: string }[] {
   return Object.entries(CONFIG_KEYS).map(([name, spec]) => ({
     name,

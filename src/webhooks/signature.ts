@@ -103,7 +103,7 @@ function parseHeader(header: string): { t: number; signatures: Buffer[] } | unde
  * @deprecated Verifies the legacy `x-cloudauth-orchestrator-signature`, which is sent only with
  * `WEBHOOK_LEGACY_SIGNATURE=true` and goes in the next release. Verify the Standard Webhooks
  * headers with the `standardwebhooks` package instead: `new Webhook(secret).verify(rawBody,
- * headers)` (README, "Webhooks").
+ * headers)` (docs/reference/webhooks.md).
  */
 export function verifyWebhook(input: VerifyWebhookInput): boolean {
   if (typeof input.header !== 'string') return false;

@@ -99,6 +99,8 @@ describe('the packed package', () => {
       expect.arrayContaining([
         'package.json',
         'README.md',
+        'docs/index.md',
+        'docs/reference/http-api.md',
         'bin/cloudauth-orchestrator.js',
         'dist/src/index.js',
         'dist/src/index.d.ts',

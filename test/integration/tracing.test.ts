@@ -275,7 +275,7 @@ describe('tracing on: one trace per ticket', () => {
     return spans().filter((s) => s.spanContext().traceId === intake.spanContext().traceId);
   };
 
-  /** The trace as an indented tree of names (with a few attributes), for the eye and the README. */
+  /** The trace as an indented tree of names (with a few attributes), for the eye and docs/reference/tracing.md. */
   const render = (all: readonly ReadableSpan[], s: ReadableSpan, depth = 0): string[] => {
     const shown = [ATTR.outcome, ATTR.runOutcome, ATTR.eventType, ATTR.httpStatus, ATTR.uploadBytes]
       .filter((k) => s.attributes[k] !== undefined)

@@ -119,7 +119,7 @@ const COMPILER_OPTIONS = {
 };
 
 /**
- * The consumer, as a business system would write it against the README. It imports every runtime
+ * The consumer, as a business system would write it against the guides. It imports every runtime
  * export and several types, then: checks each export is defined; starts a webhook receiver on
  * 127.0.0.1; enqueues one server-flow ticket with `createTicketProducer` (the face photo read from
  * FACE_FILE, as base64); waits for the terminal delivery; checks it and a tampered copy with

@@ -89,9 +89,12 @@ describe('loadConfig', () => {
     }
   });
 
-  it('agrees with the README configuration table', () => {
-    const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-    expect(readme).toContain(renderConfigTable());
+  it('agrees with the configuration table of docs/reference/configuration.md', () => {
+    const page = readFileSync(
+      new URL('../../docs/reference/configuration.md', import.meta.url),
+      'utf8',
+    );
+    expect(page).toContain(renderConfigTable());
   });
 });
 

@@ -528,7 +528,7 @@ describe('docker-compose.yml', () => {
         );
       }
     }
-    // `docker compose run --rm api <command>`, as the README says, runs the CLI there.
+    // `docker compose run --rm api <command>`, as docs/guides/deploy.md says, runs the CLI there.
     const api = { ...envOf(runtime), ...envOfService(compose.services.api!) };
     expect(loadConfig(api, 'cli').mode).toBe('embedded');
   });
