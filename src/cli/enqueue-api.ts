@@ -1,6 +1,6 @@
 /**
  * The second pass of `enqueue --api`: the rows the first pass found valid and new are read again,
- * checked again, their local image files read and sent as bytes (`base64://`) in
+ * checked again, their local image files (or `--photos` entries) read and sent as bytes (`base64://`) in
  * `POST /v1/tickets/batch` requests sized under the API's body limit (see `request-packing.ts`).
  * The API judges each row; a row it refuses is logged as invalid with its reasons.
  *
@@ -31,7 +31,9 @@ import {
   RequestPacker,
   type Packed,
 } from './request-packing.js';
-import { checkRow, type RowCheckContext, type RowProblem } from './row-check.js';
+import type { PhotoSource } from './photos.js';
+import { checkInputRow, problemOf, type RowCheckContext, type RowProblem } from './row-check.js';
+import { ValidationError } from '../errors.js';
 
 /** What the second pass over the API needs. */
 export interface SendRowsDeps {
@@ -69,12 +71,14 @@ const MB = 1024 * 1024;
 const megabytes = (bytes: number) => `${(bytes / MB).toFixed(1)} MB`;
 
 /**
- * The ticket of `request` as the API takes it: each local image file of `input` replaced by its
- * bytes as `base64://`; problems when a file cannot be read now.
+ * The ticket of `request` as the API takes it: each local image file of `input` (in `photos`, the
+ * `--photos` folder or archive, when given) replaced by its bytes as `base64://`; problems when a
+ * file cannot be read now.
  */
 export async function ticketJson(
   request: Record<string, unknown>,
   input: TicketInput,
+  photos?: PhotoSource,
 ): Promise<{ json: string } | { problems: RowProblem[] }> {
   const files = Object.entries(input.binding.materials).flatMap(([field, s]) =>
     s.kind === 'file' ? [[field, s.path] as const] : [],
@@ -83,6 +87,16 @@ export async function ticketJson(
   const binding = { ...(request.Binding as Record<string, unknown>) };
   const problems: RowProblem[] = [];
   for (const [field, path] of files) {
+    if (photos !== undefined) {
+      try {
+        const bytes = await photos.read(`Binding.${field}`, path);
+        binding[field] = `base64://${bytes.toString('base64')}`;
+      } catch (err) {
+        if (!(err instanceof ValidationError)) throw err;
+        problems.push(problemOf(err));
+      }
+      continue;
+    }
     try {
       binding[field] = `base64://${(await readFile(path)).toString('base64')}`;
     } catch (err) {
@@ -106,7 +120,7 @@ export async function sendRows(
     if (!('request' in row)) continue;
     const ticketId = ticketIdOf(row.request);
     if (ticketId === undefined || !deps.validNew.delete(ticketId)) continue;
-    await pass.row(row.line, ticketId, row.request);
+    await pass.row(row.line, ticketId, row.request, row.problems);
   }
   return pass.end();
 }
@@ -138,13 +152,18 @@ class SendPass {
     });
   }
 
-  async row(line: number, ticketId: string, request: Record<string, unknown>): Promise<void> {
+  async row(
+    line: number,
+    ticketId: string,
+    request: Record<string, unknown>,
+    cellProblems?: RowProblem[],
+  ): Promise<void> {
     if (this.#stop !== undefined) {
       await this.#notAccepted([{ line, ticketId }], this.#notSent());
       return;
     }
-    const check = checkRow(request, this.deps.ctx);
-    const ticket = check.ok ? await ticketJson(request, check.input) : check;
+    const check = await checkInputRow({ request, problems: cellProblems }, this.deps.ctx);
+    const ticket = check.ok ? await ticketJson(request, check.input, this.deps.ctx.photos) : check;
     if ('problems' in ticket) {
       this.tally.invalid++;
       this.#handled++;

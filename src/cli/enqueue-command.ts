@@ -1,6 +1,7 @@
 /**
- * `enqueue <file.csv|file.jsonl|-> --biz <Biz> [--batch <id>] [--format csv|jsonl] [--dry-run]
- * [--wait] [--yes] [--json] [--api <URL>]`: a first pass checks every row and prints the plan; a
+ * `enqueue <file.csv|file.jsonl|file.xlsx|-> --biz <Biz> [--batch <id>] [--format csv|jsonl|xlsx]
+ * [--encoding utf-8|gb18030|gbk] [--sheet NAME] [--photos DIR|photos.zip] [--dry-run] [--wait]
+ * [--yes] [--json] [--api <URL>]`: a first pass checks every row and prints the plan; a
  * second pass enqueues the valid new rows in chunks (after a y/N confirmation on a terminal,
  * unless --yes); --wait then follows the batch until every ticket has ended. The file is streamed
  * twice; memory holds TicketIds only. The passes talk to Redis through the app, or with `--api`
@@ -11,6 +12,12 @@
  * held in memory for both passes (up to {@link STDIN_MAX_BYTES}), never written to disk: it holds
  * names and ID numbers. `--json` prints one JSON document on stdout instead of the text (see
  * {@link EnqueueReport}); progress stays on stderr.
+ *
+ * A CSV or JSONL input's encoding is decided once, before the first pass, from the whole input
+ * (UTF-8 when it has a BOM or is valid UTF-8, else GB18030; `--encoding` forces one: see
+ * `input-encoding.ts`), and the plan says which. A workbook's sheet is chosen (and a missing one
+ * refused) before the first pass too. `--photos` opens the folder or archive the image paths are
+ * found in for the whole run, and closes it at the end.
  */
 import { access, constants, stat } from 'node:fs/promises';
 import { basename, dirname, extname, resolve } from 'node:path';
@@ -33,6 +40,13 @@ import { sendRows, type SendTally } from './enqueue-api.js';
 import { enqueueRows } from './enqueue-rows.js';
 import { CliError, enqueueExitCode, usageError, type ExitCode } from './exit-codes.js';
 import { followBatch } from './follow-batch.js';
+import {
+  detectBufferEncoding,
+  detectFileEncoding,
+  forcedEncoding,
+  type EncodingChoice,
+  type EncodingOption,
+} from './input-encoding.js';
 import { formatOf, readInputRows, type InputFormat, type InputRow } from './input-rows.js';
 import { InvalidRowLog, type InvalidRow } from './invalid-rows.js';
 import { writeJson } from './output.js';
@@ -44,7 +58,9 @@ import {
   validCount,
   type DurationEstimate,
   type Plan,
+  type PlanPhotos,
 } from './plan.js';
+import { openPhotos, type PhotoSource } from './photos.js';
 import { preflight } from './preflight.js';
 import { startProgress } from './progress.js';
 import type { RowCheckContext } from './row-check.js';
@@ -63,6 +79,12 @@ export interface EnqueueOptions extends ApiOptions {
   yes?: boolean;
   /** The input format; default by the file's extension, `csv` for standard input. */
   format?: InputFormat;
+  /** A CSV or JSONL input's encoding; default decided from the input (see `input-encoding.ts`). */
+  encoding?: EncodingOption;
+  /** A workbook's sheet; default its first visible one. */
+  sheet?: string;
+  /** The folder or `.zip` archive the rows' image paths are found in (see `photos.ts`). */
+  photos?: string;
   /** One JSON document on stdout. */
   json?: boolean;
 }
@@ -87,6 +109,12 @@ export interface EnqueueReport {
   file: string;
   batchId: string;
   format: InputFormat;
+  /** A CSV or JSONL input: the encoding it was read in, and why; null for a workbook. */
+  encoding: EncodingChoice | null;
+  /** A workbook: the sheet read; else null. */
+  sheet: string | null;
+  /** `--photos`; else null. */
+  photos: PlanPhotos | null;
   outcome: 'dry-run' | 'nothing-new' | 'not-confirmed' | 'enqueued' | 'stopped';
   plan: {
     rowsRead: number;
@@ -162,11 +190,12 @@ async function inputOf(
   file: string,
   options: EnqueueOptions,
   io: CliIo,
-): Promise<Pick<RunSpec, 'path' | 'label' | 'format' | 'size' | 'data'>> {
+): Promise<Pick<RunSpec, 'path' | 'label' | 'format' | 'size' | 'data' | 'encoding' | 'sheet'>> {
   if (file !== STDIN) {
     const path = resolve(io.cwd, file);
     const format = options.format ?? formatOf(path);
-    return { path, label: path, format, size: await readableSize(path) };
+    const size = await readableSize(path);
+    return { path, label: path, format, size, ...(await readingOf(path, path, format, options)) };
   }
   if (io.stdin.isTTY === true && !options.yes && !options.dryRun) {
     throw usageError(
@@ -176,7 +205,42 @@ async function inputOf(
   const data = await readStdin(io);
   // relative image paths and the invalid-row log are then the working directory's
   const path = resolve(io.cwd, STDIN_NAME);
-  return { path, label: STDIN_LABEL, format: options.format ?? 'csv', size: data.length, data };
+  const format = options.format ?? 'csv';
+  return {
+    path,
+    label: STDIN_LABEL,
+    format,
+    size: data.length,
+    data,
+    ...(await readingOf(data, STDIN_LABEL, format, options)),
+  };
+}
+
+/**
+ * How the input is read besides its format: a CSV or JSONL input's encoding (`--encoding`, else
+ * decided from the whole input), a workbook's sheet (checked to exist). Usage errors for an option
+ * that does not fit the format.
+ */
+async function readingOf(
+  source: string | Buffer,
+  label: string,
+  format: InputFormat,
+  options: EnqueueOptions,
+): Promise<{ encoding?: EncodingChoice; sheet?: string }> {
+  if (format === 'xlsx') {
+    if (options.encoding !== undefined) {
+      throw usageError('--encoding is for CSV and JSONL: a workbook holds its text as Unicode');
+    }
+    const { workbookSheet } = await import('./xlsx-rows.js');
+    return { sheet: await workbookSheet(source, label, options.sheet) };
+  }
+  if (options.sheet !== undefined) throw usageError('--sheet is for .xlsx workbooks');
+  if (options.encoding !== undefined) return { encoding: forcedEncoding(options.encoding) };
+  const encoding =
+    typeof source === 'string'
+      ? await detectFileEncoding(source, label)
+      : await detectBufferEncoding(source, label);
+  return { encoding };
 }
 
 /** Runs `enqueue`; answers the exit code. */
@@ -186,6 +250,20 @@ export async function enqueueCommand(
   io: CliIo,
 ): Promise<ExitCode> {
   const input = await inputOf(file, options, io);
+  const photos =
+    options.photos === undefined ? undefined : await openPhotos(options.photos, io.cwd);
+  try {
+    return await enqueueInput({ ...input, photos }, options, io);
+  } finally {
+    photos?.close();
+  }
+}
+
+async function enqueueInput(
+  input: Omit<RunSpec, 'batchId' | 'options'>,
+  options: EnqueueOptions,
+  io: CliIo,
+): Promise<ExitCode> {
   const { path } = input;
   const target = await resolveApiTarget(options, io.env, io.cwd, io.stderr);
   if (target !== undefined) {
@@ -219,8 +297,33 @@ interface RunSpec {
   size: number;
   /** Standard input's bytes; undefined: read the file. */
   data?: Buffer | undefined;
+  /** A CSV or JSONL input's encoding. */
+  encoding?: EncodingChoice | undefined;
+  /** A workbook's sheet. */
+  sheet?: string | undefined;
+  /** `--photos`, open for the run. */
+  photos?: PhotoSource | undefined;
   batchId: string;
   options: EnqueueOptions;
+}
+
+/** Where relative image paths resolve, and where `--photos` finds them. */
+function photoContext(spec: RunSpec): Pick<RowCheckContext, 'baseDir' | 'photos'> {
+  return spec.photos === undefined
+    ? { baseDir: dirname(spec.path) }
+    : { baseDir: spec.photos.path, photos: spec.photos };
+}
+
+/** The plan's and the report's description of `--photos`. */
+function planPhotos(photos: PhotoSource | undefined): PlanPhotos | undefined {
+  if (photos === undefined) return undefined;
+  return {
+    kind: photos.kind,
+    path: photos.path,
+    ...(photos.kind === 'archive'
+      ? { entries: photos.entries, refusedEntries: photos.refusedEntries }
+      : {}),
+  };
 }
 
 /** What the second pass needs of the run. */
@@ -244,7 +347,7 @@ interface EnqueueBackend {
 function storeBackend(app: App, config: Config, spec: RunSpec): EnqueueBackend {
   const ctx: RowCheckContext = {
     biz: config.cloudauth.biz,
-    baseDir: dirname(spec.path),
+    ...photoContext(spec),
     batchId: spec.batchId,
     imageLimits: { maxPixels: config.images.maxPixels, maxSidePx: config.images.maxSidePx },
     callbackPolicy: callbackPolicyOf(config),
@@ -265,7 +368,7 @@ function storeBackend(app: App, config: Config, spec: RunSpec): EnqueueBackend {
 function apiBackend(client: ApiClient, target: ApiTarget, spec: RunSpec): EnqueueBackend {
   const ctx: RowCheckContext = {
     biz: undefined,
-    baseDir: dirname(spec.path),
+    ...photoContext(spec),
     batchId: spec.batchId,
   };
   return {
@@ -379,6 +482,9 @@ class EnqueueRun {
       file: this.spec.label,
       batchId: this.spec.batchId,
       format: this.spec.format,
+      encoding: this.spec.encoding ?? null,
+      sheet: this.spec.sheet ?? null,
+      photos: planPhotos(this.spec.photos) ?? null,
       outcome: 'dry-run',
       plan: {
         rowsRead: plan.rowsRead,
@@ -405,7 +511,7 @@ class EnqueueRun {
     calls: Readonly<Record<string, number>>;
   }> {
     const { label, data, format, size, batchId, options } = this.spec;
-    const reading = readInputRows(label, format, options.biz, data);
+    const reading = readInputRows(label, format, options.biz, data, this.#readOptions());
     let rows = 0;
     const progress = startProgress({
       stream: this.io.stderr,
@@ -430,6 +536,9 @@ class EnqueueRun {
     const plan: Plan = {
       file: label,
       batchId,
+      encoding: this.spec.encoding,
+      sheet: this.spec.sheet,
+      photos: planPhotos(this.spec.photos),
       rowsRead: result.rowsRead,
       validNew: result.flows,
       ...(result.flowUnknown === 0 ? {} : { validNewFlowUnknown: result.flowUnknown }),
@@ -440,6 +549,10 @@ class EnqueueRun {
       invalidLog: this.#log.path,
     };
     return { plan, validNew: result.validNew, calls: result.calls };
+  }
+
+  #readOptions() {
+    return { encoding: this.spec.encoding, sheet: this.spec.sheet };
   }
 
   async #confirm(plan: Plan): Promise<boolean> {
@@ -471,7 +584,8 @@ class EnqueueRun {
       describe: (n) => `${n}/${total} tickets`,
     });
     try {
-      return await this.backend.enqueue(readInputRows(label, format, options.biz, data).rows, {
+      const reading = readInputRows(label, format, options.biz, data, this.#readOptions());
+      return await this.backend.enqueue(reading.rows, {
         log: this.#log,
         notAccepted: this.#notAccepted,
         validNew,

@@ -1,17 +1,35 @@
 /**
  * The second pass over an input file: the rows the first pass found valid and new are read again,
  * checked again (the files may have changed in between), and enqueued in chunks through the
- * intake. A row that fails now is logged as invalid, never dropped; one that is gone from the file
+ * intake. A photo in a `--photos` archive is handed to the intake as its bytes (the intake reads
+ * files by path, and an archive's entry has none), read from the archive just before its chunk is
+ * enqueued; a chunk is cut short at {@link CHUNK_PHOTO_BYTES} of such bytes, so memory stays
+ * bounded whatever the photos weigh. A row that fails now is logged as invalid, never dropped; one that is gone from the file
  * is counted as missing. When Redis is out of memory the pass stops with exit code 7 (the chunk
  * being enqueued is not kept, or kept whole per ticket: a second run skips what was kept).
  */
-import { StoreFullError } from '../errors.js';
+import { toStoredSource, type TicketBinding } from '../domain/binding.js';
+import { StoreFullError, ValidationError } from '../errors.js';
 import type { TicketIntake, TicketInput } from '../flow/ticket-intake.js';
+import {
+  bufferReader,
+  checkImageHeader,
+  DEFAULT_IMAGE_LIMITS,
+} from '../adapters/oss/image-header.js';
 import { CliError, ExitCode } from './exit-codes.js';
 import { ticketIdOf, type InputRow } from './input-rows.js';
 import type { InvalidRowLog } from './invalid-rows.js';
 import { CHUNK_ROWS } from './preflight.js';
-import { checkRow, type RowCheckContext } from './row-check.js';
+import {
+  checkInputRow,
+  problemOf,
+  type RowCheck,
+  type RowCheckContext,
+  type RowProblem,
+} from './row-check.js';
+
+/** Most bytes of archive photos held for one call of the intake. */
+export const CHUNK_PHOTO_BYTES = 64 * 1024 * 1024;
 
 /** Why a row whose TicketId another producer took with a different payload is invalid. */
 export const CONFLICT = 'was enqueued meanwhile by another producer with a different payload';
@@ -54,30 +72,20 @@ export async function enqueueRows(
     missing: 0,
   };
   let handled = 0;
-  let pending: { line: number; request: Record<string, unknown> }[] = [];
+  let pending: { line: number; request: Record<string, unknown>; problems?: RowProblem[] }[] = [];
 
-  const flush = async () => {
-    const chunk = pending;
-    pending = [];
-    const checks = chunk.map((r) => checkRow(r.request, deps.ctx));
-    const inputs: TicketInput[] = [];
-    const lines: number[] = [];
-    for (const [i, check] of checks.entries()) {
-      const row = chunk[i];
-      if (!row) continue;
-      if (check.ok) {
-        inputs.push(check.input);
-        lines.push(row.line);
-        continue;
-      }
-      tally.invalid++;
-      const ticketId = ticketIdOf(row.request);
-      await deps.log.add({
-        line: row.line,
-        ...(ticketId === undefined ? {} : { ticketId }),
-        problems: check.problems,
-      });
-    }
+  const invalid = async (
+    line: number,
+    request: Record<string, unknown>,
+    problems: RowProblem[],
+  ) => {
+    tally.invalid++;
+    const ticketId = ticketIdOf(request);
+    await deps.log.add({ line, ...(ticketId === undefined ? {} : { ticketId }), problems });
+  };
+
+  /** Enqueues checked tickets, logging those another producer took with another payload. */
+  const enqueue = async (inputs: TicketInput[], lines: number[]) => {
     const results = inputs.length === 0 ? [] : await enqueueOrStop(deps, inputs, tally);
     for (const [i, r] of results.entries()) {
       if (r.created) tally.enqueued++;
@@ -91,6 +99,36 @@ export async function enqueueRows(
         });
       }
     }
+  };
+
+  const flush = async () => {
+    const chunk = pending;
+    pending = [];
+    let inputs: TicketInput[] = [];
+    let lines: number[] = [];
+    let photoBytes = 0;
+    for (const row of chunk) {
+      const check: RowCheck = await checkInputRow(row, deps.ctx);
+      if (!check.ok) {
+        await invalid(row.line, row.request, check.problems);
+        continue;
+      }
+      const read = await withArchivePhotos(check.input, deps.ctx);
+      if ('problems' in read) {
+        await invalid(row.line, row.request, read.problems);
+        continue;
+      }
+      inputs.push(read.input);
+      lines.push(row.line);
+      photoBytes += read.bytes;
+      if (photoBytes >= CHUNK_PHOTO_BYTES) {
+        await enqueue(inputs, lines);
+        inputs = [];
+        lines = [];
+        photoBytes = 0;
+      }
+    }
+    await enqueue(inputs, lines);
     handled += chunk.length;
     deps.onChunk?.(handled);
   };
@@ -105,6 +143,36 @@ export async function enqueueRows(
   await flush();
   tally.missing = deps.validNew.size;
   return tally;
+}
+
+/**
+ * `input` with each photo of the `--photos` archive as its bytes (checked from their header once
+ * more: the entry was read again), and how many bytes that is; problems when one cannot be read.
+ */
+export async function withArchivePhotos(
+  input: TicketInput,
+  ctx: RowCheckContext,
+): Promise<{ input: TicketInput; bytes: number } | { problems: RowProblem[] }> {
+  const { photos } = ctx;
+  if (photos === undefined) return { input, bytes: 0 };
+  const materials: TicketBinding['materials'] = { ...input.binding.materials };
+  const problems: RowProblem[] = [];
+  let bytes = 0;
+  for (const [field, source] of Object.entries(input.binding.materials)) {
+    if (source.kind !== 'file' || !photos.inArchive(source.path)) continue;
+    const name = `Binding.${field}`;
+    try {
+      const data = await photos.read(name, source.path);
+      checkImageHeader(name, bufferReader(data), ctx.imageLimits ?? DEFAULT_IMAGE_LIMITS);
+      materials[field as keyof typeof materials] = toStoredSource({ kind: 'bytes', data });
+      bytes += data.length;
+    } catch (err) {
+      if (!(err instanceof ValidationError)) throw err;
+      problems.push(problemOf(err));
+    }
+  }
+  if (problems.length > 0) return { problems };
+  return { input: { ...input, binding: { ...input.binding, materials } }, bytes };
 }
 
 /** The chunk through the intake; Redis out of memory stops the pass (exit 7) with what it did. */

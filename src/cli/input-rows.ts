@@ -1,9 +1,15 @@
 /**
  * Reading an input file row by row, streamed: CSV with a header row
  * (`TicketId,Name,IdentificationNumber,FacePic,IdCardFrontPic,IdCardBackPic[,callbackUrl]`, an
- * optional `Biz` column overriding --biz) or JSONL (one ticket request per line in the HTTP
- * shape). Each row becomes a raw ticket request, or a problem that keeps it from being one. The
- * rows come from a file, or from bytes already read (standard input, `enqueue -`).
+ * optional `Biz` column overriding --biz), JSONL (one ticket request per line in the HTTP shape),
+ * or an `.xlsx` workbook's sheet with the CSV's header (see `xlsx-rows.ts`). Each row becomes a
+ * raw ticket request, or a problem that keeps it from being one. The rows come from a file, or
+ * from bytes already read (standard input, `enqueue -`).
+ *
+ * CSV and JSONL are decoded in the encoding decided for the whole file beforehand (UTF-8 or
+ * GB18030: see `input-encoding.ts`); each row's cells then go through the checks only the command
+ * line can make (`row-cells.ts`: decoding debris in a name, an ID number in scientific notation),
+ * whose problems travel with the row.
  */
 import { createReadStream } from 'node:fs';
 import { extname } from 'node:path';
@@ -13,14 +19,22 @@ import { CsvError, parse } from 'csv-parse';
 import { IMAGE_FIELDS } from '../domain/binding.js';
 import { TICKET_ID_MAX } from '../flow/ticket-intake.js';
 import { CliError, usageError } from './exit-codes.js';
+import { toUtf8, type EncodingChoice } from './input-encoding.js';
 import { columnOf, jsonSyntaxErrorOffset } from './json-syntax.js';
+import { cellProblems, type CellReading } from './row-cells.js';
+import type { RowProblem } from './row-check.js';
 
 /** The input formats, told apart by the file's extension (or `--format`). */
-export type InputFormat = 'csv' | 'jsonl';
+export type InputFormat = 'csv' | 'jsonl' | 'xlsx';
 
-/** One data row: its line in the file and the request it reads as, or why it reads as none. */
+/**
+ * One data row: its line in the file (a workbook's row number) and the request it reads as, with
+ * the problems of its cells found while reading (`problems`, absent when none: the row is invalid
+ * when present); or why it reads as no request at all.
+ */
 export type InputRow =
-  { line: number; request: Record<string, unknown> } | { line: number; problem: string };
+  | { line: number; request: Record<string, unknown>; problems?: RowProblem[] }
+  | { line: number; problem: string };
 
 /** The columns a CSV may have; `TicketId` is required. */
 export const CSV_COLUMNS: readonly string[] = [
@@ -33,12 +47,25 @@ export const CSV_COLUMNS: readonly string[] = [
 ];
 const BINDING_COLUMNS = new Set(['Name', 'IdentificationNumber', ...IMAGE_FIELDS]);
 
+/** How a problem names a column: as the request's field (`Binding.Name`, `TicketId`). */
+export function fieldOfColumn(column: string): string {
+  return BINDING_COLUMNS.has(column) ? `Binding.${column}` : column;
+}
+
 /** The format of `path` by its extension; a usage error for any other. */
 export function formatOf(path: string): InputFormat {
   const ext = extname(path).toLowerCase();
   if (ext === '.csv') return 'csv';
   if (ext === '.jsonl' || ext === '.ndjson') return 'jsonl';
-  throw usageError(`${path}: unknown file type "${ext || '(none)'}": give a .csv or .jsonl file`);
+  if (ext === '.xlsx') return 'xlsx';
+  if (ext === '.xls' || ext === '.xlsm' || ext === '.xlsb' || ext === '.et') {
+    throw usageError(
+      `${path}: a "${ext}" workbook is not read: save it from Excel as "Excel Workbook (.xlsx)" or "CSV UTF-8"`,
+    );
+  }
+  throw usageError(
+    `${path}: unknown file type "${ext || '(none)'}": give a .csv, .jsonl or .xlsx file`,
+  );
 }
 
 /** A header cell that reads as a column name (a word, no long run of digits) may be quoted. */
@@ -54,8 +81,15 @@ function unknownColumn(name: string, index: number): string {
     : `column ${index + 1}`;
 }
 
-/** Checks a CSV header row; a usage error names unknown, repeated or missing columns. */
-export function checkCsvHeader(header: readonly string[], hasDefaultBiz: boolean): string[] {
+/**
+ * Checks a CSV header row (or a sheet's: `noun` is then `sheet`); a usage error names unknown,
+ * repeated or missing columns.
+ */
+export function checkCsvHeader(
+  header: readonly string[],
+  hasDefaultBiz: boolean,
+  noun = 'CSV',
+): string[] {
   const columns = header.map((h) => h.trim());
   const unknown = columns.flatMap((c, i) => (CSV_COLUMNS.includes(c) ? [] : [unknownColumn(c, i)]));
   if (unknown.length > 0 && !columns.includes('TicketId')) {
@@ -67,14 +101,14 @@ export function checkCsvHeader(header: readonly string[], hasDefaultBiz: boolean
   }
   if (unknown.length > 0) {
     throw usageError(
-      `unknown CSV column${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')} (known: ${CSV_COLUMNS.join(', ')})`,
+      `unknown ${noun} column${unknown.length > 1 ? 's' : ''}: ${unknown.join(', ')} (known: ${CSV_COLUMNS.join(', ')})`,
     );
   }
   const repeated = columns.filter((c, i) => columns.indexOf(c) !== i);
-  if (repeated.length > 0) throw usageError(`repeated CSV columns: ${repeated.join(', ')}`);
-  if (!columns.includes('TicketId')) throw usageError('the CSV has no TicketId column');
+  if (repeated.length > 0) throw usageError(`repeated ${noun} columns: ${repeated.join(', ')}`);
+  if (!columns.includes('TicketId')) throw usageError(`the ${noun} has no TicketId column`);
   if (!columns.includes('Biz') && !hasDefaultBiz) {
-    throw usageError('give --biz, or a Biz column in the CSV');
+    throw usageError(`give --biz, or a Biz column in the ${noun}`);
   }
   return columns;
 }
@@ -160,6 +194,14 @@ function bufferSource(data: Buffer): Source {
   return { stream, bytesRead: () => read };
 }
 
+/** How an input is read besides its format. */
+export interface ReadOptions {
+  /** CSV and JSONL: the encoding decided for the whole input; default UTF-8. */
+  encoding?: EncodingChoice | undefined;
+  /** A workbook: the sheet; default the first visible one. */
+  sheet?: string | undefined;
+}
+
 /**
  * Reads `path` as `format`, one row at a time; from `data` instead when given (then `path` only
  * names the input in messages).
@@ -169,7 +211,9 @@ export function readInputRows(
   format: InputFormat,
   defaultBiz: string | undefined,
   data?: Buffer,
+  options: ReadOptions = {},
 ): InputReading {
+  if (format === 'xlsx') return xlsxReading(path, defaultBiz, data, options.sheet);
   let source: Source;
   if (data === undefined) {
     const stream = createReadStream(path);
@@ -177,16 +221,63 @@ export function readInputRows(
   } else {
     source = bufferSource(data);
   }
+  const encoding = options.encoding?.encoding ?? 'utf-8';
+  // csv-parse and readline decode UTF-8 themselves; GB18030 is decoded to UTF-8 on the way
+  const text = encoding === 'utf-8' ? source.stream : decoded(source.stream, encoding);
+  const reading: CellReading = { format, encoding };
   return {
     rows:
       format === 'csv'
-        ? csvRows(path, source.stream, defaultBiz)
-        : jsonlRows(path, source.stream, defaultBiz),
+        ? csvRows(path, text, defaultBiz, reading)
+        : jsonlRows(path, text, defaultBiz, reading),
     bytesRead: () => source.bytesRead(),
   };
 }
 
-async function* csvRows(path: string, source: Readable, defaultBiz: string | undefined) {
+/** `source` through a decoder to UTF-8; an error of either side ends the other. */
+function decoded(source: Readable, encoding: 'gb18030'): Readable {
+  const transform = toUtf8(encoding);
+  source.on('error', (err) => transform.destroy(err));
+  transform.on('close', () => source.destroy());
+  return source.pipe(transform);
+}
+
+/**
+ * A workbook's rows; exceljs and yauzl are loaded on the first row read, so that a CSV run never
+ * loads them.
+ */
+function xlsxReading(
+  path: string,
+  defaultBiz: string | undefined,
+  data: Buffer | undefined,
+  sheet: string | undefined,
+): InputReading {
+  let reading: { bytesRead(): number } | undefined;
+  async function* rows(): AsyncGenerator<InputRow> {
+    const { readSheetRows } = await import('./xlsx-rows.js');
+    const sheetReading = readSheetRows(data ?? path, path, sheet, defaultBiz);
+    reading = sheetReading;
+    yield* sheetReading.rows;
+  }
+  return { rows: rows(), bytesRead: () => reading?.bytesRead() ?? 0 };
+}
+
+/** A row's request, with the problems of its cells when it has any. */
+function withCellProblems(
+  line: number,
+  request: Record<string, unknown>,
+  reading: CellReading,
+): InputRow {
+  const problems = cellProblems(request, reading);
+  return problems.length > 0 ? { line, request, problems } : { line, request };
+}
+
+async function* csvRows(
+  path: string,
+  source: Readable,
+  defaultBiz: string | undefined,
+  reading: CellReading,
+) {
   const parser = parse({
     bom: true,
     info: true,
@@ -215,7 +306,7 @@ async function* csvRows(path: string, source: Readable, defaultBiz: string | und
         } satisfies InputRow;
         continue;
       }
-      yield { line, request: csvRowToRequest(columns, record, defaultBiz) } satisfies InputRow;
+      yield withCellProblems(line, csvRowToRequest(columns, record, defaultBiz), reading);
     }
   } catch (err) {
     throw readError(path, err);
@@ -225,7 +316,12 @@ async function* csvRows(path: string, source: Readable, defaultBiz: string | und
   if (columns === undefined) throw usageError('the CSV is empty: it has no header row');
 }
 
-async function* jsonlRows(path: string, source: Readable, defaultBiz: string | undefined) {
+async function* jsonlRows(
+  path: string,
+  source: Readable,
+  defaultBiz: string | undefined,
+  reading: CellReading,
+) {
   const lines = createInterface({ input: source, crlfDelay: Infinity });
   let line = 0;
   try {
@@ -234,7 +330,7 @@ async function* jsonlRows(path: string, source: Readable, defaultBiz: string | u
       if (text.trim() === '') continue;
       let row: InputRow;
       try {
-        row = { line, request: jsonLineToRequest(text, defaultBiz) };
+        row = withCellProblems(line, jsonLineToRequest(text, defaultBiz), reading);
       } catch (err) {
         row = { line, problem: (err as Error).message };
       }

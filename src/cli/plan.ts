@@ -9,6 +9,7 @@
  */
 import { flowOf, type Flow, type TicketState } from '../domain/ticket.js';
 import type { BizProfile } from '../domain/biz.js';
+import { describeEncoding, type EncodingChoice } from './input-encoding.js';
 import { formatInvalidRow, type InvalidRow } from './invalid-rows.js';
 
 /** Provider calls one legacy ticket makes, per action, by flow (retries and polls not counted). */
@@ -37,10 +38,25 @@ export function addCalls(
   for (const [action, k] of Object.entries(perTicket)) calls[action] = (calls[action] ?? 0) + k * n;
 }
 
+/** Where `enqueue --photos` takes the images from. */
+export interface PlanPhotos {
+  kind: 'folder' | 'archive';
+  path: string;
+  /** An archive's photos (its files), and the entries left out for their name (`..`, absolute). */
+  entries?: number | undefined;
+  refusedEntries?: number | undefined;
+}
+
 /** What the preflight found. */
 export interface Plan {
   file: string;
   batchId: string;
+  /** A CSV or JSONL input: the encoding it was read in, and why. */
+  encoding?: EncodingChoice | undefined;
+  /** A workbook: the sheet read. */
+  sheet?: string | undefined;
+  /** `--photos`. */
+  photos?: PlanPhotos | undefined;
   /** Data rows read (blank lines not counted). */
   rowsRead: number;
   /** Valid rows whose TicketId is new, by flow. */
@@ -149,6 +165,11 @@ export function formatPlan(plan: Plan, estimate: DurationEstimate, shown = 50): 
   const lines = [
     `Plan for ${plan.file}`,
     `  batch             ${plan.batchId}`,
+    ...(plan.encoding === undefined
+      ? []
+      : [`  encoding          ${describeEncoding(plan.encoding)}`]),
+    ...(plan.sheet === undefined ? [] : [`  sheet             ${plan.sheet}`]),
+    ...(plan.photos === undefined ? [] : [`  photos            ${describePhotos(plan.photos)}`]),
     `  rows read         ${plan.rowsRead}`,
     `  valid, new        ${validCount(plan)}${flows.length ? ` (${flows.join(', ')})` : ''}`,
   ];
@@ -167,6 +188,16 @@ export function formatPlan(plan: Plan, estimate: DurationEstimate, shown = 50): 
   if (plan.invalidLog !== undefined) lines.push(`  all invalid rows  ${plan.invalidLog}`);
   lines.push(`  expected duration ${describeEstimate(estimate, waitsOf(plan))}`);
   return `${lines.join('\n')}\n`;
+}
+
+/** `/x/photos.zip (archive of 12 photos; 1 entry refused for its name)`, `/x/photos (folder)`. */
+export function describePhotos(photos: PlanPhotos): string {
+  if (photos.kind === 'folder') return `${photos.path} (folder)`;
+  const refused = photos.refusedEntries ?? 0;
+  return (
+    `${photos.path} (archive of ${plural(photos.entries ?? 0, 'file')}` +
+    `${refused > 0 ? `; ${refused} ${refused === 1 ? 'entry' : 'entries'} left out: ${refused === 1 ? 'its name is absolute or goes' : 'their names are absolute or go'} up (..)` : ''})`
+  );
 }
 
 /** `1 ticket`, `2 tickets`. */

@@ -11,7 +11,7 @@ import type { TicketStore } from '../adapters/redis/ticket-store.js';
 import { ticketIdOf, type InputRow } from './input-rows.js';
 import type { InvalidRow, InvalidRowLog } from './invalid-rows.js';
 import { addCalls, callsPerTicket } from './plan.js';
-import { checkLocalFiles, parseRow, type RowCheckContext } from './row-check.js';
+import { checkMaterials, parseRow, type RowCheckContext } from './row-check.js';
 
 /** Rows checked together: one pipelined existence check in the store per chunk. */
 export const CHUNK_ROWS = 500;
@@ -74,7 +74,7 @@ export async function preflight(
         result.alreadyKnown++;
         continue;
       }
-      const problems = checkLocalFiles(p.input, deps.ctx.imageLimits);
+      const problems = await checkMaterials(p.input, deps.ctx);
       if (problems.length > 0) {
         await deps.log.add({ line: p.line, ticketId: p.ticketId, problems });
       } else {
@@ -119,7 +119,7 @@ function classify(row: InputRow, firstLine: Map<string, number>, ctx: RowCheckCo
     }
     firstLine.set(ticketId, row.line);
   }
-  const parsed = parseRow(row.request, ctx);
+  const parsed = parseRow(row.request, ctx, row.problems);
   if (!parsed.ok) return { line: row.line, ...withId, problems: parsed.problems };
   return { line: row.line, ticketId: parsed.input.ticketId, input: parsed.input };
 }

@@ -30,9 +30,9 @@ export function packageVersion(): string {
 
 const JSON_HELP = 'print one JSON document on stdout (for scripts)';
 
-/** `--format csv|jsonl`: the format of a file (or stream) whose name does not tell it. */
+/** `--format csv|jsonl|xlsx`: the format of a file (or stream) whose name does not tell it. */
 function formatOption(what: string): Option {
-  return new Option('--format <format>', what).choices(['csv', 'jsonl']);
+  return new Option('--format <format>', what).choices(['csv', 'jsonl', 'xlsx']);
 }
 
 const API_HELP = `
@@ -48,11 +48,20 @@ Input:
   and optionally callbackUrl, FaceRetainedPic, IDPic, and Biz (overrides --biz per row).
   JSONL: one ticket request per line, as the HTTP API takes it:
     {"TicketId":"t-1","Biz":"RPMin","Binding":{"Name":"…","IdentificationNumber":"…","FacePic":"faces/t-1.jpg"}}
+  An .xlsx workbook: a sheet (--sheet, default the first) whose first row is the CSV's header;
+  lines in messages are the sheet's row numbers. Type the IdentificationNumber column as Text:
+  an ID number Excel stored as a number (1.10101E+17) has lost its last digits and is refused.
+  Encoding of a CSV or JSONL file: UTF-8 when it starts with a byte order mark or is valid UTF-8
+  throughout, else GB18030 (GBK, what Excel saves on Chinese Windows); the plan says which, and
+  --encoding utf-8|gb18030|gbk forces one. A name with characters that did not decode is an
+  invalid row.
   Images: a local path (relative to the input file's directory), https:// URL, oss://bucket:path,
-  or base64. Invalid rows are listed in the plan and written to <file>.invalid.jsonl.
+  or base64. --photos DIR or --photos photos.zip finds the local paths in that folder or ZIP
+  archive instead (read in place, never unpacked); a path that is absolute or leads outside it
+  (..) is refused. Invalid rows are listed in the plan and written to <file>.invalid.jsonl.
   On a terminal, enqueue asks before it enqueues (--yes does not); answering no enqueues
   nothing and exits as --dry-run does.
-  The format is the file's extension (.csv, .jsonl or .ndjson) unless --format says it.
+  The format is the file's extension (.csv, .jsonl or .ndjson, .xlsx) unless --format says it.
   <file> "-" reads standard input (--format, default csv), once, into memory (it is never
   written to disk); local image paths are then relative to the working directory, and invalid
   rows go to ./stdin.invalid.jsonl. Standard input holds the rows, so enqueue cannot ask: give
@@ -71,6 +80,8 @@ ${API_HELP}
 
 Examples:
   $ ${NAME} enqueue applicants.csv --biz RPMin --dry-run
+  $ ${NAME} enqueue applicants.xlsx --sheet 三月 --photos photos.zip --biz RPMin --dry-run
+  $ ${NAME} enqueue applicants.csv --encoding gbk --biz RPMin --dry-run
   $ ${NAME} enqueue applicants.csv --biz RPMin --batch march-intake --yes --wait
   $ ${NAME} enqueue tickets.jsonl --biz RPH5BioOnly
   $ produce-rows | ${NAME} enqueue - --format jsonl --biz RPMin --yes --json
@@ -140,12 +151,20 @@ export function buildProgram(io: CliIo, done: (code: ExitCode) => void): Command
     program
       .command('enqueue')
       .description(
-        'check a CSV or JSONL file of tickets, print the plan, and enqueue the valid rows',
+        'check a CSV, JSONL or .xlsx file of tickets, print the plan, and enqueue the valid rows',
       )
-      .argument('<file>', 'a .csv or .jsonl file, or - for standard input')
+      .argument('<file>', 'a .csv, .jsonl or .xlsx file, or - for standard input')
       .option('--biz <Biz>', 'Biz of the rows that name none (a CLOUDAUTH_BIZ scenario)')
       .option('--batch <id>', 'batch id (default: <file name>-<UTC time>)')
       .addOption(formatOption('the input format (default: by extension; csv for -)'))
+      .addOption(
+        new Option(
+          '--encoding <encoding>',
+          'CSV/JSONL encoding (default: UTF-8 if valid, else GB18030)',
+        ).choices(['utf-8', 'gb18030', 'gbk']),
+      )
+      .option('--sheet <name>', 'the sheet of an .xlsx workbook (default: the first visible one)')
+      .option('--photos <DIR|zip>', 'find the image paths in this folder or .zip archive')
       .option('--dry-run', 'print the plan, enqueue nothing')
       .option('--wait', 'then follow the batch until every ticket has ended')
       .option('--yes', 'do not ask for confirmation')
@@ -183,7 +202,10 @@ export function buildProgram(io: CliIo, done: (code: ExitCode) => void): Command
       .command('report')
       .description('one row per ticket of a batch: outcome and scores, no personal data')
       .requiredOption('--batch <id>', 'the batch')
-      .requiredOption('--out <file>', 'results.csv or results.jsonl, or - for standard output')
+      .requiredOption(
+        '--out <file>',
+        'results.csv, results.jsonl or results.xlsx, or - for standard output',
+      )
       .addOption(formatOption('the report format (default: by extension; csv for -)'))
       .option('--json', `${JSON_HELP}; with --out -, the rows as JSON lines`),
   )
@@ -193,9 +215,12 @@ export function buildProgram(io: CliIo, done: (code: ExitCode) => void): Command
         '--out - writes the report to standard output (CSV, or JSON lines with --format jsonl or\n' +
         '--json) and nothing else there; the line saying how many were written goes to stderr.\n' +
         '--json with a file prints that line as a JSON document: {batch, tickets, out, format}.\n' +
+        'results.xlsx (or --format xlsx) writes a workbook of one sheet: IDs as text, scores as\n' +
+        "numbers; a text cell that would start a formula (= + - @) starts with ' instead, as in CSV.\n" +
         examples(
           'report --batch march-intake --out results.csv',
           'report --batch march-intake --out results.jsonl',
+          'report --batch march-intake --out results.xlsx',
           'report --batch march-intake --out - --json | jq -r .TicketId',
           'report --batch march-intake --out results.csv --api https://10.0.0.5:8080',
         ),

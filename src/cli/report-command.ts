@@ -1,10 +1,10 @@
 /**
- * `report --batch <id> --out results.csv|results.jsonl|- [--format csv|jsonl] [--json] [--api
- * <URL>]`: one row per ticket of the batch, with its outcome and no personal data, streamed from
- * the store (or page by page from the HTTP API's `GET /v1/tickets?batch=`, newest first) to a
- * temporary file that is renamed into place when complete, or with `--out -` to stdout (and
- * nothing else there: the count goes to stderr). CSV text cells never start a formula (see
- * {@link csvSafeCell}).
+ * `report --batch <id> --out results.csv|results.jsonl|results.xlsx|- [--format csv|jsonl|xlsx]
+ * [--json] [--api <URL>]`: one row per ticket of the batch, with its outcome and no personal data,
+ * streamed from the store (or page by page from the HTTP API's `GET /v1/tickets?batch=`, newest
+ * first) to a temporary file that is renamed into place when complete, or with `--out -` to stdout
+ * (and nothing else there: the count goes to stderr). CSV and .xlsx text cells never start a
+ * formula (see {@link csvSafeCell}; the workbook is `report-xlsx.ts`'s).
  *
  * No `startUrl` column: a financial ID_PRO ticket's start link is a bearer link (whoever holds it
  * can start the person's verification until it ends, for days), and a report is a file that is
@@ -12,7 +12,7 @@
  * where it is asked for one ticket at a time: `status <TicketId>`, `GET /v1/tickets/<TicketId>`.
  */
 import { createWriteStream } from 'node:fs';
-import { rename, rm } from 'node:fs/promises';
+import { open, rename, rm } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import { Readable, Transform, Writable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
@@ -38,7 +38,7 @@ export interface ReportOptions extends ApiOptions {
 }
 
 /** The report formats. */
-export type ReportFormat = 'csv' | 'jsonl';
+export type ReportFormat = 'csv' | 'jsonl' | 'xlsx';
 
 /** `--out` naming standard output. */
 const STDOUT = '-';
@@ -182,7 +182,8 @@ export function reportFormatOf(path: string): ReportFormat {
   const ext = extname(path).toLowerCase();
   if (ext === '.csv') return 'csv';
   if (ext === '.jsonl' || ext === '.ndjson') return 'jsonl';
-  throw usageError(`--out ${path}: give a .csv or .jsonl file`);
+  if (ext === '.xlsx') return 'xlsx';
+  throw usageError(`--out ${path}: give a .csv, .jsonl or .xlsx file`);
 }
 
 /** A stream from {@link ReportRow} objects to the report's text: CSV with a header, or JSONL. */
@@ -212,8 +213,10 @@ export function reportFormatFor(
   options: Pick<ReportOptions, 'out' | 'format' | 'json'>,
 ): ReportFormat {
   if (options.out === STDOUT) {
-    if (options.json && options.format === 'csv') {
-      throw usageError('--json with --out - writes JSON lines: leave out --format csv');
+    if (options.json && (options.format === 'csv' || options.format === 'xlsx')) {
+      throw usageError(
+        `--json with --out - writes JSON lines: leave out --format ${options.format}`,
+      );
     }
     return options.format ?? (options.json ? 'jsonl' : 'csv');
   }
@@ -292,13 +295,28 @@ async function writeReport(
     }
   }
   if (out === STDOUT) {
-    await pipeline(Readable.from(records()), reportEncoder(format), into(io.stdout));
+    if (format === 'xlsx') {
+      if (io.stdout.isTTY === true) {
+        throw usageError('--format xlsx with --out - writes a binary file: redirect it to a file');
+      }
+      const { writeXlsxReport } = await import('./report-xlsx.js');
+      await writeXlsxReport(records(), into(io.stdout));
+    } else {
+      await pipeline(Readable.from(records()), reportEncoder(format), into(io.stdout));
+    }
     io.stderr.write(`Wrote ${count} tickets of batch ${options.batch} to standard output\n`);
     return ExitCode.ok;
   }
   const tmp = `${out}.${process.pid}.tmp`;
   try {
-    await pipeline(Readable.from(records()), reportEncoder(format), createWriteStream(tmp));
+    if (format === 'xlsx') {
+      const { writeXlsxReport } = await import('./report-xlsx.js');
+      // opened first, so that a directory that cannot be written is a usage error at once
+      const handle = await open(tmp, 'w');
+      await writeXlsxReport(records(), handle.createWriteStream());
+    } else {
+      await pipeline(Readable.from(records()), reportEncoder(format), createWriteStream(tmp));
+    }
     await rename(tmp, out);
   } catch (err) {
     await rm(tmp, { force: true });

@@ -119,7 +119,7 @@ export function describeNonImage(bytes: Uint8Array): string {
   return 'it is not a JPEG, PNG or BMP image';
 }
 
-/** A trimmed name of 1–64 characters without control characters. */
+/** A trimmed name of 1–64 characters without control characters or decoding debris. */
 export function validateName(field: string, value: unknown): string {
   if (typeof value !== 'string') throw new ValidationError(field, 'must be a string');
   const name = value.normalize('NFC').trim();
@@ -130,6 +130,14 @@ export function validateName(field: string, value: unknown): string {
   // eslint-disable-next-line no-control-regex
   if (/[\u0000-\u001f\u007f-\u009f]/.test(name)) {
     throw new ValidationError(field, 'contains control characters');
+  }
+  // what a wrong decoding leaves: never a character of anyone's name (private-use characters
+  // are refused by the CLI only, which knows the text was decoded from bytes)
+  if (/[\ufffd\p{Cs}]/u.test(name)) {
+    throw new ValidationError(
+      field,
+      'contains characters that did not decode (U+FFFD or a lone surrogate)',
+    );
   }
   return name;
 }

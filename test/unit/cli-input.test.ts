@@ -30,11 +30,15 @@ function usage(f: () => unknown): string {
 }
 
 describe('input files', () => {
-  it('tells CSV from JSONL by the extension and refuses any other with a usage error', () => {
+  it('tells CSV, JSONL and workbooks apart by the extension and refuses any other with a usage error', () => {
     expect(formatOf('/x/a.CSV')).toBe('csv');
     expect(formatOf('a.jsonl')).toBe('jsonl');
     expect(formatOf('a.ndjson')).toBe('jsonl');
-    expect(usage(() => formatOf('a.xlsx'))).toContain('unknown file type ".xlsx"');
+    expect(formatOf('a.XLSX')).toBe('xlsx');
+    expect(usage(() => formatOf('a.xls'))).toContain(
+      'save it from Excel as "Excel Workbook (.xlsx)"',
+    );
+    expect(usage(() => formatOf('a.txt'))).toContain('unknown file type ".txt"');
     expect(usage(() => formatOf('rows'))).toContain('"(none)"');
   });
 

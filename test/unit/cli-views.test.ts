@@ -313,10 +313,11 @@ describe('report', () => {
     expect(jsonl).toEqual([true, false, false]);
   });
 
-  it('writes CSV or JSONL by the extension, else a usage error', () => {
+  it('writes CSV, JSONL or a workbook by the extension, else a usage error', () => {
     expect(reportFormatOf('r.csv')).toBe('csv');
     expect(reportFormatOf('r.jsonl')).toBe('jsonl');
-    expect(() => reportFormatOf('r.xlsx')).toThrow(CliError);
+    expect(reportFormatOf('r.XLSX')).toBe('xlsx');
+    expect(() => reportFormatOf('r.xls')).toThrow(CliError);
   });
 });
 

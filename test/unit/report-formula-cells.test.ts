@@ -1,4 +1,6 @@
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
+import { buffer } from 'node:stream/consumers';
+import ExcelJS from 'exceljs';
 import { text } from 'node:stream/consumers';
 import { parse } from 'csv-parse/sync';
 import { describe, expect, it } from 'vitest';
@@ -8,6 +10,7 @@ import {
   reportRow,
   type ReportRow,
 } from '../../src/cli/report-command.js';
+import { writeXlsxReport } from '../../src/cli/report-xlsx.js';
 import type { ListedTicket } from '../../src/adapters/redis/ticket-store.js';
 
 const FORMULAS = [
@@ -102,5 +105,43 @@ describe('report cells that a spreadsheet would read as a formula', () => {
     const row = reportRow(ticket({ ticketId: '=1+1' }));
     const out = await text(Readable.from([row]).pipe(reportEncoder('jsonl')));
     expect(JSON.parse(out)).toMatchObject({ TicketId: '=1+1' });
+  });
+
+  it('protects the text cells of an .xlsx report the same way, numbers as numbers, IDs as text', async () => {
+    const rows = FORMULAS.map((f, i) =>
+      reportRow(
+        ticket({
+          ticketId: i === 0 ? '123456789012345678' : f.replace(/[^\x21-\x7e]/g, '') || `t-${i}`,
+          verdict: { statusCode: 2, similarityScore: 12.5, auditConclusions: f },
+          lastError: { code: 'X', message: f, retryable: false, at: 0 },
+        }),
+      ),
+    );
+    const out = new PassThrough();
+    const [bytes] = await Promise.all([buffer(out), writeXlsxReport(Readable.from(rows), out)]);
+    const book = new ExcelJS.Workbook();
+    await book.xlsx.load(bytes as unknown as ArrayBuffer);
+    const sheet = book.getWorksheet('Report');
+    if (sheet === undefined) throw new Error('no sheet');
+    expect(sheet.rowCount).toBe(FORMULAS.length + 1);
+    const header = (sheet.getRow(1).values as unknown[]).slice(1);
+    const column = (name: string) => header.indexOf(name) + 1;
+    for (let r = 2; r <= sheet.rowCount; r++) {
+      const row = sheet.getRow(r);
+      row.eachCell((cell) => {
+        if (typeof cell.value === 'string') expect(cell.value).not.toMatch(/^[=+\-@\t\r＝＋－＠]/);
+        expect(cell.formula).toBeUndefined();
+      });
+      // XML reads a carriage return in text as a line feed
+      const expected = `'${FORMULAS[r - 2]}`.replace(/\r/g, '\n');
+      expect(row.getCell(column('auditConclusions')).value).toBe(expected);
+      expect(row.getCell(column('similarityScore')).value).toBe(12.5);
+      expect(row.getCell(column('statusCode')).value).toBe(2);
+      expect(row.getCell(column('emulated')).value).toBe(false);
+    }
+    // an all-digit TicketId stays text, in a column formatted as Text
+    expect(sheet.getRow(2).getCell(column('TicketId')).value).toBe('123456789012345678');
+    expect(sheet.getRow(2).getCell(column('TicketId')).numFmt).toBe('@');
+    expect(sheet.getRow(4).getCell(column('TicketId')).value).toBe("'+1+2");
   });
 });
