@@ -1,11 +1,13 @@
 /**
  * The pure parts of the CLI intake benchmark (`intake-cli.ts`): the synthetic applicants' CSV
  * (valid GB 11643 numbers drawn from a seeded generator, face photos as `oss://` references that
- * the preflight does not read), the TicketIds both sides enqueue, `/proc/<pid>/status` figures,
- * and the baseline child's report line.
+ * the preflight does not read) and the same applicants as an `.xlsx` workbook, the TicketIds both
+ * sides enqueue, `/proc/<pid>/status` figures, and the baseline child's report line.
  */
 import { createWriteStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { once } from 'node:events';
+import ExcelJS from 'exceljs';
 import { anIdNumber, seededRandom } from '../testkit/generators.js';
 
 /** The CSV's header: the columns the CLI needs for RPMin (Biz comes from `--biz`). */
@@ -22,14 +24,24 @@ export function benchTicketId(index: number): string {
   return `bench-${String(index).padStart(7, '0')}`;
 }
 
-/** The data lines of a CSV of `count` synthetic applicants (no header, no line breaks). */
-export function* applicantCsvLines(count: number, seed: number): Generator<string> {
+/**
+ * The cells of `count` synthetic applicants, in {@link APPLICANT_COLUMNS}' order: the one source of
+ * both the CSV and the workbook, so that the two files hold the same rows for the same seed.
+ */
+export function* applicantRows(count: number, seed: number): Generator<string[]> {
   const random = seededRandom(seed);
   for (let i = 0; i < count; i++) {
+    // the name draws from `random` before the ID number does (the order the CSV always had)
     const name = `${SURNAMES[i % SURNAMES.length] ?? '王'}${GIVEN[Math.floor(random() * GIVEN.length)] ?? '伟'}`;
     const id = benchTicketId(i);
-    yield `${id},${name},${anIdNumber(random)},oss://${FACE_BUCKET}:faces/${id}.jpg`;
+    yield [id, name, anIdNumber(random), `oss://${FACE_BUCKET}:faces/${id}.jpg`];
   }
+}
+
+/** The data lines of a CSV of `count` synthetic applicants (no header, no line breaks). */
+export function* applicantCsvLines(count: number, seed: number): Generator<string> {
+  // no cell holds a comma, a quote or a line break: joined as they are
+  for (const cells of applicantRows(count, seed)) yield cells.join(',');
 }
 
 /** Writes the CSV of `count` applicants to `path`; resolves with its size in bytes. */
@@ -56,6 +68,50 @@ export async function writeApplicantCsv(
   out.end();
   await once(out, 'finish');
   return bytes;
+}
+
+/** How {@link writeApplicantXlsx} lays out the workbook. */
+export interface ApplicantXlsxOptions {
+  /**
+   * Text in a shared-strings table (`t="s"` cells), as Excel and WPS save a workbook; false for
+   * inline strings, as exceljs's streaming writer does by default. Default true: the reader must
+   * then hold the table (every distinct text) in memory, the case that could grow with the rows.
+   */
+  sharedStrings?: boolean;
+}
+
+/** The sheet's name in the workbook (the only sheet: `enqueue` reads it without `--sheet`). */
+export const APPLICANT_SHEET = 'Applicants';
+
+/**
+ * Writes the same applicants as {@link writeApplicantCsv} as an `.xlsx` workbook of one sheet
+ * (header row, then one row per applicant, every cell a string), with exceljs's streaming
+ * WorkbookWriter: each row is committed to the zipped sheet as it is added, so writing 100,000
+ * rows holds no row objects (only the shared-strings table, when there is one). The TicketId and
+ * IdentificationNumber columns carry Excel's Text format (`@`), as a back office that typed the ID
+ * numbers into Excel had to give them. Resolves with the file's size in bytes.
+ */
+export async function writeApplicantXlsx(
+  path: string,
+  count: number,
+  seed: number,
+  options: ApplicantXlsxOptions = {},
+): Promise<number> {
+  const book = new ExcelJS.stream.xlsx.WorkbookWriter({
+    filename: path,
+    useSharedStrings: options.sharedStrings ?? true,
+    useStyles: true,
+  });
+  const sheet = book.addWorksheet(APPLICANT_SHEET);
+  // set before any row is added: a new cell takes its column's style
+  for (const column of ['TicketId', 'IdentificationNumber'] as const) {
+    sheet.getColumn(APPLICANT_COLUMNS.indexOf(column) + 1).numFmt = '@';
+  }
+  sheet.addRow([...APPLICANT_COLUMNS]).commit();
+  for (const cells of applicantRows(count, seed)) sheet.addRow(cells).commit();
+  sheet.commit();
+  await book.commit();
+  return (await stat(path)).size;
 }
 
 /** The memory figures of `/proc/<pid>/status`, in bytes (undefined when a line is absent). */

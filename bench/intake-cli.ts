@@ -8,6 +8,12 @@
  *
  * Peak RSS of the CLI child (`VmHWM`, sampled every 50 ms) is taken at two file sizes, the second
  * ten times the first, to show whether it grows with the file.
+ *
+ * Issue 20: the same applicants as an `.xlsx` workbook (`writeApplicantXlsx`: text in a
+ * shared-strings table and the ID column formatted as Text, as Excel saves it) go through the same
+ * `enqueue`, started the same way and in the same rounds: its rows per second against the CSV's
+ * (the order of the two flipping each round: CSV, addBulk, xlsx, then xlsx, addBulk, CSV), and its
+ * peak RSS at the two sizes. The CSV and addBulk runs stay adjacent, as they were.
  */
 import { randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
@@ -24,6 +30,7 @@ import {
   parseProcStatus,
   perSecond,
   writeApplicantCsv,
+  writeApplicantXlsx,
   type BaselineReport,
 } from './intake-cli-support.js';
 import { median, type Benchmark, type BenchRow } from './types.js';
@@ -36,6 +43,16 @@ const MB = 1024 * 1024;
 /** Peak RSS of the larger file over that of the smaller (ten times fewer rows). */
 const RSS_GOAL = 1.25;
 const RATE_GOAL = 0.5;
+/**
+ * The .xlsx enqueue's rows/s over the CSV's. The enqueue after reading (preflight, Redis writes)
+ * is the same; what differs is the reading, an inflated ZIP and XML about four times the CSV's
+ * bytes (sheet and shared strings), parsed by exceljs's SAX reader, read twice (preflight, then
+ * enqueue) as the CSV is. Half the CSV's rate means a 100,000-row workbook takes at most twice the
+ * CSV's time: a back office saves nothing by exporting to CSV first unless it waits minutes. Below
+ * it, reading the workbook would cost more than the whole enqueue of the CSV, and would be the
+ * first thing to speed up.
+ */
+const XLSX_RATE_GOAL = 0.5;
 
 /** Rows of the two files and rounds of each side. */
 export interface CliBenchSizes {
@@ -143,6 +160,12 @@ export const benchIntakeCli: Benchmark = async (options) => {
   const smallCsv = join(options.dir, `intake-cli-${sizes.small}.csv`);
   await writeApplicantCsv(largeCsv, sizes.large, SEED);
   await writeApplicantCsv(smallCsv, sizes.small, SEED);
+  const largeXlsx = join(options.dir, `intake-cli-${sizes.large}.xlsx`);
+  const smallXlsx = join(options.dir, `intake-cli-${sizes.small}.xlsx`);
+  const xlsxBytes = {
+    large: await writeApplicantXlsx(largeXlsx, sizes.large, SEED),
+    small: await writeApplicantXlsx(smallXlsx, sizes.small, SEED),
+  };
   const env: Record<string, string> = {
     ORCHESTRATOR_MODE: 'embedded',
     LOG_LEVEL: 'warn',
@@ -157,9 +180,16 @@ export const benchIntakeCli: Benchmark = async (options) => {
   const cliRounds: CliRound[] = [];
   const smallRounds: CliRound[] = [];
   const baselineRounds: BaselineRound[] = [];
+  const xlsxRounds: CliRound[] = [];
+  const xlsxSmallRounds: CliRound[] = [];
   let payloadBytes = 0;
 
-  const runCli = async (round: number, csv: string, rows: number): Promise<CliRound> => {
+  const runCli = async (
+    round: number,
+    csv: string,
+    rows: number,
+    logName = 'intake-cli',
+  ): Promise<CliRound> => {
     await redis.flushall();
     const run = await runChild(
       'cli',
@@ -176,7 +206,7 @@ export const benchIntakeCli: Benchmark = async (options) => {
         '--yes',
       ],
       env,
-      join(options.dir, `intake-cli-${rows}-r${round}.log`),
+      join(options.dir, `${logName}-${rows}-r${round}.log`),
       'Plan for',
     );
     if (run.exit !== 'exit 0' || !run.output.includes(`Enqueued ${rows} tickets`)) {
@@ -220,32 +250,142 @@ export const benchIntakeCli: Benchmark = async (options) => {
 
   try {
     for (let round = 1; round <= sizes.rounds; round++) {
-      // the order flips every round, so that going first costs both sides alike
+      // the order flips every round, so that going first costs both sides alike: CSV, addBulk,
+      // xlsx in odd rounds, xlsx, addBulk, CSV in even ones (CSV and addBulk stay adjacent)
       const oursFirst = round % 2 === 1;
+      const runXlsx = () => runCli(round, largeXlsx, sizes.large, 'intake-xlsx');
+      const earlyXlsx = oursFirst ? undefined : await runXlsx();
       const early = oursFirst ? undefined : await runBaseline(round, sizes.large);
       const cli = await runCli(round, largeCsv, sizes.large);
       cliRounds.push(cli);
       const base = early ?? (await runBaseline(round, sizes.large));
       baselineRounds.push(base);
+      const xlsx = earlyXlsx ?? (await runXlsx());
+      xlsxRounds.push(xlsx);
+      const runXlsxSmall = () => runCli(round, smallXlsx, sizes.small, 'intake-xlsx');
+      const earlyXlsxSmall = oursFirst ? undefined : await runXlsxSmall();
       const small = await runCli(round, smallCsv, sizes.small);
       smallRounds.push(small);
+      const xlsxSmall = earlyXlsxSmall ?? (await runXlsxSmall());
+      xlsxSmallRounds.push(xlsxSmall);
       options.log(
         `intake.cli round ${round}: enqueue ${cli.rowsPerS} rows/s (plan after ${cli.planMs ?? '?'} ms, ` +
           `peak ${cli.peakRssMB ?? '?'} MB), addBulk ${base.rowsPerS} rows/s ` +
           `(${base.addOnlyRowsPerS} without start-up); ${sizes.small} rows: peak ${small.peakRssMB ?? '?'} MB`,
+      );
+      options.log(
+        `intake.xlsx round ${round}: enqueue ${xlsx.rowsPerS} rows/s (plan after ${xlsx.planMs ?? '?'} ms, ` +
+          `peak ${xlsx.peakRssMB ?? '?'} MB); ${sizes.small} rows: peak ${xlsxSmall.peakRssMB ?? '?'} MB`,
       );
     }
   } finally {
     await redis.flushall().catch(() => undefined);
     await queue.close();
     await redis.quit();
-    await Promise.all([largeCsv, smallCsv].map((f) => rm(f, { force: true })));
+    await Promise.all(
+      [largeCsv, smallCsv, largeXlsx, smallXlsx].map((f) => rm(f, { force: true })),
+    );
   }
   return [
     rateRow(sizes, cliRounds, baselineRounds, payloadBytes, options.quick),
     rssRow(sizes, cliRounds, smallRounds, baselineRounds, options.quick),
+    xlsxRateRow(sizes, xlsxRounds, cliRounds, xlsxBytes, options.quick),
+    xlsxRssRow(sizes, xlsxRounds, xlsxSmallRounds, cliRounds, xlsxBytes, options.quick),
   ];
 };
+
+/** The .xlsx enqueue's rows/s against the CSV enqueue's of the same rows in the same rounds. */
+function xlsxRateRow(
+  sizes: CliBenchSizes,
+  xlsx: readonly CliRound[],
+  csv: readonly CliRound[],
+  bytes: { large: number; small: number },
+  quick: boolean,
+): BenchRow {
+  const value = median(xlsx.map((r) => r.rowsPerS));
+  const base = median(csv.map((r) => r.rowsPerS));
+  const ratio = value / base;
+  return {
+    id: 'intake.xlsx.rows_per_s',
+    label: `enqueue of a ${sizes.large}-row .xlsx with preflight vs the same rows as CSV`,
+    value: Math.round(value),
+    baseline: Math.round(base),
+    unit: 'rows/s',
+    ratio: round3(ratio),
+    goal: `ratio >= ${XLSX_RATE_GOAL}`,
+    met: ratio >= XLSX_RATE_GOAL,
+    detail: {
+      rows: sizes.large,
+      ...(quick
+        ? { note: 'with --quick the file is small and start-up weighs on both sides' }
+        : {}),
+      measure:
+        'rows over the wall time of each child process (node --import tsx), start-up included',
+      workbook: 'one sheet, text in shared strings, TicketId and ID number columns as Text (@)',
+      workbookBytes: bytes.large,
+      roundRatios: xlsx.map((r, i) => round3(r.rowsPerS / (csv[i]?.rowsPerS ?? Number.NaN))),
+      xlsx: xlsx.map(({ peakRssMB: _, ...r }) => r),
+    },
+  };
+}
+
+/** Peak RSS of the .xlsx enqueue at the large file against the small one. */
+function xlsxRssRow(
+  sizes: CliBenchSizes,
+  large: readonly CliRound[],
+  small: readonly CliRound[],
+  csvLarge: readonly CliRound[],
+  bytes: { large: number; small: number },
+  quick: boolean,
+): BenchRow {
+  const largeMB = figures(large);
+  const smallMB = figures(small);
+  if (largeMB.length === 0 || smallMB.length === 0) {
+    return {
+      id: 'intake.xlsx.peak_rss',
+      label: 'peak RSS of the .xlsx enqueue process (no /proc here: not measured)',
+      value: 0,
+      baseline: null,
+      unit: 'MB',
+      ratio: null,
+      goal: 'flat in file size',
+      met: null,
+    };
+  }
+  const value = median(largeMB);
+  const base = median(smallMB);
+  const ratio = value / base;
+  const csvMB = figures(csvLarge);
+  return {
+    id: 'intake.xlsx.peak_rss',
+    label: `peak RSS of the .xlsx enqueue process, ${sizes.large} rows vs ${sizes.small} rows`,
+    value,
+    baseline: base,
+    unit: 'MB',
+    ratio: round3(ratio),
+    goal: quick
+      ? 'flat in file size (not judged with --quick: the files are too small)'
+      : `ratio <= ${RSS_GOAL} (flat in file size)`,
+    met: quick ? null : ratio <= RSS_GOAL,
+    detail: {
+      measure: `VmHWM of the CLI child, sampled every ${SAMPLE_MS} ms`,
+      note: 'the shared-strings table (every distinct text) is held whole by any xlsx reader',
+      largeRows: sizes.large,
+      smallRows: sizes.small,
+      largeBytes: bytes.large,
+      smallBytes: bytes.small,
+      bytesPerExtraRow: Math.round(((value - base) * MB) / (sizes.large - sizes.small)),
+      largeMB,
+      smallMB,
+      csvLargeMB: csvMB.length === 0 ? null : csvMB,
+    },
+  };
+}
+
+/** The peak RSS figures of the rounds that have one. */
+function figures(rounds: readonly { peakRssMB: number | undefined }[]): number[] {
+  return rounds.map((r) => r.peakRssMB).filter((v): v is number => v !== undefined);
+}
 
 function rateRow(
   sizes: CliBenchSizes,
@@ -291,8 +431,6 @@ function rssRow(
   baseline: readonly BaselineRound[],
   quick: boolean,
 ): BenchRow {
-  const figures = (rounds: readonly { peakRssMB: number | undefined }[]) =>
-    rounds.map((r) => r.peakRssMB).filter((v): v is number => v !== undefined);
   const largeMB = figures(large);
   const smallMB = figures(small);
   if (largeMB.length === 0 || smallMB.length === 0) {

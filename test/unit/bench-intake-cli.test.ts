@@ -1,19 +1,47 @@
-import { describe, expect, it } from 'vitest';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cliBenchSizes } from '../../bench/intake-cli.js';
 import {
   APPLICANT_COLUMNS,
+  APPLICANT_SHEET,
   applicantCsvLines,
+  applicantRows,
   benchTicketId,
   FACE_BUCKET,
   parseBaselineReport,
   parseProcStatus,
   perSecond,
+  writeApplicantCsv,
+  writeApplicantXlsx,
 } from '../../bench/intake-cli-support.js';
-import { checkCsvHeader, csvRowToRequest } from '../../src/cli/input-rows.js';
+import {
+  checkCsvHeader,
+  csvRowToRequest,
+  readInputRows,
+  type InputRow,
+} from '../../src/cli/input-rows.js';
+import { workbookSheet } from '../../src/cli/xlsx-rows.js';
 import { checkLocalFiles, parseRow } from '../../src/cli/row-check.js';
 import { checkIdNumber } from '../../src/domain/id-number.js';
 
 const ctx = { biz: { RPMin: 'RPMin' } as const, baseDir: '/nowhere', batchId: 'b' };
+
+let dir: string;
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'bench-intake-'));
+});
+afterAll(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+/** Every row `enqueue` reads out of `path`, as the CLI reads it. */
+async function readRows(path: string, format: 'csv' | 'xlsx'): Promise<InputRow[]> {
+  const rows: InputRow[] = [];
+  for await (const row of readInputRows(path, format, 'RPMin').rows) rows.push(row);
+  return rows;
+}
 
 describe('the CLI intake benchmark', () => {
   it('writes rows the CLI accepts without reading any file: valid numbers, oss:// photos', () => {
@@ -41,6 +69,47 @@ describe('the CLI intake benchmark', () => {
     expect(new Set(a.map((l) => l.split(',')[0])).size).toBe(1000);
     expect(benchTicketId(99_999)).toBe('bench-0099999');
   });
+
+  it('writes the CSV lines as the rows joined, the same rows the workbook gets', () => {
+    const rows = [...applicantRows(50, 11)];
+    expect(rows.every((r) => r.length === APPLICANT_COLUMNS.length)).toBe(true);
+    expect([...applicantCsvLines(50, 11)]).toEqual(rows.map((r) => r.join(',')));
+  });
+
+  it.each([
+    ['shared strings, as Excel saves it', true],
+    ['inline strings', false],
+  ])(
+    'writes a workbook (%s) that the CLI reads back as the same requests as the CSV',
+    async (_, sharedStrings) => {
+      const count = 40;
+      const xlsx = join(dir, `applicants-${String(sharedStrings)}.xlsx`);
+      const csv = join(dir, `applicants-${String(sharedStrings)}.csv`);
+      const bytes = await writeApplicantXlsx(xlsx, count, 5, { sharedStrings });
+      expect(bytes).toBeGreaterThan(0);
+      await writeApplicantCsv(csv, count, 5);
+      expect(await workbookSheet(xlsx, xlsx, undefined)).toBe(APPLICANT_SHEET);
+      const fromXlsx = await readRows(xlsx, 'xlsx');
+      const fromCsv = await readRows(csv, 'csv');
+      expect(fromXlsx).toHaveLength(count);
+      const expected = [...applicantRows(count, 5)];
+      for (const [i, row] of fromXlsx.entries()) {
+        // the header is the sheet's row 1: the applicants start at row 2, with no problems
+        expect(row.line).toBe(i + 2);
+        if (!('request' in row)) throw new Error(row.problem);
+        expect(row.problems).toBeUndefined();
+        const csvRow = fromCsv[i];
+        if (csvRow === undefined || !('request' in csvRow)) throw new Error(`CSV row ${i}`);
+        expect(row.request).toEqual(csvRow.request);
+        const [ticketId, name, idNumber] = expected[i] ?? [];
+        expect(row.request.TicketId).toBe(ticketId);
+        expect(row.request.Binding).toMatchObject({ Name: name, IdentificationNumber: idNumber });
+        const parsed = parseRow(row.request, ctx);
+        if (!parsed.ok) throw new Error(JSON.stringify(parsed.problems));
+        expect(parsed.input.ticketId).toBe(benchTicketId(i));
+      }
+    },
+  );
 
   it('reads the peak and current resident set sizes out of /proc/<pid>/status', () => {
     const status = 'Name:\tnode\nVmPeak:\t 1200000 kB\nVmHWM:\t  263512 kB\nVmRSS:\t  201000 kB\n';
