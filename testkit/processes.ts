@@ -64,17 +64,31 @@ export function startProcess(spec: ProcessSpec): ManagedProcess {
   live.add(child);
   child.stdout?.pipe(log, { end: false });
   child.stderr?.pipe(log, { end: false });
+  // The log ends once the child's output has drained: 'close' comes after 'exit', when stdout and
+  // stderr have ended. Ended at 'exit', a last chunk still on its way was written after the end
+  // ("write after end", an uncaught error that failed a test run on a loaded machine). A log that
+  // cannot be written never fails the run.
+  let logEnded = false;
+  const endLog = () => {
+    if (logEnded) return;
+    logEnded = true;
+    log.end();
+  };
+  log.on('error', () => undefined);
+  child.once('close', endLog);
   const exited = new Promise<string>((resolveExit) => {
     let ended = false;
     const done = (how: string) => {
       if (ended) return;
       ended = true;
       live.delete(child);
-      log.end();
       resolveExit(how);
     };
     child.once('exit', (code, signal) => done(signal ?? `exit ${code ?? '?'}`));
-    child.once('error', (err) => done(`spawn error: ${err.message}`));
+    child.once('error', (err) => {
+      endLog();
+      done(`spawn error: ${err.message}`);
+    });
   });
   const running = () => child.exitCode === null && child.signalCode === null && live.has(child);
   return {
