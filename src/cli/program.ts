@@ -101,7 +101,7 @@ const ROLE_COMMANDS = [
 ] as const;
 
 const ROLE_HELP = `
-Configured from the environment (see the README's configuration table); each role checks only
+Configured from the environment (see docs/reference/configuration.md); each role checks only
 the settings it uses. /healthz answers while the process lives, /readyz when it can do its job
 now (Redis answers, its workers run). SIGINT/SIGTERM stop it gracefully; a second one at once.
 
