@@ -288,9 +288,32 @@ export const benchIntakeCli: Benchmark = async (options) => {
   }
   return [
     rateRow(sizes, cliRounds, baselineRounds, payloadBytes, options.quick),
-    rssRow(sizes, cliRounds, smallRounds, baselineRounds, options.quick),
+    peakRssRow(
+      'intake.cli.peak_rss',
+      'the enqueue process',
+      sizes,
+      cliRounds,
+      smallRounds,
+      options.quick,
+      {
+        rawAddBulkChildMB: nullIfEmpty(figures(baselineRounds)),
+      },
+    ),
     xlsxRateRow(sizes, xlsxRounds, cliRounds, xlsxBytes, options.quick),
-    xlsxRssRow(sizes, xlsxRounds, xlsxSmallRounds, cliRounds, xlsxBytes, options.quick),
+    peakRssRow(
+      'intake.xlsx.peak_rss',
+      'the .xlsx enqueue process',
+      sizes,
+      xlsxRounds,
+      xlsxSmallRounds,
+      options.quick,
+      {
+        note: 'the shared-strings table (every distinct text) is held whole by any xlsx reader',
+        largeBytes: xlsxBytes.large,
+        smallBytes: xlsxBytes.small,
+        csvLargeMB: nullIfEmpty(figures(cliRounds)),
+      },
+    ),
   ];
 };
 
@@ -325,59 +348,6 @@ function xlsxRateRow(
       workbookBytes: bytes.large,
       roundRatios: xlsx.map((r, i) => round3(r.rowsPerS / (csv[i]?.rowsPerS ?? Number.NaN))),
       xlsx: xlsx.map(({ peakRssMB: _, ...r }) => r),
-    },
-  };
-}
-
-/** Peak RSS of the .xlsx enqueue at the large file against the small one. */
-function xlsxRssRow(
-  sizes: CliBenchSizes,
-  large: readonly CliRound[],
-  small: readonly CliRound[],
-  csvLarge: readonly CliRound[],
-  bytes: { large: number; small: number },
-  quick: boolean,
-): BenchRow {
-  const largeMB = figures(large);
-  const smallMB = figures(small);
-  if (largeMB.length === 0 || smallMB.length === 0) {
-    return {
-      id: 'intake.xlsx.peak_rss',
-      label: 'peak RSS of the .xlsx enqueue process (no /proc here: not measured)',
-      value: 0,
-      baseline: null,
-      unit: 'MB',
-      ratio: null,
-      goal: 'flat in file size',
-      met: null,
-    };
-  }
-  const value = median(largeMB);
-  const base = median(smallMB);
-  const ratio = value / base;
-  const csvMB = figures(csvLarge);
-  return {
-    id: 'intake.xlsx.peak_rss',
-    label: `peak RSS of the .xlsx enqueue process, ${sizes.large} rows vs ${sizes.small} rows`,
-    value,
-    baseline: base,
-    unit: 'MB',
-    ratio: round3(ratio),
-    goal: quick
-      ? 'flat in file size (not judged with --quick: the files are too small)'
-      : `ratio <= ${RSS_GOAL} (flat in file size)`,
-    met: quick ? null : ratio <= RSS_GOAL,
-    detail: {
-      measure: `VmHWM of the CLI child, sampled every ${SAMPLE_MS} ms`,
-      note: 'the shared-strings table (every distinct text) is held whole by any xlsx reader',
-      largeRows: sizes.large,
-      smallRows: sizes.small,
-      largeBytes: bytes.large,
-      smallBytes: bytes.small,
-      bytesPerExtraRow: Math.round(((value - base) * MB) / (sizes.large - sizes.small)),
-      largeMB,
-      smallMB,
-      csvLargeMB: csvMB.length === 0 ? null : csvMB,
     },
   };
 }
@@ -424,19 +394,25 @@ function rateRow(
   };
 }
 
-function rssRow(
+/**
+ * Peak RSS of an enqueue at the large file against the small one (`what`: the process measured);
+ * `detail` adds what the row's own side needs beside the common figures.
+ */
+function peakRssRow(
+  id: string,
+  what: string,
   sizes: CliBenchSizes,
   large: readonly CliRound[],
   small: readonly CliRound[],
-  baseline: readonly BaselineRound[],
   quick: boolean,
+  detail: Record<string, unknown>,
 ): BenchRow {
   const largeMB = figures(large);
   const smallMB = figures(small);
   if (largeMB.length === 0 || smallMB.length === 0) {
     return {
-      id: 'intake.cli.peak_rss',
-      label: 'peak RSS of the enqueue process (no /proc here: not measured)',
+      id,
+      label: `peak RSS of ${what} (no /proc here: not measured)`,
       value: 0,
       baseline: null,
       unit: 'MB',
@@ -448,10 +424,9 @@ function rssRow(
   const value = median(largeMB);
   const base = median(smallMB);
   const ratio = value / base;
-  const baselineMB = figures(baseline);
   return {
-    id: 'intake.cli.peak_rss',
-    label: `peak RSS of the enqueue process, ${sizes.large} rows vs ${sizes.small} rows`,
+    id,
+    label: `peak RSS of ${what}, ${sizes.large} rows vs ${sizes.small} rows`,
     value,
     baseline: base,
     unit: 'MB',
@@ -467,9 +442,14 @@ function rssRow(
       bytesPerExtraRow: Math.round(((value - base) * MB) / (sizes.large - sizes.small)),
       largeMB,
       smallMB,
-      rawAddBulkChildMB: baselineMB.length === 0 ? null : baselineMB,
+      ...detail,
     },
   };
+}
+
+/** `values`, or null when there are none. */
+function nullIfEmpty(values: number[]): number[] | null {
+  return values.length === 0 ? null : values;
 }
 
 /** Checks that `rows` jobs wait in the queue (and, for the CLI, that the store holds the tickets). */
