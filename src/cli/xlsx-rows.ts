@@ -3,20 +3,22 @@
  * header mapping as a CSV, streamed: the sheet's XML is parsed as it inflates, row by row.
  *
  * The parsing is exceljs's (its streaming WorkbookReader and WorksheetReader, with
- * `sharedStrings: 'cache'`, `styles: 'cache'` so that date cells read as dates, `hyperlinks:
- * 'ignore'` so that a link cell reads as its text). The workbook's parts are handed to it from a
- * {@link ZipArchive}, in the order it needs them, rather than as one stream: exceljs's own reader
- * takes the ZIP front to back, and when a sheet comes before the shared strings (as Excel writes
- * them) or the workbook has no shared strings at all (as exceljs's streaming writer writes it), it
- * copies the sheet to a temporary file first, which would put ID numbers on disk. Here the
- * workbook part, its relationships, the styles and the shared strings are read first by random
- * access, then the chosen sheet is streamed: nothing is written to disk. This drives the
- * reader's underscore methods (`_parseWorkbook` and the others), which exceljs 4 has kept
- * unchanged since 4.0; {@link readerOf} checks they are there and fails plainly if not.
+ * `sharedStrings: 'emit'` into our compact table, `styles: 'cache'` so that date cells read as
+ * dates, `hyperlinks: 'ignore'` so that a link cell reads as its text). The workbook's parts are
+ * handed to it from a {@link ZipArchive}, in the order it needs them, rather than as one stream:
+ * exceljs's own reader takes the ZIP front to back, and when a sheet comes before the shared
+ * strings (as Excel writes them) or the workbook has no shared strings at all (as exceljs's
+ * streaming writer writes it), it copies the sheet to a temporary file first, which would put ID
+ * numbers on disk. Here the workbook part, its relationships, the styles and the shared strings
+ * are read first by random access, then the chosen sheet is streamed: nothing is written to
+ * disk. This drives the reader's underscore methods (`_parseWorkbook` and the others), which
+ * exceljs 4 has kept unchanged since 4.0; {@link readerOf} checks they are there and fails
+ * plainly if not.
  *
  * Memory: the sheet streams, but the shared-strings table (every distinct text of the workbook)
  * is held whole, as any xlsx reader must to resolve a cell's index into it: it grows with the
- * distinct names and numbers typed as text, about a hundred bytes per row, not with the photos.
+ * distinct names and numbers typed as text, not with the photos. It is held as UTF-8 bytes outside
+ * V8's heap ({@link SharedStrings}: about 60 bytes a row), not as exceljs's JavaScript strings.
  *
  * Cells become text as a CSV field would (see {@link cellText}): never `[object Object]`. An
  * IdentificationNumber that Excel stored as a number is refused with how to fix it in Excel (a
@@ -31,6 +33,7 @@ import { cellProblems, EXCEL_NUMBER_ID, excelNumberText } from './row-cells.js';
 import type { RowProblem } from './row-check.js';
 import { CliError, usageError } from './exit-codes.js';
 import { ZipArchive, ZipEntryError } from './zip-archive.js';
+import { SharedStrings, type EmittedSharedString } from './xlsx-shared-strings.js';
 
 /** Most bytes of a workbook part read whole (the workbook, its relationships, the styles). */
 const PART_MAX_BYTES = 64 * 1024 * 1024;
@@ -59,12 +62,14 @@ interface ReaderInternals {
   _parseRels(entry: Readable): Promise<void>;
   _parseWorkbook(entry: Readable): Promise<void>;
   _parseStyles(entry: Readable): Promise<void>;
-  _parseSharedStrings(entry: Readable): AsyncIterable<unknown>;
+  _parseSharedStrings(entry: Readable): AsyncIterable<EmittedSharedString>;
   _parseWorksheet(
     iterator: AsyncIterable<unknown>,
     sheetNo: string,
   ): Iterable<{ eventType: string; value: SheetReader }>;
   model?: { sheets?: { name: string; rId: string; state?: string }[] };
+  /** What the worksheet reader resolves a shared-string cell's index in. */
+  sharedStrings?: Readonly<Record<number, unknown>>;
   workbookRels?: { Id: string; Target: string }[];
 }
 
@@ -80,7 +85,7 @@ async function readerOf(): Promise<ReaderInternals> {
   const { default: ExcelJS } = await import('exceljs');
   const reader = new ExcelJS.stream.xlsx.WorkbookReader(undefined as unknown as string, {
     worksheets: 'emit',
-    sharedStrings: 'cache',
+    sharedStrings: 'emit',
     hyperlinks: 'ignore',
     styles: 'cache',
     entries: 'ignore',
@@ -170,10 +175,11 @@ async function openWorkbook(source: string | Buffer, label: string): Promise<Ope
     await feed(archive, 'xl/_rels/workbook.xml.rels', PART_MAX_BYTES, (e) => reader._parseRels(e));
     await feed(archive, 'xl/workbook.xml', PART_MAX_BYTES, (e) => reader._parseWorkbook(e));
     await feed(archive, 'xl/styles.xml', PART_MAX_BYTES, (e) => reader._parseStyles(e));
+    const table = new SharedStrings();
     await feed(archive, 'xl/sharedStrings.xml', SHARED_STRINGS_MAX_BYTES, async (e) => {
-      // with sharedStrings 'cache' the table is kept on the reader and nothing is yielded
-      for await (const _ of reader._parseSharedStrings(e)) void _;
+      for await (const entry of reader._parseSharedStrings(e)) table.addEmitted(entry);
     });
+    reader.sharedStrings = table.indexable();
     const rels = new Map((reader.workbookRels ?? []).map((r) => [r.Id, r.Target]));
     const sheets = (reader.model?.sheets ?? []).map((s): SheetEntry => {
       const target = rels.get(s.rId);
