@@ -9,6 +9,7 @@ import { loadConfig, type Config } from '../config.js';
 import { ConfigError, StoreUnavailableError, TicketNotFoundError } from '../errors.js';
 import { createLogger } from '../logger.js';
 import { CliError, ExitCode, usageError } from './exit-codes.js';
+import { boundHeapGrowth } from './heap-growth.js';
 
 /** The process as a command sees it. */
 export interface CliIo {
@@ -18,6 +19,11 @@ export interface CliIo {
   stdin: NodeJS.ReadableStream & { isTTY?: boolean };
   /** Where relative output paths resolve and the invalid-row log falls back to. */
   cwd: string;
+  /**
+   * Called as a batch command (enqueue, report) starts: the process's own sets V8's heap growth
+   * for it (see `heap-growth.ts`); a test running commands in its own process passes none.
+   */
+  batchStarting?: () => void;
 }
 
 /** The process's own streams and environment. */
@@ -28,6 +34,7 @@ export function processIo(): CliIo {
     stderr: process.stderr,
     stdin: process.stdin,
     cwd: process.cwd(),
+    batchStarting: () => void boundHeapGrowth(),
   };
 }
 

@@ -172,6 +172,7 @@ export function buildProgram(io: CliIo, done: (code: ExitCode) => void): Command
   )
     .addHelpText('after', ENQUEUE_HELP)
     .action(async (file: string, options: EnqueueOptions) => {
+      io.batchStarting?.();
       const { enqueueCommand } = await import('./enqueue-command.js');
       done(await enqueueCommand(file, options, io));
     });
@@ -226,6 +227,7 @@ export function buildProgram(io: CliIo, done: (code: ExitCode) => void): Command
         ),
     )
     .action(async (options: ReportOptions) => {
+      io.batchStarting?.();
       const { reportCommand } = await import('./report-command.js');
       done(await reportCommand(options, io));
     });
