@@ -14,21 +14,22 @@ import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { csvSafeCell, REPORT_COLUMNS, type ReportRow } from './report-command.js';
 
-/** Columns written as Text: identifiers, whatever digits they hold. */
-const TEXT_COLUMNS: ReadonlySet<string> = new Set([
-  'TicketId',
-  'Biz',
-  'state',
-  'auditConclusions',
-  'errorCode',
-  'errorMessage',
-  'createdAt',
-  'finishedAt',
-  'family',
-  'outerOrderNo',
-  'subCode',
-  'certifyId',
-]);
+/** The columns whose cells are numbers or booleans; every other is written as Text. */
+const VALUE_COLUMNS: ReadonlySet<(typeof REPORT_COLUMNS)[number]> = new Set([
+  'statusCode',
+  'similarityScore',
+  'trustedScore',
+  'authorityComparisonScore',
+  'emulated',
+] as const);
+
+/**
+ * Columns written as Text: identifiers, whatever digits they hold, and any column added to the
+ * report later (Text is the side that never mangles an ID).
+ */
+const TEXT_COLUMNS: ReadonlySet<string> = new Set(
+  REPORT_COLUMNS.filter((column) => !VALUE_COLUMNS.has(column)),
+);
 
 /** Column widths, in characters, for a sheet that reads without resizing. */
 const WIDTHS: Partial<Record<(typeof REPORT_COLUMNS)[number], number>> = {

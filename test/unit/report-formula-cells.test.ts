@@ -142,6 +142,21 @@ describe('report cells that a spreadsheet would read as a formula', () => {
     // an all-digit TicketId stays text, in a column formatted as Text
     expect(sheet.getRow(2).getCell(column('TicketId')).value).toBe('123456789012345678');
     expect(sheet.getRow(2).getCell(column('TicketId')).numFmt).toBe('@');
+    // so is every column but the numbers' and the boolean's
+    const values = [
+      'statusCode',
+      'similarityScore',
+      'trustedScore',
+      'authorityComparisonScore',
+      'emulated',
+    ];
+    const formats = (header as string[]).map((name) => [
+      name,
+      sheet.getRow(2).getCell(column(name)).numFmt,
+    ]);
+    expect(formats).toEqual(
+      (header as string[]).map((name) => [name, values.includes(name) ? undefined : '@']),
+    );
     expect(sheet.getRow(4).getCell(column('TicketId')).value).toBe("'+1+2");
   });
 });
