@@ -3,10 +3,11 @@
  * checked again (the files may have changed in between), and enqueued in chunks through the
  * intake. A photo in a `--photos` archive is handed to the intake as its bytes (the intake reads
  * files by path, and an archive's entry has none), read from the archive just before its chunk is
- * enqueued; a chunk is cut short at {@link CHUNK_PHOTO_BYTES} of such bytes, so memory stays
- * bounded whatever the photos weigh. A row that fails now is logged as invalid, never dropped; one that is gone from the file
- * is counted as missing. When Redis is out of memory the pass stops with exit code 7 (the chunk
- * being enqueued is not kept, or kept whole per ticket: a second run skips what was kept).
+ * enqueued; a chunk is cut short at {@link CHUNK_PHOTO_BYTES} of such bytes, and its rows at
+ * `CHUNK_TEXT_MAX` of text (base64 images in the rows), so memory stays bounded whatever the
+ * photos weigh. A row that fails now is logged as invalid, never dropped; one that is gone from
+ * the file is counted as missing. When Redis is out of memory the pass stops with exit code 7 (the
+ * chunk being enqueued is not kept, or kept whole per ticket: a second run skips what was kept).
  */
 import { toStoredSource, type TicketBinding } from '../domain/binding.js';
 import { StoreFullError, ValidationError } from '../errors.js';
@@ -17,9 +18,9 @@ import {
   DEFAULT_IMAGE_LIMITS,
 } from '../adapters/oss/image-header.js';
 import { CliError, ExitCode } from './exit-codes.js';
-import { ticketIdOf, type InputRow } from './input-rows.js';
+import { requestWeight, ticketIdOf, type InputRow } from './input-rows.js';
 import type { InvalidRowLog } from './invalid-rows.js';
-import { CHUNK_ROWS } from './preflight.js';
+import { CHUNK_ROWS, CHUNK_TEXT_MAX } from './preflight.js';
 import {
   checkInputRow,
   problemOf,
@@ -73,6 +74,7 @@ export async function enqueueRows(
   };
   let handled = 0;
   let pending: { line: number; request: Record<string, unknown>; problems?: RowProblem[] }[] = [];
+  let weight = 0;
 
   const invalid = async (
     line: number,
@@ -104,6 +106,7 @@ export async function enqueueRows(
   const flush = async () => {
     const chunk = pending;
     pending = [];
+    weight = 0;
     let inputs: TicketInput[] = [];
     let lines: number[] = [];
     let photoBytes = 0;
@@ -138,7 +141,8 @@ export async function enqueueRows(
     const ticketId = ticketIdOf(row.request);
     if (ticketId === undefined || !deps.validNew.delete(ticketId)) continue;
     pending.push(row);
-    if (pending.length >= CHUNK_ROWS) await flush();
+    weight += requestWeight(row.request);
+    if (pending.length >= CHUNK_ROWS || weight >= CHUNK_TEXT_MAX) await flush();
   }
   await flush();
   tally.missing = deps.validNew.size;

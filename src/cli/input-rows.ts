@@ -10,11 +10,16 @@
  * GB18030: see `input-encoding.ts`); each row's cells then go through the checks only the command
  * line can make (`row-cells.ts`: decoding debris in a name, an ID number in scientific notation),
  * whose problems travel with the row.
+ *
+ * No row may be longer than {@link ROW_MAX_BYTES}: a CSV quote left open, a JSONL file without
+ * line breaks or a sheet cell of endless text would otherwise be gathered whole in memory (a ZIP
+ * inflates a few MB into GB). Such a file is refused as a whole, naming the line, as a broken
+ * CSV quote is: what follows cannot be read as rows.
  */
 import { createReadStream } from 'node:fs';
 import { extname } from 'node:path';
 import { createInterface } from 'node:readline';
-import { Readable } from 'node:stream';
+import { Readable, Transform } from 'node:stream';
 import { CsvError, parse } from 'csv-parse';
 import { IMAGE_FIELDS } from '../domain/binding.js';
 import { TICKET_ID_MAX } from '../flow/ticket-intake.js';
@@ -23,6 +28,42 @@ import { toUtf8, type EncodingChoice } from './input-encoding.js';
 import { columnOf, jsonSyntaxErrorOffset } from './json-syntax.js';
 import { cellProblems, type CellReading } from './row-cells.js';
 import type { RowProblem } from './row-check.js';
+
+/**
+ * Most bytes of one row (a CSV record, a JSONL line, a sheet row's XML; characters for CSV, which
+ * is counted decoded): 16 MiB, what one ticket may carry over the HTTP API by default
+ * (`API_BODY_LIMIT_BYTES`), base64 images included. A row of names, ID numbers and photo paths is
+ * under a kilobyte.
+ */
+export const ROW_MAX_BYTES = 16 * 1024 * 1024;
+
+/** Why a row over {@link ROW_MAX_BYTES} stops the reading (after "line N "). */
+export const ROW_TOO_LONG = `is over ${ROW_MAX_BYTES / 1024 / 1024} MiB, longer than any ticket's row`;
+
+/**
+ * About how much memory a row's request holds: the lengths of its strings and keys, 8 for any
+ * other value. What the two passes cut their chunks by, besides the row count (see
+ * `CHUNK_TEXT_MAX`): rows may carry base64 images.
+ */
+export function requestWeight(request: unknown): number {
+  let weight = 0;
+  const stack: unknown[] = [request];
+  while (stack.length > 0) {
+    const value = stack.pop();
+    if (typeof value === 'string') {
+      weight += value.length;
+    } else if (value !== null && typeof value === 'object') {
+      weight += 8;
+      for (const [key, item] of Object.entries(value)) {
+        weight += key.length;
+        stack.push(item);
+      }
+    } else {
+      weight += 8;
+    }
+  }
+  return weight;
+}
 
 /** The input formats, told apart by the file's extension (or `--format`). */
 export type InputFormat = 'csv' | 'jsonl' | 'xlsx';
@@ -281,6 +322,7 @@ async function* csvRows(
   const parser = parse({
     bom: true,
     info: true,
+    max_record_size: ROW_MAX_BYTES,
     skip_empty_lines: true,
     relax_column_count: true,
     trim: true,
@@ -288,6 +330,8 @@ async function* csvRows(
   source.on('error', (err) => parser.destroy(err));
   source.pipe(parser);
   let columns: string[] | undefined;
+  /** Where the last record read began: a record too long to read follows it. */
+  let lastLine = 0;
   try {
     for await (const { record, info } of parser as AsyncIterable<{
       record: string[];
@@ -295,6 +339,7 @@ async function* csvRows(
     }>) {
       const breaks = record.reduce((n, v) => n + (v.match(/[\r\n]/g)?.length ?? 0), 0);
       const line = info.lines - breaks;
+      lastLine = line;
       if (columns === undefined) {
         columns = checkCsvHeader(record, defaultBiz !== undefined);
         continue;
@@ -309,6 +354,13 @@ async function* csvRows(
       yield withCellProblems(line, csvRowToRequest(columns, record, defaultBiz), reading);
     }
   } catch (err) {
+    if ((err as { code?: unknown }).code === 'CSV_MAX_RECORD_SIZE') {
+      // csv-parse names the line where it stopped, deep inside the record: name where it began
+      const where = lastLine === 0 ? 'line 1' : `the row after line ${lastLine}`;
+      throw usageError(
+        `${path}: ${where} ${ROW_TOO_LONG} (CSV_MAX_RECORD_SIZE: a quote left open?)`,
+      );
+    }
     throw readError(path, err);
   } finally {
     source.destroy();
@@ -322,7 +374,8 @@ async function* jsonlRows(
   defaultBiz: string | undefined,
   reading: CellReading,
 ) {
-  const lines = createInterface({ input: source, crlfDelay: Infinity });
+  const bounded = boundedLines(source, ROW_MAX_BYTES);
+  const lines = createInterface({ input: bounded, crlfDelay: Infinity });
   let line = 0;
   try {
     for await (const text of lines) {
@@ -340,8 +393,58 @@ async function* jsonlRows(
     throw readError(path, err);
   } finally {
     lines.close();
+    bounded.destroy();
     source.destroy();
   }
+}
+
+/** A line over the bound: the reading stops there (see {@link ROW_MAX_BYTES}). */
+export class LineTooLongError extends Error {
+  constructor(readonly line: number) {
+    super(`line ${line} ${ROW_TOO_LONG} (one JSON document a line?)`);
+  }
+}
+
+/**
+ * `source` passed on unchanged, failing with a {@link LineTooLongError} as soon as a line runs
+ * past `max` bytes without a line break: readline gathers a line whole before it hands it over,
+ * however long. Lines end as readline ends them: at `\n`, `\r\n` or a lone `\r`.
+ */
+export function boundedLines(source: Readable, max: number): Transform {
+  const LF = 10;
+  const CR = 13;
+  let line = 1;
+  let run = 0;
+  /** Whether the last byte passed on was a CR: a LF right after it ends no second line. */
+  let afterCr = false;
+  const bounded = new Transform({
+    transform(chunk: Buffer, _encoding, done) {
+      // the next LF and CR at or after `from`, found again only once passed (never a rescan)
+      let lf = chunk.indexOf(LF);
+      let cr = chunk.indexOf(CR);
+      let from = 0;
+      for (;;) {
+        if (lf !== -1 && lf < from) lf = chunk.indexOf(LF, from);
+        if (cr !== -1 && cr < from) cr = chunk.indexOf(CR, from);
+        const at = lf === -1 ? cr : cr === -1 ? lf : Math.min(lf, cr);
+        const end = at === -1 ? chunk.length : at;
+        if (end > from) afterCr = false;
+        run += end - from;
+        if (run > max) {
+          done(new LineTooLongError(line));
+          return;
+        }
+        if (at === -1) break;
+        if (!(chunk[at] === LF && afterCr)) line++;
+        afterCr = chunk[at] === CR;
+        run = 0;
+        from = at + 1;
+      }
+      done(null, chunk);
+    },
+  });
+  source.on('error', (err) => bounded.destroy(err));
+  return source.pipe(bounded);
 }
 
 /**
@@ -364,6 +467,7 @@ export function csvSyntaxMessage(err: {
 /** A read or CSV syntax error as a usage error naming the file; anything else as it is. */
 function readError(path: string, err: unknown): unknown {
   if (err instanceof CliError) return err;
+  if (err instanceof LineTooLongError) return usageError(`${path}: ${err.message}`);
   const code = (err as { code?: unknown }).code;
   // csv-parse names most codes CSV_*, but not all (INVALID_OPENING_QUOTE)
   if (err instanceof CsvError || (typeof code === 'string' && code.startsWith('CSV_'))) {

@@ -8,13 +8,19 @@ import { flowOfBiz } from '../domain/biz.js';
 import type { Flow } from '../domain/ticket.js';
 import type { TicketInput } from '../flow/ticket-intake.js';
 import type { TicketStore } from '../adapters/redis/ticket-store.js';
-import { ticketIdOf, type InputRow } from './input-rows.js';
+import { requestWeight, ticketIdOf, type InputRow } from './input-rows.js';
 import type { InvalidRow, InvalidRowLog } from './invalid-rows.js';
 import { addCalls, callsPerTicket } from './plan.js';
 import { checkMaterials, parseRow, type RowCheckContext } from './row-check.js';
 
 /** Rows checked together: one pipelined existence check in the store per chunk. */
 export const CHUNK_ROWS = 500;
+
+/**
+ * Most text a chunk of either pass holds (by `requestWeight`): a chunk is cut short there, so that
+ * rows carrying base64 images (up to `ROW_MAX_BYTES` each) never gather CHUNK_ROWS of them.
+ */
+export const CHUNK_TEXT_MAX = 64 * 1024 * 1024;
 
 /** What the first pass found. */
 export interface PreflightResult {
@@ -59,10 +65,12 @@ export async function preflight(
   };
   const firstLine = new Map<string, number>();
   let pending: Pending[] = [];
+  let weight = 0;
 
   const flush = async () => {
     const chunk = pending;
     pending = [];
+    weight = 0;
     const parsed = chunk.filter((p) => 'input' in p);
     const known = await deps.store.existing(parsed.map((p) => p.ticketId));
     for (const p of chunk) {
@@ -95,7 +103,8 @@ export async function preflight(
   for await (const row of rows) {
     result.rowsRead++;
     pending.push(classify(row, firstLine, deps.ctx));
-    if (pending.length >= CHUNK_ROWS) await flush();
+    if ('request' in row) weight += requestWeight(row.request);
+    if (pending.length >= CHUNK_ROWS || weight >= CHUNK_TEXT_MAX) await flush();
   }
   await flush();
   return result;

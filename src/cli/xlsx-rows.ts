@@ -28,7 +28,14 @@ import { stat } from 'node:fs/promises';
 import { posix } from 'node:path';
 import { Readable } from 'node:stream';
 import type { Row } from 'exceljs';
-import { checkCsvHeader, csvRowToRequest, fieldOfColumn, type InputRow } from './input-rows.js';
+import {
+  checkCsvHeader,
+  csvRowToRequest,
+  fieldOfColumn,
+  ROW_MAX_BYTES,
+  ROW_TOO_LONG,
+  type InputRow,
+} from './input-rows.js';
 import { cellProblems, EXCEL_NUMBER_ID, excelNumberText } from './row-cells.js';
 import type { RowProblem } from './row-check.js';
 import { CliError, usageError } from './exit-codes.js';
@@ -133,21 +140,45 @@ async function* utf8Text(
   if (rest !== '') yield rest;
 }
 
-/** Reads one part into the reader, when the workbook has it. */
+/** Reads one part into the reader, when the workbook has it; `onBytes` as for {@link utf8Text}. */
 async function feed(
   archive: ZipArchive,
   name: string,
   max: number,
   f: (entry: Readable) => Promise<void>,
+  onBytes?: (n: number) => void,
 ): Promise<void> {
   if (!archive.has(name)) return;
   const stream = await archive.stream(name, max);
   try {
     // a stream of strings: exceljs's part readers listen to 'data' events
-    await f(Readable.from(utf8Text(stream)));
+    await f(Readable.from(utf8Text(stream, onBytes)));
   } finally {
     stream.destroy();
   }
+}
+
+/**
+ * Counts the XML handed to exceljs since the last thing it produced (a row, a shared string) and
+ * fails with a {@link ZipEntryError} past {@link ROW_MAX_BYTES}: exceljs's SAX parser gathers a
+ * text or a tag whole, so a cell of endless text (a few MB of ZIP inflate to GB) would otherwise
+ * be held whole. The XML is counted as it inflates, chunk by chunk, so the bound holds to within
+ * a chunk. `what()` says what came last, for the message.
+ */
+function xmlRunBound(what: () => string): {
+  onBytes: (n: number) => void;
+  produced: () => void;
+} {
+  let run = 0;
+  return {
+    onBytes: (n) => {
+      run += n;
+      if (run > ROW_MAX_BYTES) throw new ZipEntryError(`${what()} ${ROW_TOO_LONG}`);
+    },
+    produced: () => {
+      run = 0;
+    },
+  };
 }
 
 /** `worksheets/sheet1.xml` (relative to xl/) or `/xl/worksheets/sheet1.xml` as the part's name. */
@@ -176,9 +207,23 @@ async function openWorkbook(source: string | Buffer, label: string): Promise<Ope
     await feed(archive, 'xl/workbook.xml', PART_MAX_BYTES, (e) => reader._parseWorkbook(e));
     await feed(archive, 'xl/styles.xml', PART_MAX_BYTES, (e) => reader._parseStyles(e));
     const table = new SharedStrings();
-    await feed(archive, 'xl/sharedStrings.xml', SHARED_STRINGS_MAX_BYTES, async (e) => {
-      for await (const entry of reader._parseSharedStrings(e)) table.addEmitted(entry);
-    });
+    const bound = xmlRunBound(() => `has a shared text (number ${table.size + 1}) that`);
+    try {
+      await feed(
+        archive,
+        'xl/sharedStrings.xml',
+        SHARED_STRINGS_MAX_BYTES,
+        async (e) => {
+          for await (const entry of reader._parseSharedStrings(e)) {
+            table.addEmitted(entry);
+            bound.produced();
+          }
+        },
+        bound.onBytes,
+      );
+    } catch (err) {
+      throw brokenPart(label, 'shared-strings part', err);
+    }
     reader.sharedStrings = table.indexable();
     const rels = new Map((reader.workbookRels ?? []).map((r) => [r.Id, r.Target]));
     const sheets = (reader.model?.sheets ?? []).map((s): SheetEntry => {
@@ -349,7 +394,14 @@ export function readSheetRows(
       sheetSize = Math.max(1, book.archive.declaredSize(chosen.part) ?? 1);
       const opened = await book.archive.stream(chosen.part, SHEET_MAX_BYTES);
       stream = opened;
-      const text = utf8Text(opened, (n) => (consumed += n));
+      let lastRow = 0;
+      const bound = xmlRunBound(() =>
+        lastRow === 0 ? 'has a first row that' : `has a row after row ${lastRow} that`,
+      );
+      const text = utf8Text(opened, (n) => {
+        consumed += n;
+        bound.onBytes(n);
+      });
       const readers = [...book.reader._parseWorksheet(text, chosen.sheetNo)];
       const reader = readers[0]?.value;
       if (reader === undefined) throw new Error('exceljs did not read the sheet');
@@ -364,6 +416,8 @@ export function readSheetRows(
         }
         if (next.done === true) break;
         const row = next.value;
+        lastRow = row.number;
+        bound.produced();
         const cells = cellsOf(row);
         if (!cells.some((v) => v !== null && v !== undefined && v !== '')) continue;
         if (columns === undefined) {
@@ -390,11 +444,16 @@ export function readSheetRows(
  * parser's message could quote the text it stopped in.
  */
 function brokenSheet(label: string, err: unknown): unknown {
+  return brokenPart(label, 'sheet', err);
+}
+
+/** A part that could not be read to its end (see {@link brokenSheet}). */
+function brokenPart(label: string, part: string, err: unknown): unknown {
   if (err instanceof CliError) return err;
   const why =
     err instanceof ZipEntryError
-      ? `its sheet ${err.message}`
-      : "its sheet's XML is not well formed";
+      ? `its ${part} ${err.message}`
+      : `its ${part}'s XML is not well formed`;
   return usageError(`${label} cannot be read to its end: ${why} (save it again from Excel)`);
 }
 
