@@ -327,8 +327,9 @@ async function* csvRows(
     relax_column_count: true,
     trim: true,
   });
-  source.on('error', (err) => parser.destroy(err));
-  source.pipe(parser);
+  const bounded = boundedLines(source, ROW_MAX_BYTES, { csvQuotes: true });
+  bounded.on('error', (err) => parser.destroy(err));
+  bounded.pipe(parser);
   let columns: string[] | undefined;
   /** Where the last record read began: a record too long to read follows it. */
   let lastLine = 0;
@@ -354,15 +355,17 @@ async function* csvRows(
       yield withCellProblems(line, csvRowToRequest(columns, record, defaultBiz), reading);
     }
   } catch (err) {
-    if ((err as { code?: unknown }).code === 'CSV_MAX_RECORD_SIZE') {
+    if (
+      err instanceof LineTooLongError ||
+      (err as { code?: unknown }).code === 'CSV_MAX_RECORD_SIZE'
+    ) {
       // csv-parse names the line where it stopped, deep inside the record: name where it began
       const where = lastLine === 0 ? 'line 1' : `the row after line ${lastLine}`;
-      throw usageError(
-        `${path}: ${where} ${ROW_TOO_LONG} (CSV_MAX_RECORD_SIZE: a quote left open?)`,
-      );
+      throw usageError(`${path}: ${where} ${ROW_TOO_LONG} (a quote left open?)`);
     }
     throw readError(path, err);
   } finally {
+    bounded.destroy();
     source.destroy();
   }
   if (columns === undefined) throw usageError('the CSV is empty: it has no header row');
@@ -408,25 +411,36 @@ export class LineTooLongError extends Error {
 /**
  * `source` passed on unchanged, failing with a {@link LineTooLongError} as soon as a line runs
  * past `max` bytes without a line break: readline gathers a line whole before it hands it over,
- * however long. Lines end as readline ends them: at `\n`, `\r\n` or a lone `\r`.
+ * however long. Lines end as readline ends them: at `\n`, `\r\n` or a lone `\r`. With
+ * `csvQuotes`, a line break inside double quotes does not end the run (a CSV record goes on):
+ * csv-parse's own `max_record_size` counts only the fields' text, so a record of endless empty
+ * fields (`,,,,`) would grow its array of fields without bound.
  */
-export function boundedLines(source: Readable, max: number): Transform {
+export function boundedLines(
+  source: Readable,
+  max: number,
+  { csvQuotes = false }: { csvQuotes?: boolean } = {},
+): Transform {
   const LF = 10;
   const CR = 13;
+  const QUOTE = 34;
   let line = 1;
   let run = 0;
   /** Whether the last byte passed on was a CR: a LF right after it ends no second line. */
   let afterCr = false;
+  let inQuotes = false;
   const bounded = new Transform({
     transform(chunk: Buffer, _encoding, done) {
-      // the next LF and CR at or after `from`, found again only once passed (never a rescan)
+      // the next LF, CR and quote at or after `from`, found again only once passed (no rescan)
       let lf = chunk.indexOf(LF);
       let cr = chunk.indexOf(CR);
+      let quote = csvQuotes ? chunk.indexOf(QUOTE) : -1;
       let from = 0;
       for (;;) {
         if (lf !== -1 && lf < from) lf = chunk.indexOf(LF, from);
         if (cr !== -1 && cr < from) cr = chunk.indexOf(CR, from);
-        const at = lf === -1 ? cr : cr === -1 ? lf : Math.min(lf, cr);
+        if (quote !== -1 && quote < from) quote = chunk.indexOf(QUOTE, from);
+        const at = earliest(earliest(lf, cr), quote);
         const end = at === -1 ? chunk.length : at;
         if (end > from) afterCr = false;
         run += end - from;
@@ -435,16 +449,29 @@ export function boundedLines(source: Readable, max: number): Transform {
           return;
         }
         if (at === -1) break;
+        from = at + 1;
+        if (chunk[at] === QUOTE) {
+          // `""` inside quotes toggles twice: the state stays right
+          inQuotes = !inQuotes;
+          afterCr = false;
+          run++;
+          continue;
+        }
         if (!(chunk[at] === LF && afterCr)) line++;
         afterCr = chunk[at] === CR;
-        run = 0;
-        from = at + 1;
+        if (inQuotes) run++;
+        else run = 0;
       }
       done(null, chunk);
     },
   });
   source.on('error', (err) => bounded.destroy(err));
   return source.pipe(bounded);
+}
+
+/** The earlier of two positions found by `indexOf` (-1: not found). */
+function earliest(a: number, b: number): number {
+  return a === -1 ? b : b === -1 ? a : Math.min(a, b);
 }
 
 /**

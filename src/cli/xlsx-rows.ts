@@ -84,6 +84,8 @@ interface ReaderInternals {
 interface OpenWorkbook {
   archive: ZipArchive;
   reader: ReaderInternals;
+  /** The shared-strings table (empty when the workbook has none); see `readSheetRows`. */
+  table: SharedStrings;
   sheets: SheetEntry[];
 }
 
@@ -224,7 +226,6 @@ async function openWorkbook(source: string | Buffer, label: string): Promise<Ope
     } catch (err) {
       throw brokenPart(label, 'shared-strings part', err);
     }
-    reader.sharedStrings = table.indexable();
     const rels = new Map((reader.workbookRels ?? []).map((r) => [r.Id, r.Target]));
     const sheets = (reader.model?.sheets ?? []).map((s): SheetEntry => {
       const target = rels.get(s.rId);
@@ -236,7 +237,7 @@ async function openWorkbook(source: string | Buffer, label: string): Promise<Ope
         sheetNo: /sheet(\d+)\.xml$/.exec(part ?? '')?.[1] ?? '0',
       };
     });
-    return { archive, reader, sheets };
+    return { archive, reader, table, sheets };
   } catch (err) {
     archive.close();
     throw err;
@@ -402,6 +403,10 @@ export function readSheetRows(
         consumed += n;
         bound.onBytes(n);
       });
+      // each cell naming a shared text gets its own copy, and exceljs builds every row of an
+      // inflated chunk before handing one over: the texts count into the same bound, so that one
+      // long text named by thousands of cells is not copied thousands of times
+      book.reader.sharedStrings = book.table.indexable(bound.onBytes);
       const readers = [...book.reader._parseWorksheet(text, chosen.sheetNo)];
       const reader = readers[0]?.value;
       if (reader === undefined) throw new Error('exceljs did not read the sheet');

@@ -82,15 +82,22 @@ export class SharedStrings {
    * The table as exceljs's worksheet reader reads it: `table[index]`. An index past the end reads
    * as exceljs's own value for a shared-string cell it cannot resolve (`{ sharedString: index }`),
    * which `cellText` refuses as not text: a broken workbook's cell is never taken as empty.
+   * `onText` is told the length of every text read, before it is decoded (it may throw: a text
+   * named by many cells is a new string each time).
    */
-  indexable(): Readonly<Record<number, unknown>> {
+  indexable(onText: (length: number) => void = () => undefined): Readonly<Record<number, unknown>> {
     return new Proxy(
       {},
       {
         get: (_target, key) => {
           if (typeof key !== 'string') return undefined;
           const index = Number(key);
-          return this.get(index) ?? { sharedString: index };
+          if (!Number.isInteger(index) || index < 0 || index >= this.count) {
+            return { sharedString: index };
+          }
+          const start = index === 0 ? 0 : (this.ends[index - 1] ?? 0);
+          onText((this.ends[index] ?? start) - start);
+          return this.get(index);
         },
       },
     );

@@ -77,8 +77,31 @@ describe('rows past the bound', () => {
     expect(rows.map((r) => r.line)).toEqual([2]);
     expectUsage(
       error,
-      /open-quote\.csv: the row after line 2 is over 16 MiB, longer than any ticket's row \(CSV_MAX_RECORD_SIZE: a quote left open\?\)$/,
+      /open-quote\.csv: the row after line 2 is over 16 MiB, longer than any ticket's row \(a quote left open\?\)$/,
     );
+  });
+
+  it('a CSV record of endless empty fields: refused as well (they hold no text, but an array)', async () => {
+    const path = join(dir, 'commas.csv');
+    await writeFile(path, `TicketId,Name\nc-1,王芳\nc-2,${','.repeat(OVER)}\n`);
+    const { rows, error } = await readAll(path, 'csv');
+    expect(rows.map((r) => r.line)).toEqual([2]);
+    expectUsage(error, /commas\.csv: the row after line 2 is over 16 MiB/);
+  });
+
+  it('a CSV line break inside quotes continues the record; outside them it ends it', async () => {
+    const chunks = ['a,"x\ny', '""\n"\nb', ',c\n'].map((c) => Buffer.from(c));
+    const out: Buffer[] = [];
+    for await (const chunk of boundedLines(Readable.from(chunks), 10, { csvQuotes: true })) {
+      out.push(chunk as Buffer);
+    }
+    expect(Buffer.concat(out).toString()).toBe('a,"x\ny""\n"\nb,c\n');
+    // the first record is 10 bytes with its two quoted line breaks (each line under 5): over 9
+    const failing = boundedLines(Readable.from(chunks), 9, { csvQuotes: true });
+    const error = await (async () => {
+      for await (const _ of failing) void _;
+    })().catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(LineTooLongError);
   });
 
   it('a JSONL line without its line break: refused naming the line', async () => {
@@ -128,6 +151,22 @@ describe('rows past the bound', () => {
     expectUsage(
       b.error,
       /shared\.xlsx cannot be read to its end: its shared-strings part has a shared text \(number \d+\) that is over 16 MiB/,
+    );
+  });
+
+  it('one long shared text named by many cells: counted each time it is read', async () => {
+    // 1 MiB of text in the shared-strings table once, named by 40 cells: 40 MiB once read
+    const path = join(dir, 'named-often.xlsx');
+    const book = new ExcelJS.Workbook();
+    const sheet = book.addWorksheet('Applicants');
+    sheet.addRow(['TicketId', 'Name', 'IdentificationNumber']);
+    const long = `${SECRET_NAME}${'x'.repeat(1024 * 1024)}`;
+    for (let i = 0; i < 40; i++) sheet.addRow([`n-${i}`, long, '11010519491231002X']);
+    await book.xlsx.writeFile(path);
+    const { error } = await readAll(path, 'xlsx');
+    expectUsage(
+      error,
+      /named-often\.xlsx cannot be read to its end: its sheet has a .*row.* over 16 MiB/,
     );
   });
 
