@@ -41,6 +41,7 @@ import type { RowProblem } from './row-check.js';
 import { CliError, usageError } from './exit-codes.js';
 import { ZipArchive, ZipEntryError } from './zip-archive.js';
 import { SharedStrings, type EmittedSharedString } from './xlsx-shared-strings.js';
+import { XmlDepth, XmlTooDeepError } from './xml-depth.js';
 
 /** Most bytes of a workbook part read whole (the workbook, its relationships, the styles). */
 const PART_MAX_BYTES = 64 * 1024 * 1024;
@@ -116,13 +117,24 @@ async function readerOf(): Promise<ReaderInternals> {
 /**
  * A part's bytes as text, decoded as they stream: exceljs decodes each chunk on its own, which
  * turns a character split between two chunks (any Chinese name, sooner or later) into two U+FFFD;
- * given text, it decodes nothing. `onBytes` is told of every chunk's size.
+ * given text, it decodes nothing. `onBytes` is told of every chunk's size. Its nesting is
+ * followed on the way ({@link XmlDepth}): a part nesting too deep fails with a ZipEntryError.
  */
 async function* utf8Text(
   stream: AsyncIterable<Buffer>,
   onBytes: (n: number) => void = () => undefined,
 ): AsyncGenerator<string> {
   const decoder = new TextDecoder('utf-8');
+  const depth = new XmlDepth();
+  const checked = (text: string): string => {
+    try {
+      depth.feed(text);
+    } catch (err) {
+      if (err instanceof XmlTooDeepError) throw new ZipEntryError(err.message);
+      throw err;
+    }
+    return text;
+  };
   const chunks = stream[Symbol.asyncIterator]();
   for (;;) {
     let next: IteratorResult<Buffer>;
@@ -136,10 +148,10 @@ async function* utf8Text(
     if (next.done === true) break;
     onBytes(next.value.length);
     const text = decoder.decode(next.value, { stream: true });
-    if (text !== '') yield text;
+    if (text !== '') yield checked(text);
   }
   const rest = decoder.decode();
-  if (rest !== '') yield rest;
+  if (rest !== '') yield checked(rest);
 }
 
 /** Reads one part into the reader, when the workbook has it; `onBytes` as for {@link utf8Text}. */
@@ -205,9 +217,19 @@ async function openWorkbook(source: string | Buffer, label: string): Promise<Ope
       throw usageError(`${label} is not an .xlsx workbook: it has no xl/workbook.xml`);
     }
     const reader = await readerOf();
-    await feed(archive, 'xl/_rels/workbook.xml.rels', PART_MAX_BYTES, (e) => reader._parseRels(e));
-    await feed(archive, 'xl/workbook.xml', PART_MAX_BYTES, (e) => reader._parseWorkbook(e));
-    await feed(archive, 'xl/styles.xml', PART_MAX_BYTES, (e) => reader._parseStyles(e));
+    const parts: [string, string, (e: Readable) => Promise<void>][] = [
+      ['xl/_rels/workbook.xml.rels', "workbook's relationships part", (e) => reader._parseRels(e)],
+      ['xl/workbook.xml', 'workbook part', (e) => reader._parseWorkbook(e)],
+      ['xl/styles.xml', 'styles part', (e) => reader._parseStyles(e)],
+    ];
+    for (const [name, part, parse] of parts) {
+      try {
+        await feed(archive, name, PART_MAX_BYTES, parse);
+      } catch (err) {
+        // exceljs's messages may quote the part's elements and attributes
+        throw brokenPart(label, part, err);
+      }
+    }
     const table = new SharedStrings();
     const bound = xmlRunBound(() => `has a shared text (number ${table.size + 1}) that`);
     try {

@@ -12,7 +12,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { Readable } from 'node:stream';
+import { createWriteStream } from 'node:fs';
+import { pipeline } from 'node:stream/promises';
 import ExcelJS from 'exceljs';
+import yazl from 'yazl';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { RedisClient } from '../../src/adapters/redis/connection.js';
 import { FieldCipher } from '../../src/adapters/redis/crypto.js';
@@ -29,6 +32,7 @@ import {
 } from '../../src/cli/input-rows.js';
 import { InvalidRowLog } from '../../src/cli/invalid-rows.js';
 import { CHUNK_ROWS, CHUNK_TEXT_MAX, preflight } from '../../src/cli/preflight.js';
+import { ZipArchive } from '../../src/cli/zip-archive.js';
 import { deleteKeys, testRedis } from '../support/redis.js';
 
 const SECRET_NAME = '欧阳娜娜';
@@ -170,6 +174,38 @@ describe('rows past the bound', () => {
     );
   });
 
+  it('a sheet nested past the limit, and a broken part that would quote a name, refused quoting nothing', async () => {
+    const source = join(dir, 'plain.xlsx');
+    const book = new ExcelJS.Workbook();
+    const sheet = book.addWorksheet('Applicants');
+    sheet.addRow(['TicketId', 'Name', 'IdentificationNumber']);
+    sheet.addRow(['p-1', '王芳', '11010519491231002X']);
+    sheet.addRow(['p-2', '李三', '110101199003070011']);
+    await book.xlsx.writeFile(source);
+    // a few hundred KB: 3 million elements opened before row 3 and never closed
+    const nested = await rewriteParts(source, 'nested.xlsx', {
+      'xl/worksheets/sheet1.xml': (xml) =>
+        xml.replace('<row r="3"', `${'<x>'.repeat(3_000_000)}<row r="3"`),
+    });
+    expect((await stat(nested)).size).toBeLessThan(1024 * 1024);
+    // refused as the text arrives, before exceljs parses the chunk that holds row 2 as well
+    const a = await readAll(nested, 'xlsx');
+    expectUsage(
+      a.error,
+      /nested\.xlsx cannot be read to its end: its sheet has XML nested over 256 levels deep/,
+    );
+    // an element exceljs does not expect, whose attributes its message would quote
+    const quoting = await rewriteParts(source, 'quoting.xlsx', {
+      'xl/_rels/workbook.xml.rels': (xml) =>
+        xml.replace('</Relationships>', `<Note Name="${SECRET_NAME}"/></Relationships>`),
+    });
+    const b = await readAll(quoting, 'xlsx');
+    expectUsage(
+      b.error,
+      /quoting\.xlsx cannot be read to its end: its workbook's relationships part's XML is not well formed/,
+    );
+  });
+
   it('boundedLines passes the bytes on unchanged and counts lines as readline does', async () => {
     // lines: abc (CRLF split across chunks), def, '', gh (a lone CR), ijklm, n
     const text = ['ab', 'c\r', '\nde', 'f\n\ng', 'h\rijk', 'lm\nn'];
@@ -254,3 +290,26 @@ describe('chunks cut by their text', () => {
     expect(rowsPerChunk.length).toBeGreaterThan(1);
   });
 });
+
+/** A copy of the workbook `source` as `name` (written with yazl), some parts' XML edited. */
+async function rewriteParts(
+  source: string,
+  name: string,
+  edits: Record<string, (xml: string) => string>,
+): Promise<string> {
+  const archive = await ZipArchive.open(source);
+  const zip = new yazl.ZipFile();
+  try {
+    for (const part of [...archive.names()]) {
+      const bytes = await archive.read(part, 64 * 1024 * 1024);
+      const edit = edits[part];
+      zip.addBuffer(edit === undefined ? bytes : Buffer.from(edit(bytes.toString('utf8'))), part);
+    }
+  } finally {
+    archive.close();
+  }
+  zip.end();
+  const path = join(dir, name);
+  await pipeline(zip.outputStream, createWriteStream(path));
+  return path;
+}
