@@ -168,7 +168,8 @@ export function formatPlan(plan: Plan, estimate: DurationEstimate, shown = 50): 
     ...(plan.encoding === undefined
       ? []
       : [`  encoding          ${describeEncoding(plan.encoding)}`]),
-    ...(plan.sheet === undefined ? [] : [`  sheet             ${plan.sheet}`]),
+    // quoted: a sheet's name is the workbook's text, and could hold a line break
+    ...(plan.sheet === undefined ? [] : [`  sheet             ${JSON.stringify(plan.sheet)}`]),
     ...(plan.photos === undefined ? [] : [`  photos            ${describePhotos(plan.photos)}`]),
     `  rows read         ${plan.rowsRead}`,
     `  valid, new        ${validCount(plan)}${flows.length ? ` (${flows.join(', ')})` : ''}`,

@@ -271,7 +271,12 @@ async function openWorkbook(source: string | Buffer, label: string): Promise<Ope
  * error naming the sheets when there is no such sheet.
  */
 function chooseSheet(sheets: readonly SheetEntry[], wanted: string | undefined, label: string) {
-  const names = sheets.map((s) => JSON.stringify(s.name)).join(', ');
+  // at most 20 named: a workbook may have thousands of sheets
+  const names =
+    sheets
+      .slice(0, 20)
+      .map((s) => JSON.stringify(s.name))
+      .join(', ') + (sheets.length > 20 ? ` and ${sheets.length - 20} more` : '');
   if (wanted === undefined) {
     const sheet = sheets.find((s) => s.state === 'visible') ?? sheets[0];
     if (sheet === undefined) throw usageError(`${label} has no sheet`);

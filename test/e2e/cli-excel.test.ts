@@ -214,7 +214,7 @@ describe('.xlsx workbooks and a ZIP of photos', () => {
       '--dry-run',
     );
     expect(r.code).toBe(3);
-    expect(r.stdout).toMatch(/sheet +申请人\n/);
+    expect(r.stdout).toMatch(/sheet +"申请人"\n/);
     expect(r.stdout).toMatch(
       /photos +.*photos\.zip \(archive of 3 files; 1 entry left out: its name is absolute or goes up/,
     );
@@ -233,7 +233,7 @@ describe('.xlsx workbooks and a ZIP of photos', () => {
       cli('enqueue', book, '--biz', 'RPMin', '--encoding', 'gbk', '--dry-run'),
     ]);
     expect(named.code).toBe(3);
-    expect(named.stdout).toMatch(/sheet +申请人\n/);
+    expect(named.stdout).toMatch(/sheet +"申请人"\n/);
     expect(missing.code).toBe(2);
     expect(missing.stderr).toContain('has no sheet "March" (its sheets: "申请人")');
     expect(sheetOnCsv.code).toBe(2);

@@ -206,6 +206,15 @@ describe('the plan', () => {
     expect(formatPlan(plan, { kind: 'unlimited' })).not.toContain('ID_PRO');
   });
 
+  it("quotes a workbook's sheet name: a line break in it cannot add a line to the plan", () => {
+    const text = formatPlan(
+      { ...plan, sheet: 'Sheet1\n  valid, new        0' },
+      { kind: 'unlimited' },
+    );
+    expect(text).toContain('  sheet             "Sheet1\\n  valid, new        0"\n');
+    expect(text.match(/^ {2}valid, new/gm)).toHaveLength(1);
+  });
+
   it('joins the problems of one row', () => {
     expect(formatPlan(plan, { kind: 'unlimited' })).toContain(
       '    line 9: Binding.Name: is empty; Binding.FacePic: file does not exist\n',
