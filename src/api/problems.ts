@@ -21,7 +21,7 @@ import type { Logger } from '../logger.js';
 import { STORE_FULL_RETRY_AFTER_MS, storeFullOf } from '../adapters/redis/store-full.js';
 import { STORE_RETRY_AFTER_MS } from '../adapters/redis/store-unavailable.js';
 import { StagingUnavailableError } from '../adapters/staging/staging-errors.js';
-import { TicketRejectedError, unknownKeyName } from '../flow/ticket-request.js';
+import { TicketRejectedError, unknownKeyProblems } from '../flow/ticket-request.js';
 import type { FieldProblem, Problem } from './schemas.js';
 
 /** The media type of every error answer. */
@@ -164,10 +164,7 @@ function pathOf(prefix: string, path: readonly PropertyKey[]): string {
 export function zodProblems(error: z.ZodError, prefix = ''): FieldProblem[] {
   return error.issues.flatMap((issue): FieldProblem[] => {
     if (issue.code === 'unrecognized_keys') {
-      return issue.keys.map((k) => ({
-        field: pathOf(prefix, [...issue.path, unknownKeyName(k)]),
-        message: 'is not a known field',
-      }));
+      return unknownKeyProblems(issue.keys, (name) => pathOf(prefix, [...issue.path, name]));
     }
     return [{ field: pathOf(prefix, issue.path) || '(body)', message: issue.message }];
   });

@@ -19,11 +19,30 @@ export interface InvalidRow {
 
 /** How many invalid rows are kept in memory by default. */
 export const KEPT_INVALID_ROWS = 1000;
+
+/**
+ * Most problems logged for one row; the rest are counted in one more. A row has a handful; a
+ * hostile one could carry a problem per key of a huge object.
+ */
+export const PROBLEMS_PER_ROW = 20;
 const FLUSH_BYTES = 64 * 1024;
 
 /** `line 7: Binding.IdentificationNumber: check digit does not match (GB 11643)`. */
 export function formatInvalidRow(row: InvalidRow): string {
   return `line ${row.line}: ${row.problems.map((p) => `${p.field}: ${p.message}`).join('; ')}`;
+}
+
+/** `row` with at most {@link PROBLEMS_PER_ROW} problems, the rest counted in the last. */
+export function capProblems(row: InvalidRow): InvalidRow {
+  if (row.problems.length <= PROBLEMS_PER_ROW) return row;
+  const rest = row.problems.length - (PROBLEMS_PER_ROW - 1);
+  return {
+    ...row,
+    problems: [
+      ...row.problems.slice(0, PROBLEMS_PER_ROW - 1),
+      { field: 'row', message: `has ${rest} more problems` },
+    ],
+  };
 }
 
 /** Collects invalid rows: all to a file, the first {@link KEPT_INVALID_ROWS} in memory. */
@@ -62,7 +81,8 @@ export class InvalidRowLog {
     await rm(`${this.inputPath}${this.suffix}`, { force: true });
   }
 
-  async add(row: InvalidRow): Promise<void> {
+  async add(given: InvalidRow): Promise<void> {
+    const row = capProblems(given);
     this.#count++;
     if (this.kept.length < this.keep) this.kept.push(row);
     this.#handle ??= await this.#open();

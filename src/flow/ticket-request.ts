@@ -143,6 +143,31 @@ export function unknownKeyName(key: string): string {
   return /^[A-Za-z_][A-Za-z0-9_-]{0,63}$/.test(key) && !/\d{5}/.test(key) ? key : '(unknown field)';
 }
 
+/** Most unknown keys of one object named in a refusal; the rest are counted. */
+export const UNKNOWN_KEYS_NAMED = 10;
+
+/**
+ * The unknown keys of one object as refusals: the first {@link UNKNOWN_KEYS_NAMED} by name (see
+ * {@link unknownKeyName}), the rest counted in one more, so that an object of a million unknown
+ * keys is one short refusal, not a million.
+ */
+export function unknownKeyProblems(
+  keys: readonly string[],
+  field: (name: string) => string,
+): { field: string; message: string }[] {
+  const named = keys
+    .slice(0, UNKNOWN_KEYS_NAMED)
+    .map((k) => ({ field: field(unknownKeyName(k)), message: 'is not a known field' }));
+  const rest = keys.length - named.length;
+  if (rest > 0) {
+    named.push({
+      field: field('(unknown fields)'),
+      message: `${rest} more field${rest > 1 ? 's are' : ' is'} not known`,
+    });
+  }
+  return named;
+}
+
 /** Parses and checks one request; throws {@link TicketRejectedError} naming every bad field. */
 export function parseTicketRequest(raw: unknown, options: ParseOptions): TicketInput {
   const prefix = options.fieldPrefix ?? '';
@@ -152,12 +177,8 @@ export function parseTicketRequest(raw: unknown, options: ParseOptions): TicketI
       parsed.error.issues.flatMap((i) => {
         const at = i.path.map(String);
         if (i.code === 'unrecognized_keys') {
-          return i.keys.map(
-            (k) =>
-              new ValidationError(
-                `${prefix}${[...at, unknownKeyName(k)].join('.')}`,
-                'is not a known field',
-              ),
+          return unknownKeyProblems(i.keys, (name) => `${prefix}${[...at, name].join('.')}`).map(
+            (p) => new ValidationError(p.field, p.message),
           );
         }
         return [new ValidationError(`${prefix}${at.join('.') || '(body)'}`, i.message)];

@@ -17,6 +17,23 @@ function problems(raw: unknown, options: Partial<Parameters<typeof parseTicketRe
 }
 
 describe('parseTicketRequest', () => {
+  it('names ten unknown keys of an object and counts the rest in one refusal', () => {
+    const binding = Object.fromEntries(
+      Array.from({ length: 100_000 }, (_, i) => [`Extra${i.toString(36)}`, 1]),
+    );
+    const found = problems({
+      TicketId: 't',
+      Biz: 'RPMin',
+      Binding: { IdentificationNumber: '630546198009090099', ...binding },
+    });
+    const unknown = found.filter(([, message]) => message?.endsWith('is not a known field'));
+    expect(unknown).toHaveLength(10);
+    expect(found).toContainEqual([
+      'Binding.(unknown fields)',
+      'Binding.(unknown fields): 99990 more fields are not known',
+    ]);
+  });
+
   it('reads a server-flow request into a binding with bytes', () => {
     const input = parseTicketRequest(
       {
