@@ -3,7 +3,7 @@
  * read whole) or bytes already given. URLs and `oss://` references are passed to Cloudauth as they
  * are. Reading a file whole and decoding it happen inside the process's decode gate.
  */
-import { closeSync, fstatSync, openSync, readSync } from 'node:fs';
+import { closeSync, constants, fstatSync, openSync, readSync } from 'node:fs';
 import { open } from 'node:fs/promises';
 import type { MaterialSource } from '../../domain/binding.js';
 import { ValidationError } from '../../errors.js';
@@ -36,6 +36,13 @@ function openProblem(err: unknown): string {
 }
 
 /**
+ * How a material file is opened: read-only and without blocking, so that a named pipe (or a
+ * device) given as a photo opens at once and is refused as not a regular file; opened plainly, it
+ * would wait for a writer forever. O_NONBLOCK changes nothing for a regular file's reads.
+ */
+const OPEN_FLAGS = constants.O_RDONLY | constants.O_NONBLOCK;
+
+/**
  * Checks a local image file without reading it whole: it exists, is a regular file of at most
  * {@link SOURCE_LIMIT_BYTES}, and its header is a JPEG, PNG or BMP within `limits` (a few KB are
  * read, 4 KB at a time: a JPEG's frame header may follow large metadata segments, skipped over).
@@ -46,7 +53,7 @@ function openProblem(err: unknown): string {
 export function checkImageFile(field: string, path: string, limits: ImageLimits): ImageHeader {
   let fd: number;
   try {
-    fd = openSync(path, 'r');
+    fd = openSync(path, OPEN_FLAGS);
   } catch (err) {
     throw new ValidationError(field, openProblem(err));
   }
@@ -88,7 +95,7 @@ function fileReader(fd: number, size: number): ByteReader {
 export async function readMaterialFile(field: string, path: string): Promise<Buffer> {
   let handle;
   try {
-    handle = await open(path, 'r');
+    handle = await open(path, OPEN_FLAGS);
   } catch (err) {
     throw new ValidationError(field, openProblem(err));
   }
