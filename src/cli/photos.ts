@@ -84,6 +84,7 @@ export async function openPhotos(path: string, cwd: string): Promise<PhotoSource
   try {
     archive = await ZipArchive.open(full);
   } catch (err) {
+    if (err instanceof ZipEntryError) throw usageError(`--photos ${full} ${err.message}`);
     const code = (err as NodeJS.ErrnoException).code;
     throw usageError(
       `--photos ${full} is not a ZIP archive that can be read${code === undefined ? '' : ` (${code})`}`,

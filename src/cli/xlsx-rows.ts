@@ -43,6 +43,8 @@ import { ZipArchive, ZipEntryError } from './zip-archive.js';
 import { SharedStrings, type EmittedSharedString } from './xlsx-shared-strings.js';
 import { XmlDepth, XmlTooDeepError } from './xml-depth.js';
 
+/** Most parts a workbook may have (each sheet is one or a few: Excel allows far fewer sheets). */
+const WORKBOOK_MAX_PARTS = 100_000;
 /** Most bytes of a workbook part read whole (the workbook, its relationships, the styles). */
 const PART_MAX_BYTES = 64 * 1024 * 1024;
 /** Most bytes of the shared-strings part (held parsed in memory: see the module's comment). */
@@ -118,7 +120,8 @@ async function readerOf(): Promise<ReaderInternals> {
  * A part's bytes as text, decoded as they stream: exceljs decodes each chunk on its own, which
  * turns a character split between two chunks (any Chinese name, sooner or later) into two U+FFFD;
  * given text, it decodes nothing. `onBytes` is told of every chunk's size. Its nesting is
- * followed on the way ({@link XmlDepth}): a part nesting too deep fails with a ZipEntryError.
+ * followed on the way ({@link XmlDepth}): a part nesting too deep, or ending with elements still
+ * open, fails with a ZipEntryError.
  */
 async function* utf8Text(
   stream: AsyncIterable<Buffer>,
@@ -152,6 +155,8 @@ async function* utf8Text(
   }
   const rest = decoder.decode();
   if (rest !== '') yield checked(rest);
+  // exceljs never tells its parser the text has ended: a part cut short would read as complete
+  if (depth.depth > 0) throw new ZipEntryError('ends before its XML does (cut short?)');
 }
 
 /** Reads one part into the reader, when the workbook has it; `onBytes` as for {@link utf8Text}. */
@@ -206,8 +211,9 @@ function partName(target: string): string {
 async function openWorkbook(source: string | Buffer, label: string): Promise<OpenWorkbook> {
   let archive: ZipArchive;
   try {
-    archive = await ZipArchive.open(source);
-  } catch {
+    archive = await ZipArchive.open(source, WORKBOOK_MAX_PARTS);
+  } catch (err) {
+    if (err instanceof ZipEntryError) throw usageError(`${label} ${err.message}`);
     throw usageError(
       `${label} is not an .xlsx workbook (a ZIP of XML parts): an .xls, or another file renamed? Save it from Excel as "Excel Workbook (.xlsx)"`,
     );

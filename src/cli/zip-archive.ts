@@ -18,6 +18,12 @@
 import type { Readable } from 'node:stream';
 import yauzl, { type Entry, type Options, type ZipFile } from 'yauzl';
 
+/**
+ * Most entries an archive may hold: a photos archive of 300,000 applicants with three photos each
+ * is under it. An index of a million entries is a few hundred MB.
+ */
+export const ZIP_MAX_ENTRIES = 1_000_000;
+
 /** Why an entry could not be read; the message names the entry's problem, never its bytes. */
 export class ZipEntryError extends Error {}
 
@@ -36,9 +42,12 @@ export class ZipArchive {
 
   /**
    * Opens the archive at `path` (or in `data`) and reads its central directory. Rejects with the
-   * reason yauzl gives when it is not a ZIP archive (a message about the archive's structure).
+   * reason yauzl gives when it is not a ZIP archive (a message about the archive's structure), and
+   * with a {@link ZipEntryError} when it declares more than `maxEntries` entries: the index holds
+   * each entry (a few hundred bytes), and a small archive can declare millions pointing at the
+   * same bytes.
    */
-  static async open(source: string | Buffer): Promise<ZipArchive> {
+  static async open(source: string | Buffer, maxEntries = ZIP_MAX_ENTRIES): Promise<ZipArchive> {
     const options: Options = {
       lazyEntries: true,
       autoClose: false,
@@ -49,6 +58,10 @@ export class ZipArchive {
       typeof source === 'string'
         ? await yauzl.openPromise(source, options)
         : await yauzl.fromBufferPromise(source, options);
+    if (zip.entryCount > maxEntries) {
+      zip.close();
+      throw new ZipEntryError(`holds ${zip.entryCount} entries, over the ${maxEntries} read`);
+    }
     const entries = new Map<string, Entry>();
     let refused = 0;
     try {

@@ -32,7 +32,7 @@ import {
 } from '../../src/cli/input-rows.js';
 import { InvalidRowLog } from '../../src/cli/invalid-rows.js';
 import { CHUNK_ROWS, CHUNK_TEXT_MAX, preflight } from '../../src/cli/preflight.js';
-import { ZipArchive } from '../../src/cli/zip-archive.js';
+import { ZipArchive, ZipEntryError } from '../../src/cli/zip-archive.js';
 import { deleteKeys, testRedis } from '../support/redis.js';
 
 const SECRET_NAME = '欧阳娜娜';
@@ -174,7 +174,7 @@ describe('rows past the bound', () => {
     );
   });
 
-  it('a sheet nested past the limit, and a broken part that would quote a name, refused quoting nothing', async () => {
+  it('a sheet nested past the limit or cut short, and a broken part that would quote a name, refused quoting nothing', async () => {
     const source = join(dir, 'plain.xlsx');
     const book = new ExcelJS.Workbook();
     const sheet = book.addWorksheet('Applicants');
@@ -199,11 +199,31 @@ describe('rows past the bound', () => {
       'xl/_rels/workbook.xml.rels': (xml) =>
         xml.replace('</Relationships>', `<Note Name="${SECRET_NAME}"/></Relationships>`),
     });
+    // a sheet cut short inside row 3: exceljs alone read it as complete
+    const cut = await rewriteParts(source, 'cut.xlsx', {
+      'xl/worksheets/sheet1.xml': (xml) => xml.slice(0, xml.indexOf('<row r="3"') + 20),
+    });
+    const c = await readAll(cut, 'xlsx');
+    expectUsage(c.error, /cut\.xlsx cannot be read to its end: its sheet ends before its XML does/);
     const b = await readAll(quoting, 'xlsx');
     expectUsage(
       b.error,
       /quoting\.xlsx cannot be read to its end: its workbook's relationships part's XML is not well formed/,
     );
+  });
+
+  it('an archive declaring more entries than read is refused before its index is built', async () => {
+    const zip = new yazl.ZipFile();
+    for (const name of ['a.jpg', 'b.jpg', 'c.jpg', 'd.jpg']) zip.addBuffer(Buffer.from(name), name);
+    zip.end();
+    const path = join(dir, 'four.zip');
+    await pipeline(zip.outputStream, createWriteStream(path));
+    await expect(ZipArchive.open(path, 3)).rejects.toThrow(
+      new ZipEntryError('holds 4 entries, over the 3 read'),
+    );
+    const archive = await ZipArchive.open(path, 4);
+    expect([...archive.names()]).toHaveLength(4);
+    archive.close();
   });
 
   it('boundedLines passes the bytes on unchanged and counts lines as readline does', async () => {
