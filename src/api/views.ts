@@ -6,6 +6,7 @@
 import type { TicketBinding } from '../domain/binding.js';
 import { outerOrderNoOf } from '../domain/biz.js';
 import type { StartLinkMaker } from '../flow/start-links.js';
+import { PersonalDataErasedError } from '../errors.js';
 
 export type { StartLinkMaker };
 import { maskIdNumber, maskName } from '../domain/mask.js';
@@ -14,7 +15,7 @@ import type { ListedTicket, StoredTicket, TicketStore } from '../adapters/redis/
 import type { TicketSummaryView, TicketView } from './schemas.js';
 
 /** What the views read from the store. */
-export type TicketViewStore = Pick<TicketStore, 'getBinding' | 'history'>;
+export type TicketViewStore = Pick<TicketStore, 'get' | 'getBinding' | 'history'>;
 
 /** What a listed ticket may add to the domain's: its erasure record. */
 type ListedTicketExtras = Partial<Pick<ListedTicket, 'erasedAt' | 'erasure'>>;
@@ -105,12 +106,21 @@ export async function ticketView(
   t: StoredTicket,
   links?: StartLinkMaker,
 ): Promise<TicketView> {
-  const [binding, history] = await Promise.all([
-    // an erased ticket kept its applicant masked, and has no binding to mask
-    t.erasedAt === undefined ? store.getBinding(t.ticketId) : t.maskedApplicant,
-    store.history(t.ticketId),
-  ]);
-  return ticketViewOf(t, binding, history, links);
+  try {
+    const [binding, history] = await Promise.all([
+      // an erased ticket kept its applicant masked, and has no binding to mask
+      t.erasedAt === undefined ? store.getBinding(t.ticketId) : t.maskedApplicant,
+      store.history(t.ticketId),
+    ]);
+    return ticketViewOf(t, binding, history, links);
+  } catch (err) {
+    // erased between the two reads (a ticket that has just passed drops its binding): the ticket
+    // read again holds its masked applicant and says when it was erased
+    if (!(err instanceof PersonalDataErasedError) || t.erasedAt !== undefined) throw err;
+    const fresh = await store.get(t.ticketId);
+    if (fresh?.erasedAt === undefined) throw err;
+    return ticketView(store, fresh, links);
+  }
 }
 
 /**

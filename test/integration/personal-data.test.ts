@@ -12,6 +12,7 @@ import { pino } from 'pino';
 import { PersonalDataErasedError } from '../../src/errors.js';
 import { PersonalDataEraser } from '../../src/flow/personal-data.js';
 import { ticketStoreKeys } from '../../src/adapters/redis/ticket-store.js';
+import { ticketView } from '../../src/api/views.js';
 import { noiseJpeg } from '../support/images.js';
 import {
   aBinding,
@@ -173,6 +174,26 @@ describe('erasure on request', () => {
         name: '李*',
         idNumber: '1101**********002X',
       });
+    } finally {
+      await quiet.close();
+    }
+  });
+
+  it('shows a ticket read just before its erasure with its masked applicant, not a 409', async () => {
+    const quiet = await startTestOrchestrator({ workers: false });
+    try {
+      const id = `pd-view-${randomUUID().slice(0, 8)}`;
+      await quiet.app.intake.enqueue({ ticketId: id, biz: 'RPMin', binding: aBinding(face) });
+      // the API read the ticket, then its binding went (as a ticket that has just passed drops it)
+      const before = await quiet.app.store.get(id);
+      if (before === undefined) throw new Error('no ticket');
+      await quiet.app.operations.erase(id);
+      const view = await ticketView(quiet.app.store, before);
+      expect(view).toMatchObject({
+        state: 'cancelled',
+        applicant: { name: '李*', idNumber: '1101**********002X' },
+      });
+      expect(view.personalDataErasedAt).toEqual(expect.stringMatching(/^\d{4}-/));
     } finally {
       await quiet.close();
     }
